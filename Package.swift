@@ -1,0 +1,51 @@
+// swift-tools-version: 6.0
+// Paymesh: a peer-to-peer payment overlay node. Layers, bottom to top:
+// C libraries → PaymeshCrypto → PaymeshNoise (handshake, cipher) → PaymeshMux (yamux)
+// → PaymeshMsgpack / PaymeshMessages (framing of the 13 message types) → PaymeshTransport (NIO TCP).
+// Everything below PaymeshTransport is sans-IO: no sockets, no tasks, no clocks.
+import PackageDescription
+
+let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+
+let package = Package(
+    name: "Paymesh",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "PaymeshCrypto", targets: ["PaymeshCrypto"]),
+        .library(name: "PaymeshTransport", targets: ["PaymeshTransport"]),
+        .executable(name: "paymesh-bench", targets: ["PaymeshBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    ],
+    targets: [
+        // C libraries from Debian packages, found with pkg-config.
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(name: "CSecp256k1", pkgConfig: "libsecp256k1", providers: [.apt(["libsecp256k1-dev"])]),
+        .systemLibrary(name: "CMsgpack", pkgConfig: "msgpack", providers: [.apt(["libmsgpack-dev"])]),
+        .systemLibrary(name: "CAvahi", pkgConfig: "avahi-client", providers: [.apt(["libavahi-client-dev"])]),
+
+        // Safe Swift over libsodium and libsecp256k1; no C type in any public API.
+        .target(name: "PaymeshCrypto", dependencies: ["CSodium", "CSecp256k1"]),
+        // Noise Protocol Framework (rev 34) state machines and the Paymesh XX handshake.
+        .target(name: "PaymeshNoise", dependencies: ["PaymeshCrypto", "PaymeshMsgpack", nioCore]),
+        // yamux session and stream state machines.
+        .target(name: "PaymeshMux", dependencies: [nioCore]),
+        // MessagePack values over msgpack-c.
+        .target(name: "PaymeshMsgpack", dependencies: ["CMsgpack"]),
+        // Length-prefixed envelopes and the 13 typed message kinds.
+        .target(name: "PaymeshMessages", dependencies: ["PaymeshMsgpack", "PaymeshCrypto", nioCore]),
+        // TCP + Noise + yamux on SwiftNIO: the only layer that touches sockets.
+        .target(name: "PaymeshTransport", dependencies: ["PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", nioCore, nioPosix]),
+        .executableTarget(name: "PaymeshBench", dependencies: ["PaymeshTransport", "PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", nioCore, nioPosix]),
+
+        // Helpers shared by the test targets (vector loading, in-memory pipes).
+        .target(name: "PaymeshTestSupport", dependencies: ["PaymeshCrypto"], path: "Tests/PaymeshTestSupport"),
+        .testTarget(name: "PaymeshCryptoTests", dependencies: ["PaymeshCrypto", "PaymeshTestSupport"]),
+        .testTarget(name: "PaymeshNoiseTests", dependencies: ["PaymeshNoise", "PaymeshCrypto", "PaymeshTestSupport"]),
+        .testTarget(name: "PaymeshMuxTests", dependencies: ["PaymeshMux", "PaymeshTestSupport", nioCore]),
+        .testTarget(name: "PaymeshMessagesTests", dependencies: ["PaymeshMessages", "PaymeshMsgpack", "PaymeshTestSupport", nioCore]),
+        .testTarget(name: "PaymeshTransportTests", dependencies: ["PaymeshTransport", "PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshTestSupport", nioCore, nioPosix]),
+    ]
+)

@@ -1,0 +1,1 @@
+print("paymesh-bench: no benchmarks yet")

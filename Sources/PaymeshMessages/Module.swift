@@ -1,0 +1,1 @@
+// PaymeshMessages: see the README for this layer.

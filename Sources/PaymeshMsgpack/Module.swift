@@ -1,0 +1,1 @@
+// PaymeshMsgpack: see the README for this layer.

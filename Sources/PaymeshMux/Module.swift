@@ -1,0 +1,1 @@
+// PaymeshMux: see the README for this layer.

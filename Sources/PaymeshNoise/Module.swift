@@ -1,0 +1,1 @@
+// PaymeshNoise: see the README for this layer.

@@ -1,0 +1,1 @@
+// PaymeshTransport: see the README for this layer.
