@@ -1,3 +1,4 @@
+public import Foundation
 internal import CSodium
 
 /// Secret bytes in storage of their own that is wiped with `sodium_memzero` when freed.

@@ -1,3 +1,4 @@
+public import Foundation
 internal import CSodium
 
 /// libsodium must be initialised once before use; `sodium_init` is idempotent and thread-safe,
