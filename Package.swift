@@ -13,6 +13,10 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "PaymeshCrypto", targets: ["PaymeshCrypto"]),
+        .library(name: "PaymeshNoise", targets: ["PaymeshNoise"]),
+        .library(name: "PaymeshMux", targets: ["PaymeshMux"]),
+        .library(name: "PaymeshMsgpack", targets: ["PaymeshMsgpack"]),
+        .library(name: "PaymeshMessages", targets: ["PaymeshMessages"]),
         .library(name: "PaymeshTransport", targets: ["PaymeshTransport"]),
         .executable(name: "paymesh-bench", targets: ["PaymeshBench"]),
     ],
