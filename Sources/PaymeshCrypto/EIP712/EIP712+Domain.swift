@@ -35,7 +35,7 @@ extension EIP712 {
             var values: [String: Value] = [:]
             if let name { values["name"] = .string(name) }
             if let version { values["version"] = .string(version) }
-            if let chainId { values["chainId"] = .uint(chainId) }
+            if let chainId { values["chainId"] = .uint(UInt128(chainId)) }
             if let verifyingContract { values["verifyingContract"] = .address(verifyingContract) }
             if let salt { values["salt"] = .fixedBytes(salt) }
             return values

@@ -13,10 +13,9 @@ extension EIP712 {
         /// Member name → value; must name exactly the struct type's members.
         case `struct`([String: Value])
 
+        /// Any unsigned integer up to 128 bits (`.uint(UInt128(x))` for narrower types).
         public static func uint(_ value: UInt128) -> Value {
             .uint(bigEndian: (0..<16).reversed().map { UInt8(truncatingIfNeeded: value >> ($0 * 8)) })
         }
-
-        public static func uint(_ value: UInt64) -> Value { .uint(UInt128(value)) }
     }
 }
