@@ -1,0 +1,25 @@
+/// Wire limits of Specs/messages.md, in one place.
+public enum MessageLimits {
+    /// PAYMENT_UPDATE.task_id, bytes (§ PAYMENT_UPDATE).
+    public static let taskIDBytes: ClosedRange<Int> = 1...128
+    /// PAYMENT_ACK.reason and NEGOTIATE_REJECT.reason, bytes.
+    public static let reasonBytes: ClosedRange<Int> = 0...256
+    /// PAYMENT_OPEN.settlement backend id, bytes ("local-ledger", "eip155-escrow", …).
+    public static let settlementBytes: ClosedRange<Int> = 1...32
+    /// PAYMENT_OPEN.challenge_period, seconds: at least 1 s, at most 365 days.
+    public static let challengePeriodSeconds: ClosedRange<UInt64> = 1...31_536_000
+    /// HTLC_PROPOSE.onion: fixed-size opaque ciphertext, bytes (layout defined by routing).
+    public static let onionBytes = 1_300
+    /// HTLC_CANCEL.failure: encrypted failure onion, bytes.
+    public static let failureBytes: ClosedRange<Int> = 0...1_024
+    /// CHANNEL_ANNOUNCE.fee_ppm: parts per million, at most 100 %.
+    public static let feePPM: ClosedRange<UInt64> = 0...1_000_000
+    /// CHANNEL_ANNOUNCE.expiry_delta, milliseconds: 1 ms … 30 days.
+    public static let expiryDeltaMillis: ClosedRange<UInt64> = 1...2_592_000_000
+    /// NEGOTIATE_PROPOSE.service_type, bytes.
+    public static let serviceTypeBytes: ClosedRange<Int> = 1...64
+    /// NEGOTIATE_PROPOSE.timeout, seconds: 1 s … 1 day.
+    public static let negotiationTimeoutSeconds: ClosedRange<UInt64> = 1...86_400
+    /// ERROR.message, bytes.
+    public static let errorMessageBytes: ClosedRange<Int> = 0...1_024
+}

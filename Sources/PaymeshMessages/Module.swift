@@ -1,1 +1,0 @@
-// PaymeshMessages: see the README for this layer.

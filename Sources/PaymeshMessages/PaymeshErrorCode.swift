@@ -1,0 +1,91 @@
+/// Protocol error codes, numbered as AgentPay numbers them (Specs/errors.md).
+///
+/// A struct rather than an enum so that a code this node does not know (a newer peer's) can
+/// still be carried, logged and relayed; `name` is nil for such codes.
+public struct PaymeshErrorCode: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+    public let rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+
+    /// Codes a peer may send in ERROR.code, PAYMENT_ACK.error_code and HTLC_CANCEL.reason.
+    public static let wireRange: ClosedRange<UInt64> = 1_000...1_999
+
+    // Channel (1000–1004)
+    public static let channelNotFound = Self(rawValue: 1000)
+    public static let channelAlreadyExists = Self(rawValue: 1001)
+    public static let channelNotActive = Self(rawValue: 1002)
+    public static let channelDepositInvalid = Self(rawValue: 1003)
+    public static let channelCloseMismatch = Self(rawValue: 1004)
+    // Payment / voucher (1100–1105)
+    public static let insufficientFunds = Self(rawValue: 1100)
+    public static let invalidSignature = Self(rawValue: 1101)
+    public static let expiredPayment = Self(rawValue: 1102)
+    public static let duplicateNonce = Self(rawValue: 1103)
+    public static let invalidAmount = Self(rawValue: 1104)
+    public static let nonceTooOld = Self(rawValue: 1105)
+    // Identity / trust (1200–1202)
+    public static let trustBelowMinimum = Self(rawValue: 1200)
+    public static let identityNotVerified = Self(rawValue: 1201)
+    public static let peerBlacklisted = Self(rawValue: 1202)
+    // Gateway / x402 (1300–1303)
+    public static let resourceNotFound = Self(rawValue: 1300)
+    public static let paymentRequired = Self(rawValue: 1301)
+    public static let insufficientPayment = Self(rawValue: 1302)
+    public static let invalidProof = Self(rawValue: 1303)
+    // Routing (1400–1402 AgentPay; 1403–1406 Paymesh)
+    public static let noRouteFound = Self(rawValue: 1400)
+    public static let htlcTimeout = Self(rawValue: 1401)
+    public static let htlcRoutingFailed = Self(rawValue: 1402)
+    public static let feeInsufficient = Self(rawValue: 1403)
+    public static let expiryTooSoon = Self(rawValue: 1404)
+    public static let unknownPaymentHash = Self(rawValue: 1405)
+    public static let invalidOnion = Self(rawValue: 1406)
+    // Protocol (1500–1504 AgentPay; 1505 Paymesh)
+    public static let unsupportedMessage = Self(rawValue: 1500)
+    public static let malformedMessage = Self(rawValue: 1501)
+    public static let internalError = Self(rawValue: 1502)
+    public static let negotiationNotSupported = Self(rawValue: 1503)
+    public static let rateLimited = Self(rawValue: 1504)
+    public static let unsupportedVersion = Self(rawValue: 1505)
+
+    /// Every code this implementation names, in numeric order.
+    public static let allKnown: [PaymeshErrorCode] = names.keys.sorted { $0.rawValue < $1.rawValue }
+
+    /// The SCREAMING_SNAKE name from Specs/errors.md, or nil for a code this node does not know.
+    public var name: String? { Self.names[self] }
+
+    public var description: String { "\(rawValue) \(name ?? "UNKNOWN_ERROR")" }
+
+    private static let names: [PaymeshErrorCode: String] = [
+        .channelNotFound: "CHANNEL_NOT_FOUND",
+        .channelAlreadyExists: "CHANNEL_ALREADY_EXISTS",
+        .channelNotActive: "CHANNEL_NOT_ACTIVE",
+        .channelDepositInvalid: "CHANNEL_DEPOSIT_INVALID",
+        .channelCloseMismatch: "CHANNEL_CLOSE_MISMATCH",
+        .insufficientFunds: "INSUFFICIENT_FUNDS",
+        .invalidSignature: "INVALID_SIGNATURE",
+        .expiredPayment: "EXPIRED_PAYMENT",
+        .duplicateNonce: "DUPLICATE_NONCE",
+        .invalidAmount: "INVALID_AMOUNT",
+        .nonceTooOld: "NONCE_TOO_OLD",
+        .trustBelowMinimum: "TRUST_BELOW_MINIMUM",
+        .identityNotVerified: "IDENTITY_NOT_VERIFIED",
+        .peerBlacklisted: "PEER_BLACKLISTED",
+        .resourceNotFound: "RESOURCE_NOT_FOUND",
+        .paymentRequired: "PAYMENT_REQUIRED",
+        .insufficientPayment: "INSUFFICIENT_PAYMENT",
+        .invalidProof: "INVALID_PROOF",
+        .noRouteFound: "NO_ROUTE_FOUND",
+        .htlcTimeout: "HTLC_TIMEOUT",
+        .htlcRoutingFailed: "HTLC_ROUTING_FAILED",
+        .feeInsufficient: "FEE_INSUFFICIENT",
+        .expiryTooSoon: "EXPIRY_TOO_SOON",
+        .unknownPaymentHash: "UNKNOWN_PAYMENT_HASH",
+        .invalidOnion: "INVALID_ONION",
+        .unsupportedMessage: "UNSUPPORTED_MESSAGE",
+        .malformedMessage: "MALFORMED_MESSAGE",
+        .internalError: "INTERNAL_ERROR",
+        .negotiationNotSupported: "NEGOTIATION_NOT_SUPPORTED",
+        .rateLimited: "RATE_LIMITED",
+        .unsupportedVersion: "UNSUPPORTED_VERSION",
+    ]
+}

@@ -1,0 +1,71 @@
+import PaymeshCrypto
+
+/// A value that is exactly `byteCount` bytes on the wire (a msgpack bin(N)).
+public protocol FixedBytes: Sendable, Hashable, CustomStringConvertible {
+    static var byteCount: Int { get }
+    var bytes: [UInt8] { get }
+    /// Throws MALFORMED_MESSAGE unless `bytes.count == byteCount` (and any type-specific rule holds).
+    init(_ bytes: [UInt8]) throws(MessageError)
+}
+
+extension FixedBytes {
+    /// Parses hex (optional `0x`); throws on bad hex or wrong length.
+    public init(hex: String) throws(MessageError) {
+        guard let bytes = [UInt8](hex: hex) else { throw .malformed("\(Self.self): invalid hex") }
+        try self.init(bytes)
+    }
+
+    public var description: String { "0x" + bytes.hexString }
+
+    static func checkedCount(_ bytes: [UInt8]) throws(MessageError) -> [UInt8] {
+        guard bytes.count == byteCount else {
+            throw .malformed("\(Self.self) must be \(byteCount) bytes, got \(bytes.count)")
+        }
+        return bytes
+    }
+}
+
+/// A 32-byte channel identifier.
+public struct ChannelID: FixedBytes {
+    public static let byteCount = 32
+    public let bytes: [UInt8]
+    public init(_ bytes: [UInt8]) throws(MessageError) { self.bytes = try Self.checkedCount(bytes) }
+}
+
+/// A 16-byte HTLC identifier, unique within a channel.
+public struct HTLCID: FixedBytes {
+    public static let byteCount = 16
+    public let bytes: [UInt8]
+    public init(_ bytes: [UInt8]) throws(MessageError) { self.bytes = try Self.checkedCount(bytes) }
+}
+
+/// A 16-byte negotiation identifier chosen by the proposer.
+public struct NegotiationID: FixedBytes {
+    public static let byteCount = 16
+    public let bytes: [UInt8]
+    public init(_ bytes: [UInt8]) throws(MessageError) { self.bytes = try Self.checkedCount(bytes) }
+}
+
+/// 32 bytes: a SHA-256 payment hash or its preimage.
+public struct Hash32: FixedBytes {
+    public static let byteCount = 32
+    public let bytes: [UInt8]
+    public init(_ bytes: [UInt8]) throws(MessageError) { self.bytes = try Self.checkedCount(bytes) }
+}
+
+/// A 20-byte Ethereum address: a peer id or a contract.
+public struct Address: FixedBytes, Comparable {
+    public static let byteCount = 20
+    public let bytes: [UInt8]
+    public init(_ bytes: [UInt8]) throws(MessageError) { self.bytes = try Self.checkedCount(bytes) }
+
+    /// The zero address, used for `verifying_contract` when there is no contract.
+    public static let zero = Address(unchecked: [UInt8](repeating: 0, count: byteCount))
+
+    private init(unchecked bytes: [UInt8]) { self.bytes = bytes }
+
+    /// Bytewise (unsigned, big-endian) order, as CHANNEL_ANNOUNCE requires peer_a < peer_b.
+    public static func < (lhs: Address, rhs: Address) -> Bool {
+        lhs.bytes.lexicographicallyPrecedes(rhs.bytes)
+    }
+}

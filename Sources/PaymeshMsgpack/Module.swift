@@ -1,1 +1,0 @@
-// PaymeshMsgpack: see the README for this layer.
