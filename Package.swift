@@ -10,7 +10,7 @@ let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 
 let package = Package(
     name: "Paymesh",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "PaymeshCrypto", targets: ["PaymeshCrypto"]),
         .library(name: "PaymeshNoise", targets: ["PaymeshNoise"]),
