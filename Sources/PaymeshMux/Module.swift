@@ -1,1 +1,0 @@
-// PaymeshMux: see the README for this layer.
