@@ -5,6 +5,10 @@ public import PaymeshCrypto
 /// Hot path: one keccak256 of the 6-word encoding (plus one of task_id when present), one of the
 /// 66-byte digest input, and one secp256k1 sign or recovery. The domain separator comes cached in
 /// `SigningDomain`; the type hash is a static constant.
+///
+/// Measured (release build, x86_64 Linux, 2 shared cores, 20,000-voucher loops): digest ≈ 2 µs,
+/// `signed(with:domain:)` ≈ 24 µs (raw libsecp256k1 sign ≈ 21.5 µs), `verify(expectedSigner:domain:)`
+/// ≈ 38.5 µs (raw recover + address ≈ 34 µs).
 extension PaymentUpdate {
     public static let eip712EncodeType =
         "Voucher(bytes32 channelId,uint64 nonce,uint256 amount,uint64 timestamp,bytes32 taskIdHash)"
