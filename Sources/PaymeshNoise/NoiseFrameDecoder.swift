@@ -52,6 +52,9 @@ public struct NoiseFrameDecoder: Sendable {
     /// Bytes received and not yet returned as messages.
     public var bufferedByteCount: Int { buffer.readableBytes }
 
+    /// Bytes allocated for buffering (for tests of compaction).
+    var storageCapacity: Int { buffer.capacity }
+
     public mutating func append(_ bytes: ByteBuffer) {
         if buffer.readableBytes == 0 && buffer.readerIndex > 0 { buffer.clear() }
         var bytes = bytes
