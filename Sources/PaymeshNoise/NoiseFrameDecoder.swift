@@ -52,8 +52,8 @@ public struct NoiseFrameDecoder: Sendable {
     /// Bytes received and not yet returned as messages.
     public var bufferedByteCount: Int { buffer.readableBytes }
 
-    /// Bytes allocated for buffering (for tests of compaction).
-    var storageCapacity: Int { buffer.capacity }
+    /// Bytes currently allocated for buffering (per-connection memory, for metrics and tests).
+    public var storageCapacity: Int { buffer.capacity }
 
     public mutating func append(_ bytes: ByteBuffer) {
         if buffer.readableBytes == 0 && buffer.readerIndex > 0 { buffer.clear() }

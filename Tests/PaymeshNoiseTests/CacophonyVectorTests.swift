@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import PaymeshCrypto
 import PaymeshTestSupport
-@testable import PaymeshNoise
+import PaymeshNoise
 
 /// Cacophony's vector format (only the fields the 25519/ChaChaPoly/SHA256 vectors use).
 struct CacophonyFile: Decodable {

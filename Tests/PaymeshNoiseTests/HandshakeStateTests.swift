@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import PaymeshCrypto
-@testable import PaymeshNoise
+import PaymeshNoise
 
 @Suite("HandshakeState")
 struct HandshakeStateTests {

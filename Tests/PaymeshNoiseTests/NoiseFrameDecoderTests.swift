@@ -1,6 +1,6 @@
 import NIOCore
 import Testing
-@testable import PaymeshNoise
+import PaymeshNoise
 
 @Suite("NoiseFrameDecoder")
 struct NoiseFrameDecoderTests {

@@ -1,7 +1,7 @@
 import Foundation
 import NIOCore
 import PaymeshCrypto
-@testable import PaymeshNoise
+import PaymeshNoise
 
 func hex(_ s: String) -> [UInt8] {
     guard let b = [UInt8](hex: s) else { preconditionFailure("bad hex in test: \(s)") }

@@ -2,7 +2,7 @@ import Foundation
 import NIOCore
 import Testing
 import PaymeshCrypto
-@testable import PaymeshNoise
+import PaymeshNoise
 
 @Suite("TransportCipher")
 struct TransportCipherTests {
