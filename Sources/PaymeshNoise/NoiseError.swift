@@ -16,6 +16,9 @@ public struct NoiseError: Error, Hashable, CustomStringConvertible, Sendable {
         case missingKey(String)
         case unsupportedProtocol(String)
         case badFrameLength(Int)
+        case invalidIdentityProof(String)
+        case selfConnection
+        case unexpectedPeer(expected: String, actual: String)
     }
 
     private let code: Code
@@ -48,11 +51,22 @@ public struct NoiseError: Error, Hashable, CustomStringConvertible, Sendable {
     @inline(never) public static func unsupportedProtocol(_ name: String) -> Self { .init(.unsupportedProtocol(name)) }
     /// A TCP frame length prefix is not acceptable (zero, or above the decoder's maximum).
     @inline(never) public static func badFrameLength(_ length: Int) -> Self { .init(.badFrameLength(length)) }
+    /// The peer's identity proof is malformed or does not bind its static key (transport.md §4).
+    @inline(never) public static func invalidIdentityProof(_ why: String) -> Self { .init(.invalidIdentityProof(why)) }
+    /// The peer proved our own identity: a node never connects to itself.
+    @inline(never) public static func selfConnection() -> Self { .init(.selfConnection) }
+    /// The dialer expected another identity.
+    @inline(never) public static func unexpectedPeer(expected: String, actual: String) -> Self {
+        .init(.unexpectedPeer(expected: expected, actual: actual))
+    }
 
     public var isDecryptFailure: Bool { code == .decryptFailed }
     public var isNonceExhausted: Bool { if case .nonceExhausted = code { return true } else { return false } }
     public var isUnexpectedMessage: Bool { if case .unexpectedMessage = code { return true } else { return false } }
     public var isMessageTooLarge: Bool { if case .messageTooLarge = code { return true } else { return false } }
+    public var isInvalidIdentityProof: Bool { if case .invalidIdentityProof = code { return true } else { return false } }
+    public var isSelfConnection: Bool { if case .selfConnection = code { return true } else { return false } }
+    public var isUnexpectedPeer: Bool { if case .unexpectedPeer = code { return true } else { return false } }
     public var isBadFrameLength: Bool { if case .badFrameLength = code { return true } else { return false } }
     public var isTruncated: Bool { if case .truncatedMessage = code { return true } else { return false } }
 
@@ -70,6 +84,9 @@ public struct NoiseError: Error, Hashable, CustomStringConvertible, Sendable {
         case .invalidPublicKey: return "noise: invalid public key"
         case .missingKey(let w): return "noise: missing key: \(w)"
         case .unsupportedProtocol(let n): return "noise: unsupported protocol \(n)"
+        case .invalidIdentityProof(let why): return "noise: invalid identity proof: \(why)"
+        case .selfConnection: return "noise: the peer is this node (self-connection)"
+        case .unexpectedPeer(let e, let a): return "noise: expected peer \(e), got \(a)"
         case .badFrameLength(let l): return "noise: bad frame length \(l)"
         }
     }
