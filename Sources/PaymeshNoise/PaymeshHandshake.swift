@@ -78,7 +78,11 @@ public struct PaymeshHandshake: Sendable {
     }
 
     public mutating func receive(_ message: [UInt8]) throws -> Output {
-        guard started else { throw NoiseError.unexpectedMessage("handshake not started") }
+        if !started {
+            // The responder starts by reading; the initiator must have written message 1.
+            guard role == .responder else { throw NoiseError.unexpectedMessage("initiator has not sent message 1") }
+            started = true
+        }
         let payload = try state.readMessage(message)
         switch (role, state.isComplete) {
         case (.responder, false):
