@@ -1,5 +1,5 @@
 # Installs the Debian packages Paymesh builds and tests against, when missing.
-PAYMESH_APT_PACKAGES="libsodium-dev libsecp256k1-dev libmsgpack-dev libavahi-client-dev avahi-daemon dbus pkg-config"
+PAYMESH_APT_PACKAGES="libsqlite3-dev libsodium-dev libsecp256k1-dev libmsgpack-dev libavahi-client-dev avahi-daemon dbus pkg-config"
 
 ensure_deps() {
   local missing=()

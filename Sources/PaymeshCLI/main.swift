@@ -1,0 +1,1 @@
+print("paymesh: not implemented yet")

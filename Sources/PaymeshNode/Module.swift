@@ -1,0 +1,1 @@
+// PaymeshNode: placeholder until its first real file lands.
