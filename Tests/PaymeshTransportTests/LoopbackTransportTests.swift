@@ -164,6 +164,34 @@ struct LoopbackTransportTests {
         }
     }
 
+    /// The peer's FIN ends only its direction: our writer, blocked on the window, still
+    /// completes once the peer reads.
+    @Test func peerHalfCloseDoesNotFailABlockedWriter() async throws {
+        try await withTimeout(60) {
+            let server = try makeEndpoint(), client = try makeEndpoint()
+            let address = try await server.listen()
+            async let inbound = server.inboundConnections.first { _ in true }
+            let c = try await client.connect(to: address)
+            let s = try #require(await inbound)
+            let stream = try await c.openStream(.payments)
+            try await stream.write(ByteBuffer(bytes: [1]))
+            let peer = try #require(await s.inboundStreams.first { _ in true })
+            peer.close() // FIN from the server before it reads anything
+            let total = 2 * 1024 * 1024
+            let writer = Task {
+                for _ in 0..<(total / 65_536) { try await stream.write(ByteBuffer(repeating: 7, count: 65_536)) }
+                stream.close()
+            }
+            #expect(try await readAll(stream).isEmpty) // our inbound ends cleanly at the peer's FIN
+            try await Task.sleep(nanoseconds: 200_000_000)
+            let received = try await readAll(peer).count
+            try await writer.value // must not throw
+            #expect(received == total + 1)
+            await c.close()
+            await server.shutdown()
+        }
+    }
+
     private func decodeAll(_ bytes: [UInt8]) throws -> [Message] {
         var codec = PaymentStreamCodec()
         codec.feed(bytes)
