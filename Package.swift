@@ -42,6 +42,8 @@ let package = Package(
         .target(name: "PaymeshMessages", dependencies: ["PaymeshMsgpack", "PaymeshCrypto", nioCore]),
         // TCP + Noise + yamux on SwiftNIO: the only layer that touches sockets.
         .target(name: "PaymeshTransport", dependencies: ["PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", nioCore, nioPosix]),
+        // DNS-SD publishing and browsing over the Avahi client library (threaded poll).
+        .target(name: "PaymeshDiscovery", dependencies: ["CAvahi"]),
         .executableTarget(name: "PaymeshBench", dependencies: ["PaymeshTransport", "PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", nioCore, nioPosix]),
 
         // Helpers shared by the test targets (vector loading, in-memory pipes).
@@ -50,6 +52,7 @@ let package = Package(
         .testTarget(name: "PaymeshNoiseTests", dependencies: ["PaymeshNoise", "PaymeshCrypto", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshMuxTests", dependencies: ["PaymeshMux", "PaymeshTestSupport", nioCore]),
         .testTarget(name: "PaymeshMessagesTests", dependencies: ["PaymeshMessages", "PaymeshMsgpack", "PaymeshTestSupport", nioCore]),
+        .testTarget(name: "PaymeshDiscoveryTests", dependencies: ["PaymeshDiscovery"]),
         .testTarget(name: "PaymeshTransportTests", dependencies: ["PaymeshTransport", "PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshTestSupport", nioCore, nioPosix]),
     ]
 )
