@@ -2,7 +2,7 @@ import Testing
 @testable import PaymeshDiscovery
 
 @Suite struct PeerSetTests {
-    static let ownID = "0x1111111111111111111111111111111111111111"
+    static let ownID = "0xabcdef0123456789abcdef0123456789abcdef01"
     static let otherID = "0x2222222222222222222222222222222222222222"
 
     private func peer(_ name: String, id: String = otherID, port: UInt16 = 9000) -> DiscoveredPeer {
@@ -34,17 +34,21 @@ import Testing
         #expect(set.onRemoved(instanceName: "never-resolved", interface: 1) == [])
     }
 
-    @Test func ownServiceIsFilteredByPeerIDAndByPublishedName() {
+    @Test func ownPeerIDIsFilteredWhateverItsCase() {
         var set = PeerSet(ownPeerID: Self.ownID)
-        #expect(set.onResolved(peer("me", id: Self.ownID.uppercased().replacingOccurrences(of: "0X", with: "0x")), interface: 1) == [])
-        _ = set.onResolved(peer("node"), interface: 1)
-        // We learn that "node" is our own registration: the entry was us, seen before we knew.
-        #expect(set.onPublished(instanceName: "node") == [.removed(instanceName: "node"), .published(instanceName: "node")])
-        #expect(set.onResolved(peer("node"), interface: 1) == [])
-        #expect(set.isOwn(instanceName: "node"))
+        let upper = "0x" + Self.ownID.dropFirst(2).uppercased()
+        #expect(set.onResolved(peer("other-process-with-our-key", id: upper), interface: 1) == [])
+        #expect(set.onResolved(peer("node"), interface: 1) == [.found(peer("node"))])
+    }
+
+    @Test func publishedNameChangesAreReportedOnce() {
+        var set = PeerSet(ownPeerID: Self.ownID)
+        #expect(set.onPublished(instanceName: "node") == [.published(instanceName: "node")])
         #expect(set.onPublished(instanceName: "node") == [])
+        #expect(set.onUnpublished() == [])
+        #expect(set.publishedName == nil)
         #expect(set.onPublished(instanceName: "node #2") == [.published(instanceName: "node #2")])
-        #expect(!set.isOwn(instanceName: "node"))
+        #expect(set.publishedName == "node #2")
     }
 
     @Test func daemonLossRemovesEveryPeerAndIsReportedOnce() {

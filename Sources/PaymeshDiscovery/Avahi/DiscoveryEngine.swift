@@ -42,11 +42,6 @@ final class DiscoveryEngine: @unchecked Sendable {
         }
     }
 
-    /// The name we publish under (after collision renames). Takes the poll lock.
-    var instanceName: String {
-        poll.withLock { publisher.name }
-    }
-
     /// The last publishing or browsing failure (retried every `retryMilliseconds`). Takes the poll lock.
     var lastError: String? {
         poll.withLock { lastFailure }

@@ -58,8 +58,9 @@ final class ServiceBrowser {
                           _ name: String, _ type: String, _ domain: String, _ flags: AvahiLookupResultFlags) {
         switch event {
         case AVAHI_BROWSER_NEW:
+            // OUR_OWN: the instance our own client registered, whatever name it ended up with.
             let isOwn = flags.rawValue & AVAHI_LOOKUP_RESULT_OUR_OWN.rawValue != 0
-            guard !isOwn, !hub.read({ $0.isOwn(instanceName: name) }), let browser else { return }
+            guard !isOwn, let browser else { return }
             let key = Key(interface: interface, name: name)
             if let stale = resolvers.removeValue(forKey: key) { avahi_service_resolver_free(stale) }
             let userdata = Unmanaged.passUnretained(self).toOpaque()

@@ -47,6 +47,7 @@ final class ServicePublisher {
     /// Withdraws the registration (the server is re-registering its host name); `publish` adds it again.
     func reset() {
         if let group { avahi_entry_group_reset(group) }
+        hub.apply { $0.onUnpublished() }
     }
 
     /// Frees the entry group, which withdraws the service from the network.
@@ -93,6 +94,7 @@ final class ServicePublisher {
             let name = self.name
             hub.apply { $0.onPublished(instanceName: name) }
         case AVAHI_ENTRY_GROUP_COLLISION:  // another host on the link took the name
+            hub.apply { $0.onUnpublished() }
             rename()
             avahi_entry_group_reset(group)
             register(group)

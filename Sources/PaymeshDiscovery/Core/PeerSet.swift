@@ -3,7 +3,8 @@
 /// takes one thing Avahi reported and returns the events to deliver, already deduplicated.
 ///
 /// A service can be seen on several interfaces; it is removed when the last one withdraws it.
-/// Our own service (by established instance name or by peer id) is never reported.
+/// A service carrying our own peer id is never reported (the browser already drops the instance
+/// Avahi flags as registered by our own client, so this catches a second process with our key).
 struct PeerSet: Sendable {
     enum DaemonStatus: Hashable, Sendable {
         case unknown
@@ -30,10 +31,8 @@ struct PeerSet: Sendable {
         entries.values.map(\.peer).sorted { $0.instanceName < $1.instanceName }
     }
 
-    func isOwn(instanceName: String) -> Bool { instanceName == publishedName }
-
     private func isOwn(_ peer: DiscoveredPeer) -> Bool {
-        isOwn(instanceName: peer.instanceName) || peer.peerID.lowercased() == ownPeerID.lowercased()
+        peer.peerID.lowercased() == ownPeerID.lowercased()
     }
 
     /// A service was resolved on `interface`.
@@ -62,16 +61,17 @@ struct PeerSet: Sendable {
         return []
     }
 
-    /// Our service is registered under `instanceName`. A peer held under that name was us.
+    /// Our service is registered under `instanceName`.
     mutating func onPublished(instanceName: String) -> [DiscoveryEvent] {
         guard publishedName != instanceName else { return [] }
         publishedName = instanceName
-        var events: [DiscoveryEvent] = []
-        if entries.removeValue(forKey: instanceName) != nil {
-            events.append(.removed(instanceName: instanceName))
-        }
-        events.append(.published(instanceName: instanceName))
-        return events
+        return [.published(instanceName: instanceName)]
+    }
+
+    /// Our registration was withdrawn (name collision, host name change); a new one follows.
+    mutating func onUnpublished() -> [DiscoveryEvent] {
+        publishedName = nil
+        return []
     }
 
     mutating func onDaemonAvailable() -> [DiscoveryEvent] {
