@@ -41,19 +41,32 @@ fi
 
 # 3. avahi-daemon with the repository's loopback-only configuration.
 if ! $SUDO avahi-daemon --check 2>/dev/null; then
+  # A daemon that removed its pid file but has not exited yet still holds the D-Bus name.
+  for _ in $(seq 1 100); do pgrep -x avahi-daemon >/dev/null 2>&1 || break; sleep 0.05; done
   $SUDO mkdir -p /run/avahi-daemon
   $SUDO avahi-daemon --no-drop-root --no-chroot -D -f "$conf" >/dev/null 2>&1 \
     || fail "avahi-daemon -D -f $conf failed"
+  started_here=1
 fi
 for _ in $(seq 1 100); do $SUDO avahi-daemon --check 2>/dev/null && break; sleep 0.1; done
 $SUDO avahi-daemon --check 2>/dev/null || fail "avahi-daemon did not come up"
 
-# Wait until it answers on D-Bus (it registers its name after start).
+# Wait until it answers on D-Bus (it claims its name after start; a daemon still shutting down
+# may hold the name for a moment).
 if command -v dbus-send >/dev/null 2>&1; then
-  for _ in $(seq 1 50); do
+  answers() {
     dbus-send --system --dest=org.freedesktop.Avahi --type=method_call --print-reply / \
-      org.freedesktop.Avahi.Server.GetVersionString >/dev/null 2>&1 && break
-    sleep 0.1
-  done
+      org.freedesktop.Avahi.Server.GetVersionString >/dev/null 2>&1
+  }
+  for _ in $(seq 1 100); do answers && break; sleep 0.1; done
+  answers || fail "avahi-daemon runs but does not answer on the system D-Bus"
 fi
-echo "avahi: running (pid $($SUDO cat /run/avahi-daemon/pid 2>/dev/null || echo '?'), interfaces: lo only, conf $conf)"
+# avahi-daemon rewrites its argv, so remember which daemon this script started and with what.
+marker=/run/avahi-daemon/paymesh-started
+pid="$($SUDO cat /run/avahi-daemon/pid 2>/dev/null || echo '?')"
+if [ -n "${started_here:-}" ]; then echo "$pid $conf" | $SUDO tee "$marker" >/dev/null; fi
+if [ "$($SUDO cat "$marker" 2>/dev/null)" = "$pid $conf" ]; then
+  echo "avahi: running (pid $pid, interfaces: lo only, conf $conf)"
+else
+  echo "avahi: running (pid $pid, started elsewhere: not with $conf, interfaces not verified)"
+fi
