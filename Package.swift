@@ -54,7 +54,7 @@ let package = Package(
         .target(name: "PaymeshStore", dependencies: ["CSQLite", "PaymeshChannels", "PaymeshMessages", "PaymeshCrypto"]),
         // The node runtime: peer table, dialing, console (JSON-RPC over a Unix socket), services.
         .target(name: "PaymeshNode", dependencies: [
-            "PaymeshTransport", "PaymeshChannels", "PaymeshStore", "PaymeshMessages", "PaymeshMux", "PaymeshNoise", "PaymeshCrypto",
+            "PaymeshTransport", "PaymeshDiscovery", "PaymeshChannels", "PaymeshStore", "PaymeshMessages", "PaymeshMux", "PaymeshNoise", "PaymeshCrypto",
             nioCore, nioPosix, nioHelpers,
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -65,6 +65,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // DNS-SD publishing and browsing over the Avahi client library (threaded poll).
+        .target(name: "PaymeshDiscovery", dependencies: ["CAvahi"]),
         .executableTarget(name: "PaymeshBench", dependencies: ["PaymeshTransport", "PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", nioCore, nioPosix, nioHelpers]),
 
         // Helpers shared by the test targets (vector loading, in-memory pipes).
@@ -76,6 +78,7 @@ let package = Package(
         .testTarget(name: "PaymeshChannelsTests", dependencies: ["PaymeshChannels", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshStoreTests", dependencies: ["PaymeshStore", "PaymeshChannels", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshNodeTests", dependencies: ["PaymeshNode", "PaymeshTransport", "PaymeshCrypto", "PaymeshTestSupport", nioCore, nioPosix]),
+        .testTarget(name: "PaymeshDiscoveryTests", dependencies: ["PaymeshDiscovery"]),
         .testTarget(name: "PaymeshTransportTests", dependencies: ["PaymeshTransport", "PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshTestSupport", nioCore, nioPosix]),
     ]
 )
