@@ -86,13 +86,10 @@ struct WireBench {
         let writer = Task {
             while nowNanos() < end { try await stream.write(chunk) }
         }
-        try await Task.sleep(nanoseconds: 200_000_000)
-        let b0 = Sink.shared.bytes, t0 = nowNanos()
-        try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
-        let b1 = Sink.shared.bytes, t1 = nowNanos()
+        let rate = try await measureRate { Sink.shared.bytes }
         try await writer.value
         await connection.close()
-        return Double(b1 - b0) / (Double(t1 - t0) / 1e9) / 1e6
+        return rate / 1e6
     }
 
     /// 64-byte frames (4-byte length + msgpack ERROR envelope), encoded by the sender and decoded
@@ -123,13 +120,19 @@ struct WireBench {
                 try await stream.write(buffer)
             }
         }
-        try await Task.sleep(nanoseconds: 200_000_000)
-        let m0 = Sink.shared.messages, t0 = nowNanos()
-        try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
-        let m1 = Sink.shared.messages, t1 = nowNanos()
+        let rate = try await measureRate { Sink.shared.messages }
         try await writer.value
         await connection.close()
-        return (Double(m1 - m0) / (Double(t1 - t0) / 1e9), frameSize)
+        return (rate, frameSize)
+    }
+
+    /// After a 0.2 s warm-up, the growth of `counter` per second over the measurement window.
+    private func measureRate(_ counter: () -> Int) async throws -> Double {
+        try await Task.sleep(nanoseconds: 200_000_000)
+        let v0 = counter(), t0 = nowNanos()
+        try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+        let v1 = counter(), t1 = nowNanos()
+        return Double(v1 - v0) / (Double(t1 - t0) / 1e9)
     }
 
     /// Resident memory added by `count` idle connections, divided by 2·count (both ends of each

@@ -80,11 +80,8 @@ struct LoopbackTransportTests {
         try await withTimeout {
             let examples = try allMessageExamples()
             #expect(examples.count == 13)
-            let server = try makeEndpoint(), client = try makeEndpoint()
-            let address = try await server.listen()
-            async let inbound = server.inboundConnections.first { _ in true }
-            let c = try await client.connect(to: address)
-            let s = try #require(await inbound)
+            let pair = try await ConnectedPair.make()
+            let (c, s) = (pair.clientSide, pair.serverSide)
             let codec = PaymentStreamCodec()
             var out = ByteBuffer()
             for m in examples { try codec.write(m, into: &out) }
@@ -104,22 +101,19 @@ struct LoopbackTransportTests {
             down.close()
             let atClient = try #require(await downStream)
             #expect(try decodeAll(try await readAll(atClient)) == examples)
-            await c.close()
-            await server.shutdown()
+            await pair.tearDown()
         }
     }
 
     @Test func unknownStreamProtocolIsReset() async throws {
         try await withTimeout {
-            let server = try makeEndpoint(), client = try makeEndpoint()
-            let address = try await server.listen()
-            let c = try await client.connect(to: address)
+            let pair = try await ConnectedPair.make()
+            let c = pair.clientSide
             let stream = try await c.openStream(try StreamProtocolID("/paymesh/unknown/9"))
             try await stream.write(ByteBuffer(bytes: [1, 2, 3]))
             await #expect { _ = try await readAll(stream) } throws: { ($0 as? TransportError)?.kind == .streamReset }
             try await c.ping() // the connection itself is fine
-            await c.close()
-            await server.shutdown()
+            await pair.tearDown()
         }
     }
 
@@ -127,11 +121,8 @@ struct LoopbackTransportTests {
     /// every byte arrives in order.
     @Test func flowControlWithASlowReader() async throws {
         try await withTimeout(60) {
-            let server = try makeEndpoint(), client = try makeEndpoint()
-            let address = try await server.listen()
-            async let inbound = server.inboundConnections.first { _ in true }
-            let c = try await client.connect(to: address)
-            let s = try #require(await inbound)
+            let pair = try await ConnectedPair.make()
+            let (c, s) = (pair.clientSide, pair.serverSide)
             let stream = try await c.openStream(.payments)
             let total = 4 * 1024 * 1024, chunk = 64 * 1024
             let progress = Counter()
@@ -159,8 +150,7 @@ struct LoopbackTransportTests {
             }
             try await writer.value
             #expect(received == total)
-            await c.close()
-            await server.shutdown()
+            await pair.tearDown()
         }
     }
 
@@ -168,11 +158,8 @@ struct LoopbackTransportTests {
     /// completes once the peer reads.
     @Test func peerHalfCloseDoesNotFailABlockedWriter() async throws {
         try await withTimeout(60) {
-            let server = try makeEndpoint(), client = try makeEndpoint()
-            let address = try await server.listen()
-            async let inbound = server.inboundConnections.first { _ in true }
-            let c = try await client.connect(to: address)
-            let s = try #require(await inbound)
+            let pair = try await ConnectedPair.make()
+            let (c, s) = (pair.clientSide, pair.serverSide)
             let stream = try await c.openStream(.payments)
             try await stream.write(ByteBuffer(bytes: [1]))
             let peer = try #require(await s.inboundStreams.first { _ in true })
@@ -187,8 +174,7 @@ struct LoopbackTransportTests {
             let received = try await readAll(peer).count
             try await writer.value // must not throw
             #expect(received == total + 1)
-            await c.close()
-            await server.shutdown()
+            await pair.tearDown()
         }
     }
 

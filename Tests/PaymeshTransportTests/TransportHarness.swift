@@ -17,6 +17,31 @@ func makeEndpoint(identity: IdentityKey = .generate(), handshakeTimeout: TimeAmo
     try PaymeshEndpoint(configuration: .init(identity: identity, handshakeTimeout: handshakeTimeout, mux: mux), group: testGroup)
 }
 
+/// Two endpoints on loopback with one authenticated connection between them.
+struct ConnectedPair {
+    let server: PaymeshEndpoint
+    let client: PaymeshEndpoint
+    /// The client's end of the connection.
+    let clientSide: PaymeshConnection
+    /// The server's end of the same connection.
+    let serverSide: PaymeshConnection
+
+    static func make() async throws -> ConnectedPair {
+        let server = try makeEndpoint(), client = try makeEndpoint()
+        let address = try await server.listen()
+        async let inbound = server.inboundConnections.first { _ in true }
+        let c = try await client.connect(to: address)
+        guard let s = await inbound else { throw TransportError(.connectionClosed, "no inbound connection") }
+        return ConnectedPair(server: server, client: client, clientSide: c, serverSide: s)
+    }
+
+    func tearDown() async {
+        await clientSide.close()
+        await server.shutdown()
+        await client.shutdown()
+    }
+}
+
 /// Runs `body` with a deadline so that a hung transport fails the test instead of hanging CI.
 func withTimeout<T: Sendable>(_ seconds: Double = 20, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
     try await withThrowingTaskGroup(of: T.self) { group in
