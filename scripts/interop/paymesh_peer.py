@@ -98,10 +98,11 @@ def check_signature_form(sig: bytes):
 class Identity:
     """secp256k1 identity key (peer id = Ethereum address) and an X25519 Noise static key."""
 
-    def __init__(self):
-        self.account = Account.from_key(secrets.token_bytes(32))
+    def __init__(self, identity_private: bytes = None, static_private: bytes = None):
+        self.account = Account.from_key(identity_private or secrets.token_bytes(32))
         self.address = bytes.fromhex(self.account.address[2:])
-        sk = x25519.X25519PrivateKey.generate()
+        sk = (x25519.X25519PrivateKey.from_private_bytes(static_private) if static_private
+              else x25519.X25519PrivateKey.generate())
         self.static_private = sk.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
                                                serialization.NoEncryption())
         self.static_public = sk.public_key().public_bytes(serialization.Encoding.Raw,
@@ -271,6 +272,30 @@ INITIAL_WINDOW = 256 * 1024
 MAX_DATA_IN = 16 * 1024 * 1024
 MAX_DATA_OUT = 64 * 1024
 HEADER = struct.Struct(">BBHII")
+
+
+def validate_header(buf):
+    """Decodes a 12-byte yamux header, checked in the order of mux.md §1 "Header validation"."""
+    version, ftype, flags, sid, length = HEADER.unpack_from(buf)
+    if version != 0:
+        raise ProtocolError("badVersion")
+    if ftype > 3:
+        raise ProtocolError("unknownType")
+    if flags & ~0xF:
+        raise ProtocolError("invalidFlags")
+    if ftype in (T_DATA, T_WINDOW) and sid == 0:
+        raise ProtocolError("streamFrameOnSession")
+    if ftype in (T_PING, T_GOAWAY) and sid != 0:
+        raise ProtocolError("sessionFrameOnStream")
+    if ftype in (T_DATA, T_WINDOW) and flags & SYN and flags & ACK:
+        raise ProtocolError("invalidFlags")
+    if ftype == T_PING and flags not in (SYN, ACK):
+        raise ProtocolError("invalidFlags")
+    if ftype == T_GOAWAY and flags:
+        raise ProtocolError("invalidFlags")
+    if ftype == T_DATA and length > MAX_DATA_IN:
+        raise ProtocolError("frameTooLarge")
+    return ftype, flags, sid, length
 
 
 class StreamReset(Exception):
@@ -487,26 +512,7 @@ class Session:
     def _parse_one(self, buf) -> int:
         if len(buf) < 12:
             return 0
-        version, ftype, flags, sid, length = HEADER.unpack_from(buf)
-        # Header validation, in the order of mux.md §1
-        if version != 0:
-            raise ProtocolError("badVersion")
-        if ftype > 3:
-            raise ProtocolError("unknownType")
-        if flags & ~0xF:
-            raise ProtocolError("invalidFlags")
-        if ftype in (T_DATA, T_WINDOW) and sid == 0:
-            raise ProtocolError("streamFrameOnSession")
-        if ftype in (T_PING, T_GOAWAY) and sid != 0:
-            raise ProtocolError("sessionFrameOnStream")
-        if ftype in (T_DATA, T_WINDOW) and flags & SYN and flags & ACK:
-            raise ProtocolError("invalidFlags")
-        if ftype == T_PING and flags not in (SYN, ACK):
-            raise ProtocolError("invalidFlags")
-        if ftype == T_GOAWAY and flags:
-            raise ProtocolError("invalidFlags")
-        if ftype == T_DATA and length > MAX_DATA_IN:
-            raise ProtocolError("frameTooLarge")
+        ftype, flags, sid, length = validate_header(buf)
         total = 12 + (length if ftype == T_DATA else 0)
         if len(buf) < total:
             return 0
@@ -830,10 +836,100 @@ def load_valid_vectors(path):
     return frames
 
 
-def selftest(path):
+def replay_handshake_vector(path):
+    """Re-runs Specs/vectors/handshake.json with its fixed keys; returns the number of mismatches."""
+    with open(path) as f:
+        hv = json.load(f)
+    ids, conns = {}, {}
+    for role in ("initiator", "responder"):
+        r = hv[role]
+        ids[role] = Identity(bytes.fromhex(r["identity_private"]), bytes.fromhex(r["static_private"]))
+        c = NoiseConnection.from_name(hv["protocol_name"].encode())
+        c.set_as_initiator() if role == "initiator" else c.set_as_responder()
+        c.set_keypair_from_private_bytes(Keypair.STATIC, ids[role].static_private)
+        c.set_keypair_from_private_bytes(Keypair.EPHEMERAL, bytes.fromhex(r["ephemeral_private"]))
+        c.set_prologue(PROLOGUE)
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            c.start_handshake()
+        conns[role] = c
+        if ids[role].text != r["address"] or ids[role].static_public.hex() != r["noise_static_public"]:
+            log(f"handshake vector: {role} keys differ")
+            return 1
+        if ids[role].proof(r["features"]).hex() != r["payload"]:
+            log(f"handshake vector: our {role} proof differs")
+            return 1
+    failures = 0
+    for i, m in enumerate(hv["messages"]):
+        sender = m["sender"]
+        receiver = "responder" if sender == "initiator" else "initiator"
+        payload = bytes.fromhex(m["payload"])
+        if i < 3:
+            noise_msg = bytes(conns[sender].write_message(payload))
+            hs = conns[receiver].noise_protocol.handshake_state
+            got = bytes(conns[receiver].read_message(noise_msg))
+            if i > 0:
+                verify_proof(got, hs.rs.public_bytes, ids[receiver].address,
+                             ids[sender].address)
+        else:
+            noise_msg = conns[sender].encrypt(payload)
+            got = conns[receiver].decrypt(noise_msg)
+        if noise_msg.hex() != m["noise_message"] or frame(noise_msg).hex() != m["wire"] or got != payload:
+            failures += 1
+            log(f"handshake vector message {i} differs")
+    for role in conns:
+        if conns[role].get_handshake_hash().hex() != hv["handshake_hash"]:
+            failures += 1
+            log(f"handshake hash of {role} differs")
+    return failures
+
+
+def check_mux_vectors(path):
+    with open(path) as f:
+        mv = json.load(f)
+    names = {"data": T_DATA, "windowUpdate": T_WINDOW, "ping": T_PING, "goAway": T_GOAWAY}
+    bits = {"SYN": SYN, "ACK": ACK, "FIN": FIN, "RST": RST}
+    failures = 0
+    for v in mv["valid"]:
+        raw = bytes.fromhex(v["hex"])
+        try:
+            ftype, flags, sid, length = validate_header(raw)
+        except ProtocolError as exc:
+            failures += 1
+            log(f"mux valid FAIL {v['description']}: {exc}")
+            continue
+        want_flags = sum(bits[f] for f in v["flags"])
+        payload = raw[12:]
+        ok = (ftype == names[v["type"]] and flags == want_flags and sid == v["streamID"]
+              and length == v["length"] and payload.hex() == v.get("payloadHex", "")
+              and (ftype != T_DATA or len(payload) == length)
+              and HEADER.pack(0, ftype, flags, sid, length) + payload == raw)
+        if not ok:
+            failures += 1
+            log(f"mux valid FAIL {v['description']}")
+    for v in mv["invalid"]:
+        try:
+            validate_header(bytes.fromhex(v["hex"]))
+            got = None
+        except ProtocolError as exc:
+            got = str(exc)
+        if got != v["error"]:
+            failures += 1
+            log(f"mux invalid FAIL {v['description']}: got {got}, expected {v['error']}")
+    print(f"mux vectors: {len(mv['valid'])} valid, {len(mv['invalid'])} invalid, {failures} failures")
+    return failures
+
+
+def selftest(path, handshake_path=None, mux_path=None):
     with open(path) as f:
         vectors = json.load(f)
     failures = 0
+    if mux_path:
+        failures += check_mux_vectors(mux_path)
+    if handshake_path:
+        failures += replay_handshake_vector(handshake_path)
+        print(f"handshake vector replayed, {failures} mismatches")
     load_valid_vectors(path)
     for v in vectors["tolerated"]:
         mtype, fields = decode_payload(bytes.fromhex(v["frame_hex"])[4:])
@@ -1007,10 +1103,12 @@ def main():
     l.add_argument("--timeout", type=float, default=60)
     s = sub.add_parser("selftest")
     s.add_argument("--vectors", required=True)
+    s.add_argument("--handshake-vector")
+    s.add_argument("--mux-vectors")
     args = ap.parse_args()
     try:
         if args.mode == "selftest":
-            return selftest(args.vectors)
+            return selftest(args.vectors, args.handshake_vector, args.mux_vectors)
         return asyncio.run(dial(args) if args.mode == "dial" else listen(args))
     except (ProtocolError, MessageError, StreamReset, asyncio.TimeoutError, ConnectionError,
             asyncio.IncompleteReadError, OSError) as exc:
