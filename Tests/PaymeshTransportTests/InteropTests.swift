@@ -210,6 +210,9 @@ final class PythonPeer: @unchecked Sendable {
             try await Task.sleep(nanoseconds: 50_000_000)
         }
         try await Task.sleep(nanoseconds: 100_000_000) // let the pipes drain
+        if ProcessInfo.processInfo.environment["PAYMESH_INTEROP_VERBOSE"] != nil {
+            print("python \(process.arguments?.dropFirst(3).first ?? ""):\n\(stdout)\(stderr)")
+        }
         return process.terminationStatus
     }
 

@@ -39,6 +39,16 @@ class ProtocolError(Exception):
     """A deviation from the specification by the remote peer (or a failed interop check)."""
 
 
+TRACE = bool(__import__("os").environ.get("PAYMESH_TRACE"))
+TYPE_NAMES = ("Data", "WindowUpdate", "Ping", "GoAway")
+
+
+def trace(direction, ftype, flags, sid, length):
+    if TRACE:
+        names = "|".join(n for n, b in (("SYN", 1), ("ACK", 2), ("FIN", 4), ("RST", 8)) if flags & b)
+        log(f"{direction} {TYPE_NAMES[ftype]}[{names}] stream={sid} length={length}")
+
+
 def log(*args):
     print("[py-peer]", *args, file=sys.stderr, flush=True)
 
@@ -413,6 +423,7 @@ class Session:
     def send_frame(self, ftype, flags, sid, length, payload=b""):
         if self.closed:
             raise ProtocolError("session is closed")
+        trace("->", ftype, flags, sid, length)
         self.t.send(HEADER.pack(0, ftype, flags, sid, length) + bytes(payload))
 
     async def drain(self):
@@ -517,6 +528,7 @@ class Session:
         if len(buf) < total:
             return 0
         payload = bytes(buf[12:total])
+        trace("<-", ftype, flags, sid, length)
         if ftype == T_PING:
             if flags == SYN:
                 self.send_frame(T_PING, ACK, 0, length)
