@@ -245,6 +245,8 @@ class NoiseTransport:
             peer, features = verify_proof(payload, remote_static, identity.address, expected)
         if not conn.handshake_finished:
             raise ProtocolError("Noise handshake did not finish after three messages")
+        if TRACE:
+            log(f"handshake message sizes: {len(m1)}, {len(m2)}, {len(m3)}; peer features {features}")
         return cls(reader, writer, conn, peer, features)
 
     def send(self, data: bytes):
