@@ -66,7 +66,7 @@ struct Start: AsyncParsableCommand {
 
         let node = PaymeshNode(configuration: configuration, logger: logger, logLevel: control)
         let services = ServiceGroup(configuration: .init(
-            services: [.init(service: node)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: [.init(service: node, successTerminationBehavior: .gracefullyShutdownGroup)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await services.run() }

@@ -43,7 +43,7 @@ public final class PaymeshNode: Service, Sendable {
         var waiters: [CheckedContinuation<Started, any Error>] = []
     }
 
-    public init(configuration: NodeConfiguration, logger: Logger, logLevel: LogLevelControl = LogLevelControl(),
+    public init(configuration: NodeConfiguration, logger: Logger = .silent, logLevel: LogLevelControl = LogLevelControl(),
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.configuration = configuration
         self.logger = logger
@@ -143,6 +143,9 @@ public final class PaymeshNode: Service, Sendable {
 }
 
 extension Logger {
+    /// A logger that drops everything (tests, embedding).
+    public static var silent: Logger { Logger(label: "paymesh", factory: { _ in SwiftLogNoOpLogHandler() }) }
+
     func with(_ key: String, _ value: String) -> Logger {
         var copy = self
         copy[metadataKey: key] = "\(value)"

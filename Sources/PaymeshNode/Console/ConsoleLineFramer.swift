@@ -37,7 +37,11 @@ public struct ConsoleLineFramer: Sendable {
                 discarding = false
             } else {
                 if pending.last == UInt8(ascii: "\r") { pending.removeLast() }
-                if !pending.isEmpty { events.append(.line(pending)) }
+                if pending.count > maxLineBytes {
+                    events.append(.overlong)
+                } else if !pending.isEmpty {
+                    events.append(.line(pending))
+                }
             }
             pending.removeAll(keepingCapacity: pending.capacity <= 4096)
             rest = rest[rest.index(after: newline)...]

@@ -16,7 +16,8 @@ public final class ConsoleSession: Sendable {
         var afterResponse: [@Sendable () -> Void] = []
     }
 
-    init(writeLine: @escaping @Sendable (String) async throws -> Void) {
+    /// A session whose lines go to `writeLine` (the server's connections; tests; in-process consoles).
+    public init(writeLine: @escaping @Sendable (String) async throws -> Void) {
         self.writeLine = writeLine
         (spawned, spawner) = AsyncStream<Work>.makeStream()
     }
@@ -46,7 +47,7 @@ public final class ConsoleSession: Sendable {
         state.withLockedValue { $0.afterResponse.append(action) }
     }
 
-    func runAfterResponseActions() {
+    public func runAfterResponseActions() {
         let actions = state.withLockedValue { s in defer { s.afterResponse.removeAll() }; return s.afterResponse }
         for a in actions { a() }
     }
