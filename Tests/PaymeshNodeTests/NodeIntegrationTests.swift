@@ -68,6 +68,50 @@ import Testing
         }
     }
 
+    @Test func discoveredPeersAreDialledAndViolatorsBanned() async throws {
+        try await withTimeout(60) {
+            let a = try await RunningNode.start(), c = try await RunningNode.start()
+            defer { removeDirectory(a.directory); removeDirectory(c.directory) }
+            let idA = a.started.id.description, idC = c.started.id.description
+            let peers = c.started.peers
+            await peers.setDiscoveryStatus(DiscoveryStatus(active: true, reason: nil))
+            // What the discovery module will do: report peers (and, by mistake, ourselves).
+            await peers.peerDiscovered(address: c.started.id, host: "127.0.0.1", port: c.started.listen.port)
+            await peers.peerDiscovered(address: a.started.id, host: "127.0.0.1", port: a.started.listen.port)
+            #expect(try await eventually { try await c.connectedPeers() == [idA] })
+            #expect(try await eventually { try await a.connectedPeers() == [idC] })
+            let discovery = try await c.call("discovery")
+            #expect(discovery["active"] == true)
+            #expect(discovery["peers"] == [["id": .string(idA), "host": "127.0.0.1", "port": .int(Int64(a.started.listen.port)), "state": "connected"]])
+
+            try await ConsoleClient.withConnection(socketPath: c.socket) { watcher async throws in
+                _ = try await watcher.call("subscribe")
+                await peers.peerLost(address: a.started.id)
+                await peers.reportProtocolViolation(a.started.id, reason: "test violation")
+                var types: [String] = []
+                for await incoming in watcher.incoming {
+                    if case .notification("event", let event) = incoming, let type = event["type"]?.stringValue {
+                        types.append(type)
+                        if type == "peer.down" { break }
+                    }
+                }
+                #expect(types == ["discovery.lost", "peer.banned", "peer.down"])
+            }
+            #expect(try await c.call("discovery")["peers"] == [])
+            let banned = try await c.call("peer", ["id": .string(idA)])
+            #expect(banned["state"] == "banned" && banned["banReason"] == "test violation")
+            guard case .failure(let e) = try await c.callResult("connect", ["host": "127.0.0.1", "port": .int(Int64(a.started.listen.port))]) else {
+                Issue.record("connect to a banned peer succeeded")
+                return
+            }
+            #expect(e.code == 1202 && e.name == "PEER_BLACKLISTED")
+            // A (not banning) redials nothing (C was inbound-only for it), so it stays apart.
+            #expect(try await eventually { try await a.connectedPeers().isEmpty })
+            await a.stop()
+            await c.stop()
+        }
+    }
+
     @Test func consoleErrorsAndBadInputNeverEndTheSession() async throws {
         try await withTimeout(30) {
             let node = try await RunningNode.start()

@@ -18,14 +18,10 @@ public actor PeerManager {
         public var table: Table.Configuration
         /// How often due redials, ban expiries and keepalive pings are checked.
         public var tickInterval: Duration
-        /// How long `shutdown()` waits for connections to finish their GoAway.
-        public var shutdownGrace: Duration
 
-        public init(table: Table.Configuration = .init(), tickInterval: Duration = .milliseconds(250),
-                    shutdownGrace: Duration = .seconds(3)) {
+        public init(table: Table.Configuration = .init(), tickInterval: Duration = .milliseconds(250)) {
             self.table = table
             self.tickInterval = tickInterval
-            self.shutdownGrace = shutdownGrace
         }
     }
 
@@ -74,15 +70,17 @@ public actor PeerManager {
         }
     }
 
-    /// Closes every connection gracefully (GoAway), stops dialling, waits up to the grace
-    /// period for the closes, then ends `run()`.
+    /// Closes every connection gracefully (GoAway, then close), stops dialling, waits for the
+    /// closes (each is immediate after its GoAway is written), then ends `run()`.
     public func shutdown() async {
-        perform(table.onShutdown())
+        let closing = table.onShutdown().compactMap { action -> PaymeshConnection? in
+            if case .disconnect(let id, _) = action { connections[id] } else { nil }
+        }
         for (_, waiters) in dialWaiters { for w in waiters { w.resume(returning: .failure(.shuttingDown())) } }
         dialWaiters.removeAll()
-        let deadline = clock.now.advanced(by: configuration.shutdownGrace)
-        while !connections.isEmpty, clock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(10))
+        logger.debug("closing connections", metadata: ["count": "\(closing.count)"])
+        await withDiscardingTaskGroup { group in
+            for connection in closing { group.addTask { await connection.close() } }
         }
         jobContinuation.finish()
     }
