@@ -112,6 +112,35 @@ import Testing
         }
     }
 
+    @Test func simultaneousDialsLeaveOneConnectionOnEachSide() async throws {
+        try await withTimeout(60) {
+            var duplicates = 0
+            for _ in 0..<5 {
+                let a = try await RunningNode.start(), b = try await RunningNode.start()
+                defer { removeDirectory(a.directory); removeDirectory(b.directory) }
+                async let ab = a.call("connect", ["host": "127.0.0.1", "port": .int(Int64(b.started.listen.port))])
+                async let ba = b.call("connect", ["host": "127.0.0.1", "port": .int(Int64(a.started.listen.port))])
+                #expect(try await ab["id"] == .string(b.started.id.description))
+                #expect(try await ba["id"] == .string(a.started.id.description))
+                #expect(try await eventually {
+                    let atA = try await a.call("metrics")["connections"], atB = try await b.call("metrics")["connections"]
+                    return atA == 1 && atB == 1
+                })
+                #expect(try await a.connectedPeers() == [b.started.id.description])
+                #expect(try await b.connectedPeers() == [a.started.id.description])
+                // When both dials completed, the survivor is the one the lower address dialled.
+                let lowerIsA = a.started.id < b.started.id
+                let raced = try await a.call("metrics")["duplicatesClosed"] == 1
+                if raced { duplicates += 1 }
+                let direction = try await a.call("peer", ["id": .string(b.started.id.description)])["direction"]
+                #expect(!raced || direction == (lowerIsA ? "outbound" : "inbound"))
+                await a.stop()
+                await b.stop()
+            }
+            #expect(duplicates > 0, "the dials never raced: the rule was not exercised")
+        }
+    }
+
     @Test func consoleErrorsAndBadInputNeverEndTheSession() async throws {
         try await withTimeout(30) {
             let node = try await RunningNode.start()
