@@ -1,1 +1,0 @@
-print("paymesh: not implemented yet")

@@ -1,1 +1,0 @@
-// PaymeshNode: placeholder until its first real file lands.
