@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "PaymeshMessagesTests", dependencies: ["PaymeshMessages", "PaymeshMsgpack", "PaymeshTestSupport", nioCore]),
         .testTarget(name: "PaymeshChannelsTests", dependencies: ["PaymeshChannels", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshStoreTests", dependencies: ["PaymeshStore", "PaymeshChannels", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
-        .testTarget(name: "PaymeshNodeTests", dependencies: ["PaymeshNode", "PaymeshTransport", "PaymeshCrypto", "PaymeshTestSupport", nioCore, nioPosix]),
+        .testTarget(name: "PaymeshNodeTests", dependencies: ["PaymeshNode", "PaymeshTransport", "PaymeshCrypto", "PaymeshTestSupport", nioCore, nioPosix, .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "PaymeshDiscoveryTests", dependencies: ["PaymeshDiscovery"]),
         .testTarget(name: "PaymeshTransportTests", dependencies: ["PaymeshTransport", "PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshTestSupport", nioCore, nioPosix]),
     ]
