@@ -9,6 +9,13 @@ public struct DepositLock: Sendable, Hashable {
     public var payer: Address
     public var asset: String
     public var amount: UInt128
+
+    public init(channelID: ChannelID, payer: Address, asset: String, amount: UInt128) {
+        self.channelID = channelID
+        self.payer = payer
+        self.asset = asset
+        self.amount = amount
+    }
 }
 
 /// The final division of a channel's deposit.
@@ -23,7 +30,20 @@ public struct Payout: Sendable, Hashable {
     public var finalNonce: UInt64
     public var cooperative: Bool
 
-    public var refund: UInt128 { deposit - payeeAmount }
+    public init(channelID: ChannelID, payer: Address, payee: Address, asset: String, deposit: UInt128, payeeAmount: UInt128,
+                finalNonce: UInt64, cooperative: Bool) {
+        precondition(payeeAmount <= deposit, "a payout never exceeds its deposit")
+        self.channelID = channelID
+        self.payer = payer
+        self.payee = payee
+        self.asset = asset
+        self.deposit = deposit
+        self.payeeAmount = payeeAmount
+        self.finalNonce = finalNonce
+        self.cooperative = cooperative
+    }
+
+    public var refund: UInt128 { deposit >= payeeAmount ? deposit - payeeAmount : 0 }
 }
 
 /// Money movement a channel asks for (`ChannelAction.settle`).
