@@ -1,1 +1,0 @@
-// PaymeshChannels: placeholder until its first real file lands.
