@@ -17,8 +17,8 @@ import Testing
         try await ledger.lockDeposit(channel: channel, payer: payer, asset: Fixtures.asset, amount: Amount(big), timestampMillis: 2)
         #expect(try ledger.balance(owner: payer, assetID: "USDC") == Amount(7))
         #expect(try ledger.escrow(channel: channel) == Amount(big))
-        try await ledger.settle(channel: channel, payer: payer, payee: payee, asset: Fixtures.asset,
-                                paid: Amount(big - 3), refund: Amount(3), timestampMillis: 3)
+        try await ledger.settle(ChannelSettlement(channel: channel, payer: payer, payee: payee, asset: Fixtures.asset,
+                                                  paid: Amount(big - 3), refund: Amount(3), timestampMillis: 3))
         #expect(try ledger.balance(owner: payee, assetID: "USDC") == Amount(big - 3))
         #expect(try ledger.balance(owner: payer, assetID: "USDC") == Amount(10))
         #expect(try ledger.escrow(channel: channel) == .zero)
@@ -30,8 +30,8 @@ import Testing
         #expect(try ledger.entries(owner: payer, assetID: "USDC").map(\.direction) == [.credit, .debit, .credit])
         // A second settlement finds the escrow empty and writes nothing.
         await #expect(throws: StoreError.insufficientEscrow(channel)) {
-            try await ledger.settle(channel: channel, payer: payer, payee: payee, asset: Fixtures.asset,
-                                    paid: Amount(1), refund: .zero, timestampMillis: 4)
+            try await ledger.settle(ChannelSettlement(channel: channel, payer: payer, payee: payee, asset: Fixtures.asset,
+                                                      paid: Amount(1), refund: .zero, timestampMillis: 4))
         }
         #expect(try ledger.entries(channel: channel).count == 3)
         await store.close()

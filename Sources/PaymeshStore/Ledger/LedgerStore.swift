@@ -23,20 +23,12 @@ public struct LedgerStore: Sendable {
 
     /// Settles a channel from escrow: `paid` to the payee, `refund` back to the payer, atomically.
     /// Refused if escrow holds less than `paid + refund` (which also stops a second settlement).
-    public func settle(
-        channel: ChannelID, payer: Address, payee: Address, asset: Asset, paid: Amount, refund: Amount, timestampMillis: Int64
-    ) async throws(StoreError) {
-        var entries: [LedgerEntry] = []
-        if paid > .zero {
-            entries.append(LedgerEntry(owner: payee, asset: asset, direction: .credit, amount: paid,
-                                       reason: .payout, channel: channel, timestampMillis: timestampMillis))
-        }
-        if refund > .zero {
-            entries.append(LedgerEntry(owner: payer, asset: asset, direction: .credit, amount: refund,
-                                       reason: .refund, channel: channel, timestampMillis: timestampMillis))
-        }
-        guard !entries.isEmpty else { return }
-        try await store.appendLedger(entries)
+    ///
+    /// Takes one struct rather than seven arguments: Swift 6.3.1 miscompiles some async calls whose
+    /// long argument lists include several UInt128-backed values (a jump to address 0 on resume).
+    public func settle(_ settlement: ChannelSettlement) async throws(StoreError) {
+        let entries = settlement.entries
+        if !entries.isEmpty { try await store.appendLedger(entries) }
     }
 
     /// The balance of one account (zero when it has no entries).
@@ -79,5 +71,42 @@ public struct LedgerStore: Sendable {
                 try s.bind(2, assetID)
             }, db)
         }
+    }
+}
+
+/// What settling a channel on the local ledger moves out of its escrow.
+public struct ChannelSettlement: Sendable, Hashable {
+    public var channel: ChannelID
+    public var payer: Address
+    public var payee: Address
+    public var asset: Asset
+    /// The latest voucher's cumulative amount: the payee's payout.
+    public var paid: Amount
+    /// The rest of the deposit, back to the payer.
+    public var refund: Amount
+    public var timestampMillis: Int64
+
+    public init(channel: ChannelID, payer: Address, payee: Address, asset: Asset, paid: Amount, refund: Amount, timestampMillis: Int64) {
+        self.channel = channel
+        self.payer = payer
+        self.payee = payee
+        self.asset = asset
+        self.paid = paid
+        self.refund = refund
+        self.timestampMillis = timestampMillis
+    }
+
+    /// A payout entry (if `paid` > 0) and a refund entry (if `refund` > 0).
+    public var entries: [LedgerEntry] {
+        var entries: [LedgerEntry] = []
+        if paid > .zero {
+            entries.append(LedgerEntry(owner: payee, asset: asset, direction: .credit, amount: paid,
+                                       reason: .payout, channel: channel, timestampMillis: timestampMillis))
+        }
+        if refund > .zero {
+            entries.append(LedgerEntry(owner: payer, asset: asset, direction: .credit, amount: refund,
+                                       reason: .refund, channel: channel, timestampMillis: timestampMillis))
+        }
+        return entries
     }
 }

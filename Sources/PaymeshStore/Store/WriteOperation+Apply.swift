@@ -64,7 +64,7 @@ extension WriteOperation {
         WHERE id = ?1 AND latest_nonce < ?2 AND latest_amount <= ?3 AND ?3 <= deposit
         """
     static let insertHistorySQL = """
-        INSERT INTO voucher_history (channel, nonce, amount, task_id, signature, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+        INSERT INTO voucher_history (channel, nonce, amount, signature, task_id, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
         """
 
     private static func bindVoucher(_ v: StoredVoucher, _ s: SQLiteStatement) throws(StoreError) {
