@@ -2,13 +2,13 @@ import Foundation
 import PaymeshMessages
 import PaymeshStore
 
-/// `bench <dir> [seconds]`: durable vouchers/s with 1, 10 and 100 concurrent writers in FULL and
+/// `bench <dir> [seconds]`: durable vouchers/s with 1, 10, 100 and 1000 concurrent writers in FULL and
 /// NORMAL mode, then open+load time of a store with 1,000,000 history rows over 100 channels.
 /// Prints figures; asserts nothing about speed.
 func runBench(directory: String, seconds: Double) async {
     do {
         for sync in [StoreConfiguration.Synchronous.full, .normal] {
-            for writers in [1, 10, 100] {
+            for writers in [1, 10, 100, 1_000] {
                 try await throughput(directory: directory, sync: sync, writers: writers, seconds: seconds)
             }
         }
@@ -48,7 +48,7 @@ private func throughput(directory: String, sync: StoreConfiguration.Synchronous,
     let after = store.statistics
     let commits = after.commits - before.commits
     await store.close()
-    print(String(format: "throughput sync=%@ writers=%3d: %8.0f durable vouchers/s, %6.0f commits/s, %6.1f vouchers/commit, largest batch %d",
+    print(String(format: "throughput sync=%@ writers=%4d: %8.0f durable vouchers/s, %6.0f commits/s, %6.1f vouchers/commit, largest batch %d",
                  sync == .full ? "FULL  " : "NORMAL", writers, Double(acked) / secs, Double(commits) / secs,
                  Double(acked) / Double(max(commits, 1)), after.largestBatch))
 }
