@@ -67,6 +67,8 @@ let package = Package(
         ]),
         // DNS-SD publishing and browsing over the Avahi client library (threaded poll).
         .target(name: "PaymeshDiscovery", dependencies: ["CAvahi"]),
+        // Child process for the store's kill -9 test, and the store benchmarks (`bench`).
+        .executableTarget(name: "paymesh-store-crashtest", dependencies: ["PaymeshStore", "PaymeshMessages"], path: "Sources/PaymeshStoreCrashTest"),
         .executableTarget(name: "PaymeshBench", dependencies: ["PaymeshTransport", "PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", nioCore, nioPosix, nioHelpers]),
 
         // Helpers shared by the test targets (vector loading, in-memory pipes).

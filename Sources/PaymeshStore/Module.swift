@@ -1,1 +1,0 @@
-// PaymeshStore: placeholder until its first real file lands.

@@ -1,0 +1,99 @@
+internal import CSQLite
+
+/// One SQLite connection. Owns the `sqlite3*` handle (closed in `deinit`) and a cache of prepared
+/// statements (finalized before the handle is closed). Not thread-safe: the owner confines it to
+/// one thread at a time (the writer thread, or a reader behind a mutex).
+final class SQLiteConnection {
+    private let handle: OpaquePointer
+    private var cache: [String: SQLiteStatement] = [:]
+    let path: String
+
+    enum Mode { case readWriteCreate, readWrite }
+
+    init(path: String, mode: Mode) throws(StoreError) {
+        var db: OpaquePointer?
+        // NOMUTEX: one thread at a time uses a connection (see the type's comment).
+        var flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        if mode == .readWriteCreate { flags |= SQLITE_OPEN_CREATE }
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            if let db { sqlite3_close_v2(db) }
+            throw .sqlite(code: rc, message: message, context: "open \(path)")
+        }
+        handle = db
+        self.path = path
+    }
+
+    deinit {
+        // Statements first: sqlite3_close_v2 would otherwise keep the handle as a zombie.
+        cache.removeAll()
+        sqlite3_close_v2(handle)
+    }
+
+    /// Runs one or more statements that return no rows we need (DDL, PRAGMA writes, BEGIN/COMMIT).
+    func execute(_ sql: String) throws(StoreError) {
+        var errmsg: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &errmsg)
+        if rc != SQLITE_OK {
+            let message = errmsg.map { String(cString: $0) } ?? lastMessage
+            sqlite3_free(errmsg)
+            throw error(rc, message: message, context: sql)
+        }
+    }
+
+    /// A cached prepared statement, reset and with its bindings cleared.
+    func statement(_ sql: String) throws(StoreError) -> SQLiteStatement {
+        if let cached = cache[sql] {
+            cached.reset()
+            return cached
+        }
+        var stmt: OpaquePointer?
+        let rc = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil)
+        guard rc == SQLITE_OK, let stmt else { throw error(rc, message: lastMessage, context: sql) }
+        let statement = SQLiteStatement(stmt, connection: self, sql: sql)
+        cache[sql] = statement
+        return statement
+    }
+
+    /// Runs a statement with no result rows and returns the number of rows it changed.
+    @discardableResult
+    func run(_ sql: String, _ bind: (SQLiteStatement) throws(StoreError) -> Void = { _ in }) throws(StoreError) -> Int {
+        let stmt = try statement(sql)
+        try bind(stmt)
+        while try stmt.step() {}
+        return changes
+    }
+
+    /// A single integer, e.g. `PRAGMA user_version`.
+    func integer(_ sql: String) throws(StoreError) -> Int64 {
+        let stmt = try statement(sql)
+        guard try stmt.step() else { throw .corrupt("no row from \(sql)") }
+        let value = stmt.int64(0)
+        stmt.reset()
+        return value
+    }
+
+    /// A single text value, e.g. `PRAGMA journal_mode=WAL`.
+    func text(_ sql: String) throws(StoreError) -> String? {
+        let stmt = try statement(sql)
+        guard try stmt.step() else { return nil }
+        let value = stmt.text(0)
+        stmt.reset()
+        return value
+    }
+
+    var changes: Int { Int(sqlite3_changes(handle)) }
+    var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
+    var lastMessage: String { String(cString: sqlite3_errmsg(handle)) }
+
+    /// Maps a result code to a typed error; "not a database" gets its own case.
+    func error(_ rc: Int32, message: String, context: String) -> StoreError {
+        switch rc & 0xff {
+        case SQLITE_NOTADB: return .notADatabase(path: path)
+        case SQLITE_CORRUPT: return .corrupt("\(message) (\(context))")
+        default: return .sqlite(code: rc, message: message, context: context)
+        }
+    }
+}

@@ -1,0 +1,91 @@
+/// The ordered schema migrations (Specs/storage.md, "Migrations"). Version N is reached by running
+/// migrations 1…N in order, each in its own transaction together with `PRAGMA user_version = N`.
+/// A migration is never edited once released: changes are new migrations appended at the end.
+enum Migrations {
+    struct Migration {
+        let version: Int
+        let sql: String
+    }
+
+    static let all: [Migration] = [
+        Migration(version: 1, sql: v1),
+        Migration(version: 2, sql: v2),
+    ]
+
+    static var current: Int { all.last!.version }
+
+    /// Channels with their latest voucher, the voucher history log, and metadata.
+    private static let v1 = """
+        CREATE TABLE channels (
+            id                 BLOB    NOT NULL PRIMARY KEY CHECK (length(id) = 32),
+            role               TEXT    NOT NULL CHECK (role IN ('payer', 'payee')),
+            local_address      BLOB    NOT NULL CHECK (length(local_address) = 20),
+            remote_address     BLOB    NOT NULL CHECK (length(remote_address) = 20),
+            asset_id           TEXT    NOT NULL,
+            asset_decimals     INTEGER NOT NULL CHECK (asset_decimals BETWEEN 0 AND 36),
+            deposit            BLOB    NOT NULL CHECK (length(deposit) = 16),
+            challenge_period   INTEGER NOT NULL CHECK (challenge_period >= 0),
+            settlement_backend TEXT    NOT NULL,
+            chain_id           INTEGER NOT NULL CHECK (chain_id >= 0),
+            verifying_contract BLOB    NOT NULL CHECK (length(verifying_contract) = 20),
+            state              TEXT    NOT NULL,
+            open_signature     BLOB    CHECK (open_signature IS NULL OR length(open_signature) = 65),
+            opened_at          INTEGER NOT NULL,
+            latest_nonce       INTEGER NOT NULL DEFAULT 0 CHECK (latest_nonce >= 0),
+            latest_amount      BLOB    NOT NULL DEFAULT x'00000000000000000000000000000000' CHECK (length(latest_amount) = 16),
+            latest_signature   BLOB    CHECK (latest_signature IS NULL OR length(latest_signature) = 65),
+            latest_task_id     TEXT,
+            latest_ts          INTEGER,
+            locked_amount      BLOB    NOT NULL DEFAULT x'00000000000000000000000000000000' CHECK (length(locked_amount) = 16),
+            CHECK ((latest_nonce = 0) = (latest_signature IS NULL))
+        ) WITHOUT ROWID;
+
+        CREATE TABLE voucher_history (
+            channel   BLOB    NOT NULL REFERENCES channels(id),
+            nonce     INTEGER NOT NULL CHECK (nonce > 0),
+            amount    BLOB    NOT NULL CHECK (length(amount) = 16),
+            task_id   TEXT,
+            signature BLOB    NOT NULL CHECK (length(signature) = 65),
+            ts        INTEGER NOT NULL,
+            PRIMARY KEY (channel, nonce)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE metadata (
+            key   TEXT NOT NULL PRIMARY KEY,
+            value BLOB NOT NULL
+        ) WITHOUT ROWID;
+        """
+
+    /// The local ledger, hash-chained receipts, and how a channel closed.
+    private static let v2 = """
+        CREATE TABLE ledger_entries (
+            id             INTEGER PRIMARY KEY,
+            owner          BLOB    NOT NULL CHECK (length(owner) = 20),
+            asset_id       TEXT    NOT NULL,
+            asset_decimals INTEGER NOT NULL CHECK (asset_decimals BETWEEN 0 AND 36),
+            direction      INTEGER NOT NULL CHECK (direction IN (1, -1)),
+            amount         BLOB    NOT NULL CHECK (length(amount) = 16),
+            reason         TEXT    NOT NULL,
+            channel        BLOB    REFERENCES channels(id),
+            ts             INTEGER NOT NULL
+        );
+        CREATE INDEX ledger_by_account ON ledger_entries (owner, asset_id);
+        CREATE INDEX ledger_by_channel ON ledger_entries (channel) WHERE channel IS NOT NULL;
+
+        CREATE TABLE receipts (
+            channel   BLOB    NOT NULL REFERENCES channels(id),
+            seq       INTEGER NOT NULL CHECK (seq > 0),
+            hash      BLOB    NOT NULL CHECK (length(hash) = 32),
+            prev_hash BLOB    CHECK (prev_hash IS NULL OR length(prev_hash) = 32),
+            json      TEXT    NOT NULL,
+            signature BLOB    NOT NULL CHECK (length(signature) = 65),
+            PRIMARY KEY (channel, seq)
+        ) WITHOUT ROWID;
+
+        ALTER TABLE channels ADD COLUMN close_reason    TEXT;
+        ALTER TABLE channels ADD COLUMN closed_at       INTEGER;
+        ALTER TABLE channels ADD COLUMN close_nonce     INTEGER;
+        ALTER TABLE channels ADD COLUMN close_amount    BLOB CHECK (close_amount IS NULL OR length(close_amount) = 16);
+        ALTER TABLE channels ADD COLUMN close_reference TEXT;
+        """
+}

@@ -1,0 +1,160 @@
+import PaymeshMessages
+import Synchronization
+
+/// The durable store of a node: channels with their latest voucher, the voucher history log,
+/// receipts, the local ledger and metadata, in one SQLite file (Specs/storage.md).
+///
+/// Writes go through a group-commit writer thread: `try await store.recordVoucher(…)` returns
+/// only once the voucher is durable, so the payer may then send it and the payee acknowledge it.
+/// Reads use a second connection and see every write whose `await` has returned.
+///
+/// Cancelling a caller does not cancel its write: a request once submitted is committed or refused.
+public final class ChannelStore: Sendable {
+    private let writer: GroupCommitWriter
+    private let reader: Mutex<SQLiteConnection>
+    public let path: String
+    public let configuration: StoreConfiguration
+
+    /// The schema version this build writes.
+    public static var schemaVersion: Int { Migrations.current }
+
+    /// Opens (creating if needed) and migrates the store at `path`. Throws a clear error for a
+    /// file that is not SQLite, belongs to another application, or has a newer schema.
+    public convenience init(path: String, configuration: StoreConfiguration = .default) throws(StoreError) {
+        try self.init(path: path, configuration: configuration, migrateTo: Migrations.current)
+    }
+
+    /// `migrateTo` below the current version exists for migration tests only.
+    init(path: String, configuration: StoreConfiguration, migrateTo version: Int) throws(StoreError) {
+        let writeConnection = try SQLiteConnection(path: path, mode: .readWriteCreate)
+        try Schema.prepare(writeConnection, synchronous: configuration.synchronous,
+                           busyTimeoutMillis: configuration.busyTimeoutMillis, targetVersion: version)
+        let readConnection = try SQLiteConnection(path: path, mode: .readWrite)
+        try Schema.configureReader(readConnection, busyTimeoutMillis: configuration.busyTimeoutMillis)
+        self.path = path
+        self.configuration = configuration
+        reader = Mutex(readConnection)
+        writer = GroupCommitWriter(connection: writeConnection, configuration: configuration)
+        writer.start()
+    }
+
+    deinit { writer.requestClose() }
+
+    /// Finishes queued writes, then stops the writer. Later writes fail with `StoreError.closed`.
+    public func close() async { await writer.close() }
+
+    /// Group-commit counters since open.
+    public var statistics: StoreStatistics { writer.statistics }
+
+    // MARK: Writes (each returns once durable)
+
+    /// Makes `nonce`/`amount` the channel's latest voucher and appends it to the history, durably.
+    /// Refused (nothing written) unless the nonce is above the stored latest, the cumulative amount
+    /// does not decrease, and it does not exceed the deposit.
+    public func recordVoucher(
+        channel: ChannelID, nonce: UInt64, amount: Amount, signature: Signature65, taskID: String?, timestampMillis: Int64
+    ) async throws(StoreError) {
+        try await recordVoucher(StoredVoucher(channel: channel, nonce: nonce, amount: amount, signature: signature,
+                                              taskID: taskID, timestampMillis: timestampMillis))
+    }
+
+    public func recordVoucher(_ voucher: StoredVoucher) async throws(StoreError) {
+        try await writer.submit(.recordVoucher(voucher))
+    }
+
+    /// Stores a new channel (refused if the id exists). Its `latestVoucher`, if any, also enters the history.
+    public func saveChannel(_ channel: ChannelRecord) async throws(StoreError) {
+        try await writer.submit(.insertChannel(channel))
+    }
+
+    /// Sets the channel's state and, when given, its locked amount and close information.
+    public func updateState(
+        channel: ChannelID, status: ChannelStatus, lockedAmount: Amount? = nil, closeInfo: ChannelCloseInfo? = nil
+    ) async throws(StoreError) {
+        try await writer.submit(.updateChannel(channel, status: status, lockedAmount: lockedAmount, closeInfo: closeInfo))
+    }
+
+    /// Appends the next receipt of a channel: `seq` must be the last + 1 and `prevHash` its hash.
+    public func appendReceipt(_ receipt: ReceiptRecord) async throws(StoreError) {
+        try await writer.submit(.appendReceipt(receipt))
+    }
+
+    /// Appends entries atomically; refused if any touched account or channel escrow would go negative.
+    public func appendLedger(_ entries: [LedgerEntry]) async throws(StoreError) {
+        try await writer.submit(.appendLedger(entries))
+    }
+
+    /// Sets (or with nil removes) a metadata value. Never put secrets here.
+    public func setMetadata(_ value: [UInt8]?, forKey key: String) async throws(StoreError) {
+        try await writer.submit(.setMetadata(key: key, value: value))
+    }
+
+    /// Bulk-inserts history rows in one transaction (imports, benchmarks) and raises each channel's
+    /// latest voucher to the highest imported nonce. Refused as a whole on a duplicate nonce.
+    public func importVoucherHistory(_ vouchers: [StoredVoucher]) async throws(StoreError) {
+        try await writer.submit(.importHistory(vouchers))
+    }
+
+    /// The ledger view over this store.
+    public var ledger: LedgerStore { LedgerStore(store: self) }
+
+    // MARK: Reads
+
+    func read<T>(_ body: (SQLiteConnection) throws(StoreError) -> sending T) throws(StoreError) -> sending T {
+        try reader.withLock { (db: inout SQLiteConnection) throws(StoreError) -> sending T in try body(db) }
+    }
+
+    /// Every channel with its latest voucher: all a restart needs. Reads only `channels`.
+    public func loadChannels() throws(StoreError) -> [ChannelRecord] {
+        try read { db throws(StoreError) in try ChannelQueries.all(db) }
+    }
+
+    public func channel(_ id: ChannelID) throws(StoreError) -> ChannelRecord? {
+        try read { db throws(StoreError) in try ChannelQueries.one(id, db) }
+    }
+
+    /// History of a channel in nonce order, after `afterNonce`, at most `limit` rows.
+    public func voucherHistory(channel: ChannelID, afterNonce: UInt64 = 0, limit: Int = 1_000) throws(StoreError) -> [StoredVoucher] {
+        try read { db throws(StoreError) in try ChannelQueries.history(channel, after: afterNonce, limit: limit, db) }
+    }
+
+    /// The highest nonce in a channel's history (0 if none), from the primary-key index.
+    public func highestHistoryNonce(channel: ChannelID) throws(StoreError) -> UInt64 {
+        try read { db throws(StoreError) in
+            let s = try db.statement("SELECT coalesce(max(nonce), 0) FROM voucher_history WHERE channel = ?1")
+            try s.bind(1, channel.bytes)
+            _ = try s.step()
+            defer { s.reset() }
+            return try IntegerEncoding.uint64(s.int64(0), "voucher_history.nonce")
+        }
+    }
+
+    public func receipts(channel: ChannelID) throws(StoreError) -> [ReceiptRecord] {
+        try read { db throws(StoreError) in try ChannelQueries.receipts(channel, db) }
+    }
+
+    public func metadata(forKey key: String) throws(StoreError) -> [UInt8]? {
+        try read { db throws(StoreError) in
+            let s = try db.statement("SELECT value FROM metadata WHERE key = ?1")
+            try s.bind(1, key)
+            defer { s.reset() }
+            return try s.step() ? s.blob(0) : nil
+        }
+    }
+
+    /// The schema version of the open file.
+    public func storedSchemaVersion() throws(StoreError) -> Int {
+        try read { db throws(StoreError) in Int(try db.integer("PRAGMA user_version")) }
+    }
+
+    /// `PRAGMA integrity_check`: ["ok"] for a sound file, else SQLite's list of problems.
+    /// Reads the whole file: for tests and operators, not for the restart path.
+    public func integrityCheck() throws(StoreError) -> [String] {
+        try read { db throws(StoreError) in
+            let s = try db.statement("PRAGMA integrity_check")
+            var lines: [String] = []
+            while try s.step() { lines.append(s.text(0) ?? "") }
+            return lines
+        }
+    }
+}

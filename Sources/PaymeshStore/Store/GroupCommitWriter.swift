@@ -1,0 +1,192 @@
+internal import CSQLite
+import Dispatch
+import Foundation
+import Synchronization
+
+/// The single writer of a store: a dedicated thread that owns the write connection.
+///
+/// Callers enqueue requests and suspend. The thread takes every request queued so far (up to the
+/// batch limits), applies them in ONE transaction, commits (one WAL sync in FULL mode), and only
+/// then resumes each caller with its own result. Requests that arrive while a commit is syncing
+/// wait for the next batch, so the sync rate bounds the number of batches, not of requests.
+///
+/// Thread safety (`@unchecked Sendable`): `connection` is used only by the writer thread once `start()`
+/// ran (until it sets it to nil on exit); everything else shared lives in `state`, guarded by its mutex.
+final class GroupCommitWriter: @unchecked Sendable {
+    private typealias Waiter = CheckedContinuation<Result<Void, StoreError>, Never>
+
+    private struct Pending {
+        let operation: WriteOperation
+        let waiter: Waiter
+    }
+
+    private struct State {
+        var queue: [Pending] = []
+        var writerIdle = false
+        var closing = false
+        var exited = false
+        var closeWaiters: [CheckedContinuation<Void, Never>] = []
+        var failure: StoreError?
+        var statistics = StoreStatistics()
+    }
+
+    /// Set to nil by the writer thread as it exits, closing the connection before `close()` returns.
+    private var connection: SQLiteConnection?
+    private let configuration: StoreConfiguration
+    private let state = Mutex(State())
+    private let wakeup = DispatchSemaphore(value: 0)
+
+    init(connection: SQLiteConnection, configuration: StoreConfiguration) {
+        self.connection = connection
+        self.configuration = configuration
+    }
+
+    func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = "paymesh-store-writer"
+        thread.start()
+    }
+
+    var statistics: StoreStatistics { state.withLock { $0.statistics } }
+
+    /// Enqueues `operation` and returns once it is durable (or refused, or failed).
+    func submit(_ operation: WriteOperation) async throws(StoreError) {
+        let result = await withCheckedContinuation { (waiter: Waiter) in
+            enum Outcome { case queued(wake: Bool), refused(StoreError) }
+            let outcome = state.withLock { s -> Outcome in
+                if s.closing { return .refused(.closed()) }
+                if let failure = s.failure { return .refused(failure) }
+                s.queue.append(Pending(operation: operation, waiter: waiter))
+                if s.writerIdle {
+                    s.writerIdle = false
+                    return .queued(wake: true)
+                }
+                return .queued(wake: false)
+            }
+            switch outcome {
+            case .queued(let wake): if wake { wakeup.signal() }
+            case .refused(let error): waiter.resume(returning: .failure(error))
+            }
+        }
+        try result.get()
+    }
+
+    /// Stops accepting requests, lets the writer finish what is queued, and waits for it to exit.
+    func close() async {
+        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+            let (alreadyExited, wake) = state.withLock { s -> (Bool, Bool) in
+                if s.exited { return (true, false) }
+                s.closing = true
+                s.closeWaiters.append(waiter)
+                let wake = s.writerIdle
+                s.writerIdle = false
+                return (false, wake)
+            }
+            if alreadyExited { waiter.resume() } else if wake { wakeup.signal() }
+        }
+    }
+
+    /// Asks the writer to exit after the queue drains, without waiting (used from `deinit`).
+    func requestClose() {
+        let wake = state.withLock { s -> Bool in
+            s.closing = true
+            let wake = s.writerIdle
+            s.writerIdle = false
+            return wake
+        }
+        if wake { wakeup.signal() }
+    }
+
+    // MARK: The writer thread
+
+    private func run() {
+        while true {
+            enum Next { case batch([Pending]), sleep, exit([CheckedContinuation<Void, Never>]) }
+            let next = state.withLock { s -> Next in
+                if s.queue.isEmpty {
+                    if s.closing {
+                        s.exited = true
+                        defer { s.closeWaiters = [] }
+                        return .exit(s.closeWaiters)
+                    }
+                    s.writerIdle = true
+                    return .sleep
+                }
+                return .batch(takeBatch(&s.queue))
+            }
+            switch next {
+            case .sleep: wakeup.wait()
+            case .batch(let batch): commit(batch)
+            case .exit(let waiters):
+                connection = nil
+                waiters.forEach { $0.resume() }
+                return
+            }
+        }
+    }
+
+    private func takeBatch(_ queue: inout [Pending]) -> [Pending] {
+        var count = 0
+        var bytes = 0
+        for pending in queue {
+            let size = pending.operation.approximateBytes
+            if count > 0, count >= configuration.maxBatchRequests || bytes + size > configuration.maxBatchBytes { break }
+            count += 1
+            bytes += size
+        }
+        if count == queue.count {
+            defer { queue = [] }
+            return queue
+        }
+        let batch = Array(queue[..<count])
+        queue.removeFirst(count)
+        return batch
+    }
+
+    private func commit(_ batch: [Pending]) {
+        let db = connection!
+        var results = [Result<Void, StoreError>](repeating: .success(()), count: batch.count)
+        if let failure = state.withLock({ $0.failure }) {
+            batch.forEach { $0.waiter.resume(returning: .failure(failure)) }
+            return
+        }
+        var batchError: StoreError?
+        do {
+            try db.run("BEGIN IMMEDIATE")
+            for (i, pending) in batch.enumerated() {
+                do {
+                    try pending.operation.apply(to: db)
+                } catch where error.isRejectedRequest {
+                    results[i] = .failure(error) // nothing of it was written
+                }
+            }
+            try db.run("COMMIT")
+        } catch {
+            batchError = error
+        }
+        if let error = batchError {
+            if db.isInTransaction { try? db.execute("ROLLBACK") }
+            results = Array(repeating: .failure(error), count: batch.count)
+        }
+        let succeeded = results.reduce(0) { n, r in if case .success = r { n + 1 } else { n } }
+        state.withLock { s in
+            if let error = batchError, Self.isFatal(error) {
+                // After a failed sync the OS may have dropped the dirty pages ("fsyncgate"):
+                // nothing later can be trusted to be durable, so refuse all further writes.
+                s.failure = .failed("\(error)")
+            }
+            if batchError == nil {
+                s.statistics.commits += 1
+                s.statistics.largestBatch = max(s.statistics.largestBatch, batch.count)
+            }
+            s.statistics.requests += succeeded
+        }
+        // Only now, after COMMIT returned, is each request durable: resume the callers.
+        for (pending, result) in zip(batch, results) { pending.waiter.resume(returning: result) }
+    }
+
+    private static func isFatal(_ error: StoreError) -> Bool {
+        guard let code = error.sqliteCode else { return error.isUnusableFile }
+        return code == SQLITE_IOERR || code == SQLITE_CORRUPT || code == SQLITE_NOTADB
+    }
+}

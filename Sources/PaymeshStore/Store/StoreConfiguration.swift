@@ -1,0 +1,47 @@
+/// How a store opens its database and batches its writes.
+public struct StoreConfiguration: Sendable, Hashable {
+    /// SQLite's `synchronous` setting in WAL mode (Specs/storage.md, "Durability").
+    public enum Synchronous: Sendable, Hashable {
+        /// Every commit syncs the WAL: an acknowledged write survives a power loss. The default.
+        case full
+        /// Commits reach the OS but are synced only at checkpoints: an acknowledged write survives
+        /// a process crash (kill -9) but not a power loss or kernel crash. For benchmarks.
+        case normal
+
+        var pragmaValue: String { self == .full ? "FULL" : "NORMAL" }
+    }
+
+    public var synchronous: Synchronous
+    /// How long a connection waits for another process's lock before failing with SQLITE_BUSY.
+    public var busyTimeoutMillis: Int
+    /// At most this many write requests share one transaction (one commit, one sync).
+    public var maxBatchRequests: Int
+    /// …and at most about this many bytes of request payload (the first request always fits).
+    public var maxBatchBytes: Int
+
+    public init(synchronous: Synchronous = .full, busyTimeoutMillis: Int = 5_000, maxBatchRequests: Int = 4_096, maxBatchBytes: Int = 8 << 20) {
+        precondition(maxBatchRequests > 0 && maxBatchBytes > 0, "batch limits must be positive")
+        self.synchronous = synchronous
+        self.busyTimeoutMillis = busyTimeoutMillis
+        self.maxBatchRequests = maxBatchRequests
+        self.maxBatchBytes = maxBatchBytes
+    }
+
+    public static let `default` = StoreConfiguration()
+}
+
+/// Counters of the group-commit writer, for benchmarks and monitoring.
+public struct StoreStatistics: Sendable, Hashable {
+    /// Transactions committed (in FULL mode, one WAL sync each).
+    public var commits: Int
+    /// Write requests completed successfully.
+    public var requests: Int
+    /// The largest batch committed in one transaction.
+    public var largestBatch: Int
+
+    public init(commits: Int = 0, requests: Int = 0, largestBatch: Int = 0) {
+        self.commits = commits
+        self.requests = requests
+        self.largestBatch = largestBatch
+    }
+}

@@ -1,0 +1,26 @@
+import PaymeshMessages
+
+/// One write request for the group-commit writer. Each is all-or-nothing: when it is refused
+/// (`StoreError.isRejectedRequest`) nothing of it is written and the rest of the batch commits.
+enum WriteOperation: Sendable {
+    case recordVoucher(StoredVoucher)
+    case insertChannel(ChannelRecord)
+    case updateChannel(ChannelID, status: ChannelStatus, lockedAmount: Amount?, closeInfo: ChannelCloseInfo?)
+    case appendReceipt(ReceiptRecord)
+    case appendLedger([LedgerEntry])
+    case setMetadata(key: String, value: [UInt8]?)
+    case importHistory([StoredVoucher])
+
+    /// A rough payload size, for the batch byte budget.
+    var approximateBytes: Int {
+        switch self {
+        case .recordVoucher(let v): 160 + (v.taskID?.utf8.count ?? 0)
+        case .insertChannel: 400
+        case .updateChannel(_, _, _, let close): 100 + (close?.reason.utf8.count ?? 0)
+        case .appendReceipt(let r): 200 + r.json.utf8.count
+        case .appendLedger(let entries): 120 * entries.count
+        case .setMetadata(let key, let value): key.utf8.count + (value?.count ?? 0)
+        case .importHistory(let vouchers): 160 * vouchers.count
+        }
+    }
+}

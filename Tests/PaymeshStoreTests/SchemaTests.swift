@@ -1,0 +1,148 @@
+import Foundation
+import PaymeshMessages
+import Testing
+@testable import PaymeshStore
+
+@Suite struct SchemaTests {
+    @Test func freshStoreIsCurrentWithWALAndPragmas() async throws {
+        let dir = TemporaryDirectory()
+        let store = try ChannelStore(path: dir.file("s.sqlite"))
+        #expect(try store.storedSchemaVersion() == ChannelStore.schemaVersion)
+        #expect(ChannelStore.schemaVersion == 2)
+        let (journal, appID, fk) = try store.read { db throws(StoreError) in
+            (try db.text("PRAGMA journal_mode"), try db.integer("PRAGMA application_id"), try db.integer("PRAGMA foreign_keys"))
+        }
+        #expect(journal == "wal")
+        #expect(appID == Int64(Schema.applicationID))
+        #expect(fk == 1)
+        #expect(try store.integrityCheck() == ["ok"])
+        await store.close()
+    }
+
+    @Test func writerConnectionIsSynchronousFull() async throws {
+        let dir = TemporaryDirectory()
+        let db = try SQLiteConnection(path: dir.file("s.sqlite"), mode: .readWriteCreate)
+        try Schema.prepare(db, synchronous: .full, busyTimeoutMillis: 100)
+        #expect(try db.integer("PRAGMA synchronous") == 2) // FULL
+        let other = try SQLiteConnection(path: dir.file("t.sqlite"), mode: .readWriteCreate)
+        try Schema.prepare(other, synchronous: .normal, busyTimeoutMillis: 100)
+        #expect(try other.integer("PRAGMA synchronous") == 1) // NORMAL
+    }
+
+    @Test func upgradesVersion1ToCurrentKeepingData() async throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("old.sqlite")
+        do {
+            // A store as version 1 wrote it: no ledger, no receipts, no close columns.
+            let v1 = try ChannelStore(path: path, configuration: .default, migrateTo: 1)
+            #expect(try v1.storedSchemaVersion() == 1)
+            try v1.read { db throws(StoreError) in
+                try db.execute("SELECT 1") // reader works on v1
+            }
+            let tables = try v1.read { db throws(StoreError) in
+                try db.integer("SELECT count(*) FROM sqlite_schema WHERE name IN ('receipts', 'ledger_entries')")
+            }
+            #expect(tables == 0)
+            await v1.close()
+            // Insert v1 rows directly, with v1's columns only.
+            let raw = try SQLiteConnection(path: path, mode: .readWrite)
+            let c = Fixtures.channel(7)
+            let v = Fixtures.voucher(channel: 7, nonce: 3)
+            try raw.run("""
+                INSERT INTO channels (id, role, local_address, remote_address, asset_id, asset_decimals, deposit,
+                    challenge_period, settlement_backend, chain_id, verifying_contract, state, open_signature, opened_at,
+                    latest_nonce, latest_amount, latest_signature, latest_task_id, latest_ts)
+                VALUES (?1, 'payee', ?2, ?3, 'USDC', 6, ?4, 60, 'local-ledger', 1, ?5, 'open', NULL, 5, 3, ?6, ?7, 'task-3', 0)
+                """) { s throws(StoreError) in
+                try s.bind(1, c.id.bytes)
+                try s.bind(2, c.localAddress.bytes)
+                try s.bind(3, c.remoteAddress.bytes)
+                try s.bind(4, AmountEncoding.encode(c.deposit))
+                try s.bind(5, c.verifyingContract.bytes)
+                try s.bind(6, AmountEncoding.encode(v.amount))
+                try s.bind(7, v.signature.bytes)
+            }
+        }
+        let store = try ChannelStore(path: path)
+        #expect(try store.storedSchemaVersion() == ChannelStore.schemaVersion)
+        let loaded = try #require(try store.channel(Fixtures.channelID(7)))
+        #expect(loaded.role == .payee)
+        #expect(loaded.latestVoucher == Fixtures.voucher(channel: 7, nonce: 3))
+        #expect(loaded.closeInfo == nil)
+        #expect(loaded.lockedAmount == .zero)
+        // Version 2 features work on the upgraded file.
+        try await store.appendReceipt(Fixtures.receipt(channel: 7, seq: 1))
+        try await store.ledger.fund(owner: Fixtures.address(1), asset: Fixtures.asset, amount: Amount(5), timestampMillis: 0)
+        #expect(try store.ledger.balance(owner: Fixtures.address(1), assetID: "USDC") == Amount(5))
+        try await store.recordVoucher(Fixtures.voucher(channel: 7, nonce: 4))
+        #expect(try store.integrityCheck() == ["ok"])
+        await store.close()
+    }
+
+    @Test func refusesNewerSchema() async throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("new.sqlite")
+        do {
+            let store = try ChannelStore(path: path)
+            await store.close()
+        }
+        do {
+            let raw = try SQLiteConnection(path: path, mode: .readWrite)
+            try raw.execute("PRAGMA user_version = \(ChannelStore.schemaVersion + 1)")
+        }
+        let error = #expect(throws: StoreError.self) { try ChannelStore(path: path) }
+        #expect(error == .schemaTooNew(found: ChannelStore.schemaVersion + 1, supported: ChannelStore.schemaVersion))
+        #expect(error?.isUnusableFile == true)
+        #expect(error?.description.contains("newer") == true)
+    }
+
+    @Test func refusesAFileThatIsNotSQLite() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("garbage.sqlite")
+        var bytes = [UInt8](repeating: 0, count: 8192)
+        for i in bytes.indices { bytes[i] = UInt8(truncatingIfNeeded: i &* 31 &+ 7) }
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
+        let error = #expect(throws: StoreError.self) { try ChannelStore(path: path) }
+        #expect(error == .notADatabase(path: path))
+        // Nothing was created beside it.
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
+    }
+
+    @Test func refusesAnotherApplicationsDatabase() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("foreign.sqlite")
+        do {
+            let raw = try SQLiteConnection(path: path, mode: .readWriteCreate)
+            try raw.execute("CREATE TABLE songs (title TEXT); INSERT INTO songs VALUES ('x')")
+        }
+        #expect(throws: StoreError.foreignDatabase(applicationID: 0)) { try ChannelStore(path: path) }
+        do {
+            let raw = try SQLiteConnection(path: path, mode: .readWrite)
+            try raw.execute("PRAGMA application_id = 1234")
+        }
+        #expect(throws: StoreError.foreignDatabase(applicationID: 1234)) { try ChannelStore(path: path) }
+    }
+
+    @Test func reportsDamagedPages() async throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("damaged.sqlite")
+        do {
+            let store = try ChannelStore(path: path)
+            for i in 0..<4 { try await store.saveChannel(Fixtures.channel(i)) }
+            try await store.importVoucherHistory((1...3_000).map { Fixtures.voucher(channel: 0, nonce: UInt64($0)) })
+            await store.close()
+        }
+        // Checkpointed on close: the history lives in the main file. Overwrite its middle pages.
+        let handle = try #require(FileHandle(forUpdatingAtPath: path))
+        let size = try handle.seekToEnd()
+        try handle.seek(toOffset: size / 2)
+        handle.write(Data(repeating: 0xA5, count: 16_384))
+        try handle.close()
+        // Either opening or the integrity check reports the damage; neither passes it off as sound.
+        let outcome = Result { () throws(StoreError) -> [String] in try ChannelStore(path: path).integrityCheck() }
+        switch outcome {
+        case .success(let problems): #expect(problems != ["ok"])
+        case .failure(let error): #expect(error.isUnusableFile, "\(error)")
+        }
+    }
+}
