@@ -7,6 +7,8 @@ public struct NodeError: Error, Hashable, CustomStringConvertible, Sendable {
         case peerNotFound, peerNotConnected, dialFailed, tooManyPeers, shuttingDown, pingFailed
         case peerBanned, identityNotVerified, rateLimited
         case identityFile, configuration, alreadyRunning, consoleUnavailable
+        /// A Paymesh code (errors.md, 1000–1999) reported by a later layer (channels, payments).
+        case paymesh(Int, String)
     }
 
     private let code: Code
@@ -36,6 +38,7 @@ public struct NodeError: Error, Hashable, CustomStringConvertible, Sendable {
         case .identityNotVerified: 1201 // errors.md IDENTITY_NOT_VERIFIED
         case .rateLimited: 1504 // errors.md RATE_LIMITED
         case .identityFile, .configuration, .alreadyRunning, .consoleUnavailable: 1502
+        case .paymesh(let code, _): code
         }
     }
 
@@ -56,6 +59,7 @@ public struct NodeError: Error, Hashable, CustomStringConvertible, Sendable {
         case .peerBanned: "PEER_BLACKLISTED"
         case .identityNotVerified: "IDENTITY_NOT_VERIFIED"
         case .rateLimited: "RATE_LIMITED"
+        case .paymesh(_, let name): name
         }
     }
 
@@ -84,6 +88,11 @@ public struct NodeError: Error, Hashable, CustomStringConvertible, Sendable {
     @inline(never) public static func pingFailed(_ d: String) -> NodeError { NodeError(.pingFailed, d) }
     @inline(never) public static func peerBanned(_ d: String) -> NodeError { NodeError(.peerBanned, d) }
     @inline(never) public static func identityNotVerified(_ d: String) -> NodeError { NodeError(.identityNotVerified, d) }
+
+    /// An error with a Paymesh code (errors.md) and its name, e.g. a spending-policy refusal (1104).
+    @inline(never) public static func paymesh(code: Int, name: String, _ d: String) -> NodeError {
+        NodeError(.paymesh(code, name), d)
+    }
 
     // MARK: Start-up
     @inline(never) public static func identityFile(_ d: String) -> NodeError { NodeError(.identityFile, d) }

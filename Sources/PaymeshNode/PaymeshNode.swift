@@ -37,6 +37,10 @@ public final class PaymeshNode: Service, Sendable {
     private let group: any EventLoopGroup
     private let stopSignal: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)
     private let readiness = NIOLockedValueBox(Readiness())
+    // Payments layer (Sources/PaymeshNode/Payments), set by start().
+    private let paymentsBox = NIOLockedValueBox<PaymentsService?>(nil)
+    /// The payments layer once started (channels, vouchers, the local ledger).
+    public var payments: PaymentsService? { paymentsBox.withLockedValue { $0 } }
 
     private struct Readiness {
         var result: Result<Started, any Error>?
@@ -81,10 +85,12 @@ public final class PaymeshNode: Service, Sendable {
                 await withDiscardingTaskGroup { group in
                     group.addTask { await started.peers.run() }
                     group.addTask { await console.run() }
+                    if let payments = self.payments { group.addTask { await payments.run() } }
                     for await _ in stopSignal.stream { break }
                     logger.info("stopping")
                     await console.close()
                     await started.peers.shutdown()
+                    await self.payments?.shutdown()
                     await endpoint.shutdown()
                     events.finish()
                     group.cancelAll()
@@ -115,6 +121,16 @@ public final class PaymeshNode: Service, Sendable {
                                 logger: logger.with("component", "peers"))
         await peers.setDiscoveryStatus(.off(configuration.mdns
             ? "the discovery module is not part of this build yet" : "disabled by --no-mdns"))
+        // Payments: the channel store, the payments stream, console methods (Sources/PaymeshNode/Payments).
+        do {
+            let payments = try await PaymentsService.start(
+                directory: directory, key: key, peers: peers, events: events, registry: registry,
+                configuration: .fromEnvironment(ProcessInfo.processInfo.environment), logger: logger.with("component", "payments"))
+            paymentsBox.withLockedValue { $0 = payments }
+        } catch {
+            await endpoint.shutdown()
+            throw error
+        }
         let consolePath = directory + "/" + NodeConfiguration.consoleSocketName
         registry.registerCoreMethods(CoreMethodContext(
             id: key.address, listen: [listen], consolePath: consolePath, started: .now, startedAt: Date(),

@@ -21,6 +21,19 @@ public struct CloseRecord: Sendable, Hashable {
     public var payoutRequested: Bool
     /// The backend's id of the payout operation, once submitted.
     public var settlementID: SettlementID?
+
+    /// Public so that a node can rebuild the record from its store.
+    public init(message: PaymentClose, initiatedLocally: Bool, completed: Bool, challengeDeadline: UInt64?, finalNonce: UInt64,
+                finalAmount: UInt128, payoutRequested: Bool, settlementID: SettlementID?) {
+        self.message = message
+        self.initiatedLocally = initiatedLocally
+        self.completed = completed
+        self.challengeDeadline = challengeDeadline
+        self.finalNonce = finalNonce
+        self.finalAmount = finalAmount
+        self.payoutRequested = payoutRequested
+        self.settlementID = settlementID
+    }
 }
 
 /// Everything needed to resume a channel after a restart: the row the store upserts on every
@@ -45,6 +58,23 @@ public struct ChannelSnapshot: Sendable, Hashable {
     /// Payer: the lock of the deposit was confirmed by the settlement backend.
     public var depositLocked: Bool
     public var updatedAt: UInt64
+
+    /// Public so that a node can rebuild the snapshot from its store (`init(restoring:key:)`).
+    public init(role: ChannelRole, terms: ChannelTerms, state: ChannelState, latestVoucher: PaymentUpdate?, ackedNonce: UInt64,
+                lockedAmount: UInt128, close: CloseRecord?, receiptSeq: UInt64, receiptHead: [UInt8], depositLocked: Bool,
+                updatedAt: UInt64) {
+        self.role = role
+        self.terms = terms
+        self.state = state
+        self.latestVoucher = latestVoucher
+        self.ackedNonce = ackedNonce
+        self.lockedAmount = lockedAmount
+        self.close = close
+        self.receiptSeq = receiptSeq
+        self.receiptHead = receiptHead
+        self.depositLocked = depositLocked
+        self.updatedAt = updatedAt
+    }
 
     public var channelID: ChannelID { terms.channelID }
     /// Cumulative amount of `latestVoucher` (0 without one).

@@ -1,0 +1,279 @@
+import Foundation
+import Logging
+import PaymeshChannels
+import PaymeshMessages
+import PaymeshStore
+
+/// What one actor turn produced: the writes to make durable and, after them, the effects.
+struct StepBuilder {
+    enum Effect {
+        case send(Address, Message)
+        case notify(ChannelNotification)
+        case settle(ChannelID, SettlementRequest)
+        case timer(ChannelID, deadline: UInt64)
+    }
+
+    enum ColdWrite {
+        case insert(ChannelRecord, ChannelExtras)
+        case update(ChannelID, ChannelExtras, ChannelStatus, Amount, ChannelCloseInfo?)
+        case receipt(ReceiptRecord)
+        case mirror(PaymentOpen)
+    }
+
+    /// Per channel, the vouchers to append (one store request per channel: one group commit).
+    var vouchers: [ChannelID: [StoredVoucher]] = [:]
+    /// Other writes, in order; per channel they are applied one after the other.
+    var cold: [(ChannelID, ColdWrite)] = []
+    var effects: [Effect] = []
+    /// Notifications of action lists that wrote nothing: performed at once (acks seen by the payer).
+    var immediate: [ChannelNotification] = []
+    private var receiptRequests: [(ChannelID, String)] = []
+
+    var isEmpty: Bool { vouchers.isEmpty && cold.isEmpty && effects.isEmpty && immediate.isEmpty }
+    var writeCount: Int { vouchers.count + cold.count }
+
+    /// Appends a send. An accepted PAYMENT_ACK replaces the previous accepted ack of the same channel
+    /// when only notifications lie between them: acknowledging nonce n acknowledges every voucher
+    /// ≤ n (Specs/channels.md §4.3), so the payee answers a burst of vouchers with one ack.
+    mutating func send(_ m: Message, to peer: Address) {
+        if case .paymentAck(let ack) = m, ack.status == .accepted {
+            var i = effects.count - 1
+            while i >= 0, case .notify = effects[i] { i -= 1 }
+            if i >= 0, case .send(let p, .paymentAck(let previous)) = effects[i], p == peer, previous.status == .accepted,
+               previous.channelID == ack.channelID, previous.nonce < ack.nonce {
+                effects.remove(at: i)
+            }
+        }
+        effects.append(.send(peer, m))
+    }
+
+    mutating func sendNow(_ messages: [Message], to peer: Address) {
+        for m in messages { effects.append(.send(peer, m)) }
+    }
+
+    mutating func mirror(_ open: PaymentOpen, channel: ChannelID) { cold.append((channel, .mirror(open))) }
+
+    mutating func noteReceipt(channel: ChannelID, taskID: String) {
+        if let last = receiptRequests.last, last.0 == channel, last.1 == taskID { return }
+        receiptRequests.removeAll { $0.0 == channel && $0.1 == taskID }
+        receiptRequests.append((channel, taskID))
+    }
+
+    mutating func takeReceiptRequests() -> [(ChannelID, String)] {
+        defer { receiptRequests = [] }
+        return receiptRequests
+    }
+}
+
+/// Steps waiting for their writes, released strictly in the order they were enqueued.
+struct Outbox {
+    struct Step {
+        var outstanding: Int
+        var failed: Bool
+        var effects: [StepBuilder.Effect]
+    }
+
+    private var steps: [UInt64: Step] = [:]
+    private var head: UInt64 = 0
+    private var next: UInt64 = 0
+
+    var pending: Int { steps.count }
+
+    mutating func append(effects: [StepBuilder.Effect], outstanding: Int) -> UInt64 {
+        defer { next += 1 }
+        steps[next] = Step(outstanding: outstanding, failed: false, effects: effects)
+        return next
+    }
+
+    mutating func finished(_ id: UInt64, ok: Bool) {
+        steps[id]?.outstanding -= 1
+        if !ok { steps[id]?.failed = true }
+    }
+
+    /// The head step once all its writes are done.
+    mutating func popReady() -> Step? {
+        guard let step = steps[head], step.outstanding <= 0 else { return nil }
+        steps[head] = nil
+        head += 1
+        return step
+    }
+}
+
+extension PaymentsService {
+    /// Turns one machine's action list into writes and effects of `step`, in order.
+    func stage(_ actions: [ChannelAction], channel: ChannelID?, peer: Address, into step: inout StepBuilder) {
+        let writes = actions.contains { if case .persist = $0 { true } else if case .recordReceipt = $0 { true } else { false } }
+        for action in actions {
+            switch action {
+            case .persist(let s): stagePersist(s, into: &step)
+            case .recordReceipt(let r): step.cold.append((r.channelID, .receipt(Self.receiptRecord(r))))
+            case .send(let m): step.send(m, to: peer)
+            case .settle(let r): step.effects.append(.settle(r.channelID, r))
+            case .scheduleTimer(let deadline): if let channel { step.effects.append(.timer(channel, deadline: deadline)) }
+            case .notify(let n): if writes { step.effects.append(.notify(n)) } else { step.immediate.append(n) }
+            }
+        }
+    }
+
+    /// Vouchers go to the per-channel batch; anything else that changed is a cold write.
+    private func stagePersist(_ s: ChannelSnapshot, into step: inout StepBuilder) {
+        let id = s.channelID
+        let extras = ChannelExtras(s)
+        guard var known = persisted[id] else {
+            step.cold.append((id, .insert(ChannelPersistence.record(s), extras)))
+            persisted[id] = Persisted(extras: extras, voucherNonce: s.latestVoucher?.nonce ?? 0)
+            return
+        }
+        if let v = s.latestVoucher, v.nonce > known.voucherNonce {
+            step.vouchers[id, default: []].append(ChannelPersistence.stored(v))
+            known.voucherNonce = v.nonce
+        }
+        if extras != known.extras {
+            step.cold.append((id, .update(id, extras, ChannelPersistence.status(s.state), Amount(s.lockedAmount),
+                                          ChannelPersistence.closeInfo(s))))
+            known.extras = extras
+        }
+        persisted[id] = known
+    }
+
+    static func receiptRecord(_ r: Receipt) -> ReceiptRecord {
+        let json = (try? JSONEncoder().encode(r)).flatMap { String(data: $0, encoding: .utf8) } ?? "{}"
+        guard let hash = try? Hash32(r.hash), let prev = try? Hash32(r.prevHash) else {
+            preconditionFailure("receipt hashes are 32 bytes")
+        }
+        return ReceiptRecord(channel: r.channelID, seq: r.seq, hash: hash, prevHash: r.seq == 1 ? nil : prev, json: json,
+                             signature: r.signature)
+    }
+
+    /// One machine call outside a turn that already has a step.
+    func perform(_ actions: [ChannelAction], channel: ChannelID, peer: Address) {
+        var step = StepBuilder()
+        stage(actions, channel: channel, peer: peer, into: &step)
+        enqueue(step)
+    }
+
+    /// Starts the step's writes and queues its effects behind them.
+    func enqueue(_ step: StepBuilder) {
+        for n in step.immediate { handle(n) }
+        guard step.writeCount > 0 || !step.effects.isEmpty else { return }
+        let id = outbox.append(effects: step.effects, outstanding: step.writeCount)
+        let store = self.store, ledger = self.ledger, logger = self.logger
+        for (channel, vouchers) in step.vouchers {
+            let before = coldTail[channel]
+            spawn {
+                _ = await before?.value // the channel's row exists before its vouchers
+                var ok = true
+                do { try await store.importVoucherHistory(vouchers) } catch {
+                    ok = false
+                    logger.error("voucher write failed", metadata: ["channel": "\(channel)", "error": "\(error)"])
+                }
+                await self.writeFinished(id, ok: ok)
+            }
+        }
+        for (channel, write) in step.cold {
+            let before = coldTail[channel]
+            let task = Task<Bool, Never> {
+                _ = await before?.value
+                return await Self.apply(write, store: store, ledger: ledger, logger: logger)
+            }
+            coldTail[channel] = task
+            spawn {
+                let ok = await task.value
+                await self.writeFinished(id, ok: ok)
+            }
+        }
+        if step.writeCount == 0 { releaseReady() }
+    }
+
+    private static func apply(_ write: StepBuilder.ColdWrite, store: ChannelStore, ledger: NodeLedger, logger: Logger) async -> Bool {
+        do {
+            switch write {
+            case .insert(let record, let extras):
+                try await store.setMetadata(extras.encoded, forKey: ChannelExtras.key(record.id))
+                try await store.saveChannel(record)
+            case .update(let id, let extras, let status, let locked, let close):
+                try await store.setMetadata(extras.encoded, forKey: ChannelExtras.key(id))
+                try await store.updateState(channel: id, status: status, lockedAmount: locked, closeInfo: close)
+            case .receipt(let r):
+                try await store.appendReceipt(r)
+            case .mirror(let open):
+                try await ledger.mirrorDeposit(open, now: now())
+            }
+            return true
+        } catch {
+            logger.error("store write failed", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+
+    func writeFinished(_ id: UInt64, ok: Bool) {
+        outbox.finished(id, ok: ok)
+        releaseReady()
+    }
+
+    /// Performs the effects of every leading step whose writes are durable; one write per peer.
+    func releaseReady() {
+        var out: [Address: [Message]] = [:]
+        var order: [Address] = []
+        while let step = outbox.popReady() {
+            if step.failed {
+                logger.error("a write failed: the messages that depended on it are not sent", metadata: ["effects": "\(step.effects.count)"])
+                continue
+            }
+            for effect in step.effects {
+                switch effect {
+                case .send(let peer, let m):
+                    if out[peer] == nil { order.append(peer) }
+                    out[peer, default: []].append(m)
+                case .notify(let n): handle(n)
+                case .settle(let channel, let r): startSettlement(r, channel: channel)
+                case .timer(let channel, let deadline): scheduleTimer(channel, deadline: deadline)
+                }
+            }
+        }
+        for peer in order { write(out[peer]!, to: peer) }
+    }
+
+    // MARK: Settlement and timers
+
+    func startSettlement(_ request: SettlementRequest, channel: ChannelID) {
+        guard let s = snapshot(channel) else { return }
+        let asset = s.terms.asset, ledger = self.ledger
+        logger.info("settlement requested", metadata: ["channel": "\(channel)", "kind": "\(request.kind.rawValue)"])
+        spawn {
+            let events = await ledger.submit(request, asset: asset, now: Self.now())
+            await self.settlementDone(channel, events)
+        }
+    }
+
+    private func settlementDone(_ id: ChannelID, _ events: [SettlementEvent]) {
+        let now = Self.now()
+        var step = StepBuilder()
+        for e in events {
+            if payers[id] != nil {
+                stage(payers[id]!.onSettlement(e, now: now, offChain: true), channel: id, peer: payers[id]!.terms.payee, into: &step)
+            } else if payees[id] != nil {
+                stage(payees[id]!.onSettlement(e, now: now, offChain: true), channel: id, peer: payees[id]!.terms.payer, into: &step)
+            }
+        }
+        enqueue(step)
+    }
+
+    func scheduleTimer(_ id: ChannelID, deadline: UInt64) {
+        let now = Self.now()
+        let wait = deadline > now ? deadline - now : 0
+        spawn {
+            try? await Task.sleep(for: .milliseconds(Int64(clamping: wait)))
+            await self.timerFired(id)
+        }
+    }
+
+    private func timerFired(_ id: ChannelID) {
+        let now = Self.now()
+        if payers[id] != nil {
+            perform(payers[id]!.onTimerTick(now: now), channel: id, peer: payers[id]!.terms.payee)
+        } else if payees[id] != nil {
+            perform(payees[id]!.onTimerTick(now: now), channel: id, peer: payees[id]!.terms.payer)
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import NIOCore
+import PaymeshMessages
+import PaymeshTransport
+
+/// One `/paymesh/payments/1` stream to a peer. Writes are queued in order without waiting (the
+/// payer's unacknowledged-voucher window bounds what can be outstanding); reading runs in
+/// `readLoop`, which decodes every complete frame of a chunk and hands them to the service in one
+/// call (one actor hop per chunk, not per message).
+final class PaymentLink: Sendable {
+    let id: UInt64
+    let peer: Address
+    let stream: PaymeshStream
+
+    init(id: UInt64, peer: Address, stream: PaymeshStream) {
+        self.id = id
+        self.peer = peer
+        self.stream = stream
+    }
+
+    func write(_ buffer: ByteBuffer) { stream.writeWithoutWaiting([buffer]) }
+
+    /// Reads until the stream ends. Malformed messages inside a good frame get ERROR (1501, or 1500
+    /// for an unknown type) and reading continues; a bad length prefix gets ERROR 1501 and a reset.
+    func readLoop(_ deliver: @Sendable ([Message]) async -> Void) async {
+        var codec = PaymentStreamCodec()
+        do {
+            for try await chunk in stream.inbound {
+                codec.feed(chunk)
+                var messages: [Message] = []
+                var replies = ByteBufferAllocator().buffer(capacity: 0)
+                var lost = false
+                while true {
+                    do {
+                        guard let m = try codec.nextMessage() else { break }
+                        messages.append(m)
+                    } catch {
+                        try? codec.write(.error(error.reply), into: &replies)
+                        if error.closesStream { lost = true; break }
+                    }
+                }
+                if !messages.isEmpty { await deliver(messages) }
+                if replies.readableBytes > 0 { write(replies) }
+                if lost {
+                    stream.reset()
+                    return
+                }
+            }
+        } catch {
+            // reset by the peer or connection closed: the service learns it when this returns
+        }
+    }
+}

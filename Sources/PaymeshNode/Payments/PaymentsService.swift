@@ -1,0 +1,405 @@
+import Foundation
+public import Logging
+import NIOCore
+public import PaymeshChannels
+public import PaymeshCrypto
+public import PaymeshMessages
+import PaymeshStore
+import PaymeshTransport
+
+/// The payments layer of a node: channel machines (`PayerChannel`, `PayeeChannel`) driven over one
+/// `/paymesh/payments/1` stream per peer, with their state in the node's `ChannelStore`.
+///
+/// The machines are pure; this actor performs their actions in order (Specs/channels.md §1):
+/// writes (`.persist`, `.recordReceipt`) are started at once and every later action of the same
+/// list (`.send`, `.settle`, …) waits until they are durable. Pipelining comes from batching, not
+/// from relaxing that rule: everything one actor turn produces (up to `signBatch` vouchers signed by
+/// `pay`, or every message of a received chunk) becomes one `OutboxStep`, whose vouchers are one
+/// store request per channel and so share one group commit; steps are released strictly in order.
+public actor PaymentsService {
+    let key: IdentityKey
+    let me: Address
+    let store: ChannelStore
+    let ledger: NodeLedger
+    let peers: PeerManager
+    let events: EventHub
+    let logger: Logger
+    let configuration: PaymentsConfiguration
+
+    var payers: [ChannelID: PayerChannel] = [:]
+    var payees: [ChannelID: PayeeChannel] = [:]
+    /// What the store holds for each channel (to write only what changed).
+    var persisted: [ChannelID: Persisted] = [:]
+    var links: [Address: PaymentLink] = [:]
+    var opening: Set<Address> = []
+    /// Messages waiting for a stream to their peer.
+    var pendingSends: [Address: [Message]] = [:]
+    var nextLinkID: UInt64 = 1
+    var policy: SpendingPolicy = .unlimited
+    /// One guard per asset id (Specs/channels.md §9).
+    var guards: [String: SpendingGuard] = [:]
+    var outbox = Outbox()
+    /// Per channel, the last non-voucher write: the next one waits for it (keeps them in order).
+    var coldTail: [ChannelID: Task<Bool, Never>] = [:]
+    var trackers: [ChannelID: [LatencyTracker]] = [:]
+    var rejections: [ChannelID: Rejection] = [:]
+    var openFailures: [ChannelID: Rejection] = [:]
+    var closeFailures: [ChannelID: Rejection] = [:]
+    var sessions: [String: StreamEntry] = [:]
+    var nextSession: UInt64 = 1
+    var writer = PaymentStreamCodec()
+    var peerEvents: AsyncStream<NodeEvent>?
+    let jobs: AsyncStream<@Sendable () async -> Void>
+    let jobContinuation: AsyncStream<@Sendable () async -> Void>.Continuation
+    var stopped = false
+
+    struct Persisted {
+        var extras: ChannelExtras
+        var voucherNonce: UInt64
+    }
+
+    init(key: IdentityKey, store: ChannelStore, peers: PeerManager, events: EventHub, configuration: PaymentsConfiguration,
+         logger: Logger) {
+        self.key = key
+        me = Address(key.address)
+        self.store = store
+        ledger = NodeLedger(store: store)
+        self.peers = peers
+        self.events = events
+        self.configuration = configuration
+        self.logger = logger
+        (jobs, jobContinuation) = AsyncStream.makeStream()
+    }
+
+    /// Opens `<directory>/channels.sqlite`, restores every channel, registers the console methods
+    /// and the inbound stream handler. Channels re-establish when their peer connects.
+    public static func start(directory: String, key: IdentityKey, peers: PeerManager, events: EventHub,
+                             registry: ConsoleRegistry, configuration: PaymentsConfiguration,
+                             logger: Logger) async throws -> PaymentsService {
+        let store: ChannelStore
+        do {
+            store = try ChannelStore(path: directory + "/" + PaymentsConfiguration.storeFileName,
+                                     configuration: StoreConfiguration(synchronous: configuration.synchronous))
+        } catch {
+            throw NodeError.configuration("cannot open the channel store: \(error)")
+        }
+        let service = PaymentsService(key: key, store: store, peers: peers, events: events, configuration: configuration,
+                                      logger: logger)
+        try await service.restore()
+        await service.resumeCloses()
+        registry.registerPaymentMethods(service)
+        await peers.setStreamHandler { stream, peer in await service.adopt(stream, from: Address(peer)) }
+        return service
+    }
+
+    /// Runs stream readers, writes and timers until `shutdown()`.
+    public func run() async {
+        let peerEvents = self.peerEvents
+        await withDiscardingTaskGroup { group in
+            if let peerEvents {
+                group.addTask {
+                    for await e in peerEvents where e.type == "peer.up" || e.type == "peer.down" {
+                        guard let text = e.data["id"]?.stringValue, let id = EthereumAddress(string: text) else { continue }
+                        await self.peerChanged(Address(id), up: e.type == "peer.up")
+                    }
+                }
+            }
+            for await job in jobs { group.addTask { await job() } }
+            group.cancelAll()
+        }
+    }
+
+    /// Stops the payment streams, lets queued writes finish, closes the store.
+    public func shutdown() async {
+        guard !stopped else { return }
+        stopped = true
+        for link in links.values { link.stream.close() }
+        for (_, session) in sessions { session.ticker?.cancel() }
+        let tails = Array(coldTail.values)
+        for t in tails { _ = await t.value }
+        await store.close()
+        jobContinuation.finish()
+    }
+
+    func spawn(_ job: @escaping @Sendable () async -> Void) { jobContinuation.yield(job) }
+
+    static func now() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1_000) }
+
+    // MARK: Restoring
+
+    private func restore() throws {
+        let records = try store.loadChannels()
+        var restored = 0
+        for r in records {
+            guard let bytes = try store.metadata(forKey: ChannelExtras.key(r.id)) else {
+                logger.warning("channel without extras skipped", metadata: ["channel": "\(r.id)"])
+                continue
+            }
+            do {
+                let x = try ChannelExtras.decode(bytes)
+                let snapshot = try ChannelPersistence.snapshot(r, x)
+                persisted[r.id] = Persisted(extras: x, voucherNonce: r.latestVoucher?.nonce ?? 0)
+                switch snapshot.role {
+                case .payer: payers[r.id] = try PayerChannel(restoring: snapshot, key: key)
+                case .payee: payees[r.id] = try PayeeChannel(restoring: snapshot, key: key)
+                }
+                restored += 1
+            } catch {
+                logger.error("cannot restore channel", metadata: ["channel": "\(r.id)", "error": "\(error)"])
+            }
+        }
+        if let bytes = try store.metadata(forKey: PolicyJSON.metadataKey), let p = try? PolicyJSON.decode(bytes) { policy = p }
+        rebuildGuards()
+        peerEvents = events.subscribe()
+        logger.info("payments ready", metadata: ["channels": "\(restored)", "store": "\(store.path)"])
+    }
+
+    /// Spending totals are the cumulative amounts of our payer channels' latest vouchers (durable):
+    /// nothing else needs persisting for them. The rate window starts empty after a restart.
+    func rebuildGuards() {
+        var perAsset: [String: (perPeer: [Address: UInt128], total: UInt128)] = [:]
+        for p in payers.values {
+            let asset = p.terms.asset.id, paid = p.paidAmount
+            perAsset[asset, default: ([:], 0)].perPeer[p.terms.payee, default: 0] += paid
+            perAsset[asset, default: ([:], 0)].total += paid
+        }
+        guards = perAsset.mapValues { SpendingGuard(policy: policy, spentPerPeer: $0.perPeer, spentTotal: $0.total) }
+    }
+
+    /// After start: continue closes whose timers or payouts were cut short by a stop or a crash.
+    func resumeCloses() {
+        let now = Self.now()
+        for id in Array(payers.keys) {
+            let actions = payers[id]!.onTimerTick(now: now)
+            perform(actions, channel: id, peer: payers[id]!.terms.payee)
+        }
+        for id in Array(payees.keys) {
+            let actions = payees[id]!.onTimerTick(now: now)
+            perform(actions, channel: id, peer: payees[id]!.terms.payer)
+        }
+        for id in Array(payers.keys) + Array(payees.keys) {
+            guard let s = snapshot(id), s.state == .closing || s.state == .disputed, let close = s.close else { continue }
+            if close.payoutRequested, close.settlementID == nil {
+                startSettlement(.payout(Payout(channelID: id, payer: s.terms.payer, payee: s.terms.payee, asset: s.terms.asset.id,
+                                               deposit: s.terms.deposit, payeeAmount: close.finalAmount, finalNonce: close.finalNonce,
+                                               cooperative: close.completed)), channel: id)
+            } else if let deadline = close.challengeDeadline {
+                scheduleTimer(id, deadline: deadline)
+            }
+        }
+    }
+
+    func snapshot(_ id: ChannelID) -> ChannelSnapshot? { payers[id]?.snapshot ?? payees[id]?.snapshot }
+
+    func peerOf(_ id: ChannelID) -> Address? { payers[id]?.terms.payee ?? payees[id]?.terms.payer }
+
+    // MARK: Streams
+
+    /// A stream the peer opened (PeerManager's stream handler). Returns at once.
+    func adopt(_ stream: PaymeshStream, from peer: Address) {
+        guard stream.protocolID == .payments, !stopped else { return stream.reset() }
+        let link = PaymentLink(id: nextLinkID, peer: peer, stream: stream)
+        nextLinkID += 1
+        // Keep writing on the stream we already use; read from both.
+        if links[peer] == nil { links[peer] = link }
+        startReading(link)
+        flushPending(peer)
+    }
+
+    private func startReading(_ link: PaymentLink) {
+        spawn {
+            await link.readLoop { messages in await self.received(messages, on: link) }
+            await self.linkClosed(link)
+        }
+    }
+
+    func linkClosed(_ link: PaymentLink) {
+        guard links[link.peer]?.id == link.id else { return }
+        links[link.peer] = nil
+        logger.debug("payment stream closed", metadata: ["peer": "\(link.peer)"])
+    }
+
+    /// Opens a stream to `peer` if there is none and the peer is connected; queued messages follow.
+    func ensureLink(_ peer: Address) {
+        guard links[peer] == nil, !opening.contains(peer), !stopped else { return }
+        opening.insert(peer)
+        let peers = self.peers
+        spawn {
+            var stream: PaymeshStream?
+            if let connection = await peers.connection(to: peer.ethereumAddress) {
+                stream = try? await connection.openStream(.payments)
+            }
+            await self.opened(stream, to: peer)
+        }
+    }
+
+    private func opened(_ stream: PaymeshStream?, to peer: Address) {
+        opening.remove(peer)
+        guard let stream else {
+            pendingSends[peer] = nil // re-establishment resends the latest state when the peer is back
+            return
+        }
+        if stopped { return stream.reset() }
+        let link = PaymentLink(id: nextLinkID, peer: peer, stream: stream)
+        nextLinkID += 1
+        if links[peer] == nil { links[peer] = link }
+        startReading(link)
+        flushPending(peer)
+    }
+
+    private func flushPending(_ peer: Address) {
+        guard let queued = pendingSends.removeValue(forKey: peer), !queued.isEmpty else { return }
+        write(queued, to: peer)
+    }
+
+    /// Encodes `messages` into one buffer and writes it (one flush); without a stream they wait
+    /// for one.
+    func write(_ messages: [Message], to peer: Address) {
+        guard let link = links[peer] else {
+            pendingSends[peer, default: []].append(contentsOf: messages)
+            ensureLink(peer)
+            return
+        }
+        var buffer = ByteBufferAllocator().buffer(capacity: messages.count * 192)
+        for m in messages {
+            do { try writer.write(m, into: &buffer) } catch {
+                logger.error("cannot encode message", metadata: ["type": "\(m.type.name)", "error": "\(error)"])
+            }
+        }
+        link.write(buffer)
+    }
+
+    // MARK: Peers coming and going
+
+    func peerChanged(_ peer: Address, up: Bool) {
+        if !up {
+            if let link = links.removeValue(forKey: peer) { link.stream.reset() }
+            pendingSends[peer] = nil
+            return
+        }
+        reestablish(with: peer)
+    }
+
+    /// Specs/channels.md §8: both sides send their latest state.
+    func reestablish(with peer: Address) {
+        let now = Self.now()
+        var step = StepBuilder()
+        var count = 0
+        for id in payers.keys where payers[id]!.terms.payee == peer {
+            stage(payers[id]!.reestablish(now: now), channel: id, peer: peer, into: &step)
+            count += 1
+        }
+        for id in payees.keys where payees[id]!.terms.payer == peer {
+            stage(payees[id]!.reestablish(now: now), channel: id, peer: peer, into: &step)
+            count += 1
+        }
+        if count > 0 {
+            logger.info("re-establishing channels", metadata: ["peer": "\(peer)", "channels": "\(count)"])
+            ensureLink(peer)
+        }
+        enqueue(step)
+    }
+
+    // MARK: Receiving
+
+    /// Every message of one received chunk, in order; one outbox step for all of them.
+    func received(_ messages: [Message], on link: PaymentLink) {
+        let now = Self.now()
+        let peer = link.peer
+        var step = StepBuilder()
+        var errors: [Message] = []
+        for m in messages {
+            guard let id = Self.channelID(of: m) else {
+                switch m {
+                case .error(let e):
+                    logger.notice("peer reported an error", metadata: ["peer": "\(peer)", "code": "\(e.code)", "message": "\(e.message)"])
+                case .negotiatePropose, .negotiateCounter, .negotiateAccept, .negotiateReject:
+                    errors.append(.error(ErrorMessage(unchecked: .negotiationNotSupported, "this node does not negotiate", m)))
+                default:
+                    errors.append(.error(ErrorMessage(unchecked: .unsupportedMessage, "\(m.type.name) is not handled", m)))
+                }
+                continue
+            }
+            if payers[id] != nil {
+                guard payers[id]!.terms.payee == peer else { stage(Self.reject(m, .identityNotVerified, "not this channel's payee"), channel: nil, peer: peer, into: &step); continue }
+                let actions = payers[id]!.receive(m, now: now)
+                stage(actions, channel: id, peer: peer, into: &step)
+            } else if payees[id] != nil {
+                guard payees[id]!.terms.payer == peer else { stage(Self.reject(m, .identityNotVerified, "not this channel's payer"), channel: nil, peer: peer, into: &step); continue }
+                let actions = payees[id]!.receive(m, now: now)
+                stage(actions, channel: id, peer: peer, into: &step)
+                if case .paymentUpdate(let v) = m, let task = v.taskID, payees[id]!.latestVoucher == v {
+                    step.noteReceipt(channel: id, taskID: task)
+                }
+            } else if case .paymentOpen(let open) = m {
+                acceptOpen(open, from: peer, now: now, into: &step)
+            } else if case .paymentAck = m {
+                continue // an answer about a channel we no longer know: nothing to do
+            } else {
+                stage(Self.reject(m, .channelNotFound, "no such channel"), channel: nil, peer: peer, into: &step)
+            }
+        }
+        issueReceipts(&step, now: now)
+        if !errors.isEmpty { step.sendNow(errors, to: peer) }
+        enqueue(step)
+    }
+
+    private func acceptOpen(_ open: PaymentOpen, from peer: Address, now: UInt64, into step: inout StepBuilder) {
+        switch PayeeChannel.accept(open, key: key, policy: configuration.openPolicy, authenticatedPeer: peer, backing: nil, now: now) {
+        case .accepted(let channel, let actions):
+            payees[open.channelID] = channel
+            logger.info("channel accepted", metadata: ["channel": "\(open.channelID)", "payer": "\(peer)",
+                                                       "deposit": "\(open.totalDeposit)", "asset": "\(open.asset)"])
+            stage(actions, channel: open.channelID, peer: peer, into: &step)
+            step.mirror(open, channel: open.channelID)
+        case .rejected(let error, let actions):
+            logger.notice("channel refused", metadata: ["channel": "\(open.channelID)", "payer": "\(peer)", "error": "\(error)"])
+            stage(actions, channel: open.channelID, peer: peer, into: &step)
+        }
+    }
+
+    /// The payee signs a receipt for the latest voucher of each task id seen in this step (the
+    /// evidence of what was paid for which request, Specs/channels.md §10).
+    private func issueReceipts(_ step: inout StepBuilder, now: UInt64) {
+        for (id, task) in step.takeReceiptRequests() {
+            guard payees[id] != nil else { continue }
+            do {
+                let (_, actions) = try payees[id]!.issueReceipt(taskID: task, now: now)
+                stage(actions, channel: id, peer: payees[id]!.terms.payer, into: &step)
+            } catch {
+                logger.warning("receipt not issued", metadata: ["channel": "\(id)", "error": "\(error)"])
+            }
+        }
+    }
+
+    static func channelID(of m: Message) -> ChannelID? {
+        switch m {
+        case .paymentOpen(let x): x.channelID
+        case .paymentUpdate(let x): x.channelID
+        case .paymentClose(let x): x.channelID
+        case .paymentAck(let x): x.channelID
+        default: nil
+        }
+    }
+
+    /// PAYMENT_ACK rejected for a message we cannot route.
+    static func reject(_ m: Message, _ code: PaymeshErrorCode, _ reason: String) -> [ChannelAction] {
+        guard let id = channelID(of: m) else { return [] }
+        let nonce: UInt64
+        switch m {
+        case .paymentOpen(let x): nonce = x.nonce
+        case .paymentUpdate(let x): nonce = x.nonce
+        case .paymentClose(let x): nonce = x.finalNonce
+        default: return []
+        }
+        guard let ack = try? PaymentAck(channelID: id, nonce: nonce, status: .rejected, reason: reason, errorCode: code) else { return [] }
+        return [.send(.paymentAck(ack))]
+    }
+}
+
+extension ErrorMessage {
+    init(unchecked code: PaymeshErrorCode, _ text: String, _ about: Message) {
+        // Codes and texts built here are in range; `try?` cannot fail.
+        self = (try? ErrorMessage(code: code, message: text, refType: UInt64(about.type.rawValue)))!
+    }
+}
