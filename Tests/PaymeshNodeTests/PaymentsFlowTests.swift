@@ -1,0 +1,142 @@
+import Foundation
+import PaymeshChannels
+import PaymeshMessages
+import PaymeshNode
+import Testing
+
+/// Two nodes in this process on loopback, driven through their console sockets: the whole payment
+/// flow of Specs/channels.md over the real transport and durable stores.
+@Suite(.serialized) struct PaymentsFlowTests {
+    static let usdc: [String: JSONValue] = ["asset": "USDC", "decimals": 6]
+
+    /// A funded payer connected to a payee with one OPEN channel.
+    static func openChannel(deposit: String = "100000000") async throws -> (payer: RunningNode, payee: RunningNode, channel: JSONValue) {
+        let payee = try await RunningNode.start()
+        let payer = try await RunningNode.start(peers: [payee.started.listen])
+        let payeeID = payee.started.id.description
+        #expect(try await eventually { try await payer.connectedPeers() == [payeeID] })
+        var fund = usdc
+        fund["amount"] = "1000000000"
+        #expect(try await payer.call("ledger.fund", fund)["balance"] == "1000000000")
+        var params = usdc
+        params["peer"] = .string(payeeID)
+        params["deposit"] = .string(deposit)
+        let open = try await payer.call("channel.open", params)
+        #expect(open["state"] == "OPEN" && open["role"] == "payer" && open["deposit"] == .string(deposit))
+        return (payer, payee, try #require(open["channel"]))
+    }
+
+    @Test func payThousandTimesStreamReceiptsPolicyAndSettle() async throws {
+        try await withTimeout(120) {
+            let (payer, payee, channel) = try await Self.openChannel()
+            defer { removeDirectory(payer.directory); removeDirectory(payee.directory) }
+            let onPayee = try await payee.call("channel.get", ["channel": channel])
+            #expect(onPayee["role"] == "payee" && onPayee["state"] == "OPEN" && onPayee["peer"] == .string(payer.started.id.description))
+
+            // 1,000 pipelined payments of 7 units.
+            let paid = try await payer.call("pay", ["channel": channel, "amount": "7", "count": 1_000])
+            #expect(paid["complete"] == true && paid["signed"] == 1_000)
+            #expect(paid["ackedNonce"] == 1_000 && paid["ackedAmount"] == "7000")
+            let held = try await payee.call("channel.get", ["channel": channel])
+            #expect(held["state"] == "ACTIVE" && held["nonce"] == 1_000 && held["paid"] == "7000")
+            // The payee's history: every accepted voucher once, nonces and amounts strictly increasing.
+            let history = try #require(try await payee.call("channel.history", ["channel": channel, "limit": 5_000])["vouchers"]?.arrayValue)
+            #expect(history.count == 1_000)
+            #expect(history.enumerated().allSatisfy { i, v in v["nonce"]?.intValue == Int64(i + 1) && v["amount"] == .string(String(7 * (i + 1))) })
+
+            // One payment for a request: the payee signs a receipt for it.
+            let one = try await payer.call("pay", ["channel": channel, "amount": "5", "task_id": "req-1"])
+            #expect(one["ackedNonce"] == 1_001 && one["ackedAmount"] == "7005")
+
+            // Per-call stream: 3 units per call, cap 10: two calls fit (6), the third would pass the cap.
+            let s = try await payer.call("stream.start", ["channel": channel, "unit": "call", "price": "3", "cap": "10"])
+            let sid = try #require(s["stream"])
+            #expect(try await payer.call("stream.usage", ["stream": sid, "units": 1])["paid"] == "3")
+            #expect(try await payer.call("stream.usage", ["stream": sid, "units": 1])["paid"] == "6")
+            let capped = try await payer.call("stream.usage", ["stream": sid, "units": 2])
+            #expect(capped["paid"] == "6" && capped["status"] == "paused:capReached")
+            _ = try await payer.call("stream.stop", ["stream": sid])
+
+            // Per-second stream: 1,000 units a second for about a second.
+            let t = try await payer.call("stream.start", ["channel": channel, "unit": "second", "price": "1000", "cap": "1000000"])
+            try await Task.sleep(for: .milliseconds(1_100))
+            let stopped = try await payer.call("stream.stop", ["stream": try #require(t["stream"])])
+            let perSecond = try #require(stopped["paid"]?.stringValue.flatMap { Int($0) })
+            #expect(perSecond >= 1_000 && perSecond <= 2_000, "paid \(perSecond) for ~1.1 s at 1000/s")
+            #expect(try await eventually {
+                try await payer.call("channel.get", ["channel": channel])["unacknowledged"] == 0
+            })
+            let total = try #require(try await payer.call("channel.get", ["channel": channel])["paid"]?.stringValue)
+            #expect(Int(total) == 7_005 + 6 + perSecond)
+            #expect(try await eventually { try await payee.call("channel.get", ["channel": channel])["paid"] == .string(total) })
+
+            // Receipts: exported by the payee, verified offline, tampering detected.
+            let exported = try await payee.call("receipts", ["channel": channel])
+            let bundle = try ReceiptBundle.decode(json: Data(exported.description.utf8))
+            #expect(bundle.receipts.count >= 3) // req-1, the call stream, the per-second stream
+            #expect(bundle.receipts.first?.taskID == "req-1" && bundle.receipts.first?.amount == 7_005)
+            #expect(try ReceiptVerifier.verify(bundle, expectedPayee: Address(payee.started.id)) == bundle.receipts.count)
+            var forged = bundle
+            forged.receipts[0].amount += 1
+            #expect(throws: ReceiptVerifier.Failure.self) { try ReceiptVerifier.verify(forged) }
+
+            // Spending policy: a payment above the limit is refused with its code and signs nothing.
+            let before = try await payer.call("channel.get", ["channel": channel])["nonce"]
+            _ = try await payer.call("policy.set", ["max_per_payment": "10"])
+            let refused = try await payer.callResult("pay", ["channel": channel, "amount": "11"])
+            guard case .failure(let error) = refused else { Issue.record("over-limit payment was accepted"); return }
+            #expect(error.code == 1104 && error.name == "INVALID_AMOUNT")
+            #expect(try await payer.call("channel.get", ["channel": channel])["nonce"] == before)
+            _ = try await payer.call("policy.set", ["deny": [.string(payee.started.id.description)]])
+            let denied = try await payer.callResult("pay", ["channel": channel, "amount": "1"])
+            guard case .failure(let deniedError) = denied else { Issue.record("payment to a denied peer was accepted"); return }
+            #expect(deniedError.code == 1202)
+            let policy = try await payer.call("policy.get")
+            #expect(policy["policy"]?["max_per_payment"] == "10" && policy["spent"]?.arrayValue?.first?["total"] == .string(total))
+            _ = try await payer.call("policy.set", ["max_per_payment": nil, "deny": nil])
+
+            // Cooperative close, settled on both local ledgers with exact amounts.
+            let closed = try await payer.call("channel.close", ["channel": channel])
+            #expect(closed["state"] == "SETTLED" && closed["close"]?["finalAmount"] == .string(total))
+            #expect(try await eventually { try await payee.call("channel.get", ["channel": channel])["state"] == "SETTLED" })
+            let paidOut = Int(total)!
+            let payerBooks = try await payer.call("balance", ["asset": "USDC"])
+            #expect(payerBooks["offChain"] == true)
+            #expect(payerBooks["wallets"] == [["asset": "USDC", "amount": .string(String(1_000_000_000 - paidOut))]])
+            #expect(payerBooks["escrows"] == [])
+            let payeeBooks = try await payee.call("balance", ["asset": "USDC"])
+            #expect(payeeBooks["wallets"] == [["asset": "USDC", "amount": .string(total)]])
+            #expect(payeeBooks["escrows"] == [])
+            // Closed is closed: no more payments.
+            guard case .failure(let after) = try await payer.callResult("pay", ["channel": channel, "amount": "1"]) else {
+                Issue.record("payment on a settled channel was accepted"); return
+            }
+            #expect(after.code == 1002)
+            await payer.stop()
+            await payee.stop()
+        }
+    }
+
+    @Test func channelsSurviveARestartAndReestablish() async throws {
+        try await withTimeout(120) {
+            let (payer, payee, channel) = try await Self.openChannel()
+            defer { removeDirectory(payer.directory); removeDirectory(payee.directory) }
+            _ = try await payer.call("pay", ["channel": channel, "amount": "2", "count": 300])
+            // Restart the payer on the same data directory and listen port: it resumes from its store.
+            let port = payer.started.listen.port
+            await payer.stop()
+            let again = try await RunningNode.start(directory: payer.directory, peers: [payee.started.listen]) {
+                $0.listen = PeerEndpoint(host: "127.0.0.1", port: port)
+            }
+            defer { Task { await again.stop() } }
+            let restored = try await again.call("channel.get", ["channel": channel])
+            #expect(restored["state"] == "ACTIVE" && restored["nonce"] == 300 && restored["paid"] == "600")
+            // After re-establishment the payee's held voucher acknowledges everything.
+            #expect(try await eventually { try await again.call("channel.get", ["channel": channel])["ackedNonce"] == 300 })
+            let more = try await again.call("pay", ["channel": channel, "amount": "2", "count": 10])
+            #expect(more["ackedNonce"] == 310 && more["ackedAmount"] == "620")
+            #expect(try await payee.call("channel.get", ["channel": channel])["nonce"] == 310)
+            await payee.stop()
+        }
+    }
+}
