@@ -1,0 +1,114 @@
+import Foundation
+import PaymeshNode
+
+/// A `paymesh start` child process on loopback with its own data directory and a fixed port, so
+/// that it can be killed and restarted as the same node at the same address.
+final class NodeProcess: @unchecked Sendable {
+    let directory: String
+    let port: Int
+    let peers: [Int]
+    private let lock = NSLock()
+    private var process: Process?
+    private var ready = false
+    private var readyLine = ""
+
+    init(directory: String = temporaryDirectory(), port: Int = freePort(), peers: [Int] = []) {
+        self.directory = directory
+        self.port = port
+        self.peers = peers
+    }
+
+    var socket: String { directory + "/console.sock" }
+    var storePath: String { directory + "/channels.sqlite" }
+
+    /// `paymesh` sits next to the test bundle in the build directory.
+    static func executable() throws -> URL {
+        var candidates: [URL] = []
+        if let exe = Bundle.main.executableURL { candidates.append(exe.deletingLastPathComponent()) }
+        candidates.append(URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent())
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        candidates.append(root.appendingPathComponent(".build/debug"))
+        for dir in candidates {
+            for base in [dir, dir.deletingLastPathComponent()] {
+                let url = base.appendingPathComponent("paymesh")
+                if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+            }
+        }
+        throw ProcessFailure("paymesh not found near \(candidates.map(\.path)); run swift build --build-tests")
+    }
+
+    struct ProcessFailure: Error, CustomStringConvertible {
+        let description: String
+        init(_ d: String) { description = d }
+    }
+
+    /// Starts the node and waits for its ready line; returns the node id.
+    @discardableResult
+    func start(environment: [String: String] = [:]) async throws -> String {
+        let p = Process()
+        p.executableURL = try Self.executable()
+        p.arguments = ["start", "--data-dir", directory, "--listen", "127.0.0.1:\(port)", "--no-mdns", "--log-level", "info",
+                       "--log-file", directory + "/node.log"] + peers.flatMap { ["--peer", "127.0.0.1:\($0)"] }
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        lock.withLock { ready = false; readyLine = "" }
+        try p.run()
+        lock.withLock { process = p }
+        let handle = out.fileHandleForReading
+        Thread { [self] in
+            var buffer = Data()
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { return }
+                buffer.append(chunk)
+                if let line = String(data: buffer, encoding: .utf8), line.contains("paymesh ready") {
+                    lock.withLock { ready = true; readyLine = line }
+                }
+            }
+        }.start()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if let line = lock.withLock({ ready ? readyLine : nil }) {
+                guard let id = line.split(separator: " ").first(where: { $0.hasPrefix("id=") }) else { break }
+                return String(id.dropFirst(3))
+            }
+            if !p.isRunning { throw ProcessFailure("paymesh exited with \(p.terminationStatus) before it was ready") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw ProcessFailure("paymesh was not ready within 30 s")
+    }
+
+    func kill9() {
+        guard let p = lock.withLock({ process }) else { return }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        lock.withLock { process = nil }
+    }
+
+    func stop() {
+        guard let p = lock.withLock({ process }) else { return }
+        p.terminate()
+        p.waitUntilExit()
+        lock.withLock { process = nil }
+    }
+
+    func call(_ method: String, _ params: [String: JSONValue] = [:]) async throws -> JSONValue {
+        try await ConsoleClient.withConnection(socketPath: socket) { try await $0.call(method, params) }
+    }
+}
+
+/// A TCP port that was free a moment ago on 127.0.0.1.
+func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = 0
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}
