@@ -1,0 +1,224 @@
+import Foundation
+import Glibc
+import PaymeshMessages
+import PaymeshNode
+import PaymeshStore
+
+/// `paymesh-bench payments`: two real `paymesh start` processes on loopback with durable state
+/// (Specs/storage.md; FULL sync unless `--sync normal`), driven through their consoles.
+/// Prints figures; asserts nothing about time.
+struct PaymentsBench {
+    let seconds: Double
+    let sync: String
+    let channels: Int
+    let historyRows: Int
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+        init(_ d: String) { description = d }
+    }
+
+    func run() async throws {
+        let exe = try Self.paymeshExecutable()
+        print("payments: two paymesh processes on 127.0.0.1, store synchronous=\(sync.uppercased()), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        let payee = BenchNode(exe: exe, sync: sync), payer = BenchNode(exe: exe, sync: sync, peers: [payee.port])
+        defer { payer.kill(); payee.kill(); try? FileManager.default.removeItem(atPath: payer.directory); try? FileManager.default.removeItem(atPath: payee.directory) }
+        let payeeID = try await payee.start()
+        _ = try await payer.start()
+        try await payer.waitConnected()
+        _ = try await payer.call("ledger.fund", ["asset": "USDC", "decimals": 6, "amount": "1000000000000000000"])
+
+        // One channel, as fast as possible.
+        let first = try await payer.open(payeeID, deposit: "100000000000000")
+        _ = try await payer.call("pay", ["channel": first, "amount": "1", "count": 2_000]) // warm-up
+        let n1 = max(10_000, Int(25_000 * seconds))
+        let one = try await payer.call("pay", ["channel": first, "amount": "1", "count": .int(Int64(n1)), "timeout_ms": 600_000])
+        printRow("1 channel: payments/s (\(n1), acked)", "\(one["paymentsPerSecond"]?.doubleValue.map { formatRate($0) } ?? "?")", "≥ 20,000")
+        printRow("  ack latency p50 / p99 (flat out)", "\(ms(one["latencyMs"]?["p50"])) / \(ms(one["latencyMs"]?["p99"])) ms")
+
+        // Ack latency at a steady 1,000 payments/s.
+        let paced = try await payer.call("pay", ["channel": first, "amount": "1", "count": .int(Int64(max(2_000, Int(3_000 * seconds)))), "rate": 1_000])
+        printRow("ack latency at 1,000/s: p50 / p99 / max", "\(ms(paced["latencyMs"]?["p50"])) / \(ms(paced["latencyMs"]?["p99"])) / \(ms(paced["latencyMs"]?["max"])) ms",
+                 "≤ 1 / ≤ 5 ms")
+
+        // Many channels: memory per open channel, then payments/s round-robin over them.
+        let rssPayer0 = payer.residentBytes(), rssPayee0 = payee.residentBytes()
+        var ids: [JSONValue] = []
+        let openStart = Date()
+        try await withThrowingTaskGroup(of: [JSONValue].self) { group in
+            let lanes = 8
+            for lane in 0..<lanes {
+                let count = channels / lanes + (lane < channels % lanes ? 1 : 0)
+                group.addTask {
+                    var mine: [JSONValue] = []
+                    for _ in 0..<count { mine.append(try await payer.open(payeeID, deposit: "1000000000000")) }
+                    return mine
+                }
+            }
+            for try await part in group { ids += part }
+        }
+        let openSeconds = Date().timeIntervalSince(openStart)
+        _ = try await payer.call("pay", ["channels": .array(ids), "amount": "1", "count": .int(Int64(channels * 2))]) // one voucher each
+        let rssPayer1 = payer.residentBytes(), rssPayee1 = payee.residentBytes()
+        printRow("channels opened (8 at a time)", "\(channels) in \(String(format: "%.2f", openSeconds)) s")
+        printRow("memory per open channel: payer / payee", "\(kib(rssPayer1 - rssPayer0, channels)) / \(kib(rssPayee1 - rssPayee0, channels)) KiB (RSS delta / channels)")
+        let nMany = max(10_000, Int(25_000 * seconds))
+        let many = try await payer.call("pay", ["channels": .array(ids), "amount": "1", "count": .int(Int64(nMany)), "timeout_ms": 600_000])
+        printRow("\(channels) channels: payments/s (\(nMany), acked)", "\(many["paymentsPerSecond"]?.doubleValue.map { formatRate($0) } ?? "?")", "≥ 20,000")
+        if let complete = many["complete"]?.boolValue, !complete { print("  (incomplete: \(many["error"]?.description ?? ""))") }
+
+        // Restart with a large history: stop the payee, bulk-import history rows, time start → ready.
+        payee.stop()
+        let channelID = try ChannelID(hex: try first.stringValueOrThrow())
+        let imported = try await Self.importHistory(path: payee.directory + "/channels.sqlite", channel: channelID, rows: historyRows)
+        let size = (try? FileManager.default.attributesOfItem(atPath: payee.directory + "/channels.sqlite")[.size] as? Int) ?? 0
+        var times: [Double] = []
+        for _ in 0..<3 {
+            let t0 = Date()
+            _ = try await payee.start()
+            times.append(Date().timeIntervalSince(t0))
+            payee.stop()
+        }
+        times.sort()
+        printRow("restart, \(imported) payments in history (\(size >> 20) MiB)", String(format: "%.0f ms (best %.0f of 3, start → ready line)", times[1] * 1000, times[0] * 1000), "< 1 s")
+    }
+
+    /// Appends `rows` vouchers after the channel's latest one (bulk import helper of the store).
+    static func importHistory(path: String, channel: ChannelID, rows: Int) async throws -> Int {
+        let store = try ChannelStore(path: path, configuration: StoreConfiguration(synchronous: .normal))
+        guard let record = try store.channel(channel) else { throw Failure("channel missing in \(path)") }
+        let start = (record.latestVoucher?.nonce ?? 0) + 1
+        let base = record.latestVoucher?.amount.atomicUnits ?? 0
+        let signature = try Signature65([UInt8](repeating: 1, count: 64) + [27])
+        let batch = 50_000
+        var done = 0
+        while done < rows {
+            let n = min(batch, rows - done)
+            let vouchers = (0..<n).map { i in
+                let nonce = start + UInt64(done + i)
+                return StoredVoucher(channel: channel, nonce: nonce, amount: Amount(base + UInt128(nonce - start + 1)), signature: signature,
+                                     timestampMillis: 1_700_000_000_000)
+            }
+            try await store.importVoucherHistory(vouchers)
+            done += n
+        }
+        await store.close()
+        return done
+    }
+
+    static func paymeshExecutable() throws -> URL {
+        let here = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        let url = here.appendingPathComponent("paymesh")
+        guard FileManager.default.isExecutableFile(atPath: url.path) else {
+            throw Failure("\(url.path) not found: build it first (swift build -c release --product paymesh)")
+        }
+        return url
+    }
+
+    private func ms(_ v: JSONValue?) -> String { v?.doubleValue.map { String(format: "%.2f", $0) } ?? "?" }
+    private func kib(_ bytes: Int, _ n: Int) -> String { String(format: "%.1f", Double(bytes) / 1024 / Double(max(1, n))) }
+}
+
+extension JSONValue {
+    func stringValueOrThrow() throws -> String {
+        guard let s = stringValue else { throw PaymentsBench.Failure("expected a string, got \(self)") }
+        return s
+    }
+}
+
+/// A `paymesh start` child process.
+final class BenchNode: @unchecked Sendable {
+    let exe: URL
+    let sync: String
+    let directory: String
+    let port: Int
+    let peers: [Int]
+    private var process: Process?
+
+    init(exe: URL, sync: String, peers: [Int] = []) {
+        self.exe = exe
+        self.sync = sync
+        self.peers = peers
+        directory = "/tmp/pmb-\(UUID().uuidString.prefix(8))"
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        port = BenchNode.freePort()
+    }
+
+    var socket: String { directory + "/console.sock" }
+
+    func start() async throws -> String {
+        let p = Process()
+        p.executableURL = exe
+        p.arguments = ["start", "--data-dir", directory, "--listen", "127.0.0.1:\(port)", "--no-mdns", "--log-level", "warning",
+                       "--log-file", directory + "/node.log"] + peers.flatMap { ["--peer", "127.0.0.1:\($0)"] }
+        p.environment = ProcessInfo.processInfo.environment.merging(["PAYMESH_SYNC": sync]) { _, b in b }
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        process = p
+        // The ready line is the first line on stdout.
+        let line: String = try await withCheckedThrowingContinuation { c in
+            Thread {
+                var data = Data()
+                while true {
+                    let chunk = out.fileHandleForReading.availableData
+                    if chunk.isEmpty { return c.resume(throwing: PaymentsBench.Failure("paymesh exited before ready")) }
+                    data.append(chunk)
+                    if data.contains(UInt8(ascii: "\n")) { return c.resume(returning: String(decoding: data, as: UTF8.self)) }
+                }
+            }.start()
+        }
+        guard let id = line.split(separator: " ").first(where: { $0.hasPrefix("id=") }) else { throw PaymentsBench.Failure("bad ready line \(line)") }
+        return String(id.dropFirst(3))
+    }
+
+    func waitConnected() async throws {
+        for _ in 0..<500 {
+            if try await call("peers")["peers"]?.arrayValue?.contains(where: { $0["state"] == "connected" }) == true { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw PaymentsBench.Failure("nodes did not connect")
+    }
+
+    func call(_ method: String, _ params: [String: JSONValue] = [:]) async throws -> JSONValue {
+        try await ConsoleClient.withConnection(socketPath: socket) { try await $0.call(method, params) }
+    }
+
+    func open(_ peer: String, deposit: String) async throws -> JSONValue {
+        let r = try await call("channel.open", ["peer": .string(peer), "asset": "USDC", "decimals": 6, "deposit": .string(deposit), "timeout_ms": 60_000])
+        guard let id = r["channel"] else { throw PaymentsBench.Failure("open failed: \(r)") }
+        return id
+    }
+
+    func residentBytes() -> Int {
+        guard let p = process, let s = try? String(contentsOfFile: "/proc/\(p.processIdentifier)/statm", encoding: .utf8) else { return 0 }
+        let parts = s.split(separator: " ")
+        return parts.count > 1 ? (Int(parts[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
+    }
+
+    func stop() {
+        guard let p = process else { return }
+        p.terminate()
+        p.waitUntilExit()
+        process = nil
+    }
+
+    func kill() {
+        guard let p = process else { return }
+        Foundation.kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        process = nil
+    }
+
+    static func freePort() -> Int {
+        let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { Glibc.close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+}
