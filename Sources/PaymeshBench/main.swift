@@ -14,7 +14,8 @@ case "payments":
     // paymesh-bench payments [--seconds S] [--sync full|normal] [--channels N] [--history ROWS]
     func option(_ name: String) -> String? { args.firstIndex(of: name).flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil } }
     try await PaymentsBench(seconds: seconds, sync: option("--sync") ?? "full", channels: option("--channels").flatMap(Int.init) ?? 100,
-                            historyRows: option("--history").flatMap(Int.init) ?? 1_000_000).run()
+                            historyRows: option("--history").flatMap(Int.init) ?? 1_000_000,
+                            memoryChannels: option("--memory-channels").flatMap(Int.init) ?? 1_000).run()
 default:
     print("usage: paymesh-bench wire|payments [--seconds S] [--sync full|normal] [--channels N] [--history ROWS]")
     exit(2)

@@ -30,7 +30,7 @@ struct StepBuilder {
     private var receiptRequests: [(ChannelID, String)] = []
 
     var isEmpty: Bool { vouchers.isEmpty && cold.isEmpty && effects.isEmpty && immediate.isEmpty }
-    var writeCount: Int { vouchers.count + cold.count }
+    var writeCount: Int { (vouchers.isEmpty ? 0 : 1) + cold.count }
 
     /// Appends a send. An accepted PAYMENT_ACK replaces the previous accepted ack of the same channel
     /// when only notifications lie between them: acknowledging nonce n acknowledges every voucher
@@ -118,20 +118,20 @@ extension PaymentsService {
     /// Vouchers go to the per-channel batch; anything else that changed is a cold write.
     private func stagePersist(_ s: ChannelSnapshot, into step: inout StepBuilder) {
         let id = s.channelID
-        let extras = ChannelExtras(s)
+        let cold = ColdKey(s)
         guard var known = persisted[id] else {
-            step.cold.append((id, .insert(ChannelPersistence.record(s), extras)))
-            persisted[id] = Persisted(extras: extras, voucherNonce: s.latestVoucher?.nonce ?? 0)
+            step.cold.append((id, .insert(ChannelPersistence.record(s), ChannelExtras(s))))
+            persisted[id] = Persisted(cold: cold, voucherNonce: s.latestVoucher?.nonce ?? 0)
             return
         }
         if let v = s.latestVoucher, v.nonce > known.voucherNonce {
             step.vouchers[id, default: []].append(ChannelPersistence.stored(v))
             known.voucherNonce = v.nonce
         }
-        if extras != known.extras {
-            step.cold.append((id, .update(id, extras, ChannelPersistence.status(s.state), Amount(s.lockedAmount),
+        if cold != known.cold { // rare: build the extras only then
+            step.cold.append((id, .update(id, ChannelExtras(s), ChannelPersistence.status(s.state), Amount(s.lockedAmount),
                                           ChannelPersistence.closeInfo(s))))
-            known.extras = extras
+            known.cold = cold
         }
         persisted[id] = known
     }
@@ -158,14 +158,17 @@ extension PaymentsService {
         guard step.writeCount > 0 || !step.effects.isEmpty else { return }
         let id = outbox.append(effects: step.effects, outstanding: step.writeCount)
         let store = self.store, ledger = self.ledger, logger = self.logger
-        for (channel, vouchers) in step.vouchers {
-            let before = coldTail[channel]
+        if !step.vouchers.isEmpty {
+            // Every voucher of the step in one request (one savepoint of one group commit), after
+            // any pending row insert of its channels.
+            let before = step.vouchers.keys.compactMap { coldTail[$0] }
+            let vouchers = step.vouchers.values.flatMap { $0 }
             spawn {
-                _ = await before?.value // the channel's row exists before its vouchers
+                for t in before { _ = await t.value }
                 var ok = true
                 do { try await store.importVoucherHistory(vouchers) } catch {
                     ok = false
-                    logger.error("voucher write failed", metadata: ["channel": "\(channel)", "error": "\(error)"])
+                    logger.error("voucher write failed", metadata: ["vouchers": "\(vouchers.count)", "error": "\(error)"])
                 }
                 await self.writeFinished(id, ok: ok)
             }

@@ -54,8 +54,25 @@ public actor PaymentsService {
     var stopped = false
 
     struct Persisted {
-        var extras: ChannelExtras
+        var cold: ColdKey
         var voucherNonce: UInt64
+    }
+
+    /// The part of a snapshot kept in `ChannelExtras` (compared on every persist; cheap).
+    struct ColdKey: Equatable {
+        var state: ChannelState
+        var depositLocked: Bool
+        var lockedAmount: UInt128
+        var receiptSeq: UInt64
+        var close: CloseRecord?
+
+        init(_ s: ChannelSnapshot) {
+            state = s.state == .active ? .open : s.state
+            depositLocked = s.depositLocked
+            lockedAmount = s.lockedAmount
+            receiptSeq = s.receiptSeq
+            close = s.close
+        }
     }
 
     init(key: IdentityKey, store: ChannelStore, peers: PeerManager, events: EventHub, configuration: PaymentsConfiguration,
@@ -138,7 +155,7 @@ public actor PaymentsService {
             do {
                 let x = try ChannelExtras.decode(bytes)
                 let snapshot = try ChannelPersistence.snapshot(r, x)
-                persisted[r.id] = Persisted(extras: x, voucherNonce: r.latestVoucher?.nonce ?? 0)
+                persisted[r.id] = Persisted(cold: ColdKey(snapshot), voucherNonce: r.latestVoucher?.nonce ?? 0)
                 switch snapshot.role {
                 case .payer: payers[r.id] = try PayerChannel(restoring: snapshot, key: key)
                 case .payee: payees[r.id] = try PayeeChannel(restoring: snapshot, key: key)
