@@ -7,6 +7,7 @@ import PackageDescription
 
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+let nioHelpers = Target.Dependency.product(name: "NIOConcurrencyHelpers", package: "swift-nio")
 
 let package = Package(
     name: "Paymesh",
@@ -41,13 +42,13 @@ let package = Package(
         // Length-prefixed envelopes and the 13 typed message kinds.
         .target(name: "PaymeshMessages", dependencies: ["PaymeshMsgpack", "PaymeshCrypto", nioCore]),
         // TCP + Noise + yamux on SwiftNIO: the only layer that touches sockets.
-        .target(name: "PaymeshTransport", dependencies: ["PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", nioCore, nioPosix]),
-        .executableTarget(name: "PaymeshBench", dependencies: ["PaymeshTransport", "PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", nioCore, nioPosix]),
+        .target(name: "PaymeshTransport", dependencies: ["PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", nioCore, nioPosix, nioHelpers]),
+        .executableTarget(name: "PaymeshBench", dependencies: ["PaymeshTransport", "PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", nioCore, nioPosix, nioHelpers]),
 
         // Helpers shared by the test targets (vector loading, in-memory pipes).
         .target(name: "PaymeshTestSupport", dependencies: ["PaymeshCrypto"], path: "Tests/PaymeshTestSupport"),
         .testTarget(name: "PaymeshCryptoTests", dependencies: ["PaymeshCrypto", "PaymeshTestSupport"]),
-        .testTarget(name: "PaymeshNoiseTests", dependencies: ["PaymeshNoise", "PaymeshCrypto", "PaymeshTestSupport"]),
+        .testTarget(name: "PaymeshNoiseTests", dependencies: ["PaymeshNoise", "PaymeshCrypto", "PaymeshTestSupport", nioCore]),
         .testTarget(name: "PaymeshMuxTests", dependencies: ["PaymeshMux", "PaymeshTestSupport", nioCore]),
         .testTarget(name: "PaymeshMessagesTests", dependencies: ["PaymeshMessages", "PaymeshMsgpack", "PaymeshTestSupport", nioCore]),
         .testTarget(name: "PaymeshTransportTests", dependencies: ["PaymeshTransport", "PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshTestSupport", nioCore, nioPosix]),

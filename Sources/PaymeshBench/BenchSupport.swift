@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOConcurrencyHelpers
 
 /// Monotonic nanoseconds.
 @inline(__always) func nowNanos() -> UInt64 { DispatchTime.now().uptimeNanoseconds }

@@ -1,1 +1,0 @@
-// PaymeshNoise: see the README for this layer.

@@ -1,1 +1,0 @@
-// PaymeshTransport: see the README for this layer.
