@@ -23,12 +23,14 @@ let package = Package(
         .target(name: "FuzzSupport"),
         // Harnesses and their invariants: no libFuzzer, no Testing; shared with the unit tests.
         .target(name: "FuzzHarness", dependencies: [
-            paymesh("PaymeshMessages"), paymesh("PaymeshMsgpack"), paymesh("PaymeshMux"), nioCore,
+            paymesh("PaymeshMessages"), paymesh("PaymeshMsgpack"), paymesh("PaymeshMux"), paymesh("PaymeshNoise"),
+            paymesh("PaymeshCrypto"), nioCore,
         ]),
         .executableTarget(name: "FuzzLengthPrefixFrame", dependencies: ["FuzzSupport", "FuzzHarness"]),
         .executableTarget(name: "FuzzMessageDecoder", dependencies: ["FuzzSupport", "FuzzHarness"]),
         .executableTarget(name: "FuzzMsgpack", dependencies: ["FuzzSupport", "FuzzHarness"]),
         .executableTarget(name: "FuzzYamuxFrame", dependencies: ["FuzzSupport", "FuzzHarness"]),
         .executableTarget(name: "FuzzYamuxSession", dependencies: ["FuzzSupport", "FuzzHarness"]),
+        .executableTarget(name: "FuzzNoiseResponder", dependencies: ["FuzzSupport", "FuzzHarness"]),
     ]
 )

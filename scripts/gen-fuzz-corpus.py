@@ -262,6 +262,45 @@ def main():
     ys += [(f"frame-{slug(v['description'])}", header() + b"\x00" + bytes.fromhex(v["hex"])) for v in mux["valid"][:10]]
     write_target("FuzzYamuxSession", unique(ys))
 
+    # 6. FuzzNoiseResponder: mode 0 = initiator's TCP bytes, 1 = real message 1 then the payload
+    #    (+4: real message 3 too), 2 = payload as the initiator's identity proof, 3 = plaintexts
+    #    over an established session (+4: one ciphertext bit flipped).
+    hs = load("handshake.json")
+    wires = [bytes.fromhex(m["wire"]) for m in hs["messages"]]
+    from_initiator = [w for w, m in zip(wires, hs["messages"]) if m["sender"] == "initiator"]
+    transcript = b"".join(from_initiator)            # messages 1 and 3, then transport
+    proof = bytes.fromhex(hs["initiator"]["payload"])
+    transport_frames = b"".join(from_initiator[2:])
+    nr = [
+        ("raw-transcript", header(0) + transcript),
+        ("raw-transcript-drip", header(0, [1]) + transcript),
+        ("raw-transcript-chunks", header(0, [7, 2, 0]) + transcript),
+        ("raw-message1-only", header(0) + from_initiator[0]),
+        ("raw-message1-payload", header(0) + struct.pack(">H", 40) + from_initiator[0][2:] + b"extra123"),
+        ("raw-low-order-ephemeral", header(0) + struct.pack(">H", 32) + bytes(32)),
+        ("raw-short-message1", header(0) + struct.pack(">H", 31) + bytes(31)),
+        ("raw-zero-length", header(0) + b"\x00\x00"),
+        ("raw-max-length", header(0) + b"\xff\xff" + bytes(100)),
+        ("raw-message1-twice", header(0) + from_initiator[0] * 2),
+        ("raw-replayed-message3", header(0) + from_initiator[0] + from_initiator[1] * 2),
+        ("real1-then-garbage", header(1) + struct.pack(">H", 64) + bytes(range(64))),
+        ("real1-then-vector3", header(1) + from_initiator[1] + transport_frames),
+        ("real13-then-transport", header(5) + transport_frames),
+        ("real13-then-bad-tag", header(5) + struct.pack(">H", 17) + bytes(17)),
+        ("real13-empty-transport", header(5) + struct.pack(">H", 16) + bytes(16)),
+        ("proof-valid", header(2) + proof),
+        ("proof-empty", header(2)),
+        ("proof-not-map", header(2) + b"\x91\x01"),
+        ("proof-bad-version", header(2) + proof.replace(b"\xa1v\x01", b"\xa1v\x02", 1)),
+        ("proof-short-sig", header(2) + proof.replace(b"\xc4\x41", b"\xc4\x40", 1)[:-1]),
+        ("transport-one", header(3) + b"hello"),
+        ("transport-many", header(3, [1, 2, 50, 255]) + bytes(range(256)) * 3),
+        ("transport-tamper", header(7, [10]) + bytes(range(40))),
+        ("transport-large", header(3) + bytes(65_519)),
+        ("transport-too-large", header(3) + bytes(65_520)),
+    ]
+    write_target("FuzzNoiseResponder", unique(nr))
+
 
 if __name__ == "__main__":
     main()
