@@ -80,6 +80,9 @@ public enum YamuxSessionHarness {
         var chunks: [ArraySlice<UInt8>]
         var nextChunk = 0
         var now = NIODeadline.uptimeNanoseconds(1_000_000_000)
+        /// Bytes all writes of one run may queue: enough to fill several windows, small enough
+        /// to keep a run in the millisecond range.
+        var writeBudget = 1 << 20
 
         /// Every stream id the session told us about or gave us, in order (for picking).
         var known: [StreamID] = []
@@ -101,6 +104,9 @@ public enum YamuxSessionHarness {
         var sentPingAcks = 0
         var outstandingPings: [UInt32] = []
         var lastSyn: UInt32 = 0
+        var sentOpening: Set<StreamID> = []
+        var sentFin: Set<StreamID> = []
+        var sentRst: Set<StreamID> = []
         var sentGoAway: UInt32?
         /// Set when a call sent a GoAway other than normal: that call must close.
         var closingGoAway = false
@@ -137,7 +143,9 @@ public enum YamuxSessionHarness {
             case .write, .openAndWrite:
                 let picked = op == .openAndWrite ? try openStream() : pickStream(pick())
                 guard let id = picked else { return }
-                let data = ByteBuffer(repeating: UInt8(truncatingIfNeeded: arg), count: YamuxSessionHarness.sizes[arg])
+                let size = min(YamuxSessionHarness.sizes[arg], writeBudget)
+                writeBudget -= size
+                let data = ByteBuffer(repeating: UInt8(truncatingIfNeeded: arg), count: size)
                 try observeThrowing("write \(data.readableBytes) B on \(id)", id, .streamNotWritable(id), { (s: inout YamuxSession) throws(MuxError) in
                     try s.write(stream: id, data: data)
                 })
@@ -352,6 +360,22 @@ public enum YamuxSessionHarness {
                 let ours = id.rawValue & 1 == 0
                 switch frame.type {
                 case .data, .windowUpdate:
+                    // Per stream: opened first (SYN on ours, ACK on the peer's, unless rejecting
+                    // it with RST), at most one FIN and no data after it, nothing after RST.
+                    try fuzzRequire(!sentRst.contains(id), "\(call): \(frame.type) on \(id) after our RST")
+                    if frame.flags.contains(.rst) {
+                        sentRst.insert(id)
+                    } else if !frame.flags.contains(ours ? .syn : .ack) {
+                        try fuzzRequire(sentOpening.contains(id), "\(call): \(frame.type) on \(id) before its \(ours ? "SYN" : "ACK")")
+                    }
+                    if frame.flags.contains(.syn) || frame.flags.contains(.ack) {
+                        try fuzzRequire(sentOpening.insert(id).inserted, "\(call): second SYN/ACK on \(id)")
+                    }
+                    if sentFin.contains(id) {
+                        try fuzzRequire(frame.type == .windowUpdate || (frame.length == 0 && !frame.flags.contains(.fin)),
+                                        "\(call): \(frame.type) of \(frame.length) B (flags \(frame.flags.rawValue)) on \(id) after our FIN")
+                    }
+                    if frame.flags.contains(.fin) { sentFin.insert(id) }
                     if frame.flags.contains(.syn) {
                         try fuzzRequire(ours, "\(call): SYN on the peer's \(id)")
                         try fuzzRequire(id.rawValue > lastSyn, "\(call): SYN for \(id) after \(lastSyn)")
