@@ -22,6 +22,13 @@ if [ ${#targets[@]} -eq 0 ]; then
   done
 fi
 
+# SwiftPM names a path dependency after its directory: a checkout called "fuzz" would collide
+# with this Fuzz/ package and the build would not find the Paymesh products.
+if [ "$(basename "$PWD" | tr '[:upper:]' '[:lower:]')" = fuzz ]; then
+  echo "fuzz.sh: the checkout directory must not be named 'fuzz' (SwiftPM identity clash with Fuzz/)" >&2
+  exit 2
+fi
+
 flags=(-c release --package-path Fuzz --scratch-path .build-fuzz
        -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -use-ld=lld)
 start=$SECONDS
