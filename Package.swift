@@ -20,9 +20,13 @@ let package = Package(
         .library(name: "PaymeshMessages", targets: ["PaymeshMessages"]),
         .library(name: "PaymeshTransport", targets: ["PaymeshTransport"]),
         .executable(name: "paymesh-bench", targets: ["PaymeshBench"]),
+        .executable(name: "paymesh", targets: ["PaymeshCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // C libraries from Debian packages, found with pkg-config.
@@ -30,6 +34,7 @@ let package = Package(
         .systemLibrary(name: "CSecp256k1", pkgConfig: "libsecp256k1", providers: [.apt(["libsecp256k1-dev"])]),
         .systemLibrary(name: "CMsgpack", pkgConfig: "msgpack", providers: [.apt(["libmsgpack-dev"])]),
         .systemLibrary(name: "CAvahi", pkgConfig: "avahi-client", providers: [.apt(["libavahi-client-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         // Safe Swift over libsodium and libsecp256k1; no C type in any public API.
         .target(name: "PaymeshCrypto", dependencies: ["CSodium", "CSecp256k1"]),
@@ -43,6 +48,25 @@ let package = Package(
         .target(name: "PaymeshMessages", dependencies: ["PaymeshMsgpack", "PaymeshCrypto", nioCore]),
         // TCP + Noise + yamux on SwiftNIO: the only layer that touches sockets.
         .target(name: "PaymeshTransport", dependencies: ["PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", nioCore, nioPosix, nioHelpers]),
+        // Payment channels: lifecycle state machine, voucher rules, policies, receipts, streaming (sans-IO).
+        .target(name: "PaymeshChannels", dependencies: ["PaymeshMessages", "PaymeshCrypto"]),
+        // Durable state in SQLite (WAL, group commit, migrations).
+        .target(name: "PaymeshStore", dependencies: ["CSQLite", "PaymeshChannels", "PaymeshMessages", "PaymeshCrypto"]),
+        // The node runtime: peer table, dialing, console (JSON-RPC over a Unix socket), services.
+        .target(name: "PaymeshNode", dependencies: [
+            "PaymeshTransport", "PaymeshDiscovery", "PaymeshChannels", "PaymeshStore", "PaymeshMessages", "PaymeshMux", "PaymeshNoise", "PaymeshCrypto",
+            nioCore, nioPosix, nioHelpers,
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        // The `paymesh` command: start, identity, console, ctl, mesh.
+        .executableTarget(name: "PaymeshCLI", dependencies: [
+            "PaymeshNode", "PaymeshCrypto",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // DNS-SD publishing and browsing over the Avahi client library (threaded poll).
+        .target(name: "PaymeshDiscovery", dependencies: ["CAvahi"]),
         .executableTarget(name: "PaymeshBench", dependencies: ["PaymeshTransport", "PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", nioCore, nioPosix, nioHelpers]),
 
         // Helpers shared by the test targets (vector loading, in-memory pipes).
@@ -51,6 +75,10 @@ let package = Package(
         .testTarget(name: "PaymeshNoiseTests", dependencies: ["PaymeshNoise", "PaymeshCrypto", "PaymeshTestSupport", nioCore]),
         .testTarget(name: "PaymeshMuxTests", dependencies: ["PaymeshMux", "PaymeshTestSupport", nioCore]),
         .testTarget(name: "PaymeshMessagesTests", dependencies: ["PaymeshMessages", "PaymeshMsgpack", "PaymeshTestSupport", nioCore]),
+        .testTarget(name: "PaymeshChannelsTests", dependencies: ["PaymeshChannels", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
+        .testTarget(name: "PaymeshStoreTests", dependencies: ["PaymeshStore", "PaymeshChannels", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
+        .testTarget(name: "PaymeshNodeTests", dependencies: ["PaymeshNode", "PaymeshTransport", "PaymeshCrypto", "PaymeshTestSupport", nioCore, nioPosix]),
+        .testTarget(name: "PaymeshDiscoveryTests", dependencies: ["PaymeshDiscovery"]),
         .testTarget(name: "PaymeshTransportTests", dependencies: ["PaymeshTransport", "PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshTestSupport", nioCore, nioPosix]),
     ]
 )

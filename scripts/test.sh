@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/deps.sh
 ensure_deps
+ensure_python_deps
 
 fuzz_seconds=0
 while [ $# -gt 0 ]; do

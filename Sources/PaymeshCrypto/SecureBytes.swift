@@ -11,35 +11,41 @@ public final class SecureBytes: @unchecked Sendable {
     /// Length of the secret (the allocation is at least one byte).
     public let count: Int
 
-    /// Zero-filled secret storage of `count` bytes.
-    public init(count: Int) {
+    /// Whether the pages were locked against swapping (`sodium_mlock`).
+    private let locked: Bool
+
+    /// Zero-filled secret storage of `count` bytes. `lockedInMemory` also keeps the pages out of
+    /// swap (two syscalls per value): meant for long-lived keys such as the node identity, not for
+    /// the many short-lived secrets of a handshake, which are wiped when freed either way.
+    public init(count: Int, lockedInMemory: Bool = false) {
         Sodium.ensure()
         precondition(count >= 0)
         storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 16)
         storage.initializeMemory(as: UInt8.self, repeating: 0)
-        _ = sodium_mlock(storage.baseAddress!, storage.count) // best effort: keep out of swap
+        // Best effort: a failure (RLIMIT_MEMLOCK) leaves the secret wiped-on-free but swappable.
+        locked = lockedInMemory && sodium_mlock(storage.baseAddress!, storage.count) == 0
         self.count = count
     }
 
     /// Copies `bytes` into secret storage. The caller should wipe its own copy.
-    public convenience init(copying bytes: some ContiguousBytes) {
+    public convenience init(copying bytes: some ContiguousBytes, lockedInMemory: Bool = false) {
         let n = bytes.withUnsafeBytes { $0.count }
-        self.init(count: n)
+        self.init(count: n, lockedInMemory: lockedInMemory)
         bytes.withUnsafeBytes { src in
             if n > 0 { storage.baseAddress!.copyMemory(from: src.baseAddress!, byteCount: n) }
         }
     }
 
     /// Fresh random secret bytes.
-    public static func random(count: Int) -> SecureBytes {
-        let s = SecureBytes(count: count)
+    public static func random(count: Int, lockedInMemory: Bool = false) -> SecureBytes {
+        let s = SecureBytes(count: count, lockedInMemory: lockedInMemory)
         s.withUnsafeMutableBytes { SecureRandom.fill($0) }
         return s
     }
 
     deinit {
         sodium_memzero(storage.baseAddress!, storage.count)
-        _ = sodium_munlock(storage.baseAddress!, storage.count)
+        if locked { _ = sodium_munlock(storage.baseAddress!, storage.count) }
         storage.deallocate()
     }
 

@@ -64,6 +64,18 @@ public struct PaymeshHandshake: Sendable {
                                         localStatic: local.staticKey, localEphemeral: ephemeral)
     }
 
+    /// transport.md §6: the largest message the peer may send next (message 1 is exactly 32
+    /// bytes; message 2 at most 32 + 48 + 1024 + 16; message 3 at most 48 + 1024 + 16). A frame
+    /// decoder set to this rejects oversize handshake messages from the length prefix alone.
+    public var maximumIncomingMessageLength: Int {
+        let proof = IdentityProof.maxEncodedLength, tag = NoiseLimits.tagLength, dh = NoiseLimits.dhLength
+        switch (role, started) {
+        case (.responder, false): return dh
+        case (.initiator, _): return dh + (dh + tag) + proof + tag
+        case (.responder, true): return (dh + tag) + proof + tag
+        }
+    }
+
     /// The initiator's first message (→ e, empty payload); nil for the responder.
     public mutating func start() throws -> [UInt8]? {
         guard !started else { throw NoiseError.unexpectedMessage("handshake already started") }

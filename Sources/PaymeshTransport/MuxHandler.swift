@@ -119,7 +119,7 @@ final class MuxHandler: ChannelInboundHandler, @unchecked Sendable {
             case .streamData(let id, let bytes):
                 streamData(id, bytes)
             case .streamRemoteClosed(let id):
-                if case .active(let s) = streams[id] { s.finish(nil) }
+                if case .active(let s) = streams[id] { s.finishInbound(nil) }
             case .streamReset(let id):
                 if case .active(let s) = streams[id] { s.finish(TransportError(.streamReset, "stream \(id) reset by peer")) }
             case .streamClosed(let id):

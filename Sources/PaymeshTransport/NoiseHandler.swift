@@ -36,6 +36,7 @@ final class NoiseHandler: ChannelDuplexHandler, RemovableChannelHandler {
     init(handshake: PaymeshHandshake, handshakeTimeout: TimeAmount,
          onFailure: @escaping @Sendable (TransportError) -> Void) {
         self.state = .handshaking(handshake)
+        self.decoder.maximumMessageLength = handshake.maximumIncomingMessageLength
         self.handshakeTimeout = handshakeTimeout
         self.onFailure = onFailure
     }
@@ -81,9 +82,11 @@ final class NoiseHandler: ChannelDuplexHandler, RemovableChannelHandler {
                         timeout?.cancel()
                         timeout = nil
                         state = .established(session.transport)
+                        decoder.maximumMessageLength = NoiseLimits.maxMessageLength
                         context.fireUserInboundEventTriggered(NoiseHandshakeCompleted(peer: session.peer))
                         if pendingPlaintext != nil { sealPending(context: context) }
                     } else {
+                        decoder.maximumMessageLength = hs.maximumIncomingMessageLength
                         state = .handshaking(hs)
                     }
                 case .established(var cipher):

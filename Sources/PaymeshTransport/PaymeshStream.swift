@@ -79,20 +79,20 @@ public final class PaymeshStream: @unchecked Sendable {
         for w in waiters { w.resume() }
     }
 
-    func finish(_ error: (any Error)?) {
+    /// The peer's direction ended (FIN: `error` nil) — our direction may still be writing.
+    func finishInbound(_ error: (any Error)?) {
         guard !finished else { return }
         finished = true
         continuation.finish(throwing: error)
-        let waiters = writableWaiters
-        writableWaiters.removeAll()
-        for w in waiters { w.resume(throwing: error ?? TransportError(.connectionClosed)) }
     }
 
-    /// Stops accepting writes but leaves inbound open (our FIN, or the peer's FIN on inbound only).
-    func failWriters(_ error: any Error) {
+    /// The stream is gone (reset, fully closed, or the connection closed): ends both directions.
+    func finish(_ error: (any Error)?) {
+        finishInbound(error)
         let waiters = writableWaiters
         writableWaiters.removeAll()
-        for w in waiters { w.resume(throwing: error) }
+        let writeError = error ?? TransportError(.connectionClosed, "stream \(id) closed")
+        for w in waiters { w.resume(throwing: writeError) }
     }
 
     /// The inbound byte sequence. Each buffer handed to the reader is reported to yamux as

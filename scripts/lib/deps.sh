@@ -1,5 +1,5 @@
 # Installs the Debian packages Paymesh builds and tests against, when missing.
-PAYMESH_APT_PACKAGES="libsodium-dev libsecp256k1-dev libmsgpack-dev libavahi-client-dev avahi-daemon dbus pkg-config"
+PAYMESH_APT_PACKAGES="libsqlite3-dev libsodium-dev libsecp256k1-dev libmsgpack-dev libavahi-client-dev avahi-daemon dbus pkg-config"
 
 ensure_deps() {
   local missing=()
@@ -12,5 +12,24 @@ ensure_deps() {
     echo "installing: ${missing[*]}"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+  fi
+}
+
+# Python packages used by the interop tests (scripts/interop/paymesh_peer.py, InteropTests).
+PAYMESH_PIP_PACKAGES="noiseprotocol eth-account msgpack"
+
+ensure_python_deps() {
+  if ! command -v python3 >/dev/null 2>&1 || ! python3 -m pip --version >/dev/null 2>&1; then
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "installing: python3 python3-pip"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3 python3-pip
+  fi
+  if ! python3 -c "import noise, eth_account, msgpack" >/dev/null 2>&1; then
+    echo "installing python packages: $PAYMESH_PIP_PACKAGES"
+    python3 -m pip install --quiet $PAYMESH_PIP_PACKAGES 2>/dev/null \
+      || python3 -m pip install --quiet --break-system-packages $PAYMESH_PIP_PACKAGES
+    python3 -c "import noise, eth_account, msgpack"
   fi
 }

@@ -68,10 +68,13 @@ def main(out_path: str):
     assert conns["initiator"].handshake_finished and conns["responder"].handshake_finished
     hh = conns["initiator"].get_handshake_hash()
     assert hh == conns["responder"].get_handshake_hash()
-    # Transport messages: a yamux window update + ping from the initiator, data back.
-    send("initiator", "responder", bytes.fromhex("000100010000000100000000"), handshake=False)
-    send("responder", "initiator", bytes.fromhex("000200000000000000000007"), handshake=False)
-    send("initiator", "responder", b"paymesh transport message", handshake=False)
+    # Transport messages, a valid yamux exchange (mux.md, streams.md): the initiator opens
+    # stream 1 (WindowUpdate + SYN, delta 0), the responder pings (SYN, value 7), and the
+    # initiator sends the stream's protocol header in a Data frame on stream 1.
+    header = bytes([len(b"/paymesh/payments/1")]) + b"/paymesh/payments/1"
+    send("initiator", "responder", struct.pack(">BBHII", 0, 1, 0x0001, 1, 0), handshake=False)
+    send("responder", "initiator", struct.pack(">BBHII", 0, 2, 0x0001, 0, 7), handshake=False)
+    send("initiator", "responder", struct.pack(">BBHII", 0, 0, 0, 1, len(header)) + header, handshake=False)
     out = {
         "description": "Paymesh handshake transcript (Specs/transport.md) made with noiseprotocol, eth-account and msgpack",
         "protocol_name": PROTOCOL.decode(), "prologue": PROLOGUE.hex(),

@@ -9,7 +9,7 @@ extension Secp256k1 {
 
         /// Checks the 32 bytes with `secp256k1_ec_seckey_verify` (nonzero and below the order n).
         public init(rawRepresentation: some ContiguousBytes) throws {
-            let secret = SecureBytes(copying: rawRepresentation)
+            let secret = SecureBytes(copying: rawRepresentation, lockedInMemory: true) // long-lived identity keys
             try self.init(secret: secret)
         }
 
@@ -33,7 +33,7 @@ extension Secp256k1 {
         public static func generate() -> PrivateKey {
             while true {
                 // A uniformly random 32-byte string is out of range with probability about 2^-128.
-                if let key = try? PrivateKey(secret: SecureBytes.random(count: privateKeyByteCount)) { return key }
+                if let key = try? PrivateKey(secret: SecureBytes.random(count: privateKeyByteCount, lockedInMemory: true)) { return key }
             }
         }
 

@@ -1,0 +1,84 @@
+import Foundation
+import PaymeshNode
+
+/// Renders console results for people (tables for lists, `key: value` lines for objects) or
+/// as raw JSON.
+struct OutputFormat {
+    let json: Bool
+
+    func render(method: String, result: JSONValue) -> String {
+        if json { return result.description }
+        switch method {
+        case "peers":
+            var out = table(result["peers"]?.arrayValue ?? [], columns: [
+                ("ID", "id"), ("STATE", "state"), ("DIR", "direction"), ("REMOTE", "remote"), ("RTT ms", "rttMs"), ("SEEN ms ago", "lastSeenAgoMs"),
+            ])
+            if let pending = result["pending"]?.arrayValue, !pending.isEmpty {
+                out += "\n\npending endpoints:\n" + table(pending, columns: [
+                    ("ENDPOINT", "endpoint"), ("SOURCE", "source"), ("DIALING", "dialing"), ("ATTEMPT", "attempt"), ("LAST ERROR", "lastError"),
+                ])
+            }
+            return out
+        case "help":
+            return (result["methods"]?.arrayValue ?? []).map { m in
+                let params = (m["params"]?.arrayValue ?? []).map { p in
+                    let name = "\(p["name"]?.stringValue ?? "?")=<\(p["type"]?.stringValue ?? "?")>"
+                    return p["required"]?.boolValue == true ? name : "[\(name)]"
+                }
+                return ([m["name"]?.stringValue ?? "?"] + params).joined(separator: " ") + "\n    " + (m["summary"]?.stringValue ?? "")
+            }.joined(separator: "\n")
+        case "discovery":
+            let head = "discovery: \(result["active"]?.boolValue == true ? "on" : "off")"
+                + (result["reason"]?.stringValue.map { " (\($0))" } ?? "")
+            let peers = result["peers"]?.arrayValue ?? []
+            return peers.isEmpty ? head + "\nno peers discovered"
+                : head + "\n" + table(peers, columns: [("ID", "id"), ("HOST", "host"), ("PORT", "port"), ("STATE", "state")])
+        default:
+            return lines(result)
+        }
+    }
+
+    func renderEvent(_ event: JSONValue) -> String {
+        if json { return event.description }
+        let type = event["type"]?.stringValue ?? "event"
+        let fields = (event.objectValue ?? [:]).filter { $0.key != "type" }.sorted { $0.key < $1.key }
+            .map { "\($0.key)=\(scalar($0.value))" }
+        return ([type] + fields).joined(separator: " ")
+    }
+
+    private func lines(_ value: JSONValue, indent: String = "") -> String {
+        guard case .object(let o) = value else { return indent + scalar(value) }
+        return o.keys.sorted().map { key in
+            let v = o[key]!
+            switch v {
+            case .object(let inner) where !inner.isEmpty:
+                return indent + key + ":\n" + lines(v, indent: indent + "  ")
+            case .array(let items) where items.contains(where: { $0.objectValue != nil }):
+                return indent + key + ":\n" + items.map { lines($0, indent: indent + "  ") }.joined(separator: "\n" + indent + "  --\n")
+            default:
+                return indent + key + ": " + scalar(v)
+            }
+        }.joined(separator: "\n")
+    }
+
+    private func scalar(_ v: JSONValue) -> String {
+        switch v {
+        case .string(let s): s
+        case .null: "-"
+        case .array(let a): a.map(scalar).joined(separator: ", ")
+        default: v.description
+        }
+    }
+
+    private func table(_ rows: [JSONValue], columns: [(title: String, key: String)]) -> String {
+        guard !rows.isEmpty else { return "(none)" }
+        let cells = rows.map { row in columns.map { scalar(row[$0.key] ?? .null) } }
+        let widths = columns.indices.map { i in max(columns[i].title.count, cells.map { $0[i].count }.max() ?? 0) }
+        func line(_ items: [String]) -> String {
+            var s = items.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+            while s.last == " " { s.removeLast() }
+            return s
+        }
+        return ([line(columns.map(\.title))] + cells.map(line)).joined(separator: "\n")
+    }
+}

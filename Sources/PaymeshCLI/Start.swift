@@ -1,0 +1,85 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PaymeshNode
+import ServiceLifecycle
+
+struct Start: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Runs a node until SIGINT/SIGTERM or console `stop`.",
+        discussion: """
+        Every option can also come from the environment (PAYMESH_DATA_DIR, PAYMESH_LISTEN, PAYMESH_LOG_LEVEL, \
+        PAYMESH_LOG_FILE, PAYMESH_PEERS comma-separated, PAYMESH_NO_MDNS, PAYMESH_CONFIG) or from a JSON config file \
+        with the options' names as keys. Flags win over the environment, which wins over the file.
+        When ready, prints one line: paymesh ready id=<id> listen=<host:port> console=<socket path>
+        """)
+
+    @Option(name: .customLong("data-dir"), help: "Data directory (default ~/.paymesh).")
+    var dataDir: String?
+    @Option(help: "Listen address host:port; port 0 picks a free one (default 127.0.0.1:0).")
+    var listen: String?
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical (default info).")
+    var logLevel: String?
+    @Option(name: .customLong("log-file"), help: "Append logs to this file instead of standard error.")
+    var logFile: String?
+    @Option(name: .customLong("peer"), help: "A static peer host:port (repeatable).")
+    var peers: [String] = []
+    @Option(help: "A JSON config file.")
+    var config: String?
+    @Flag(name: .customLong("no-mdns"), help: "Do not use LAN discovery.")
+    var noMdns = false
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let options: NodeOptions
+        let configuration: NodeConfiguration
+        let level: Logger.Level
+        do {
+            var merged = NodeOptions()
+            if let path = config ?? environment["PAYMESH_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) {
+                guard let data = FileManager.default.contents(atPath: DataDirectory.expand(path)) else {
+                    throw NodeError.configuration("cannot read config file \(path)")
+                }
+                merged = try NodeOptions.parseConfigFile(data, path: path)
+            }
+            merged = merged.overridden(by: .environment(environment))
+            merged = merged.overridden(by: NodeOptions(dataDir: dataDir, listen: listen, logLevel: logLevel, logFile: logFile,
+                                                       peers: peers.isEmpty ? nil : peers, noMdns: noMdns ? true : nil))
+            options = merged
+            configuration = try options.nodeConfiguration()
+            level = try options.resolvedLogLevel
+        } catch let error as NodeError {
+            printError("paymesh: \(error.detail)")
+            throw ExitCode(2)
+        }
+
+        let control = LogLevelControl(level)
+        let sink: LogSink
+        do {
+            sink = try options.logFile.map { try LogSink.file(DataDirectory.expand($0)) } ?? .standardError
+        } catch {
+            printError("paymesh: \(error)")
+            throw ExitCode(2)
+        }
+        LoggingSystem.bootstrap { label in NodeLogHandler(label: label, sink: sink, control: control) }
+        let logger = Logger(label: "paymesh")
+
+        let node = PaymeshNode(configuration: configuration, logger: logger, logLevel: control)
+        let services = ServiceGroup(configuration: .init(
+            services: [.init(service: node, successTerminationBehavior: .gracefullyShutdownGroup)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await services.run() }
+                group.addTask {
+                    let s = try await node.started()
+                    printLine("paymesh ready id=\(s.id) listen=\(s.listen) console=\(s.consolePath)")
+                }
+                try await group.waitForAll()
+            }
+        } catch let error as NodeError {
+            logger.error("cannot start", metadata: ["error": "\(error.detail)"])
+            printError("paymesh: \(error.detail)")
+            throw ExitCode(1)
+        }
+    }
+}

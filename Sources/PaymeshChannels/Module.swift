@@ -1,0 +1,1 @@
+// PaymeshChannels: placeholder until its first real file lands.

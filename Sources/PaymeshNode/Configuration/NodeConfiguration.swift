@@ -1,0 +1,33 @@
+/// Everything a node needs to start. Built from `NodeOptions` by the CLI, directly by tests.
+public struct NodeConfiguration: Sendable {
+    public static let consoleSocketName = "console.sock"
+
+    /// Holds `identity.key` and `console.sock`; created with mode 0700.
+    public var dataDirectory: String
+    /// Where to accept peers; port 0 picks a free port (reported by `ready()` and `getinfo`).
+    public var listen: PeerEndpoint
+    /// Peers kept connected (`--peer`).
+    public var staticPeers: [PeerEndpoint]
+    /// LAN discovery wanted (off with `--no-mdns`).
+    public var mdns: Bool
+    public var peers: PeerManager.Configuration
+    /// Specs/console.md §2.
+    public var consoleMaxLineBytes: Int
+
+    public init(dataDirectory: String, listen: PeerEndpoint = PeerEndpoint(host: "127.0.0.1", port: 0),
+                staticPeers: [PeerEndpoint] = [], mdns: Bool = true, peers: PeerManager.Configuration = .init(),
+                consoleMaxLineBytes: Int = ConsoleLineFramer.defaultMaxLineBytes) {
+        self.dataDirectory = dataDirectory
+        self.listen = listen
+        self.staticPeers = staticPeers
+        self.mdns = mdns
+        self.peers = peers
+        self.consoleMaxLineBytes = consoleMaxLineBytes
+    }
+
+    public var consoleSocketPath: String { Self.consoleSocketPath(dataDirectory: dataDirectory) }
+
+    public static func consoleSocketPath(dataDirectory: String) -> String {
+        DataDirectory.expand(dataDirectory) + "/" + consoleSocketName
+    }
+}

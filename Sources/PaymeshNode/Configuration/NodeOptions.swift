@@ -1,0 +1,105 @@
+public import Logging
+
+/// The `paymesh start` options as they arrive from flags, the environment and a config file;
+/// every field optional. Precedence: flags over environment over file over defaults.
+public struct NodeOptions: Hashable, Sendable {
+    public var dataDir: String?
+    public var listen: String?
+    public var logLevel: String?
+    public var logFile: String?
+    public var peers: [String]?
+    public var noMdns: Bool?
+
+    public static let defaultDataDir = "~/.paymesh"
+    public static let defaultListen = "127.0.0.1:0"
+
+    public init(dataDir: String? = nil, listen: String? = nil, logLevel: String? = nil, logFile: String? = nil,
+                peers: [String]? = nil, noMdns: Bool? = nil) {
+        self.dataDir = dataDir
+        self.listen = listen
+        self.logLevel = logLevel
+        self.logFile = logFile
+        self.peers = peers
+        self.noMdns = noMdns
+    }
+
+    /// `PAYMESH_DATA_DIR`, `PAYMESH_LISTEN`, `PAYMESH_LOG_LEVEL`, `PAYMESH_LOG_FILE`,
+    /// `PAYMESH_PEERS` (comma-separated), `PAYMESH_NO_MDNS` (1/true/yes).
+    public static func environment(_ env: [String: String]) -> NodeOptions {
+        func value(_ key: String) -> String? { env[key].flatMap { $0.isEmpty ? nil : $0 } }
+        return NodeOptions(
+            dataDir: value("PAYMESH_DATA_DIR"), listen: value("PAYMESH_LISTEN"), logLevel: value("PAYMESH_LOG_LEVEL"),
+            logFile: value("PAYMESH_LOG_FILE"),
+            peers: value("PAYMESH_PEERS").map { $0.split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty } },
+            noMdns: value("PAYMESH_NO_MDNS").map { ["1", "true", "yes"].contains($0.lowercased()) })
+    }
+
+    /// A JSON config file with the flags' names as keys:
+    /// `{"data-dir": "...", "listen": "host:port", "log-level": "info", "log-file": "...",
+    ///   "peers": ["host:port", ...], "no-mdns": true}`. Unknown keys are an error.
+    public static func parseConfigFile(_ bytes: some Collection<UInt8>, path: String) throws(NodeError) -> NodeOptions {
+        let value: JSONValue
+        do { value = try JSONValue.parse(bytes) } catch { throw .configuration("\(path): \(error.detail)") }
+        guard case .object(let o) = value else { throw .configuration("\(path): the config must be a JSON object") }
+        var options = NodeOptions()
+        for (key, v) in o {
+            func string() throws(NodeError) -> String {
+                guard let s = v.stringValue else { throw .configuration("\(path): \(key) must be a string") }
+                return s
+            }
+            switch key {
+            case "data-dir": options.dataDir = try string()
+            case "listen": options.listen = try string()
+            case "log-level": options.logLevel = try string()
+            case "log-file": options.logFile = try string()
+            case "peers":
+                guard let a = v.arrayValue, a.allSatisfy({ $0.stringValue != nil }) else {
+                    throw .configuration("\(path): peers must be an array of \"host:port\" strings")
+                }
+                options.peers = a.compactMap(\.stringValue)
+            case "no-mdns":
+                guard let b = v.boolValue else { throw .configuration("\(path): no-mdns must be true or false") }
+                options.noMdns = b
+            default:
+                throw .configuration("\(path): unknown key \(key) (known: data-dir, listen, log-level, log-file, peers, no-mdns)")
+            }
+        }
+        return options
+    }
+
+    /// `self` with every field `other` sets replaced by `other`'s.
+    public func overridden(by other: NodeOptions) -> NodeOptions {
+        NodeOptions(dataDir: other.dataDir ?? dataDir, listen: other.listen ?? listen, logLevel: other.logLevel ?? logLevel,
+                    logFile: other.logFile ?? logFile, peers: other.peers.flatMap { $0.isEmpty ? nil : $0 } ?? peers,
+                    noMdns: other.noMdns ?? noMdns)
+    }
+
+    public var resolvedLogLevel: Logger.Level {
+        get throws(NodeError) {
+            guard let text = logLevel else { return .info }
+            guard let level = Logger.Level(rawValue: text.lowercased()) else {
+                throw .configuration("unknown log level \(text) (trace, debug, info, notice, warning, error, critical)")
+            }
+            return level
+        }
+    }
+
+    /// The node configuration these options describe (defaults filled in, addresses parsed).
+    public func nodeConfiguration() throws(NodeError) -> NodeConfiguration {
+        let (host, port) = try PeerEndpoint.parse(listen ?? Self.defaultListen)
+        var peers: [PeerEndpoint] = []
+        for text in self.peers ?? [] {
+            let (h, p) = try PeerEndpoint.parse(text)
+            guard p != 0 else { throw .configuration("peer \(text): port 0 cannot be dialled") }
+            peers.append(PeerEndpoint(host: h, port: p))
+        }
+        return NodeConfiguration(dataDirectory: DataDirectory.expand(dataDir ?? Self.defaultDataDir),
+                                 listen: PeerEndpoint(host: host, port: port), staticPeers: peers, mdns: !(noMdns ?? false))
+    }
+}
+
+extension Substring {
+    func trimmingSpaces() -> String {
+        String(drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
+    }
+}

@@ -1,0 +1,87 @@
+extension ConsoleRegistry {
+    func registerPeerMethods(_ c: CoreMethodContext) {
+        register(ConsoleMethod(
+            "peers", summary: "Every known peer with its state, plus static endpoints not identified yet.",
+            result: "{peers: [{id, state, direction, remote, rttMs, lastSeenAgoMs, connectedForMs}], pending: [{endpoint, source, dialing, attempt, lastError}]}"
+        ) { _ in
+            let s = await c.peers.snapshot()
+            return [
+                "peers": .array(s.peers.map { p in
+                    ["id": .string(p.id.description), "state": .string(p.state), "direction": JSONValue(p.direction?.rawValue),
+                     "remote": JSONValue(p.remoteAddress), "rttMs": milliseconds(p.rtt), "lastSeenAgoMs": milliseconds(p.lastSeenAgo),
+                     "connectedForMs": milliseconds(p.connectedFor)]
+                }),
+                "pending": .array(s.pendingEndpoints.map { e in
+                    ["endpoint": .string(e.endpoint.description), "source": .string(e.source.rawValue), "dialing": .bool(e.dialing),
+                     "attempt": JSONValue(e.attempt), "lastError": JSONValue(e.lastError)]
+                }),
+            ]
+        })
+
+        register(ConsoleMethod(
+            "peer", summary: "One peer in detail.",
+            params: [ConsoleParam("id", .string, "peer id (0x address)")],
+            result: "{id, state, direction, remote, addresses: [{endpoint, source}], connectedForMs, lastSeenAgoMs, rttMs, bytesIn, bytesOut, messagesIn, messagesOut, pingsSent, pingsAnswered, attempt, retryInMs, banRemainingMs, banReason, lastDisconnectReason, held}"
+        ) { call in
+            let p = try await c.peers.info(try peerID(call))
+            return [
+                "id": .string(p.id.description), "state": .string(p.state), "direction": JSONValue(p.direction?.rawValue),
+                "remote": JSONValue(p.remoteAddress),
+                "addresses": .array(p.addresses.map { ["endpoint": .string($0.endpoint.description), "source": .string($0.source.rawValue)] }),
+                "connectedForMs": milliseconds(p.connectedFor), "lastSeenAgoMs": milliseconds(p.lastSeenAgo), "rttMs": milliseconds(p.rtt),
+                "bytesIn": JSONValue(p.counters.bytesIn), "bytesOut": JSONValue(p.counters.bytesOut),
+                "messagesIn": JSONValue(p.counters.messagesIn), "messagesOut": JSONValue(p.counters.messagesOut),
+                "pingsSent": JSONValue(p.counters.pingsSent), "pingsAnswered": JSONValue(p.counters.pingsAnswered),
+                "attempt": JSONValue(p.attempt), "retryInMs": milliseconds(p.retryIn), "banRemainingMs": milliseconds(p.banRemaining),
+                "banReason": JSONValue(p.banReason), "lastDisconnectReason": JSONValue(p.lastDisconnectReason), "held": .bool(p.held),
+            ]
+        })
+
+        register(ConsoleMethod(
+            "connect", summary: "Connects to a node at host:port and waits for the handshake.",
+            params: [ConsoleParam("host", .string, "host name or IP address"), ConsoleParam("port", .integer, "TCP port, 1–65535")],
+            result: "{id, alreadyConnected}"
+        ) { call in
+            let host = try call.requireString("host"), port = try call.requireInt("port")
+            guard (1...65_535).contains(port), !host.isEmpty else { throw NodeError.invalidParams("port must be 1–65535 and host non-empty") }
+            let before = await c.peers.snapshot().peers.filter { $0.state == "connected" }.map(\.id)
+            let id = try await c.peers.connect(PeerEndpoint(host: host, port: Int(port)))
+            return ["id": .string(id.description), "alreadyConnected": .bool(before.contains(id))]
+        })
+
+        register(ConsoleMethod(
+            "disconnect", summary: "Closes the connection to a peer (GoAway); no automatic redial until connect.",
+            params: [ConsoleParam("id", .string, "peer id")],
+            result: "{id, disconnecting: true}"
+        ) { call in
+            let id = try peerID(call)
+            try await c.peers.disconnect(id)
+            return ["id": .string(id.description), "disconnecting": true]
+        })
+
+        register(ConsoleMethod(
+            "ping", summary: "Measures the round-trip time to a connected peer over the mesh (a yamux ping).",
+            params: [ConsoleParam("id", .string, "peer id")],
+            result: "{id, rttMs}"
+        ) { call in
+            let id = try peerID(call)
+            let rtt = try await c.peers.ping(id)
+            return ["id": .string(id.description), "rttMs": milliseconds(rtt)]
+        })
+
+        register(ConsoleMethod(
+            "discovery", summary: "What LAN discovery currently sees.",
+            result: "{active, reason, peers: [{id, host, port, state}]}"
+        ) { _ in
+            let s = await c.peers.snapshot()
+            let states = Dictionary(s.peers.map { ($0.id, $0.state) }, uniquingKeysWith: { a, _ in a })
+            return [
+                "active": .bool(s.discovery.active), "reason": JSONValue(s.discovery.reason),
+                "peers": .array(s.discovered.map {
+                    ["id": .string($0.id.description), "host": .string($0.endpoint.host), "port": JSONValue($0.endpoint.port),
+                     "state": JSONValue(states[$0.id])]
+                }),
+            ]
+        })
+    }
+}

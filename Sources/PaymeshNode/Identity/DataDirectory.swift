@@ -1,0 +1,43 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The node's data directory: created with mode 0700 (parents as needed).
+public enum DataDirectory {
+    public static func ensure(_ path: String) throws(NodeError) {
+        var info = stat()
+        if stat(path, &info) == 0 {
+            guard info.st_mode & S_IFMT == S_IFDIR else { throw .configuration("data directory \(path) is not a directory") }
+            return
+        }
+        let parent = parentOf(path)
+        if parent != path, !parent.isEmpty { try ensure(parent) }
+        if mkdir(path, 0o700) != 0 && errno != EEXIST {
+            throw .configuration("cannot create data directory \(path): \(errnoText())")
+        }
+    }
+
+    /// Expands a leading `~` to `$HOME`.
+    public static func expand(_ path: String) -> String {
+        guard path == "~" || path.hasPrefix("~/") else { return path }
+        let home = getenv("HOME").map { String(cString: $0) } ?? ""
+        return home + path.dropFirst()
+    }
+
+    /// fsync of a directory, so that a rename/link into it survives a crash.
+    static func syncDirectory(_ path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        _ = fsync(fd)
+        close(fd)
+    }
+
+    static func parentOf(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "" }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+}

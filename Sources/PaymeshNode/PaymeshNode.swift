@@ -1,0 +1,154 @@
+public import Logging
+public import NIOCore
+public import PaymeshCrypto
+public import ServiceLifecycle
+import Foundation
+import NIOConcurrencyHelpers
+import NIOPosix
+import PaymeshTransport
+
+/// A Paymesh node as a service: loads or creates the identity, listens for peers, runs the
+/// peer manager and the console, and shuts all of it down gracefully on SIGINT/SIGTERM (through
+/// a `ServiceGroup`), on console `stop`, or when its task is cancelled.
+///
+/// It only wires the parts together; each lives in its own type (`IdentityStore`,
+/// `PeerManager`, `ConsoleServer`, the method registry).
+public final class PaymeshNode: Service, Sendable {
+    public static let version = "0.1.0"
+
+    /// What a started node reports (the CLI prints it as the ready line).
+    public struct Started: Sendable {
+        public let id: EthereumAddress
+        /// The bound listen address (the real port when 0 was asked for).
+        public let listen: PeerEndpoint
+        public let consolePath: String
+        /// For the discovery module and later layers: `peerDiscovered`, streams, events.
+        public let peers: PeerManager
+        /// True when this start created the identity key.
+        public let createdIdentity: Bool
+    }
+
+    public let configuration: NodeConfiguration
+    /// Console methods; later layers register theirs here (before or after `run()` starts).
+    public let registry = ConsoleRegistry()
+    public let events = EventHub()
+    public let logLevel: LogLevelControl
+    private let logger: Logger
+    private let group: any EventLoopGroup
+    private let stopSignal: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)
+    private let readiness = NIOLockedValueBox(Readiness())
+
+    private struct Readiness {
+        var result: Result<Started, any Error>?
+        var waiters: [CheckedContinuation<Started, any Error>] = []
+    }
+
+    public init(configuration: NodeConfiguration, logger: Logger = .silent, logLevel: LogLevelControl = LogLevelControl(),
+                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.configuration = configuration
+        self.logger = logger
+        self.logLevel = logLevel
+        self.group = group
+        stopSignal = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Waits until the node listens and its console answers; throws if start-up failed.
+    public func started() async throws -> Started {
+        try await withCheckedThrowingContinuation { continuation in
+            let done: Result<Started, any Error>? = readiness.withLockedValue { r in
+                if r.result == nil { r.waiters.append(continuation) }
+                return r.result
+            }
+            if let done { continuation.resume(with: done) }
+        }
+    }
+
+    /// Asks a running node to shut down (console `stop`).
+    public func requestStop() { stopSignal.continuation.yield() }
+
+    public func run() async throws {
+        let parts: (Started, PaymeshEndpoint, ConsoleServer)
+        do {
+            parts = try await start()
+        } catch {
+            settle(.failure(error))
+            throw error
+        }
+        let (started, endpoint, console) = parts
+        settle(.success(started))
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                await withDiscardingTaskGroup { group in
+                    group.addTask { await started.peers.run() }
+                    group.addTask { await console.run() }
+                    for await _ in stopSignal.stream { break }
+                    logger.info("stopping")
+                    await console.close()
+                    await started.peers.shutdown()
+                    await endpoint.shutdown()
+                    events.finish()
+                    group.cancelAll()
+                }
+            } onCancel: {
+                self.requestStop()
+            }
+        } onGracefulShutdown: {
+            self.requestStop()
+        }
+        logger.info("stopped")
+    }
+
+    private func start() async throws -> (Started, PaymeshEndpoint, ConsoleServer) {
+        let directory = DataDirectory.expand(configuration.dataDirectory)
+        let (key, created) = try IdentityStore(directory: directory).loadOrCreate()
+        logger.info(created ? "created identity" : "loaded identity", metadata: ["id": "\(key.address)", "data_dir": "\(directory)"])
+        let endpoint = try PaymeshEndpoint(configuration: .init(identity: key), group: group)
+        let bound: SocketAddress
+        do {
+            bound = try await endpoint.listen(host: configuration.listen.host, port: configuration.listen.port)
+        } catch {
+            await endpoint.shutdown()
+            throw NodeError.configuration("cannot listen on \(configuration.listen): \(error)")
+        }
+        let listen = PeerEndpoint(host: bound.ipAddress ?? configuration.listen.host, port: bound.port ?? configuration.listen.port)
+        let peers = PeerManager(endpoint: endpoint, configuration: configuration.peers, events: events,
+                                logger: logger.with("component", "peers"))
+        await peers.setDiscoveryStatus(.off(configuration.mdns
+            ? "the discovery module is not part of this build yet" : "disabled by --no-mdns"))
+        let consolePath = directory + "/" + NodeConfiguration.consoleSocketName
+        registry.registerCoreMethods(CoreMethodContext(
+            id: key.address, listen: [listen], consolePath: consolePath, started: .now, startedAt: Date(),
+            peers: peers, logLevel: logLevel, events: events, registry: registry, stop: { [weak self] in self?.requestStop() }))
+        let console = ConsoleServer(path: consolePath, registry: registry, group: group,
+                                    maxLineBytes: configuration.consoleMaxLineBytes, logger: logger.with("component", "console"))
+        do {
+            try await console.bind()
+        } catch {
+            await endpoint.shutdown()
+            throw error
+        }
+        for peer in configuration.staticPeers { await peers.addStaticPeer(peer) }
+        logger.info("listening", metadata: ["id": "\(key.address)", "listen": "\(listen)", "console": "\(consolePath)"])
+        return (Started(id: key.address, listen: listen, consolePath: consolePath, peers: peers, createdIdentity: created), endpoint, console)
+    }
+
+    private func settle(_ result: Result<Started, any Error>) {
+        let waiters = readiness.withLockedValue { r in
+            r.result = result
+            defer { r.waiters.removeAll() }
+            return r.waiters
+        }
+        for w in waiters { w.resume(with: result) }
+    }
+}
+
+extension Logger {
+    /// A logger that drops everything (tests, embedding).
+    public static var silent: Logger { Logger(label: "paymesh", factory: { _ in SwiftLogNoOpLogHandler() }) }
+
+    func with(_ key: String, _ value: String) -> Logger {
+        var copy = self
+        copy[metadataKey: key] = "\(value)"
+        return copy
+    }
+}

@@ -1,0 +1,340 @@
+public import Logging
+public import PaymeshCrypto
+public import PaymeshTransport
+import NIOCore
+
+/// Drives the `PeerTable` with a `PaymeshEndpoint`: accepts inbound connections, dials static
+/// and discovered peers, redials with backoff, pings for RTT, and publishes peer events.
+///
+/// All I/O runs in child tasks of `run()` (one per dial, connection watcher, ping); their
+/// results come back to the actor, which feeds them to the table and performs its actions.
+public actor PeerManager {
+    public typealias Table = PeerTable<ContinuousClock.Instant>
+    /// Handles a stream a peer opened (later: the payment protocol). Without one, inbound
+    /// streams are reset.
+    public typealias StreamHandler = @Sendable (PaymeshStream, EthereumAddress) async -> Void
+
+    public struct Configuration: Sendable {
+        public var table: Table.Configuration
+        /// How often due redials, ban expiries and keepalive pings are checked.
+        public var tickInterval: Duration
+
+        public init(table: Table.Configuration = .init(), tickInterval: Duration = .milliseconds(250)) {
+            self.table = table
+            self.tickInterval = tickInterval
+        }
+    }
+
+    public nonisolated let local: EthereumAddress
+    public nonisolated let events: EventHub
+    private let endpoint: PaymeshEndpoint
+    private let configuration: Configuration
+    private let logger: Logger
+    private let clock = ContinuousClock()
+    private var table: Table
+    private var connections: [ConnectionID: PaymeshConnection] = [:]
+    private var nextConnection: UInt64 = 1
+    private var dialWaiters: [PeerEndpoint: [CheckedContinuation<Result<EthereumAddress, NodeError>, Never>]] = [:]
+    private var random = SystemRandomNumberGenerator()
+    private var discoveryStatus = DiscoveryStatus.off("discovery is not available in this build")
+    private var streamHandler: StreamHandler?
+    private let jobs: AsyncStream<@Sendable () async -> Void>
+    private let jobContinuation: AsyncStream<@Sendable () async -> Void>.Continuation
+
+    public init(endpoint: PaymeshEndpoint, configuration: Configuration = .init(), events: EventHub = EventHub(), logger: Logger) {
+        self.endpoint = endpoint
+        self.local = endpoint.configuration.identity.address
+        self.configuration = configuration
+        self.events = events
+        self.logger = logger
+        self.table = Table(local: endpoint.configuration.identity.address, configuration: configuration.table)
+        (jobs, jobContinuation) = AsyncStream.makeStream()
+    }
+
+    // MARK: Running
+
+    /// Runs until `shutdown()` completes or the task is cancelled.
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                for await connection in self.endpoint.inboundConnections { await self.accepted(connection) }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: self.configuration.tickInterval)
+                    await self.tick()
+                }
+            }
+            for await job in jobs { group.addTask { await job() } }
+            group.cancelAll()
+        }
+    }
+
+    /// Closes every connection gracefully (GoAway, then close), stops dialling, waits for the
+    /// closes (each is immediate after its GoAway is written), then ends `run()`.
+    public func shutdown() async {
+        let closing = table.onShutdown().compactMap { action -> PaymeshConnection? in
+            if case .disconnect(let id, _) = action { connections[id] } else { nil }
+        }
+        for (_, waiters) in dialWaiters { for w in waiters { w.resume(returning: .failure(.shuttingDown())) } }
+        dialWaiters.removeAll()
+        logger.debug("closing connections", metadata: ["count": "\(closing.count)"])
+        await withDiscardingTaskGroup { group in
+            for connection in closing { group.addTask { await connection.close() } }
+        }
+        jobContinuation.finish()
+    }
+
+    private func spawn(_ job: @escaping @Sendable () async -> Void) { jobContinuation.yield(job) }
+
+    // MARK: Public operations
+
+    /// A `--peer host:port`, kept connected.
+    public func addStaticPeer(_ endpoint: PeerEndpoint) {
+        perform(table.addStaticPeer(endpoint, now: clock.now))
+    }
+
+    /// Connects to `endpoint` (console `connect`); returns the peer's id once connected.
+    public func connect(_ endpoint: PeerEndpoint) async throws(NodeError) -> EthereumAddress {
+        let (outcome, actions) = try table.onConnectRequested(endpoint, now: clock.now)
+        switch outcome {
+        case .alreadyConnected(let id):
+            return id
+        case .dialing(let dial):
+            let result = await withCheckedContinuation { continuation in
+                dialWaiters[dial.endpoint, default: []].append(continuation)
+                perform(actions)
+            }
+            return try result.get()
+        }
+    }
+
+    /// Disconnects `peer` and holds it (no automatic redial until `connect`).
+    public func disconnect(_ peer: EthereumAddress) throws(NodeError) {
+        perform(try table.onDisconnectRequested(peer))
+    }
+
+    /// Measures the round-trip time to a connected peer with a mux ping.
+    public func ping(_ peer: EthereumAddress) async throws(NodeError) -> Duration {
+        guard table.peers[peer] != nil else { throw .peerNotFound(peer.description) }
+        guard let id = table.connection(to: peer), let connection = connections[id] else {
+            throw .peerNotConnected(peer.description)
+        }
+        do {
+            let rtt = Duration(try await connection.ping())
+            table.onPingResult(peer, rtt: rtt, scheduled: false, now: clock.now)
+            return rtt
+        } catch {
+            table.onPingResult(peer, rtt: nil, scheduled: false, now: clock.now)
+            throw .pingFailed("ping to \(peer) failed: \(error)")
+        }
+    }
+
+    /// Discovery found `address` at `host:port` (called by the discovery module).
+    public func peerDiscovered(address: EthereumAddress, host: String, port: Int) {
+        perform(table.onPeerDiscovered(address, at: PeerEndpoint(host: host, port: port), now: clock.now))
+    }
+
+    /// Discovery no longer sees `address`.
+    public func peerLost(address: EthereumAddress) {
+        perform(table.onPeerLost(address, now: clock.now))
+    }
+
+    /// Discovery started, stopped or failed (shown by console `discovery`, published as an event).
+    public func setDiscoveryStatus(_ status: DiscoveryStatus) {
+        guard status != discoveryStatus else { return }
+        discoveryStatus = status
+        logger.info(status.active ? "discovery is on" : "discovery is off", metadata: status.reason.map { ["reason": "\($0)"] } ?? [:])
+        events.publish(NodeEvent("discovery.status", ["active": .bool(status.active), "reason": JSONValue(status.reason)]))
+    }
+
+    /// A layer above found `peer` breaking the protocol: disconnect and ban it.
+    public func reportProtocolViolation(_ peer: EthereumAddress, reason: String) {
+        perform(table.onProtocolViolation(peer, reason: reason, now: clock.now))
+    }
+
+    /// Traffic on application streams with `peer` (per-peer counters).
+    public func recordTraffic(_ peer: EthereumAddress, bytesIn: UInt64 = 0, bytesOut: UInt64 = 0, messagesIn: UInt64 = 0, messagesOut: UInt64 = 0) {
+        table.onTraffic(peer, bytesIn: bytesIn, bytesOut: bytesOut, messagesIn: messagesIn, messagesOut: messagesOut, now: clock.now)
+    }
+
+    public func setStreamHandler(_ handler: StreamHandler?) { streamHandler = handler }
+
+    /// The open connection to `peer`, for layers that open streams.
+    public func connection(to peer: EthereumAddress) -> PaymeshConnection? {
+        table.connection(to: peer).flatMap { connections[$0] }
+    }
+
+    public func snapshot() -> PeerSnapshot {
+        let now = clock.now
+        return PeerSnapshot(
+            peers: table.peers.values.sorted { $0.id < $1.id }.map { PeerInfo($0, now: now) },
+            pendingEndpoints: table.endpoints.values.sorted { $0.endpoint < $1.endpoint }
+                .map { ($0.endpoint, $0.source, $0.dialing, $0.attempt, $0.lastError) },
+            discovered: table.discovered.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
+            discovery: discoveryStatus, metrics: table.metrics,
+            connected: table.connectedCount, dialing: table.dialingCount, banned: table.bannedCount,
+            connections: connections.count, maxPeers: configuration.table.maxPeers)
+    }
+
+    public func info(_ peer: EthereumAddress) throws(NodeError) -> PeerInfo {
+        guard let p = table.peers[peer] else { throw .peerNotFound(peer.description) }
+        return PeerInfo(p, now: clock.now)
+    }
+
+    // MARK: Results of child tasks
+
+    private func tick() {
+        perform(table.onTick(now: clock.now))
+    }
+
+    private func accepted(_ connection: PaymeshConnection) {
+        let id = register(connection)
+        perform(table.onInboundConnection(id, peer: connection.peer.address, remote: connection.remoteAddress.map(Self.text),
+                                          now: clock.now))
+    }
+
+    private func dialFinished(_ dial: Dial, _ result: Result<PaymeshConnection, any Error>) {
+        switch result {
+        case .success(let connection):
+            let id = register(connection)
+            let peer = connection.peer.address
+            let actions = table.onDialSucceeded(dial, connection: id, peer: peer, remote: connection.remoteAddress.map(Self.text), now: clock.now)
+            let refusal = actions.lazy.compactMap { action -> NodeError? in
+                guard case .disconnect(id, let reason) = action else { return nil }
+                switch reason {
+                case .banned: return .peerBanned("\(peer) is banned")
+                case .tooManyPeers: return .tooManyPeers(self.configuration.table.maxPeers)
+                case .shutdown: return .shuttingDown()
+                default: return nil // a duplicate: the peer is connected through the other one
+                }
+            }.first
+            perform(actions)
+            resumeWaiters(dial.endpoint, refusal.map { .failure($0) } ?? .success(peer))
+        case .failure(let error):
+            let transport = error as? TransportError
+            let failure: DialFailure
+            let nodeError: NodeError
+            switch transport?.kind {
+            case .selfConnection?:
+                failure = .selfConnection
+                nodeError = .dialFailed("\(dial.endpoint) is this node")
+            case .unexpectedPeer?:
+                failure = .unexpectedPeer
+                nodeError = .identityNotVerified("\(dial.endpoint) did not prove identity \(dial.expected.map { "\($0)" } ?? "?")")
+            default:
+                failure = .unreachable(String(describing: error))
+                nodeError = .dialFailed("cannot connect to \(dial.endpoint): \(error)")
+            }
+            logger.debug("dial failed", metadata: ["endpoint": "\(dial.endpoint)", "error": "\(error)"])
+            perform(table.onDialFailed(dial, failure, now: clock.now, random: &random))
+            resumeWaiters(dial.endpoint, .failure(nodeError))
+        }
+    }
+
+    private func resumeWaiters(_ endpoint: PeerEndpoint, _ result: Result<EthereumAddress, NodeError>) {
+        for w in dialWaiters.removeValue(forKey: endpoint) ?? [] { w.resume(returning: result) }
+    }
+
+    private func register(_ connection: PaymeshConnection) -> ConnectionID {
+        let id = ConnectionID(nextConnection)
+        nextConnection += 1
+        connections[id] = connection
+        spawn {
+            let outcome: Result<Void, any Error>
+            do { outcome = .success(try await connection.closeFuture.get()) } catch { outcome = .failure(error) }
+            await self.connectionClosed(id, outcome)
+        }
+        spawn {
+            for await stream in connection.inboundStreams {
+                if let handler = await self.streamHandler { await handler(stream, connection.peer.address) } else { stream.reset() }
+            }
+        }
+        return id
+    }
+
+    private func connectionClosed(_ id: ConnectionID, _ outcome: Result<Void, any Error>) {
+        connections[id] = nil
+        var violation: String?, error: String?
+        if case .failure(let e) = outcome {
+            if let t = e as? TransportError, [.muxProtocolError, .transportFailed].contains(t.kind) {
+                violation = t.description
+            } else {
+                error = String(describing: e)
+            }
+        }
+        perform(table.onConnectionClosed(id, violation: violation, error: error, now: clock.now, random: &random))
+    }
+
+    private func pingFinished(_ peer: EthereumAddress, _ rtt: Duration?) {
+        table.onPingResult(peer, rtt: rtt, scheduled: true, now: clock.now)
+    }
+
+    // MARK: Performing actions
+
+    private func perform(_ actions: [Table.Action]) {
+        for action in actions {
+            switch action {
+            case .dial(let dial):
+                logger.debug("dialing", metadata: ["peer": "\(dial)"])
+                let endpoint = self.endpoint
+                spawn {
+                    let result: Result<PaymeshConnection, any Error>
+                    do {
+                        result = .success(try await endpoint.connect(host: dial.endpoint.host, port: dial.endpoint.port, expecting: dial.expected))
+                    } catch {
+                        result = .failure(error)
+                    }
+                    await self.dialFinished(dial, result)
+                }
+            case .disconnect(let id, let reason):
+                guard let connection = connections[id] else { continue }
+                logger.debug("closing connection", metadata: ["connection": "\(id)", "peer": "\(connection.peer.address)", "reason": "\(reason)"])
+                spawn { await connection.close() }
+            case .ping(let id):
+                guard let connection = connections[id] else { continue }
+                let peer = connection.peer.address
+                spawn {
+                    let rtt = try? await connection.ping()
+                    await self.pingFinished(peer, rtt.map { Duration($0) })
+                }
+            case .scheduleRetry(let dial, let at):
+                logger.debug("redial scheduled", metadata: ["peer": "\(dial)", "in_ms": "\(Int(clock.now.duration(to: at).milliseconds))"])
+            case .emit(let event):
+                publish(event)
+            }
+        }
+    }
+
+    private func publish(_ event: PeerEvent) {
+        let node: NodeEvent
+        switch event {
+        case .peerUp(let id, let direction, let remote):
+            logger.info("peer up", metadata: ["peer": "\(id)", "direction": "\(direction.rawValue)", "remote": "\(remote ?? "-")"])
+            node = NodeEvent("peer.up", ["id": .string(id.description), "direction": .string(direction.rawValue), "remote": JSONValue(remote)])
+        case .peerDown(let id, let reason):
+            logger.info("peer down", metadata: ["peer": "\(id)", "reason": "\(reason)"])
+            node = NodeEvent("peer.down", ["id": .string(id.description), "reason": .string(reason)])
+        case .peerBanned(let id, let reason, let duration):
+            logger.warning("peer banned", metadata: ["peer": "\(id)", "reason": "\(reason)", "seconds": "\(Int(duration.seconds))"])
+            node = NodeEvent("peer.banned", ["id": .string(id.description), "reason": .string(reason), "seconds": JSONValue(Int(duration.seconds))])
+        case .discoveryFound(let id, let endpoint):
+            logger.info("discovered peer", metadata: ["peer": "\(id)", "endpoint": "\(endpoint)"])
+            node = NodeEvent("discovery.found", ["id": .string(id.description), "host": .string(endpoint.host), "port": JSONValue(endpoint.port)])
+        case .discoveryLost(let id):
+            logger.info("discovered peer gone", metadata: ["peer": "\(id)"])
+            node = NodeEvent("discovery.lost", ["id": .string(id.description)])
+        }
+        events.publish(node)
+    }
+
+    static func text(_ address: SocketAddress) -> String {
+        if let ip = address.ipAddress, let port = address.port { return PeerEndpoint(host: ip, port: port).description }
+        return address.description
+    }
+}
+
+extension Duration {
+    /// A NIO `TimeAmount` as a `Duration`.
+    init(_ amount: TimeAmount) { self = .nanoseconds(amount.nanoseconds) }
+}

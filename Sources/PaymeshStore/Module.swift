@@ -1,0 +1,1 @@
+// PaymeshStore: placeholder until its first real file lands.

@@ -1,0 +1,40 @@
+import PaymeshNode
+import Testing
+
+@Suite struct NodeOptionsTests {
+    @Test func flagsBeatEnvironmentWhichBeatsTheFile() throws {
+        let file = try NodeOptions.parseConfigFile(Array(#"{"data-dir":"/f","listen":"0.0.0.0:1","log-level":"debug","peers":["a:1"],"no-mdns":true}"#.utf8), path: "c.json")
+        let env = NodeOptions.environment(["PAYMESH_LISTEN": "127.0.0.1:2", "PAYMESH_PEERS": "b:2, c:3,", "PAYMESH_DATA_DIR": ""])
+        let flags = NodeOptions(listen: "127.0.0.1:3")
+        let merged = file.overridden(by: env).overridden(by: flags)
+        #expect(merged == NodeOptions(dataDir: "/f", listen: "127.0.0.1:3", logLevel: "debug", peers: ["b:2", "c:3"], noMdns: true))
+        let config = try merged.nodeConfiguration()
+        #expect(config.dataDirectory == "/f" && config.listen == PeerEndpoint(host: "127.0.0.1", port: 3) && !config.mdns)
+        #expect(config.staticPeers == [PeerEndpoint(host: "b", port: 2), PeerEndpoint(host: "c", port: 3)])
+        #expect(config.consoleSocketPath == "/f/console.sock")
+    }
+
+    @Test func defaults() throws {
+        let config = try NodeOptions().nodeConfiguration()
+        #expect(config.listen == PeerEndpoint(host: "127.0.0.1", port: 0))
+        #expect(config.dataDirectory.hasSuffix("/.paymesh") && !config.dataDirectory.hasPrefix("~"))
+        #expect(config.mdns)
+        #expect(try NodeOptions().resolvedLogLevel == .info)
+    }
+
+    @Test(arguments: [#"{"listen": 5}"#, #"{"bogus": 1}"#, #"[1]"#, #"{"peers": "a:1"}"#, #"{"no-mdns": "yes"}"#, "{"])
+    func badConfigFilesAreRejected(text: String) {
+        #expect(throws: NodeError.self) { try NodeOptions.parseConfigFile(Array(text.utf8), path: "c.json") }
+    }
+
+    @Test func addressesAreParsed() throws {
+        #expect(PeerEndpoint("[::1]:9735") == PeerEndpoint(host: "::1", port: 9735))
+        #expect(PeerEndpoint("[::1]:9735")?.description == "[::1]:9735")
+        #expect(PeerEndpoint("node.local:1") == PeerEndpoint(host: "node.local", port: 1))
+        for bad in ["nohost", ":1", "h:", "h:70000", "h:-1", "::1:5", "[::1]5", "h:1a"] {
+            #expect(PeerEndpoint(bad) == nil, "\(bad)")
+        }
+        #expect(throws: NodeError.self) { try NodeOptions(peers: ["h:0"]).nodeConfiguration() }
+        #expect(throws: NodeError.self) { try NodeOptions(logLevel: "loud").resolvedLogLevel }
+    }
+}
