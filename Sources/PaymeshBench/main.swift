@@ -6,11 +6,14 @@ let args = Array(CommandLine.arguments.dropFirst())
 let command = args.first ?? "wire"
 var seconds = 3.0
 if let i = args.firstIndex(of: "--seconds"), i + 1 < args.count, let s = Double(args[i + 1]), s > 0 { seconds = s }
+// `--only NAME` runs one measurement (handshakes, bulk, messages, memory), e.g. under a profiler.
+var only: String?
+if let i = args.firstIndex(of: "--only"), i + 1 < args.count { only = args[i + 1] }
 
 switch command {
 case "wire":
-    try await WireBench(seconds: seconds).run()
+    try await WireBench(seconds: seconds, only: only).run()
 default:
-    print("usage: paymesh-bench wire [--seconds S]")
+    print("usage: paymesh-bench wire [--seconds S] [--only handshakes|bulk|messages|memory]")
     exit(2)
 }
