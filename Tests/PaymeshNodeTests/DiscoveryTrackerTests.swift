@@ -60,6 +60,16 @@ struct DiscoveryTrackerTests {
         #expect(t.on(.daemonAvailable) == [.status(DiscoveryStatus(active: true, reason: nil))])
     }
 
+    @Test func retainDropsWhatIsNoLongerVisible() {
+        var t = DiscoveryTracker(local: me)
+        _ = t.on(.found(peer("pa", a)))
+        _ = t.on(.found(peer("pb", b)))
+        _ = t.on(.found(peer("self", me)))
+        #expect(t.retain(instanceNames: ["pa", "pb", "self"]) == [])
+        #expect(t.retain(instanceNames: ["pa"]) == [.lost(b)])
+        #expect(t.services.map(\.peer.instanceName) == ["pa"])
+    }
+
     @Test func theInstanceNameIsPaymeshAndEightHexDigits() throws {
         let id = try #require(EthereumAddress(string: "0xabcdef0123456789abcdef0123456789abcdef01"))
         #expect(NodeDiscovery.instanceName(for: id) == "paymesh-abcdef01")

@@ -47,6 +47,13 @@ public struct DiscoveryTracker: Sendable {
     /// Visible services sorted by instance name.
     public var services: [Seen] { seen.values.sorted { $0.peer.instanceName < $1.peer.instanceName } }
 
+    /// Forgets every service whose instance name is not in `visible` (as if each had been
+    /// reported removed): reconciles the view with a fresh `Discovery.currentPeers` when a new
+    /// event stream starts, since a stream replays what is visible but not what went away.
+    public mutating func retain(instanceNames visible: Set<String>) -> [Action] {
+        seen.keys.filter { !visible.contains($0) }.sorted().flatMap { on(.removed(instanceName: $0)) }
+    }
+
     public mutating func on(_ event: DiscoveryEvent) -> [Action] {
         switch event {
         case .found(let peer):

@@ -70,11 +70,15 @@ public final class NodeDiscovery: Sendable {
         }
     }
 
-    /// Follows discovery until `stop()`. A new stream replays the current state; reports that
-    /// change nothing are dropped by the tracker.
+    /// Follows discovery until `stop()`. A new stream replays the current state (reports that
+    /// change nothing are dropped by the tracker); services that went away since `prepare()`
+    /// are not replayed, so the view is first reconciled with what is visible now.
     public func run() async {
         guard let discovery else { return }
-        for await event in discovery.start() { await apply(event) }
+        let stream = discovery.start()
+        let visible = Set(discovery.currentPeers.map(\.instanceName))
+        await perform(tracker.withLock { $0.retain(instanceNames: visible) })
+        for await event in stream { await apply(event) }
     }
 
     /// Withdraws our service and ends `run()` (node shutdown).
@@ -88,8 +92,11 @@ public final class NodeDiscovery: Sendable {
     }
 
     private func apply(_ event: DiscoveryEvent) async {
-        let actions = tracker.withLock { $0.on(event) }
         if case .published(let name) = event { logger.debug("published", metadata: ["instance": "\(name)", "type": "\(serviceType)"]) }
+        await perform(tracker.withLock { $0.on(event) })
+    }
+
+    private func perform(_ actions: [DiscoveryTracker.Action]) async {
         for action in actions {
             switch action {
             case .found(let id, let endpoint): await peers.peerDiscovered(address: id, host: endpoint.host, port: endpoint.port)
