@@ -69,7 +69,8 @@ let package = Package(
         .target(name: "PaymeshDiscovery", dependencies: ["CAvahi"]),
         // Child process for the store's kill -9 test, and the store benchmarks (`bench`).
         .executableTarget(name: "paymesh-store-crashtest", dependencies: ["PaymeshStore", "PaymeshMessages"], path: "Sources/PaymeshStoreCrashTest"),
-        .executableTarget(name: "PaymeshBench", dependencies: ["PaymeshTransport", "PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", nioCore, nioPosix, nioHelpers]),
+        .executableTarget(name: "PaymeshBench", dependencies: ["PaymeshTransport", "PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", nioCore, nioPosix, nioHelpers,
+                                                       "PaymeshNode"]),
 
         // Helpers shared by the test targets (vector loading, in-memory pipes).
         .target(name: "PaymeshTestSupport", dependencies: ["PaymeshCrypto"], path: "Tests/PaymeshTestSupport"),

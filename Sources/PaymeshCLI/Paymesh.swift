@@ -8,7 +8,8 @@ struct Paymesh: AsyncParsableCommand {
         commandName: "paymesh",
         abstract: "A peer-to-peer payment node.",
         version: PaymeshNode.version,
-        subcommands: [Start.self, Identity.self, Ctl.self, Console.self])
+        subcommands: [Start.self, Identity.self, Ctl.self, Console.self,
+                      Mesh.self])
 }
 
 /// `--data-dir`, defaulting to $PAYMESH_DATA_DIR, then ~/.paymesh.

@@ -36,7 +36,7 @@ public actor PeerManager {
     private var nextConnection: UInt64 = 1
     private var dialWaiters: [PeerEndpoint: [CheckedContinuation<Result<EthereumAddress, NodeError>, Never>]] = [:]
     private var random = SystemRandomNumberGenerator()
-    private var discoveryStatus = DiscoveryStatus.off("discovery is not available in this build")
+    private var discoveryStatus = DiscoveryStatus.off("discovery has not started")
     private var streamHandler: StreamHandler?
     private let jobs: AsyncStream<@Sendable () async -> Void>
     private let jobContinuation: AsyncStream<@Sendable () async -> Void>.Continuation
