@@ -34,6 +34,8 @@ import Testing
             #expect(rtt > 0 && rtt < 5000)
             let detail = try await b.call("peer", ["id": .string(idA)])
             #expect(detail["direction"] == "outbound" && detail["rttMs"]?.doubleValue == rtt)
+            // The transport's byte counters: at least the ping and its answer (12-byte yamux frames).
+            #expect((detail["bytesIn"]?.intValue ?? 0) >= 12 && (detail["bytesOut"]?.intValue ?? 0) >= 12)
             #expect(detail["addresses"] == [["endpoint": .string(a.started.listen.description), "source": "static"]])
 
             // A watches events while B (the dialer) disconnects: B holds, A sees the peer go.
