@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: installs what the tests need on a fresh Debian machine,
-# builds, and runs every test. Usage: scripts/test.sh [--fuzz-seconds N]
+# starts a loopback-only avahi-daemon (scripts/avahi/start.sh), builds, and runs every test.
+# Usage: scripts/test.sh [--fuzz-seconds N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/deps.sh
@@ -15,9 +16,18 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+# mDNS for the discovery and real-process tests: a system D-Bus and avahi-daemon with
+# allow-interfaces=lo (scripts/avahi/avahi-daemon.conf), so nothing leaves this machine.
+scripts/avahi/start.sh
+
 export PATH="/opt/swift/usr/bin:$PATH"
 swift build --build-tests
-swift test --skip-build --parallel
+# Suites that stop and restart the shared avahi-daemon run on their own, one after the other,
+# so that no other test sees the daemon vanish; everything else runs in parallel.
+daemon_suites='RealDaemonTests|RealProcessDiscoveryTests'
+swift test --skip-build --parallel --skip "$daemon_suites"
+swift test --skip-build --filter RealDaemonTests
+swift test --skip-build --filter RealProcessDiscoveryTests
 if [ "$fuzz_seconds" -gt 0 ]; then
   scripts/fuzz.sh --seconds "$fuzz_seconds"
 fi

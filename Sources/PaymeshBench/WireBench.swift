@@ -11,6 +11,7 @@ import PaymeshTransport
 /// two-thread event loop group (client and server share the machine's two cores).
 struct WireBench {
     let seconds: Double
+    var only: String? = nil
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
 
     func run() async throws {
@@ -20,20 +21,26 @@ struct WireBench {
         let address = try await server.listen()
         let accepter = Task { await serveAll(server) }
 
-        let hs = try await handshakesPerSecond(client: client, address: address)
-        printRow("handshakes/s (loopback TCP, XX + proofs)", formatRate(hs), "≥ 1,500/s")
-
-        let raw = try rawTCPThroughput(group: group, seconds: seconds)
-        let bulk = try await bulkThroughput(client: client, address: address)
-        printRow("raw loopback TCP, MB/s (baseline)", formatRate(raw))
-        printRow("one stream through Noise+yamux, MB/s", formatRate(bulk), "≥ 400 MB/s")
-        printRow("  ratio to raw TCP", String(format: "%.2f", bulk / raw))
-
-        let (msgs, frameSize) = try await smallMessagesPerSecond(client: client, address: address)
-        printRow("\(frameSize)-byte messages/s (framed, whole stack)", formatRate(msgs), "≥ 200,000/s")
-
-        let perConnection = try await memoryPerIdleConnection(client: client, address: address, count: 500)
-        printRow("memory per idle connection, KiB (per end)", String(format: "%.1f", perConnection / 1024))
+        func wanted(_ name: String) -> Bool { only == nil || only == name }
+        if wanted("handshakes") {
+            let hs = try await handshakesPerSecond(client: client, address: address)
+            printRow("handshakes/s (loopback TCP, XX + proofs)", formatRate(hs), "≥ 1,500/s")
+        }
+        if wanted("bulk") {
+            let raw = try rawTCPThroughput(group: group, seconds: seconds)
+            let bulk = try await bulkThroughput(client: client, address: address)
+            printRow("raw loopback TCP, MB/s (baseline)", formatRate(raw))
+            printRow("one stream through Noise+yamux, MB/s", formatRate(bulk), "≥ 400 MB/s")
+            printRow("  ratio to raw TCP", String(format: "%.2f", bulk / raw))
+        }
+        if wanted("messages") {
+            let (msgs, frameSize) = try await smallMessagesPerSecond(client: client, address: address)
+            printRow("\(frameSize)-byte messages/s (framed, whole stack)", formatRate(msgs), "≥ 200,000/s")
+        }
+        if wanted("memory") {
+            let perConnection = try await memoryPerIdleConnection(client: client, address: address, count: 500)
+            printRow("memory per idle connection, KiB (per end)", String(format: "%.1f", perConnection / 1024))
+        }
 
         accepter.cancel()
         await server.shutdown()

@@ -30,9 +30,11 @@ struct OutputFormat {
         case "discovery":
             let head = "discovery: \(result["active"]?.boolValue == true ? "on" : "off")"
                 + (result["reason"]?.stringValue.map { " (\($0))" } ?? "")
+                + "\ndaemon: \(scalar(result["daemon"] ?? .null))"
+                + (result["instance"]?.stringValue.map { ", published as \($0) (\(scalar(result["serviceType"] ?? .null)))" } ?? "")
             let peers = result["peers"]?.arrayValue ?? []
             return peers.isEmpty ? head + "\nno peers discovered"
-                : head + "\n" + table(peers, columns: [("ID", "id"), ("HOST", "host"), ("PORT", "port"), ("STATE", "state")])
+                : head + "\n" + table(peers, columns: [("INSTANCE", "instance"), ("ID", "id"), ("HOST", "host"), ("PORT", "port"), ("STATE", "state")])
         default:
             return lines(result)
         }

@@ -9,7 +9,7 @@ struct Paymesh: AsyncParsableCommand {
         abstract: "A peer-to-peer payment node.",
         version: PaymeshNode.version,
         subcommands: [Start.self, Identity.self, Ctl.self, Console.self,
-                      Receipts.self])
+                      Mesh.self, Receipts.self])
 }
 
 /// `--data-dir`, defaulting to $PAYMESH_DATA_DIR, then ~/.paymesh.

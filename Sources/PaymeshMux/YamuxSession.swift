@@ -134,6 +134,11 @@ public struct YamuxSession: Sendable {
             if isUnopened(id) { fail(.frameForUnopenedStream("\(frame.type) for \(id)")) }
             return  // a late frame for a stream that is already gone
         }
+        if streams.values[index].opening == .synPending {
+            // Reserved by openStream but its SYN is not sent yet: the peer cannot know this id.
+            fail(.frameForUnopenedStream("\(frame.type) for \(id) before our SYN"))
+            return
+        }
         var stream = YamuxStream.placeholder
         swap(&stream, &streams.values[index])
         let keep = apply(frame, to: &stream, id: id)

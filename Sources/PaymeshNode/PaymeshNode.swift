@@ -71,23 +71,25 @@ public final class PaymeshNode: Service, Sendable {
     public func requestStop() { stopSignal.continuation.yield() }
 
     public func run() async throws {
-        let parts: (Started, PaymeshEndpoint, ConsoleServer)
+        let parts: (Started, PaymeshEndpoint, ConsoleServer, NodeDiscovery)
         do {
             parts = try await start()
         } catch {
             settle(.failure(error))
             throw error
         }
-        let (started, endpoint, console) = parts
+        let (started, endpoint, console, discovery) = parts
         settle(.success(started))
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
                 await withDiscardingTaskGroup { group in
                     group.addTask { await started.peers.run() }
                     group.addTask { await console.run() }
+                    group.addTask { await discovery.run() }
                     if let payments = self.payments { group.addTask { await payments.run() } }
                     for await _ in stopSignal.stream { break }
                     logger.info("stopping")
+                    discovery.stop() // withdraw our service before the connections go
                     await console.close()
                     await started.peers.shutdown()
                     await self.payments?.shutdown()
@@ -104,7 +106,7 @@ public final class PaymeshNode: Service, Sendable {
         logger.info("stopped")
     }
 
-    private func start() async throws -> (Started, PaymeshEndpoint, ConsoleServer) {
+    private func start() async throws -> (Started, PaymeshEndpoint, ConsoleServer, NodeDiscovery) {
         let directory = DataDirectory.expand(configuration.dataDirectory)
         let (key, created) = try IdentityStore(directory: directory).loadOrCreate()
         logger.info(created ? "created identity" : "loaded identity", metadata: ["id": "\(key.address)", "data_dir": "\(directory)"])
@@ -119,8 +121,9 @@ public final class PaymeshNode: Service, Sendable {
         let listen = PeerEndpoint(host: bound.ipAddress ?? configuration.listen.host, port: bound.port ?? configuration.listen.port)
         let peers = PeerManager(endpoint: endpoint, configuration: configuration.peers, events: events,
                                 logger: logger.with("component", "peers"))
-        await peers.setDiscoveryStatus(.off(configuration.mdns
-            ? "the discovery module is not part of this build yet" : "disabled by --no-mdns"))
+        let discovery = NodeDiscovery(enabled: configuration.mdns, local: key.address, listenPort: listen.port, peers: peers,
+                                      logger: logger.with("component", "discovery"))
+        registry.registerDiscoveryMethod(discovery, peers: peers)
         // Payments: the channel store, the payments stream, console methods (Sources/PaymeshNode/Payments).
         do {
             let payments = try await PaymentsService.start(
@@ -144,8 +147,10 @@ public final class PaymeshNode: Service, Sendable {
             throw error
         }
         for peer in configuration.staticPeers { await peers.addStaticPeer(peer) }
+        await discovery.prepare()
         logger.info("listening", metadata: ["id": "\(key.address)", "listen": "\(listen)", "console": "\(consolePath)"])
-        return (Started(id: key.address, listen: listen, consolePath: consolePath, peers: peers, createdIdentity: created), endpoint, console)
+        return (Started(id: key.address, listen: listen, consolePath: consolePath, peers: peers, createdIdentity: created), endpoint, console,
+                discovery)
     }
 
     private func settle(_ result: Result<Started, any Error>) {

@@ -75,8 +75,10 @@ final class MuxHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard session != nil else { return }
+        let bytes = unwrapInboundIn(data)
+        connection?.recordTraffic(received: bytes.readableBytes, sent: 0)
         inRead = true
-        perform(session!.receive(unwrapInboundIn(data), now: .now()))
+        perform(session!.receive(bytes, now: .now()))
         inRead = false
     }
 
@@ -112,6 +114,7 @@ final class MuxHandler: ChannelInboundHandler, @unchecked Sendable {
         for action in actions {
             switch action {
             case .send(let bytes):
+                connection?.recordTraffic(received: 0, sent: bytes.readableBytes)
                 context?.write(wrapOutboundOut(bytes), promise: nil)
                 needsFlush = true
             case .streamOpened(let id):

@@ -27,6 +27,8 @@ public final class PaymeshConnection: Sendable {
     struct Stats {
         var lastRTT: TimeAmount?
         var peerSentGoAway = false
+        var bytesReceived: UInt64 = 0
+        var bytesSent: UInt64 = 0
     }
 
     init(peer: AuthenticatedPeer, channel: any Channel, core: MuxHandler) {
@@ -62,6 +64,12 @@ public final class PaymeshConnection: Sendable {
         set { stats.withLockedValue { $0.peerSentGoAway = newValue } }
     }
 
+    /// Bytes of the multiplexed stream received and sent so far (yamux frames, i.e. the Noise
+    /// plaintext; the wire adds 18 bytes per Noise message).
+    public var traffic: (bytesReceived: UInt64, bytesSent: UInt64) {
+        stats.withLockedValue { ($0.bytesReceived, $0.bytesSent) }
+    }
+
     /// Graceful close: yamux GoAway(normal), then the TCP connection is closed.
     public func close() async {
         let core = self.core
@@ -72,6 +80,13 @@ public final class PaymeshConnection: Sendable {
     // MARK: Called by MuxHandler on the event loop
 
     func recordRTT(_ rtt: TimeAmount) { stats.withLockedValue { $0.lastRTT = rtt } }
+
+    func recordTraffic(received: Int, sent: Int) {
+        stats.withLockedValue {
+            $0.bytesReceived &+= UInt64(received)
+            $0.bytesSent &+= UInt64(sent)
+        }
+    }
 
     func deliverInbound(_ stream: PaymeshStream) { inboundContinuation.yield(stream) }
 

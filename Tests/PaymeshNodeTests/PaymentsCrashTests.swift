@@ -35,8 +35,8 @@ import Testing
 
     @Test(.timeLimit(.minutes(5)))
     func sigkillDuringPaymentsLosesNothingAcknowledged() async throws {
-        let payee = NodeProcess()
-        let payer = NodeProcess(peers: [payee.port])
+        let payee = PaymentNodeProcess()
+        let payer = PaymentNodeProcess(peers: [payee.port])
         let keep = Flag()
         defer {
             payer.kill9()

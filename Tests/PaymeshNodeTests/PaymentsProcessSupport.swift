@@ -3,7 +3,7 @@ import PaymeshNode
 
 /// A `paymesh start` child process on loopback with its own data directory and a fixed port, so
 /// that it can be killed and restarted as the same node at the same address.
-final class NodeProcess: @unchecked Sendable {
+final class PaymentNodeProcess: @unchecked Sendable {
     let directory: String
     let port: Int
     let peers: [Int]

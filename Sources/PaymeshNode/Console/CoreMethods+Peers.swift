@@ -68,20 +68,5 @@ extension ConsoleRegistry {
             let rtt = try await c.peers.ping(id)
             return ["id": .string(id.description), "rttMs": milliseconds(rtt)]
         })
-
-        register(ConsoleMethod(
-            "discovery", summary: "What LAN discovery currently sees.",
-            result: "{active, reason, peers: [{id, host, port, state}]}"
-        ) { _ in
-            let s = await c.peers.snapshot()
-            let states = Dictionary(s.peers.map { ($0.id, $0.state) }, uniquingKeysWith: { a, _ in a })
-            return [
-                "active": .bool(s.discovery.active), "reason": JSONValue(s.discovery.reason),
-                "peers": .array(s.discovered.map {
-                    ["id": .string($0.id.description), "host": .string($0.endpoint.host), "port": JSONValue($0.endpoint.port),
-                     "state": JSONValue(states[$0.id])]
-                }),
-            ]
-        })
     }
 }

@@ -18,8 +18,8 @@ struct CoreMethodContext: Sendable {
 }
 
 extension ConsoleRegistry {
-    /// Registers getinfo, peers, peer, connect, disconnect, ping, discovery, metrics, loglevel,
-    /// subscribe, help, stop (Specs/console.md §4).
+    /// Registers getinfo, peers, peer, connect, disconnect, ping, metrics, loglevel,
+    /// subscribe, help, stop (Specs/console.md §4); `discovery` is registered with `NodeDiscovery`.
     func registerCoreMethods(_ context: CoreMethodContext) {
         registerNodeMethods(context)
         registerPeerMethods(context)

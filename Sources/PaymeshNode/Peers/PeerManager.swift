@@ -33,10 +33,12 @@ public actor PeerManager {
     private let clock = ContinuousClock()
     private var table: Table
     private var connections: [ConnectionID: PaymeshConnection] = [:]
+    /// The transport byte counters last folded into the table, per connection.
+    private var trafficSeen: [ConnectionID: (bytesReceived: UInt64, bytesSent: UInt64)] = [:]
     private var nextConnection: UInt64 = 1
     private var dialWaiters: [PeerEndpoint: [CheckedContinuation<Result<EthereumAddress, NodeError>, Never>]] = [:]
     private var random = SystemRandomNumberGenerator()
-    private var discoveryStatus = DiscoveryStatus.off("discovery is not available in this build")
+    private var discoveryStatus = DiscoveryStatus.off("discovery has not started")
     private var streamHandler: StreamHandler?
     private let jobs: AsyncStream<@Sendable () async -> Void>
     private let jobContinuation: AsyncStream<@Sendable () async -> Void>.Continuation
@@ -165,7 +167,23 @@ public actor PeerManager {
         table.connection(to: peer).flatMap { connections[$0] }
     }
 
+    /// Folds each connection's byte counters (kept by the transport) into the peer table.
+    private func syncTraffic() {
+        for (id, connection) in connections { syncTraffic(id, connection) }
+    }
+
+    private func syncTraffic(_ id: ConnectionID, _ connection: PaymeshConnection) {
+        let now = connection.traffic
+        let before = trafficSeen[id] ?? (0, 0)
+        trafficSeen[id] = now
+        let bytesIn = now.bytesReceived &- before.bytesReceived, bytesOut = now.bytesSent &- before.bytesSent
+        if bytesIn > 0 || bytesOut > 0 {
+            table.onTraffic(connection.peer.address, bytesIn: bytesIn, bytesOut: bytesOut, now: clock.now)
+        }
+    }
+
     public func snapshot() -> PeerSnapshot {
+        syncTraffic()
         let now = clock.now
         return PeerSnapshot(
             peers: table.peers.values.sorted { $0.id < $1.id }.map { PeerInfo($0, now: now) },
@@ -178,6 +196,7 @@ public actor PeerManager {
     }
 
     public func info(_ peer: EthereumAddress) throws(NodeError) -> PeerInfo {
+        syncTraffic()
         guard let p = table.peers[peer] else { throw .peerNotFound(peer.description) }
         return PeerInfo(p, now: clock.now)
     }
@@ -185,6 +204,7 @@ public actor PeerManager {
     // MARK: Results of child tasks
 
     private func tick() {
+        syncTraffic()
         perform(table.onTick(now: clock.now))
     }
 
@@ -254,6 +274,8 @@ public actor PeerManager {
     }
 
     private func connectionClosed(_ id: ConnectionID, _ outcome: Result<Void, any Error>) {
+        if let connection = connections[id] { syncTraffic(id, connection) }
+        trafficSeen[id] = nil
         connections[id] = nil
         var violation: String?, error: String?
         if case .failure(let e) = outcome {
