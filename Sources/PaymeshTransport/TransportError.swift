@@ -1,3 +1,4 @@
+import NIOCore
 public import PaymeshNoise
 public import PaymeshMux
 
@@ -39,6 +40,9 @@ public struct TransportError: Error, Hashable, CustomStringConvertible, Sendable
 
     @inline(never) static func wrap(_ error: any Error, as kind: Kind) -> TransportError {
         if let e = error as? TransportError { return e }
+        // A socket error (connection reset by a killed peer, broken pipe) ends the connection; it is
+        // not a protocol violation and must not get the peer banned.
+        if error is IOError { return TransportError(.connectionClosed, String(describing: error)) }
         if let noise = error as? NoiseError {
             if noise.isSelfConnection { return TransportError(.selfConnection, noise.description) }
             if noise.isUnexpectedPeer { return TransportError(.unexpectedPeer, noise.description) }

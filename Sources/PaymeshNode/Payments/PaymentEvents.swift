@@ -12,7 +12,9 @@ extension PaymentsService {
                 trackers[id] = list
             }
         case .paymentRejected(let id, let nonce, let code, let reason):
-            rejections[id] = Rejection(nonce: nonce, code: code, reason: reason)
+            // NONCE_TOO_OLD / DUPLICATE_NONCE come with the payee's held voucher, which acknowledges
+            // everything up to it (§4.2, §8): not a failure of the payments in flight.
+            if code != .nonceTooOld && code != .duplicateNonce { rejections[id] = Rejection(nonce: nonce, code: code, reason: reason) }
             logger.notice("payment rejected", metadata: ["channel": "\(id)", "nonce": "\(nonce)", "code": "\(code)"])
         case .paymentReceived:
             break

@@ -30,7 +30,9 @@ public actor PaymentsService {
     var payees: [ChannelID: PayeeChannel] = [:]
     /// What the store holds for each channel (to write only what changed).
     var persisted: [ChannelID: Persisted] = [:]
+    /// The stream we write to, per peer; `allLinks` also holds the others we read from.
     var links: [Address: PaymentLink] = [:]
+    var allLinks: [Address: [UInt64: PaymentLink]] = [:]
     var opening: Set<Address> = []
     /// Messages waiting for a stream to their peer.
     var pendingSends: [Address: [Message]] = [:]
@@ -217,10 +219,15 @@ public actor PaymentsService {
         guard stream.protocolID == .payments, !stopped else { return stream.reset() }
         let link = PaymentLink(id: nextLinkID, peer: peer, stream: stream)
         nextLinkID += 1
-        // Keep writing on the stream we already use; read from both.
-        if links[peer] == nil { links[peer] = link }
+        // The newest stream the peer opened becomes the one we write to: a peer that restarted (or
+        // reconnected before we noticed its old connection die) opens a new one, and the old one
+        // may be dead without our knowing yet. Both sides then resend their latest state (§8).
+        let replaced = links[peer] != nil
+        links[peer] = link
+        allLinks[peer, default: [:]][link.id] = link
         startReading(link)
         flushPending(peer)
+        if replaced { reestablish(with: peer) }
     }
 
     private func startReading(_ link: PaymentLink) {
@@ -231,9 +238,11 @@ public actor PaymentsService {
     }
 
     func linkClosed(_ link: PaymentLink) {
+        allLinks[link.peer]?[link.id] = nil
         guard links[link.peer]?.id == link.id else { return }
-        links[link.peer] = nil
-        logger.debug("payment stream closed", metadata: ["peer": "\(link.peer)"])
+        // Fall back to the newest other stream still open, if any.
+        links[link.peer] = allLinks[link.peer]?.values.max { $0.id < $1.id }
+        logger.debug("payment stream closed", metadata: ["peer": "\(link.peer)", "fallback": "\(links[link.peer] != nil)"])
     }
 
     /// Opens a stream to `peer` if there is none and the peer is connected; queued messages follow.
@@ -260,6 +269,7 @@ public actor PaymentsService {
         let link = PaymentLink(id: nextLinkID, peer: peer, stream: stream)
         nextLinkID += 1
         if links[peer] == nil { links[peer] = link }
+        allLinks[peer, default: [:]][link.id] = link
         startReading(link)
         flushPending(peer)
     }
@@ -290,7 +300,8 @@ public actor PaymentsService {
 
     func peerChanged(_ peer: Address, up: Bool) {
         if !up {
-            if let link = links.removeValue(forKey: peer) { link.stream.reset() }
+            links[peer] = nil
+            for link in (allLinks.removeValue(forKey: peer) ?? [:]).values { link.stream.reset() }
             pendingSends[peer] = nil
             return
         }
