@@ -43,7 +43,9 @@ typealias Action = PeerAction<TestInstant>
 /// A fresh temporary directory with a short path (Unix socket paths are limited to 108 bytes).
 func temporaryDirectory() -> String {
     let path = "/tmp/pmt-\(UUID().uuidString.prefix(8))"
-    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+    // Explicit mode: an in-process node binding its console socket narrows the process-wide umask
+    // for an instant (ConsoleSocketFile), which must not leave a test directory untraversable.
+    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
     return path
 }
 

@@ -19,6 +19,9 @@ public enum DataDirectory {
         if mkdir(path, 0o700) != 0 && errno != EEXIST {
             throw .configuration("cannot create data directory \(path): \(errnoText())")
         }
+        // mkdir applies the umask; a narrowed one (e.g. inherited from a process that was binding a
+        // socket under umask 0177) would leave 0600, which not even the owner can enter.
+        chmod(path, 0o700)
     }
 
     /// Expands a leading `~` to `$HOME`.
