@@ -58,10 +58,12 @@ peer="$("$paymesh" ctl peers --json --data-dir "$node0" | grep -o '"id":"0x[0-9a
 step "paymesh ctl ping id=$peer (node-0 → a peer, over the mesh)"
 "$paymesh" ctl ping "id=$peer" --data-dir "$node0"
 
-# ---- PAYMENT ROUND (placeholder) -------------------------------------------------------------
-# The channel and payment console methods land with the payment-channel wiring of the node.
-# The round goes here: open a channel node-0 → node-1, send a few payments, show both balances
-# and receipts, close the channel. Until then the mesh shows discovery, connections and consoles.
+# ---- PAYMENT ROUND ----------------------------------------------------------------------------
+# A channel across every connected pair (lower index pays; deposits locked on each payer's local,
+# off-chain ledger), three rounds of 1,000 pipelined payments on all of them at once, then a
+# cooperative close that settles every channel and shows the wallets.
+step "paymesh mesh pay --rounds 3 --count 1000 --close"
+"$paymesh" mesh pay --rounds 3 --count 1000 --close
 # -----------------------------------------------------------------------------------------------
 
 if [ "$keep" -eq 1 ]; then

@@ -10,7 +10,7 @@ struct Mesh: AsyncParsableCommand {
         Each node runs `paymesh start` with its own data directory <dir>/node-<i> (log in node.log there). \
         The mesh's state is kept in <dir>/mesh.json.
         """,
-        subcommands: [MeshUp.self, MeshStatus.self, MeshDown.self])
+        subcommands: [MeshUp.self, MeshStatus.self, MeshDown.self, MeshPay.self])
 }
 
 /// `--dir`, defaulting to $PAYMESH_MESH_DIR, then ./.paymesh-mesh.
