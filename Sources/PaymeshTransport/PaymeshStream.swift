@@ -18,6 +18,8 @@ public final class PaymeshStream: @unchecked Sendable {
     private let continuation: AsyncThrowingStream<ByteBuffer, any Error>.Continuation
     private var writableWaiters: [CheckedContinuation<Void, any Error>] = []
     var finished = false
+    /// Why the stream ended (reset, connection closed); later writes fail with it.
+    private var terminalError: (any Error)?
 
     init(id: StreamID, protocolID: StreamProtocolID, eventLoop: any EventLoop, core: MuxHandler) {
         self.id = id
@@ -36,7 +38,10 @@ public final class PaymeshStream: @unchecked Sendable {
     public func write(_ data: ByteBuffer) async throws {
         try await withCheckedThrowingContinuation { (cont: CheckedContinuation<Void, any Error>) in
             eventLoop.execute {
-                guard let core = self.core else { return cont.resume(throwing: TransportError(.connectionClosed)) }
+                if let error = self.terminalError { return cont.resume(throwing: error) }
+                guard let core = self.core else {
+                    return cont.resume(throwing: TransportError(.connectionClosed, "stream \(self.id) is closed"))
+                }
                 do {
                     let blocked = try core.write(stream: self.id, data: data)
                     if blocked { self.writableWaiters.append(cont) } else { cont.resume() }
@@ -88,6 +93,7 @@ public final class PaymeshStream: @unchecked Sendable {
 
     /// The stream is gone (reset, fully closed, or the connection closed): ends both directions.
     func finish(_ error: (any Error)?) {
+        if terminalError == nil, let error { terminalError = error }
         finishInbound(error)
         let waiters = writableWaiters
         writableWaiters.removeAll()
