@@ -2,7 +2,8 @@ import PaymeshMessages
 import PaymeshStore
 
 /// Deterministic channels, vouchers and receipts, so a test can recompute what a voucher of a
-/// given channel and nonce must contain. The test target keeps an identical copy.
+/// given channel and nonce must contain. Tests/PaymeshStoreTests/Fixtures.swift is a symlink to
+/// this file, so the test and its child process share one definition.
 enum Fixtures {
     static let asset = try! Asset(id: "USDC", decimals: 6)
     static let deposit = Amount(UInt128(1) << 100)

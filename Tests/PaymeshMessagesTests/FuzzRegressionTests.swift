@@ -12,7 +12,7 @@ import Testing
 struct MessagesFuzzRegressionTests {
     @Test func lengthPrefixFrame() throws {
         var frames = 0, framingErrors = 0
-        for input in try regressionInputs("FuzzLengthPrefixFrame") {
+        for input in try TestVectors.fuzzRegressions("FuzzLengthPrefixFrame") {
             do throws(FuzzViolation) {
                 let outcome = try LengthPrefixFrameHarness.run(input.bytes)
                 frames += outcome.frames.count
@@ -29,7 +29,7 @@ struct MessagesFuzzRegressionTests {
 
     @Test func messageDecoder() throws {
         var messages = 0, codes: Set<UInt16> = []
-        for input in try regressionInputs("FuzzMessageDecoder") {
+        for input in try TestVectors.fuzzRegressions("FuzzMessageDecoder") {
             do throws(FuzzViolation) {
                 let outcome = try MessageDecoderHarness.run(input.bytes)
                 messages += outcome.messages.count
@@ -47,7 +47,7 @@ struct MessagesFuzzRegressionTests {
 
     @Test func msgpack() throws {
         var decoded = 0, rejected = 0
-        for input in try regressionInputs("FuzzMsgpack") {
+        for input in try TestVectors.fuzzRegressions("FuzzMsgpack") {
             do throws(FuzzViolation) {
                 switch try MsgpackHarness.run(input.bytes) {
                 case .decoded: decoded += 1
@@ -59,15 +59,4 @@ struct MessagesFuzzRegressionTests {
         }
         #expect(decoded > 0 && rejected > 0, "the inputs cover valid and invalid msgpack")
     }
-}
-
-/// The files of Fuzz/Regressions/<target>/, sorted by name; throws when the directory is
-/// missing, and an empty directory fails the calling test.
-private func regressionInputs(_ target: String) throws -> [(name: String, bytes: [UInt8])] {
-    let directory = TestVectors.repositoryRoot.appendingPathComponent("Fuzz/Regressions/\(target)")
-    let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
-        .filter { !$0.hasPrefix(".") }
-        .sorted()
-    try #require(!names.isEmpty, "Fuzz/Regressions/\(target)/ is empty")
-    return try names.map { ($0, Array(try Data(contentsOf: directory.appendingPathComponent($0)))) }
 }

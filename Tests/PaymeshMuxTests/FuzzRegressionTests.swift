@@ -11,7 +11,7 @@ import Testing
 struct MuxFuzzRegressionTests {
     @Test func yamuxFrame() throws {
         var frames = 0, errors = 0
-        for input in try regressionInputs("FuzzYamuxFrame") {
+        for input in try TestVectors.fuzzRegressions("FuzzYamuxFrame") {
             do throws(FuzzViolation) {
                 let outcome = try YamuxFrameHarness.run(input.bytes)
                 frames += outcome.frames.count
@@ -28,7 +28,7 @@ struct MuxFuzzRegressionTests {
 
     @Test func yamuxSession() throws {
         var closedByPeerError = 0, streams = 0, sent = 0
-        for input in try regressionInputs("FuzzYamuxSession") {
+        for input in try TestVectors.fuzzRegressions("FuzzYamuxSession") {
             do throws(FuzzViolation) {
                 let outcome = try YamuxSessionHarness.run(input.bytes)
                 if let reason = outcome.closeReason, reason.isProtocolViolation { closedByPeerError += 1 }
@@ -41,15 +41,4 @@ struct MuxFuzzRegressionTests {
         #expect(streams > 0 && sent > 0 && closedByPeerError > 0,
                 "the inputs open streams, send bytes and break the protocol")
     }
-}
-
-/// The files of Fuzz/Regressions/<target>/, sorted by name; throws when the directory is
-/// missing, and an empty directory fails the calling test.
-private func regressionInputs(_ target: String) throws -> [(name: String, bytes: [UInt8])] {
-    let directory = TestVectors.repositoryRoot.appendingPathComponent("Fuzz/Regressions/\(target)")
-    let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
-        .filter { !$0.hasPrefix(".") }
-        .sorted()
-    try #require(!names.isEmpty, "Fuzz/Regressions/\(target)/ is empty")
-    return try names.map { ($0, Array(try Data(contentsOf: directory.appendingPathComponent($0)))) }
 }

@@ -11,7 +11,7 @@ import Testing
 struct NoiseFuzzRegressionTests {
     @Test func noiseResponder() throws {
         var established = 0, rejected = 0, transportMessages = 0
-        for input in try regressionInputs("FuzzNoiseResponder") {
+        for input in try TestVectors.fuzzRegressions("FuzzNoiseResponder") {
             do throws(FuzzViolation) {
                 let outcome = try NoiseResponderHarness.run(input.bytes)
                 if outcome.established { established += 1 }
@@ -24,15 +24,4 @@ struct NoiseFuzzRegressionTests {
         #expect(established > 0 && rejected > 0 && transportMessages > 0,
                 "the inputs complete handshakes, carry transport messages and get rejected")
     }
-}
-
-/// The files of Fuzz/Regressions/<target>/, sorted by name; throws when the directory is
-/// missing, and an empty directory fails the calling test.
-private func regressionInputs(_ target: String) throws -> [(name: String, bytes: [UInt8])] {
-    let directory = TestVectors.repositoryRoot.appendingPathComponent("Fuzz/Regressions/\(target)")
-    let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
-        .filter { !$0.hasPrefix(".") }
-        .sorted()
-    try #require(!names.isEmpty, "Fuzz/Regressions/\(target)/ is empty")
-    return try names.map { ($0, Array(try Data(contentsOf: directory.appendingPathComponent($0)))) }
 }

@@ -24,3 +24,21 @@ public enum TestVectors {
         try JSONDecoder().decode(T.self, from: testVector(name))
     }
 }
+
+extension TestVectors {
+    public struct MissingRegressions: Error, CustomStringConvertible {
+        public let target: String
+        public var description: String { "Fuzz/Regressions/\(target)/ is missing or empty" }
+    }
+
+    /// The files of Fuzz/Regressions/<target>/ (fuzzer crashers and the seed corpus), sorted by
+    /// name. Throws when the directory is missing or empty, so a replay test cannot pass vacuously.
+    public static func fuzzRegressions(_ target: String) throws -> [(name: String, bytes: [UInt8])] {
+        let directory = repositoryRoot.appendingPathComponent("Fuzz/Regressions/\(target)")
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+            .filter { !$0.hasPrefix(".") }
+            .sorted()
+        guard !names.isEmpty else { throw MissingRegressions(target: target) }
+        return try names.map { ($0, Array(try Data(contentsOf: directory.appendingPathComponent($0)))) }
+    }
+}
