@@ -128,7 +128,7 @@ public final class PaymeshNode: Service, Sendable {
         do {
             let payments = try await PaymentsService.start(
                 directory: directory, key: key, peers: peers, events: events, registry: registry,
-                configuration: .fromEnvironment(ProcessInfo.processInfo.environment), logger: logger.with("component", "payments"))
+                configuration: configuration.payments, logger: logger.with("component", "payments"))
             paymentsBox.withLockedValue { $0 = payments }
         } catch {
             await endpoint.shutdown()

@@ -117,6 +117,42 @@ import Testing
         }
     }
 
+    /// A unilateral close by the payee: CLOSING for the challenge period, then SETTLED on both
+    /// nodes by their own timers, with the payee paid its latest voucher.
+    @Test func unilateralCloseSettlesAfterTheChallengePeriod() async throws {
+        try await withTimeout(120) {
+            let payee = try await RunningNode.start {
+                $0.payments.openPolicy = PayeeOpenPolicy(challengePeriodSeconds: 1...604_800)
+            }
+            let payer = try await RunningNode.start(peers: [payee.started.listen])
+            defer { removeDirectory(payer.directory); removeDirectory(payee.directory) }
+            let payeeID = payee.started.id.description
+            #expect(try await eventually { try await payer.connectedPeers() == [payeeID] })
+            var params = Self.usdc
+            params["amount"] = "1000"
+            _ = try await payer.call("ledger.fund", params)
+            params = Self.usdc
+            params["peer"] = .string(payeeID)
+            params["deposit"] = "500"
+            params["challenge_period"] = 2
+            let channel = try #require(try await payer.call("channel.open", params)["channel"])
+            let paid = try await payer.call("pay", ["channel": channel, "amount": "3", "count": 100])
+            #expect(paid["ackedNonce"] == 100 && paid["ackedAmount"] == "300")
+
+            let closing = try await payee.call("channel.close", ["channel": channel, "mode": "unilateral", "wait": false])
+            #expect(closing["state"] == "CLOSING")
+            #expect(try await eventually { try await payer.call("channel.get", ["channel": channel])["state"] == "CLOSING" })
+            // Not before the challenge period has run out.
+            #expect(try await payee.call("channel.get", ["channel": channel])["state"] == "CLOSING")
+            #expect(try await eventually(15) { try await payee.call("channel.get", ["channel": channel])["state"] == "SETTLED" })
+            #expect(try await eventually(15) { try await payer.call("channel.get", ["channel": channel])["state"] == "SETTLED" })
+            #expect(try await payee.call("balance", ["asset": "USDC"])["wallets"] == [["asset": "USDC", "amount": "300"]])
+            #expect(try await payer.call("balance", ["asset": "USDC"])["wallets"] == [["asset": "USDC", "amount": "700"]])
+            await payer.stop()
+            await payee.stop()
+        }
+    }
+
     @Test func channelsSurviveARestartAndReestablish() async throws {
         try await withTimeout(120) {
             let (payer, payee, channel) = try await Self.openChannel()

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Everything a node needs to start. Built from `NodeOptions` by the CLI, directly by tests.
 public struct NodeConfiguration: Sendable {
     public static let consoleSocketName = "console.sock"
@@ -13,16 +15,20 @@ public struct NodeConfiguration: Sendable {
     public var peers: PeerManager.Configuration
     /// Specs/console.md §2.
     public var consoleMaxLineBytes: Int
+    /// The payments layer (store sync mode, what a payee accepts, pipelining bounds).
+    public var payments: PaymentsConfiguration
 
     public init(dataDirectory: String, listen: PeerEndpoint = PeerEndpoint(host: "127.0.0.1", port: 0),
                 staticPeers: [PeerEndpoint] = [], mdns: Bool = true, peers: PeerManager.Configuration = .init(),
-                consoleMaxLineBytes: Int = ConsoleLineFramer.defaultMaxLineBytes) {
+                consoleMaxLineBytes: Int = ConsoleLineFramer.defaultMaxLineBytes,
+                payments: PaymentsConfiguration = .fromEnvironment(ProcessInfo.processInfo.environment)) {
         self.dataDirectory = dataDirectory
         self.listen = listen
         self.staticPeers = staticPeers
         self.mdns = mdns
         self.peers = peers
         self.consoleMaxLineBytes = consoleMaxLineBytes
+        self.payments = payments
     }
 
     public var consoleSocketPath: String { Self.consoleSocketPath(dataDirectory: dataDirectory) }
