@@ -57,12 +57,18 @@ import Testing
             #expect(capped["paid"] == "6" && capped["status"] == "paused:capReached")
             _ = try await payer.call("stream.stop", ["stream": sid])
 
-            // Per-second stream: 1,000 units a second for about a second.
+            // Per-second stream: 1,000 units a second (1 per ms) for at least 1.1 s. The node bills
+            // the time between its start and stop; the test brackets that with its own clock, so the
+            // bounds hold however loaded the machine is.
+            let clock = ContinuousClock()
+            let streamStart = clock.now
             let t = try await payer.call("stream.start", ["channel": channel, "unit": "second", "price": "1000", "cap": "1000000"])
             try await Task.sleep(for: .milliseconds(1_100))
             let stopped = try await payer.call("stream.stop", ["stream": try #require(t["stream"])])
+            let bracket = clock.now - streamStart
+            let bracketMs = Int(bracket.components.seconds) * 1_000 + Int(bracket.components.attoseconds / 1_000_000_000_000_000) + 1
             let perSecond = try #require(stopped["paid"]?.stringValue.flatMap { Int($0) })
-            #expect(perSecond >= 1_000 && perSecond <= 2_000, "paid \(perSecond) for ~1.1 s at 1000/s")
+            #expect(perSecond >= 1_000 && perSecond <= bracketMs, "paid \(perSecond) for ≥ 1.1 s, ≤ \(bracketMs) ms at 1/ms")
             #expect(try await eventually {
                 try await payer.call("channel.get", ["channel": channel])["unacknowledged"] == 0
             })
@@ -139,11 +145,15 @@ import Testing
             let paid = try await payer.call("pay", ["channel": channel, "amount": "3", "count": 100])
             #expect(paid["ackedNonce"] == 100 && paid["ackedAmount"] == "300")
 
+            let clock = ContinuousClock()
+            let closedAt = clock.now
             let closing = try await payee.call("channel.close", ["channel": channel, "mode": "unilateral", "wait": false])
             #expect(closing["state"] == "CLOSING")
-            #expect(try await eventually { try await payer.call("channel.get", ["channel": channel])["state"] == "CLOSING" })
-            // Not before the challenge period has run out.
-            #expect(try await payee.call("channel.get", ["channel": channel])["state"] == "CLOSING")
+            // Not settled before the challenge period: a state read that returned within 2 s of the
+            // close request was taken before the node's deadline (which starts after that request).
+            let early = try await payee.call("channel.get", ["channel": channel])["state"]
+            if clock.now - closedAt < .seconds(2) { #expect(early == "CLOSING") }
+            #expect(try await eventually { try await payer.call("channel.get", ["channel": channel])["state"] != "ACTIVE" })
             #expect(try await eventually(15) { try await payee.call("channel.get", ["channel": channel])["state"] == "SETTLED" })
             #expect(try await eventually(15) { try await payer.call("channel.get", ["channel": channel])["state"] == "SETTLED" })
             #expect(try await payee.call("balance", ["asset": "USDC"])["wallets"] == [["asset": "USDC", "amount": "300"]])
