@@ -5,8 +5,8 @@ import Testing
 /// The peer table without sockets: dialing, backoff, bans, limits, discovery, pings.
 @Suite struct PeerTableTests {
     let a = address(0x0a), b = address(0x0b), c = address(0x0c)
-    let epB = PeerEndpoint(host: "10.0.0.2", port: 9000)
-    let epC = PeerEndpoint(host: "10.0.0.3", port: 9000)
+    let epB = PeerEndpoint(host: "127.0.0.2", port: 9000)
+    let epC = PeerEndpoint(host: "127.0.0.3", port: 9000)
     /// No jitter (factor 1): delays equal the backoff ceiling 0.5 s, 1 s, 2 s, …
     var noJitter = FixedRandom(value: 0)
 
@@ -20,8 +20,8 @@ import Testing
     /// `t` with B connected through static endpoint `epB` on connection 1 at time `now`.
     mutating func connectedToB(_ t: inout Table, now: TestInstant = at(0)) {
         #expect(t.addStaticPeer(epB, now: now) == [.dial(Dial(endpoint: epB, expected: nil))])
-        #expect(t.onDialSucceeded(Dial(endpoint: epB, expected: nil), connection: ConnectionID(1), peer: b, remote: "10.0.0.2:9000", now: now)
-            == [.emit(.peerUp(b, direction: .outbound, remote: "10.0.0.2:9000"))])
+        #expect(t.onDialSucceeded(Dial(endpoint: epB, expected: nil), connection: ConnectionID(1), peer: b, remote: "127.0.0.2:9000", now: now)
+            == [.emit(.peerUp(b, direction: .outbound, remote: "127.0.0.2:9000"))])
     }
 
     @Test mutating func staticPeerIsDialledAndItsIdentityLearned() {
@@ -100,8 +100,8 @@ import Testing
 
     @Test mutating func anInboundOnlyPeerIsNotRedialledAndIsForgotten() {
         var t = table()
-        #expect(t.onInboundConnection(ConnectionID(5), peer: c, remote: "10.0.0.3:50000", now: at(0))
-            == [.emit(.peerUp(c, direction: .inbound, remote: "10.0.0.3:50000"))])
+        #expect(t.onInboundConnection(ConnectionID(5), peer: c, remote: "127.0.0.3:50000", now: at(0))
+            == [.emit(.peerUp(c, direction: .inbound, remote: "127.0.0.3:50000"))])
         #expect(t.onConnectionClosed(ConnectionID(5), now: at(1), random: &noJitter) == [.emit(.peerDown(c, reason: "closed by peer"))])
         #expect(t.peers[c] == nil)
         #expect(t.onTick(now: at(100)) == [])
@@ -127,7 +127,7 @@ import Testing
         var random = FixedRandom()
         var sideA = Table(local: a), sideB = Table(local: b)
         let ab = (atA: ConnectionID(1), atB: ConnectionID(11)), ba = (atA: ConnectionID(2), atB: ConnectionID(12))
-        let dialB = Dial(endpoint: epB, expected: b), dialA = Dial(endpoint: PeerEndpoint(host: "10.0.0.1", port: 9000), expected: a)
+        let dialB = Dial(endpoint: epB, expected: b), dialA = Dial(endpoint: PeerEndpoint(host: "127.0.0.4", port: 9000), expected: a)
 
         var closedAtA: [ConnectionID] = [], closedAtB: [ConnectionID] = []
         func closes(_ actions: [Action]) -> [ConnectionID] {
@@ -161,7 +161,7 @@ import Testing
     @Test mutating func aSecondOwnDialToTheSamePeerIsClosed() {
         var t = table()
         connectedToB(&t)
-        let other = PeerEndpoint(host: "10.0.9.9", port: 9000)
+        let other = PeerEndpoint(host: "127.0.9.9", port: 9000)
         let (_, actions) = try! t.onConnectRequested(other, now: at(1))
         #expect(actions == [.dial(Dial(endpoint: other, expected: nil))])
         #expect(t.onDialSucceeded(Dial(endpoint: other, expected: nil), connection: ConnectionID(2), peer: b, remote: nil, now: at(1))
