@@ -32,7 +32,7 @@ struct Console: AsyncParsableCommand {
                     }
                     if interactive { printLine("connected to \(path); `help` lists methods, `quit` leaves") }
                     while true {
-                        if interactive { FileHandle.standardOutput.write(Data("paymesh> ".utf8)) }
+                        if interactive { writeIgnoringClosedReader(FileHandle.standardOutput, "paymesh> ") }
                         guard let line = readLine(strippingNewline: true) else { break }
                         let trimmed = line.trimmingCharacters(in: .whitespaces)
                         if trimmed.isEmpty { continue }
