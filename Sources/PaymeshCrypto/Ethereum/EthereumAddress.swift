@@ -30,4 +30,9 @@ public struct EthereumAddress: Hashable, Comparable, Sendable {
     public static func < (lhs: Self, rhs: Self) -> Bool {
         lhs.rawRepresentation.lexicographicallyPrecedes(rhs.rawRepresentation)
     }
+
+    /// The 20 bytes in one call (the synthesized version feeds them one at a time).
+    public func hash(into hasher: inout Hasher) {
+        rawRepresentation.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
 }
