@@ -9,12 +9,13 @@ public struct PaymeshErrorCode: RawRepresentable, Sendable, Hashable, CustomStri
     /// Codes a peer may send in ERROR.code, PAYMENT_ACK.error_code and HTLC_CANCEL.reason.
     public static let wireRange: ClosedRange<UInt64> = 1_000...1_999
 
-    // Channel (1000–1004)
+    // Channel (1000–1004 AgentPay; 1005 Paymesh)
     public static let channelNotFound = Self(rawValue: 1000)
     public static let channelAlreadyExists = Self(rawValue: 1001)
     public static let channelNotActive = Self(rawValue: 1002)
     public static let channelDepositInvalid = Self(rawValue: 1003)
     public static let channelCloseMismatch = Self(rawValue: 1004)
+    public static let channelLimitExceeded = Self(rawValue: 1005)
     // Payment / voucher (1100–1105)
     public static let insufficientFunds = Self(rawValue: 1100)
     public static let invalidSignature = Self(rawValue: 1101)
@@ -61,6 +62,7 @@ public struct PaymeshErrorCode: RawRepresentable, Sendable, Hashable, CustomStri
         .channelNotActive: "CHANNEL_NOT_ACTIVE",
         .channelDepositInvalid: "CHANNEL_DEPOSIT_INVALID",
         .channelCloseMismatch: "CHANNEL_CLOSE_MISMATCH",
+        .channelLimitExceeded: "CHANNEL_LIMIT_EXCEEDED",
         .insufficientFunds: "INSUFFICIENT_FUNDS",
         .invalidSignature: "INVALID_SIGNATURE",
         .expiredPayment: "EXPIRED_PAYMENT",

@@ -22,6 +22,7 @@ public struct StoreError: Error, Hashable, CustomStringConvertible, Sendable {
         case receiptChainBroken(ChannelID, seq: UInt64)
         case insufficientBalance(owner: Address, asset: String)
         case insufficientEscrow(ChannelID)
+        case balanceOverflow(String)
         case valueOutOfRange(String)
         case closed
         case failed(String)
@@ -62,6 +63,8 @@ public struct StoreError: Error, Hashable, CustomStringConvertible, Sendable {
         .init(.insufficientBalance(owner: owner, asset: asset))
     }
     @inline(never) public static func insufficientEscrow(_ id: ChannelID) -> Self { .init(.insufficientEscrow(id)) }
+    /// A ledger request whose amounts would make a balance or an escrow pass 2^128 − 1.
+    @inline(never) public static func balanceOverflow(_ what: String) -> Self { .init(.balanceOverflow(what)) }
     @inline(never) public static func valueOutOfRange(_ what: String) -> Self { .init(.valueOutOfRange(what)) }
     @inline(never) public static func closed() -> Self { .init(.closed) }
     @inline(never) public static func failed(_ why: String) -> Self { .init(.failed(why)) }
@@ -81,11 +84,13 @@ public struct StoreError: Error, Hashable, CustomStringConvertible, Sendable {
     public var isRejectedRequest: Bool {
         switch code {
         case .unknownChannel, .duplicateChannel, .staleVoucher, .amountDecreased, .exceedsDeposit,
-             .receiptOutOfOrder, .receiptChainBroken, .insufficientBalance, .insufficientEscrow, .valueOutOfRange:
+             .receiptOutOfOrder, .receiptChainBroken, .insufficientBalance, .insufficientEscrow, .balanceOverflow, .valueOutOfRange:
             true
         default: false
         }
     }
+    /// A ledger request refused because a balance or an escrow would pass 2^128 − 1.
+    public var isBalanceOverflow: Bool { if case .balanceOverflow = code { true } else { false } }
     /// The SQLite primary result code, when the error came from SQLite.
     public var sqliteCode: Int32? { if case .sqlite(let c, _, _) = code { c & 0xff } else { nil } }
 
@@ -109,6 +114,7 @@ public struct StoreError: Error, Hashable, CustomStringConvertible, Sendable {
             return "store: receipt \(s) on channel \(id) does not link to the previous receipt's hash"
         case .insufficientBalance(let o, let a): return "store: balance of \(o) in \(a) is too low"
         case .insufficientEscrow(let id): return "store: channel \(id) holds less in escrow than requested"
+        case .balanceOverflow(let what): return "store: amount too large: \(what)"
         case .valueOutOfRange(let what): return "store: value out of range: \(what)"
         case .closed: return "store: closed"
         case .failed(let why): return "store: failed and refuses further writes: \(why)"

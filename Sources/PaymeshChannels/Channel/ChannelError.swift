@@ -24,6 +24,7 @@ public struct ChannelError: Error, Sendable, Hashable, CustomStringConvertible {
         .init(.channelNotActive, "\(what) not allowed in state \(state)")
     }
     @inline(never) static func depositInvalid(_ why: String) -> ChannelError { .init(.channelDepositInvalid, why) }
+    @inline(never) static func limitExceeded(_ why: String) -> ChannelError { .init(.channelLimitExceeded, why) }
     @inline(never) static func closeMismatch(_ why: String) -> ChannelError { .init(.channelCloseMismatch, why) }
     @inline(never) static func insufficientFunds(_ why: String) -> ChannelError { .init(.insufficientFunds, why) }
     @inline(never) static func invalidSignature(_ why: String) -> ChannelError { .init(.invalidSignature, why) }

@@ -28,14 +28,15 @@ public struct PayeeChannel: Sendable {
     /// `authenticatedPeer` is the Noise-authenticated identity of the sender, `backing` what the
     /// settlement backend holds for the channel when the node can tell (nil: not checked).
     public static func accept(_ open: PaymentOpen, key: IdentityKey, policy: PayeeOpenPolicy, authenticatedPeer: Address?,
-                              backing: UInt128? = nil, now: UInt64) -> OpenResult {
+                              backing: UInt128? = nil, capacity: OpenCapacity? = nil, now: UInt64) -> OpenResult {
         let terms = ChannelTerms(open: open)
         var snapshot = ChannelSnapshot(role: .payee, terms: terms, state: .proposed, latestVoucher: nil, ackedNonce: 0,
                                        lockedAmount: 0, close: nil, receiptSeq: 0, receiptHead: Receipt.zeroHash,
                                        depositLocked: backing != nil, updatedAt: now)
         var core = ChannelCore(snapshot: snapshot, key: key)
         do {
-            try policy.check(open, payee: Address(key.address), authenticatedPeer: authenticatedPeer, backing: backing, now: now)
+            try policy.check(open, payee: Address(key.address), authenticatedPeer: authenticatedPeer, backing: backing,
+                             capacity: capacity, now: now)
         } catch {
             return .rejected(error, core.reject(nonce: open.nonce, error))
         }

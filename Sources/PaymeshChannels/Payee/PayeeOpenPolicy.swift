@@ -1,8 +1,23 @@
 public import PaymeshMessages
 
+/// What the node knows of its other channels when an open arrives (Specs/channels.md §3.2 steps 1b
+/// and 4): the payee's side of the limits a payer cannot get round by opening many channels.
+public struct OpenCapacity: Sendable, Hashable {
+    /// Channels this node has with the open's payer that are not SETTLED.
+    public var channelsWithPayer: Int
+    /// What this node could already be paid in the open's asset (by id): its own balance plus the
+    /// deposits of its payee channels that are not SETTLED; nil when that sum passes 2^128 − 1.
+    public var committedInflow: UInt128?
+
+    public init(channelsWithPayer: Int, committedInflow: UInt128?) {
+        self.channelsWithPayer = channelsWithPayer
+        self.committedInflow = committedInflow
+    }
+}
+
 /// The terms a payee accepts in a PAYMENT_OPEN (Specs/channels.md §3.2). Violations answer
 /// PAYMENT_ACK rejected with 1003 CHANNEL_DEPOSIT_INVALID (terms), 1102 (stale timestamp),
-/// 1101 (signature) or 1201 (identity).
+/// 1101 (signature), 1005 (too many channels with the payer) or 1201 (identity).
 public struct PayeeOpenPolicy: Sendable, Hashable {
     /// Assets accepted (id and decimals must both match); nil accepts any.
     public var assets: Set<Asset>?
@@ -14,24 +29,37 @@ public struct PayeeOpenPolicy: Sendable, Hashable {
     public var chainIDs: Set<UInt64>?
     /// How far the open's timestamp may be from our clock (ms).
     public var maxClockSkewMillis: UInt64
+    /// At most this many channels with one payer that are not SETTLED (§3.2 step 1b); an open
+    /// beyond is refused with 1005 before its signature is checked.
+    public var maxChannelsPerPeer: Int
+
+    /// The default of `maxChannelsPerPeer`: ample for a payer that keeps one channel per asset or
+    /// task, small enough that one identity cannot make the node hold and persist thousands.
+    public static let defaultMaxChannelsPerPeer = 64
 
     public init(assets: Set<Asset>? = nil, settlements: Set<String> = [LocalLedger.id],
                 challengePeriodSeconds: ClosedRange<UInt64> = 60...604_800, maxDeposit: UInt128? = nil,
-                chainIDs: Set<UInt64>? = nil, maxClockSkewMillis: UInt64 = 300_000) {
+                chainIDs: Set<UInt64>? = nil, maxClockSkewMillis: UInt64 = 300_000,
+                maxChannelsPerPeer: Int = PayeeOpenPolicy.defaultMaxChannelsPerPeer) {
         self.assets = assets
         self.settlements = settlements
         self.challengePeriodSeconds = challengePeriodSeconds
         self.maxDeposit = maxDeposit
         self.chainIDs = chainIDs
         self.maxClockSkewMillis = maxClockSkewMillis
+        self.maxChannelsPerPeer = maxChannelsPerPeer
     }
 
-    /// Checks the open in the order of §3.2; throws the first violation.
+    /// Checks the open in the order of §3.2; throws the first violation. `capacity` is nil when the
+    /// caller keeps no other channels (the per-payer and overflow checks are skipped).
     func check(_ open: PaymentOpen, payee: Address, authenticatedPeer: Address?, backing: UInt128?,
-               now: UInt64) throws(ChannelError) {
+               capacity: OpenCapacity? = nil, now: UInt64) throws(ChannelError) {
         guard open.receiver == payee else { throw .init(.identityNotVerified, "the open is not addressed to this node") }
         if let authenticatedPeer, authenticatedPeer != open.sender {
             throw .init(.identityNotVerified, "the open's sender is not the authenticated peer")
+        }
+        if let capacity, capacity.channelsWithPayer >= maxChannelsPerPeer {
+            throw .limitExceeded("the payer already has \(capacity.channelsWithPayer) channels not settled (limit \(maxChannelsPerPeer))")
         }
         do { try open.verify() } catch { throw .invalidSignature(error.detail) }
         let skew = now >= open.timestamp ? now - open.timestamp : open.timestamp - now
@@ -46,5 +74,11 @@ public struct PayeeOpenPolicy: Sendable, Hashable {
         }
         if let chainIDs, !chainIDs.contains(open.chainID) { throw .depositInvalid("chain id not accepted") }
         if let backing, backing < deposit { throw .depositInvalid("deposit is not backed by the settlement backend") }
+        if let capacity {
+            // Every amount this node may be paid must stay representable in its books.
+            guard let committed = capacity.committedInflow, !committed.addingReportingOverflow(deposit).overflow else {
+                throw .depositInvalid("deposit would let this node's \(open.asset.id) balance pass 2^128 - 1")
+            }
+        }
     }
 }

@@ -17,7 +17,6 @@ struct StepBuilder {
         case insert(ChannelRecord, ChannelExtras)
         case update(ChannelID, ChannelExtras, ChannelStatus, Amount, ChannelCloseInfo?)
         case receipt(ReceiptRecord)
-        case mirror(PaymentOpen)
     }
 
     /// Per channel, the vouchers to append (one store request per channel: one group commit).
@@ -50,8 +49,6 @@ struct StepBuilder {
     mutating func sendNow(_ messages: [Message], to peer: Address) {
         for m in messages { effects.append(.send(peer, m)) }
     }
-
-    mutating func mirror(_ open: PaymentOpen, channel: ChannelID) { cold.append((channel, .mirror(open))) }
 
     mutating func noteReceipt(channel: ChannelID, taskID: String) {
         if let last = receiptRequests.last, last.0 == channel, last.1 == taskID { return }
@@ -199,8 +196,6 @@ extension PaymentsService {
                 try await store.updateState(channel: id, status: status, lockedAmount: locked, closeInfo: close)
             case .receipt(let r):
                 try await store.appendReceipt(r)
-            case .mirror(let open):
-                try await ledger.mirrorDeposit(open, now: now())
             }
             return true
         } catch {
@@ -241,10 +236,10 @@ extension PaymentsService {
 
     func startSettlement(_ request: SettlementRequest, channel: ChannelID) {
         guard let s = snapshot(channel) else { return }
-        let asset = s.terms.asset, ledger = self.ledger
+        let asset = s.terms.asset, ledger = self.ledger, asPayee = s.role == .payee
         logger.info("settlement requested", metadata: ["channel": "\(channel)", "kind": "\(request.kind.rawValue)"])
         spawn {
-            let events = await ledger.submit(request, asset: asset, now: Self.now())
+            let events = await ledger.submit(request, asset: asset, asPayee: asPayee, now: Self.now())
             await self.settlementDone(channel, events)
         }
     }

@@ -7,6 +7,11 @@ import PaymeshTransport
 /// `readLoop`, which decodes every complete frame of a chunk and hands them to the service in one
 /// call (one actor hop per chunk, not per message).
 final class PaymentLink: Sendable {
+    /// At most this many messages of one stream are handed to the service per actor turn: a peer's
+    /// burst (a flood of opens in one chunk) is handled in slices that queue behind the other peers'
+    /// turns instead of running ahead of them. Equal to the payer's default sign batch.
+    static let maxMessagesPerTurn = 256
+
     let id: UInt64
     let peer: Address
     let stream: PaymeshStream
@@ -38,7 +43,12 @@ final class PaymentLink: Sendable {
                         if error.closesStream { lost = true; break }
                     }
                 }
-                if !messages.isEmpty { await deliver(messages) }
+                var start = 0
+                while start < messages.count {
+                    let end = min(messages.count, start + Self.maxMessagesPerTurn)
+                    await deliver(start == 0 && end == messages.count ? messages : Array(messages[start..<end]))
+                    start = end
+                }
                 if replies.readableBytes > 0 { write(replies) }
                 if lost {
                     stream.reset()

@@ -41,6 +41,11 @@ extension PaymentsService {
     public func openChannel(_ r: OpenRequest) async throws(NodeError) -> ChannelView {
         guard r.peer != me else { throw .invalidParams("cannot open a channel to this node itself") }
         guard await peers.connection(to: r.peer.ethereumAddress) != nil else { throw .peerNotConnected(r.peer.ethereumAddress.description) }
+        let proposed = payers.values.filter { $0.state == .proposed && $0.terms.payee == r.peer }.count
+        guard proposed < configuration.maxProposedChannelsPerPeer else {
+            throw .paymesh(code: Int(PaymeshErrorCode.channelLimitExceeded.rawValue), name: "CHANNEL_LIMIT_EXCEEDED",
+                           "\(proposed) channels to this peer are still waiting for its answer (limit \(configuration.maxProposedChannelsPerPeer))")
+        }
         var rng = SystemRandomNumberGenerator()
         let salt = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
         let (channel, actions): (PayerChannel, [ChannelAction])
@@ -149,10 +154,23 @@ extension PaymentsService {
 
     // MARK: Ledger and policy
 
+    /// Credits `amount` to this node's wallet. Refused with 1104 before anything is written when the
+    /// balance would pass 2^128 − 1 (and by the store, should two credits race past that check).
     public func fund(asset: Asset, amount: UInt128) async throws(NodeError) {
-        do { try await ledger.fund(owner: me, asset: asset, amount: amount, now: Self.now()) } catch {
+        let balance: UInt128
+        do { balance = try ledger.books.balance(owner: me, assetID: asset.id).atomicUnits } catch {
             throw .internalError("ledger: \(error)")
         }
+        guard !balance.addingReportingOverflow(amount).overflow else { throw Self.fundOverflow(asset, balance) }
+        do { try await ledger.fund(owner: me, asset: asset, amount: amount, now: Self.now()) } catch {
+            if error.isBalanceOverflow { throw Self.fundOverflow(asset, balance) }
+            throw .internalError("ledger: \(error)")
+        }
+    }
+
+    static func fundOverflow(_ asset: Asset, _ balance: UInt128) -> NodeError {
+        .paymesh(code: Int(PaymeshErrorCode.invalidAmount.rawValue), name: "INVALID_AMOUNT",
+                 "the \(asset.id) balance (\(balance)) plus this amount would pass 2^128 - 1; nothing was credited")
     }
 
     public func balances() throws(NodeError) -> [LedgerBalance] {

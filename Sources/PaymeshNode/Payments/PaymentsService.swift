@@ -28,6 +28,8 @@ public actor PaymentsService {
 
     var payers: [ChannelID: PayerChannel] = [:]
     var payees: [ChannelID: PayeeChannel] = [:]
+    /// The payee channels of each payer that may not be SETTLED yet (pruned when counted).
+    var payeesByPayer: [Address: Set<ChannelID>] = [:]
     /// What the store holds for each channel (to write only what changed).
     var persisted: [ChannelID: Persisted] = [:]
     /// The stream we write to, per peer; `allLinks` also holds the others we read from.
@@ -160,7 +162,9 @@ public actor PaymentsService {
                 persisted[r.id] = Persisted(cold: ColdKey(snapshot), voucherNonce: r.latestVoucher?.nonce ?? 0)
                 switch snapshot.role {
                 case .payer: payers[r.id] = try PayerChannel(restoring: snapshot, key: key)
-                case .payee: payees[r.id] = try PayeeChannel(restoring: snapshot, key: key)
+                case .payee:
+                    payees[r.id] = try PayeeChannel(restoring: snapshot, key: key)
+                    payeesByPayer[snapshot.terms.payer, default: []].insert(r.id)
                 }
                 restored += 1
             } catch {
@@ -373,17 +377,42 @@ public actor PaymentsService {
     }
 
     private func acceptOpen(_ open: PaymentOpen, from peer: Address, now: UInt64, into step: inout StepBuilder) {
-        switch PayeeChannel.accept(open, key: key, policy: configuration.openPolicy, authenticatedPeer: peer, backing: nil, now: now) {
+        let capacity = openCapacity(payer: peer, assetID: open.asset.id)
+        switch PayeeChannel.accept(open, key: key, policy: configuration.openPolicy, authenticatedPeer: peer, backing: nil,
+                                   capacity: capacity, now: now) {
         case .accepted(let channel, let actions):
             payees[open.channelID] = channel
+            payeesByPayer[peer, default: []].insert(open.channelID)
             logger.info("channel accepted", metadata: ["channel": "\(open.channelID)", "payer": "\(peer)",
                                                        "deposit": "\(open.totalDeposit)", "asset": "\(open.asset)"])
+            // The payer's deposit is a term of the channel (its row), not money in our books.
             stage(actions, channel: open.channelID, peer: peer, into: &step)
-            step.mirror(open, channel: open.channelID)
         case .rejected(let error, let actions):
-            logger.notice("channel refused", metadata: ["channel": "\(open.channelID)", "payer": "\(peer)", "error": "\(error)"])
-            stage(actions, channel: open.channelID, peer: peer, into: &step)
+            // A flood beyond the per-payer limit is answered, not logged or published open by open.
+            let flood = error.code == .channelLimitExceeded
+            logger.log(level: flood ? .debug : .notice, "channel refused",
+                       metadata: ["channel": "\(open.channelID)", "payer": "\(peer)", "error": "\(error)"])
+            stage(flood ? actions.filter { if case .notify = $0 { false } else { true } } : actions,
+                  channel: open.channelID, peer: peer, into: &step)
         }
+    }
+
+    /// What the open checks need of the node's other channels (Specs/channels.md §3.2 steps 1b, 4).
+    /// Counting prunes settled channels from the payer's index, so it costs what the payer has open.
+    private func openCapacity(payer: Address, assetID: String) -> OpenCapacity {
+        let live = (payeesByPayer[payer] ?? []).filter { payees[$0].map { $0.state != .settled } ?? false }
+        payeesByPayer[payer] = live.isEmpty ? nil : live
+        guard live.count < configuration.openPolicy.maxChannelsPerPeer else {
+            return OpenCapacity(channelsWithPayer: live.count, committedInflow: nil) // refused before the sum matters
+        }
+        // Our balance plus every deposit we may still be paid in this asset, checked.
+        var committed: UInt128? = (try? ledger.books.balance(owner: me, assetID: assetID).atomicUnits)
+        for channel in payees.values where channel.state != .settled && channel.terms.asset.id == assetID {
+            guard let sum = committed else { break }
+            let (next, overflow) = sum.addingReportingOverflow(channel.terms.deposit)
+            committed = overflow ? nil : next
+        }
+        return OpenCapacity(channelsWithPayer: live.count, committedInflow: committed)
     }
 
     /// The payee signs a receipt for the latest voucher of each task id seen in this step (the

@@ -1,9 +1,11 @@
 import PaymeshMessages
 
 /// The local ledger over a `ChannelStore`: accounts are (owner, asset) pairs whose balances are
-/// sums of entries (UInt128, checked, never float). Channel deposits move into escrow with a
-/// `depositLock` entry and leave it as a `payout` to the payee and a `refund` to the payer.
-/// The writer refuses any request that would make an account or an escrow negative.
+/// the sums of their entries (UInt128, checked, never float), kept as one row per account that each
+/// request updates (never re-summed). Channel deposits move into escrow with a `depositLock` entry
+/// and leave it as a `payout` to the payee and a `refund` to the payer; a payee's escrow is its
+/// channel's deposit term (no entry), which its one payout settles. The writer refuses any request
+/// that would make an account or an escrow negative or pass 2^128 − 1 (`StoreError.balanceOverflow`).
 public struct LedgerStore: Sendable {
     public let store: ChannelStore
 
@@ -33,12 +35,7 @@ public struct LedgerStore: Sendable {
 
     /// The balance of one account (zero when it has no entries).
     public func balance(owner: Address, assetID: String) throws(StoreError) -> Amount {
-        try store.read { db throws(StoreError) in
-            guard let balance = try LedgerQueries.balance(owner: owner, assetID: assetID, db) else {
-                throw .corrupt("negative balance for \(owner) in \(assetID)")
-            }
-            return balance
-        }
+        try store.read { db throws(StoreError) in try LedgerQueries.balance(owner: owner, assetID: assetID, db) }
     }
 
     /// Every account's balance, by owner then asset.
@@ -46,14 +43,9 @@ public struct LedgerStore: Sendable {
         try store.read { db throws(StoreError) in try LedgerQueries.balances(db) }
     }
 
-    /// What a channel still holds in escrow.
+    /// What a channel still holds in escrow (zero for an unknown channel).
     public func escrow(channel: ChannelID) throws(StoreError) -> Amount {
-        try store.read { db throws(StoreError) in
-            guard let escrow = try LedgerQueries.escrow(channel: channel, db) else {
-                throw .corrupt("negative escrow for channel \(channel)")
-            }
-            return escrow
-        }
+        try store.read { db throws(StoreError) in try LedgerQueries.escrow(channel: channel, db) ?? .zero }
     }
 
     /// A channel's entries in order.

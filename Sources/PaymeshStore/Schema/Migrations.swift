@@ -2,14 +2,17 @@
 /// migrations 1…N in order, each in its own transaction together with `PRAGMA user_version = N`.
 /// A migration is never edited once released: changes are new migrations appended at the end.
 enum Migrations {
-    struct Migration {
+    struct Migration: Sendable {
         let version: Int
         let sql: String
+        /// Runs after `sql` in the same transaction: data the new tables derive from the old ones.
+        var backfill: (@Sendable (SQLiteConnection) throws(StoreError) -> Void)? = nil
     }
 
     static let all: [Migration] = [
         Migration(version: 1, sql: v1),
         Migration(version: 2, sql: v2),
+        Migration(version: 3, sql: v3, backfill: { db throws(StoreError) in try LedgerQueries.backfill(db) }),
     ]
 
     static var current: Int { all.last!.version }
@@ -87,5 +90,21 @@ enum Migrations {
         ALTER TABLE channels ADD COLUMN close_nonce     INTEGER;
         ALTER TABLE channels ADD COLUMN close_amount    BLOB CHECK (close_amount IS NULL OR length(close_amount) = 16);
         ALTER TABLE channels ADD COLUMN close_reference TEXT;
+        """
+
+    /// Balances and escrows kept incrementally (one row each, updated with every ledger request)
+    /// instead of summed from `ledger_entries` on every write; filled from the entries once here.
+    private static let v3 = """
+        CREATE TABLE ledger_balances (
+            owner    BLOB NOT NULL CHECK (length(owner) = 20),
+            asset_id TEXT NOT NULL,
+            amount   BLOB NOT NULL CHECK (length(amount) = 16),
+            PRIMARY KEY (owner, asset_id)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE ledger_escrows (
+            channel BLOB NOT NULL PRIMARY KEY REFERENCES channels(id),
+            amount  BLOB NOT NULL CHECK (length(amount) = 16)
+        ) WITHOUT ROWID;
         """
 }

@@ -39,6 +39,7 @@ enum Schema {
                 let now = Int(try db.integer("PRAGMA user_version"))
                 if now < migration.version {
                     try db.execute(migration.sql)
+                    try migration.backfill?(db)
                     try db.execute("PRAGMA application_id = \(applicationID)")
                     try db.execute("PRAGMA user_version = \(migration.version)")
                 }

@@ -225,18 +225,38 @@ extension WriteOperation {
 
     // MARK: Ledger
 
-    /// Appends entries, then checks that no touched account and no touched channel escrow is
-    /// negative; the savepoint undoes the whole request otherwise.
+    /// Appends entries and applies their net change to each touched balance and escrow row (one
+    /// read and one write per row, never a re-sum). A request that would make any of them negative
+    /// or pass 2^128 − 1 is refused; the savepoint undoes the whole request.
     private static func appendLedger(_ entries: [LedgerEntry], _ db: SQLiteConnection) throws(StoreError) {
         struct Account: Hashable { let owner: Address; let asset: String }
-        var accounts: Set<Account> = []
-        var channels: Set<ChannelID> = []
+        var accounts: [Account: LedgerQueries.Change] = [:]
+        var order: [Account] = []
+        var escrows: [ChannelID: LedgerQueries.Change] = [:]
+        var channels: [ChannelID] = []
+        var paidOut: Set<ChannelID> = []
         for e in entries {
-            if let channel = e.channel {
-                guard try channelExists(channel, db) else { throw .unknownChannel(channel) }
-                channels.insert(channel)
+            let account = Account(owner: e.owner, asset: e.asset.id)
+            if accounts[account] == nil { order.append(account) }
+            guard accounts[account, default: .init()].add(e.amount.atomicUnits, credit: e.direction == .credit) else {
+                throw .balanceOverflow("the entries of \(e.owner) in \(e.asset.id) sum past 2^128 - 1")
             }
-            accounts.insert(Account(owner: e.owner, asset: e.asset.id))
+            if let channel = e.channel {
+                if escrows[channel] == nil {
+                    guard try channelExists(channel, db) else { throw .unknownChannel(channel) }
+                    channels.append(channel)
+                    escrows[channel] = .init()
+                }
+                let added: Bool
+                switch e.reason {
+                case .depositLock: added = escrows[channel]!.add(e.amount.atomicUnits, credit: true)
+                case .payout, .refund:
+                    added = escrows[channel]!.add(e.amount.atomicUnits, credit: false)
+                    paidOut.insert(channel)
+                case .funding, .withdrawal: added = true
+                }
+                guard added else { throw .balanceOverflow("the entries of channel \(channel) sum past 2^128 - 1") }
+            }
             try db.run("""
                 INSERT INTO ledger_entries (owner, asset_id, asset_decimals, direction, amount, reason, channel, ts)
                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
@@ -251,13 +271,36 @@ extension WriteOperation {
                 try s.bind(8, e.timestampMillis)
             }
         }
-        for account in accounts {
-            guard try LedgerQueries.balance(owner: account.owner, assetID: account.asset, db) != nil else {
-                throw .insufficientBalance(owner: account.owner, asset: account.asset)
+        for account in order {
+            let current = try LedgerQueries.balance(owner: account.owner, assetID: account.asset, db).atomicUnits
+            switch accounts[account]!.applied(to: current) {
+            case .amount(let balance): try LedgerQueries.setBalance(owner: account.owner, assetID: account.asset, balance, db)
+            case .negative: throw .insufficientBalance(owner: account.owner, asset: account.asset)
+            case .overflow: throw .balanceOverflow("the balance of \(account.owner) in \(account.asset) would pass 2^128 - 1")
             }
         }
         for channel in channels {
-            guard try LedgerQueries.escrow(channel: channel, db) != nil else { throw .insufficientEscrow(channel) }
+            let change = escrows[channel]!
+            guard change != .init() || paidOut.contains(channel) else { continue }
+            guard let current = try LedgerQueries.escrow(channel: channel, db)?.atomicUnits else { throw .unknownChannel(channel) }
+            switch change.applied(to: current) {
+            case .amount(var escrow):
+                // A payee's escrow is its channel's deposit term: its one payout settles the channel
+                // on this node's books (the rest returns to the payer outside them).
+                if paidOut.contains(channel), try isPayee(channel, db) { escrow = 0 }
+                try LedgerQueries.setEscrow(channel: channel, escrow, db)
+            case .negative: throw .insufficientEscrow(channel)
+            case .overflow: throw .balanceOverflow("the escrow of channel \(channel) would pass 2^128 - 1")
+            }
         }
+    }
+
+    private static func isPayee(_ id: ChannelID, _ db: SQLiteConnection) throws(StoreError) -> Bool {
+        let s = try db.statement("SELECT role FROM channels WHERE id = ?1")
+        try s.bind(1, id.bytes)
+        guard try s.step() else { return false }
+        let role = s.text(0)
+        s.reset()
+        return role == ChannelRole.payee.rawValue
     }
 }
