@@ -119,7 +119,7 @@ import Testing
             let raw = try SQLiteConnection(path: path, mode: .readWrite)
             // (owner, direction, amount, reason, channel?)
             let rows: [(Address, Int64, UInt128, String, ChannelID?)] = [
-                (owner, 1, big, "funding", nil), (owner, 1, big - 1, "funding", nil),
+                (owner, 1, big, "funding", nil), (owner, 1, big - 100, "funding", nil),
                 (owner, -1, 100, "depositLock", channel), (payee, 1, 60, "payout", channel), (owner, 1, 40, "refund", channel),
                 (owner, -1, 7, "withdrawal", nil),
             ]
@@ -138,7 +138,7 @@ import Testing
         }
         let store = try ChannelStore(path: path)
         #expect(try store.storedSchemaVersion() == ChannelStore.schemaVersion)
-        let ownerBalance = big + (big - 1) - 100 + 40 - 7
+        let ownerBalance = big + (big - 100) - 100 + 40 - 7 // credits 2^128 − 60: v2 summed credits alone too
         #expect(try store.ledger.balances() == [
             LedgerBalance(owner: owner, assetID: "USDC", amount: Amount(ownerBalance)),
             LedgerBalance(owner: payee, assetID: "USDC", amount: Amount(60)),
