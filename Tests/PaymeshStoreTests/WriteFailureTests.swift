@@ -27,8 +27,10 @@ import Testing
                             try await store.setMetadata([UInt8(i)], forKey: "k\(i)")
                         }
                         return (i, nil)
+                    } catch let e as StoreError {
+                        return (i, e)
                     } catch {
-                        return (i, error)
+                        return (i, .failed("\(error)"))
                     }
                 }
             }

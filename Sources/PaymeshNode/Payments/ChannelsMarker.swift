@@ -40,7 +40,7 @@ struct ChannelsMarker {
         let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .configuration("cannot create \(path): \(errnoText())") }
         let text = Array("this node has stored payment channels in channels.sqlite\n".utf8)
-        _ = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        _ = text.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         let synced = fsync(fd) == 0
         close(fd)
         guard synced else { throw .configuration("cannot sync \(path): \(errnoText())") }
