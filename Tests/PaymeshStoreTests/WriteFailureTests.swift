@@ -61,9 +61,10 @@ import Testing
         let path = disk.file("channels.sqlite")
         let store = try ChannelStore(path: path)
         try await store.saveChannel(Fixtures.channel(0))
+        for n in 1...5 { try await store.recordVoucher(Fixtures.voucher(channel: 0, nonce: UInt64(n))) }
         disk.fill()
 
-        var nonce: UInt64 = 0
+        var nonce: UInt64 = 5
         var failure: StoreError?
         while failure == nil, nonce < 200_000 {
             nonce += 1
