@@ -78,6 +78,7 @@ public final class PaymeshNode: Service, Sendable {
         do {
             parts = try await start()
         } catch {
+            lockBox.withLockedValue { $0 = nil } // before anyone learns of the failure and retries
             settle(.failure(error))
             throw error
         }

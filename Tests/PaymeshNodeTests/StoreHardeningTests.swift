@@ -99,6 +99,7 @@ import Testing
             try FileManager.default.removeItem(atPath: payee + "/channels.sqlite")
             let missing = await Self.startError(payee)
             #expect(missing?.contains("is missing its channels: it does not exist") == true, "\(String(describing: missing))")
+            print("missing-store start: \(String(describing: missing))")
             #expect(!FileManager.default.fileExists(atPath: payee + "/channels.sqlite"))
             // A store with its channel rows gone.
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: payer + "/channels.sqlite" + suffix) }
