@@ -32,7 +32,7 @@ public struct PaymentClose: PaymeshMessage {
         let r = FieldReader(fields, type: Self.messageType)
         try self.init(
             channelID: try r.fixed("channel_id"),
-            finalNonce: try r.uint("final_nonce", in: 0...MessageLimits.maxVoucherNonce),
+            finalNonce: try r.uint("final_nonce"),
             finalAmount: try r.amount("final_amount"),
             cooperative: try r.bool("cooperative"),
             timestamp: try r.uint("timestamp"),

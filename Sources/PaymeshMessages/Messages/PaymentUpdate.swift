@@ -32,7 +32,7 @@ public struct PaymentUpdate: PaymeshMessage {
         let r = FieldReader(fields, type: Self.messageType)
         try self.init(
             channelID: try r.fixed("channel_id"),
-            nonce: try r.uint("nonce", in: 1...MessageLimits.maxVoucherNonce),
+            nonce: try r.uint("nonce", in: 1...UInt64.max),
             amount: try r.amount("amount"),
             timestamp: try r.uint("timestamp"),
             taskID: try r.optionalString("task_id", bytes: MessageLimits.taskIDBytes),
