@@ -20,6 +20,9 @@ public enum MessageLimits {
     public static let serviceTypeBytes: ClosedRange<Int> = 1...64
     /// NEGOTIATE_PROPOSE.timeout, seconds: 1 s … 1 day.
     public static let negotiationTimeoutSeconds: ClosedRange<UInt64> = 1...86_400
+    /// PAYMENT_UPDATE.nonce and PAYMENT_CLOSE.final_nonce: at most 2^63 − 1, so that every nonce a
+    /// node accepts is one its store can keep (SQLite INTEGER is signed 64-bit; Specs/storage.md).
+    public static let maxVoucherNonce: UInt64 = UInt64(Int64.max)
     /// ERROR.message, bytes.
     public static let errorMessageBytes: ClosedRange<Int> = 0...1_024
 }

@@ -41,6 +41,8 @@ public final class PaymeshNode: Service, Sendable {
     private let paymentsBox = NIOLockedValueBox<PaymentsService?>(nil)
     /// The payments layer once started (channels, vouchers, the local ledger).
     public var payments: PaymentsService? { paymentsBox.withLockedValue { $0 } }
+    /// The data directory's lock, held from start until `run()` returns.
+    private let lockBox = NIOLockedValueBox<DataDirectoryLock?>(nil)
 
     private struct Readiness {
         var result: Result<Started, any Error>?
@@ -72,9 +74,11 @@ public final class PaymeshNode: Service, Sendable {
 
     public func run() async throws {
         let parts: (Started, PaymeshEndpoint, ConsoleServer, NodeDiscovery)
+        defer { lockBox.withLockedValue { $0 = nil } } // releases the data directory
         do {
             parts = try await start()
         } catch {
+            lockBox.withLockedValue { $0 = nil } // before anyone learns of the failure and retries
             settle(.failure(error))
             throw error
         }
@@ -108,6 +112,10 @@ public final class PaymeshNode: Service, Sendable {
 
     private func start() async throws -> (Started, PaymeshEndpoint, ConsoleServer, NodeDiscovery) {
         let directory = DataDirectory.expand(configuration.dataDirectory)
+        try DataDirectory.ensurePrivate(directory)
+        // One node per data directory, for as long as it runs (checked before anything is read).
+        let lock = try DataDirectoryLock(directory: directory)
+        lockBox.withLockedValue { $0 = lock }
         let (key, created) = try IdentityStore(directory: directory).loadOrCreate()
         logger.info(created ? "created identity" : "loaded identity", metadata: ["id": "\(key.address)", "data_dir": "\(directory)"])
         let endpoint = try PaymeshEndpoint(configuration: .init(identity: key), group: group)
@@ -137,7 +145,15 @@ public final class PaymeshNode: Service, Sendable {
         let consolePath = directory + "/" + NodeConfiguration.consoleSocketName
         registry.registerCoreMethods(CoreMethodContext(
             id: key.address, listen: [listen], consolePath: consolePath, started: .now, startedAt: Date(),
-            peers: peers, logLevel: logLevel, events: events, registry: registry, stop: { [weak self] in self?.requestStop() }))
+            peers: peers, logLevel: logLevel, events: events, registry: registry, stop: { [weak self] in self?.requestStop() },
+            store: { [weak self] in
+                guard let payments = self?.payments else { return nil }
+                switch payments.storeHealth {
+                case .ok: return ("ok", nil)
+                case .degraded(let e): return ("degraded", "\(e)")
+                case .stopped(let e): return ("stopped", "\(e)")
+                }
+            }))
         let console = ConsoleServer(path: consolePath, registry: registry, group: group,
                                     maxLineBytes: configuration.consoleMaxLineBytes, logger: logger.with("component", "console"))
         do {

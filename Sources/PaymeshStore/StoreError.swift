@@ -1,3 +1,4 @@
+internal import CSQLite
 import PaymeshMessages
 
 /// The one error type of PaymeshStore: a struct wrapping a private code, so new cases never break
@@ -13,6 +14,10 @@ public struct StoreError: Error, Hashable, CustomStringConvertible, Sendable {
         case foreignDatabase(applicationID: Int32)
         case schemaTooNew(found: Int, supported: Int)
         case corrupt(String)
+        case damagedFile(code: Int32, message: String, context: String)
+        case diskFull(path: String, code: Int32, context: String)
+        case inconsistent(String)
+        case writerStopped(String)
         case unknownChannel(ChannelID)
         case duplicateChannel(ChannelID)
         case staleVoucher(ChannelID, nonce: UInt64, latest: UInt64)
@@ -42,6 +47,18 @@ public struct StoreError: Error, Hashable, CustomStringConvertible, Sendable {
         .init(.schemaTooNew(found: found, supported: supported))
     }
     @inline(never) public static func corrupt(_ what: String) -> Self { .init(.corrupt(what)) }
+    /// SQLite itself found the file damaged (SQLITE_CORRUPT).
+    @inline(never) static func damagedFile(code: Int32, message: String, context: String) -> Self {
+        .init(.damagedFile(code: code, message: message, context: context))
+    }
+    /// The filesystem holding `path` has no space left (SQLITE_FULL, or an I/O error with ENOSPC).
+    @inline(never) public static func diskFull(path: String, code: Int32, context: String) -> Self {
+        .init(.diskFull(path: path, code: code, context: context))
+    }
+    /// The file is sound SQLite but its contents contradict themselves (found by `verify()`).
+    @inline(never) public static func inconsistent(_ what: String) -> Self { .init(.inconsistent(what)) }
+    /// The writer met an unrecoverable failure and refuses every further write.
+    @inline(never) static func writerStopped(_ why: String) -> Self { .init(.writerStopped(why)) }
     @inline(never) public static func unknownChannel(_ id: ChannelID) -> Self { .init(.unknownChannel(id)) }
     @inline(never) public static func duplicateChannel(_ id: ChannelID) -> Self { .init(.duplicateChannel(id)) }
     @inline(never) public static func staleVoucher(_ id: ChannelID, nonce: UInt64, latest: UInt64) -> Self {
@@ -76,10 +93,26 @@ public struct StoreError: Error, Hashable, CustomStringConvertible, Sendable {
     /// a damaged file, or one written by a newer Paymesh.
     public var isUnusableFile: Bool {
         switch code {
-        case .notADatabase, .foreignDatabase, .schemaTooNew, .corrupt: true
+        case .notADatabase, .foreignDatabase, .schemaTooNew, .corrupt, .damagedFile, .inconsistent: true
         default: false
         }
     }
+    /// The disk is full: the request was not written; it may succeed once space is freed.
+    public var isDiskFull: Bool { if case .diskFull = code { true } else { false } }
+    /// A failure of the file or its environment (disk full, I/O error, out of memory, a lock held
+    /// too long, a damaged file) rather than of one request: the writer fails the whole batch.
+    public var isEnvironmentFailure: Bool {
+        switch code {
+        case .diskFull, .damagedFile, .notADatabase: return true
+        case .sqlite(let c, _, _):
+            let primary = c & 0xff
+            return [SQLITE_IOERR, SQLITE_FULL, SQLITE_NOMEM, SQLITE_BUSY, SQLITE_LOCKED, SQLITE_CANTOPEN, SQLITE_READONLY,
+                    SQLITE_PROTOCOL, SQLITE_INTERRUPT, SQLITE_ABORT, SQLITE_CORRUPT, SQLITE_NOTADB].contains(primary)
+        default: return false
+        }
+    }
+    /// The writer stopped for good (see `ChannelStore.health`): no write will succeed until restart.
+    public var isWriterStopped: Bool { if case .writerStopped = code { true } else { false } }
     /// The request was refused on its merits (not a database failure); the store remains usable.
     public var isRejectedRequest: Bool {
         switch code {
@@ -92,7 +125,12 @@ public struct StoreError: Error, Hashable, CustomStringConvertible, Sendable {
     /// A ledger request refused because a balance or an escrow would pass 2^128 − 1.
     public var isBalanceOverflow: Bool { if case .balanceOverflow = code { true } else { false } }
     /// The SQLite primary result code, when the error came from SQLite.
-    public var sqliteCode: Int32? { if case .sqlite(let c, _, _) = code { c & 0xff } else { nil } }
+    public var sqliteCode: Int32? {
+        switch code {
+        case .sqlite(let c, _, _), .damagedFile(let c, _, _), .diskFull(_, let c, _): c & 0xff
+        default: nil
+        }
+    }
 
     public var description: String {
         switch code {
@@ -103,6 +141,11 @@ public struct StoreError: Error, Hashable, CustomStringConvertible, Sendable {
         case .schemaTooNew(let f, let s):
             return "store: the database has schema version \(f), newer than this build supports (\(s)); refusing to open"
         case .corrupt(let what): return "store: corrupt database: \(what)"
+        case .damagedFile(let c, let m, let ctx): return "store: corrupt database: \(m) (SQLite error \(c), \(ctx))"
+        case .diskFull(let p, let c, let ctx):
+            return "store: disk full: no space left on the filesystem holding \(p) (SQLite error \(c), \(ctx))"
+        case .inconsistent(let what): return "store: damaged database contents: \(what)"
+        case .writerStopped(let why): return "store: failed and refuses further writes: \(why)"
         case .unknownChannel(let id): return "store: unknown channel \(id)"
         case .duplicateChannel(let id): return "store: channel \(id) already exists"
         case .staleVoucher(let id, let n, let l):

@@ -62,6 +62,12 @@ import Testing
                 try s.bind(6, AmountEncoding.encode(v.amount))
                 try s.bind(7, v.signature.bytes)
             }
+            // v1 wrote every latest voucher to the history too (checked at open since issue 7).
+            try raw.run("INSERT INTO voucher_history (channel, nonce, amount, task_id, signature, ts) VALUES (?1, 3, ?2, 'task-3', ?3, 0)") { s throws(StoreError) in
+                try s.bind(1, c.id.bytes)
+                try s.bind(2, AmountEncoding.encode(v.amount))
+                try s.bind(3, v.signature.bytes)
+            }
         }
         let store = try ChannelStore(path: path)
         #expect(try store.storedSchemaVersion() == ChannelStore.schemaVersion)

@@ -92,6 +92,12 @@ struct ChannelCore: Sendable {
     /// `higher` is the payee's held voucher when it beats a unilateral close (dispute evidence).
     mutating func receiveClose(_ c: PaymentClose, now: UInt64, acceptsFinal: (UInt64, UInt128) -> Bool,
                                higher: (PaymentClose) -> PaymentUpdate?) -> [ChannelAction] {
+        guard c.finalNonce <= MessageLimits.maxVoucherNonce else {
+            // The store keeps nonces as signed 64-bit integers: refuse what it could not keep (1501).
+            let error = ChannelError.message(MessageError(code: .malformedMessage, detail: "final_nonce \(c.finalNonce) exceeds 2^63 - 1",
+                                                          refType: 3))
+            return reject(nonce: c.finalNonce, error)
+        }
         do {
             if !c.cooperative { return try receiveUnilateral(c, now: now, higher: higher) }
             if c.counterSignature == nil { return try receiveCooperativeProposal(c, now: now, acceptsFinal: acceptsFinal) }

@@ -118,6 +118,10 @@ public struct PayeeChannel: Sendable {
 
     private func checkVoucher(_ v: PaymentUpdate, held: PaymentUpdate?) throws(ChannelError) {
         guard core.state.acceptsPayments else { throw .notActive(core.state, "voucher") }
+        // The store keeps nonces as signed 64-bit integers: refuse what it could not keep (1501).
+        guard v.nonce <= MessageLimits.maxVoucherNonce else {
+            throw .message(MessageError(code: .malformedMessage, detail: "nonce \(v.nonce) exceeds 2^63 - 1", refType: 2))
+        }
         if let held {
             if v.nonce == held.nonce { throw .duplicateNonce("nonce \(v.nonce) was already used for another voucher") }
             guard v.nonce > held.nonce else { throw .nonceTooOld("nonce \(v.nonce) is not above \(held.nonce)") }

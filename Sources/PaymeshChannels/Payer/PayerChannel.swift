@@ -75,7 +75,9 @@ public struct PayerChannel: Sendable {
         }
         let previous = core.snapshot.latestVoucher
         let nonce = (previous?.nonce ?? 0).addingReportingOverflow(1)
-        guard !nonce.overflow else { throw .nonceTooOld("voucher nonces are exhausted; close the channel") }
+        guard !nonce.overflow, nonce.partialValue <= MessageLimits.maxVoucherNonce else {
+            throw .nonceTooOld("voucher nonces are exhausted (at most \(MessageLimits.maxVoucherNonce)); close the channel")
+        }
         try policy.check(peer: core.terms.payee, amount: amount, now: now)
         let cumulative = paidAmount + amount // ≤ deposit − locked: no overflow
         let voucher: PaymentUpdate

@@ -5,10 +5,12 @@ extension ConsoleRegistry {
     func registerNodeMethods(_ c: CoreMethodContext) {
         register(ConsoleMethod(
             "getinfo", summary: "The node's id, version, listen addresses, uptime and peer counts.",
-            result: "{id, version, protocol, listen: [host:port], console, uptimeMs, startedAt, peers: {connected, dialing, banned, known, max}, discovery: {active, reason}}"
+            result: "{id, version, protocol, listen: [host:port], console, uptimeMs, startedAt, peers: {connected, dialing, banned, known, max}, discovery: {active, reason}, store: {status, error}}"
         ) { _ in
             let s = await c.peers.snapshot()
+            let store = c.store()
             return [
+                "store": store.map { ["status": .string($0.status), "error": $0.error.map(JSONValue.string) ?? .null] } ?? .null,
                 "id": .string(c.id.description),
                 "version": .string(PaymeshNode.version),
                 "protocol": "paymesh/1",

@@ -13,6 +13,8 @@ struct CoreMethodContext: Sendable {
     let events: EventHub
     let registry: ConsoleRegistry
     let stop: @Sendable () -> Void
+    /// The channel store's health for getinfo: status ok / degraded / stopped, and the error.
+    var store: @Sendable () -> (status: String, error: String?)? = { nil }
 
     var uptimeMs: JSONValue { JSONValue(Int64(started.duration(to: .now).milliseconds)) }
 }

@@ -6,7 +6,8 @@ import Musl
 import Darwin
 #endif
 
-/// The node's data directory: created with mode 0700 (parents as needed).
+/// The node's data directory: created with mode 0700 (parents as needed); an existing one that
+/// group or others may enter (e.g. 0755) is tightened to 0700 at start.
 public enum DataDirectory {
     public static func ensure(_ path: String) throws(NodeError) {
         var info = stat()
@@ -14,6 +15,21 @@ public enum DataDirectory {
             guard info.st_mode & S_IFMT == S_IFDIR else { throw .configuration("data directory \(path) is not a directory") }
             return
         }
+        try create(path)
+    }
+
+    /// Like `ensure`, and tightens the data directory itself (not its parents) to 0700.
+    public static func ensurePrivate(_ path: String) throws(NodeError) {
+        try ensure(path)
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw .configuration("cannot stat data directory \(path): \(errnoText())") }
+        if info.st_mode & 0o077 != 0, chmod(path, 0o700) != 0 {
+            throw .configuration("data directory \(path) has mode \(String(info.st_mode & 0o777, radix: 8)) and cannot be "
+                                 + "tightened to 700: \(errnoText())")
+        }
+    }
+
+    private static func create(_ path: String) throws(NodeError) {
         let parent = parentOf(path)
         if parent != path, !parent.isEmpty { try ensure(parent) }
         if mkdir(path, 0o700) != 0 && errno != EEXIST {

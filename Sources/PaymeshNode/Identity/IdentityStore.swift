@@ -29,7 +29,7 @@ public struct IdentityStore: Sendable {
 
     /// Loads the key, creating it (and the data directory, mode 0700) if absent.
     public func loadOrCreate() throws(NodeError) -> (key: IdentityKey, created: Bool) {
-        try DataDirectory.ensure(directory)
+        try DataDirectory.ensurePrivate(directory)
         if !fileExists(path) {
             let created: Result<IdentityKey, NodeError> = Result { () throws(NodeError) in try create() }
             switch created {

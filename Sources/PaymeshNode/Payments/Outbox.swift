@@ -26,6 +26,8 @@ struct StepBuilder {
     var effects: [Effect] = []
     /// Notifications of action lists that wrote nothing: performed at once (acks seen by the payer).
     var immediate: [ChannelNotification] = []
+    /// Channels whose state this step writes: reloaded from the store if a write fails.
+    var channels: Set<ChannelID> = []
     private var receiptRequests: [(ChannelID, String)] = []
 
     var isEmpty: Bool { vouchers.isEmpty && cold.isEmpty && effects.isEmpty && immediate.isEmpty }
@@ -66,8 +68,12 @@ struct StepBuilder {
 struct Outbox {
     struct Step {
         var outstanding: Int
-        var failed: Bool
+        /// Why a write of the step failed (nil: all durable so far).
+        var failure: String?
         var effects: [StepBuilder.Effect]
+        var channels: Set<ChannelID>
+
+        var failed: Bool { failure != nil }
     }
 
     private var steps: [UInt64: Step] = [:]
@@ -76,16 +82,19 @@ struct Outbox {
 
     var pending: Int { steps.count }
 
-    mutating func append(effects: [StepBuilder.Effect], outstanding: Int) -> UInt64 {
+    mutating func append(effects: [StepBuilder.Effect], outstanding: Int, channels: Set<ChannelID>) -> UInt64 {
         defer { next += 1 }
-        steps[next] = Step(outstanding: outstanding, failed: false, effects: effects)
+        steps[next] = Step(outstanding: outstanding, failure: nil, effects: effects, channels: channels)
         return next
     }
 
-    mutating func finished(_ id: UInt64, ok: Bool) {
+    mutating func finished(_ id: UInt64, failure: String?) {
         steps[id]?.outstanding -= 1
-        if !ok { steps[id]?.failed = true }
+        if let failure, steps[id]?.failure == nil { steps[id]?.failure = failure }
     }
+
+    /// Whether a step still waiting writes `channel` (cold path only: a linear scan).
+    func touches(_ channel: ChannelID) -> Bool { steps.values.contains { $0.channels.contains(channel) } }
 
     /// The head step once all its writes are done.
     mutating func popReady() -> Step? {
@@ -103,7 +112,9 @@ extension PaymentsService {
         for action in actions {
             switch action {
             case .persist(let s): stagePersist(s, into: &step)
-            case .recordReceipt(let r): step.cold.append((r.channelID, .receipt(Self.receiptRecord(r))))
+            case .recordReceipt(let r):
+                step.cold.append((r.channelID, .receipt(Self.receiptRecord(r))))
+                step.channels.insert(r.channelID)
             case .send(let m): step.send(m, to: peer)
             case .settle(let r): step.effects.append(.settle(r.channelID, r))
             case .scheduleTimer(let deadline): if let channel { step.effects.append(.timer(channel, deadline: deadline)) }
@@ -115,6 +126,7 @@ extension PaymentsService {
     /// Vouchers go to the per-channel batch; anything else that changed is a cold write.
     private func stagePersist(_ s: ChannelSnapshot, into step: inout StepBuilder) {
         let id = s.channelID
+        step.channels.insert(id)
         let cold = ColdKey(s)
         guard var known = persisted[id] else {
             step.cold.append((id, .insert(ChannelPersistence.record(s), ChannelExtras(s))))
@@ -153,7 +165,7 @@ extension PaymentsService {
     func enqueue(_ step: StepBuilder) {
         for n in step.immediate { handle(n) }
         guard step.writeCount > 0 || !step.effects.isEmpty else { return }
-        let id = outbox.append(effects: step.effects, outstanding: step.writeCount)
+        let id = outbox.append(effects: step.effects, outstanding: step.writeCount, channels: step.channels)
         let store = self.store, ledger = self.ledger, logger = self.logger
         if !step.vouchers.isEmpty {
             // Every voucher of the step in one request (one savepoint of one group commit), after
@@ -162,30 +174,32 @@ extension PaymentsService {
             let vouchers = step.vouchers.values.flatMap { $0 }
             spawn {
                 for t in before { _ = await t.value }
-                var ok = true
+                var failure: String?
                 do { try await store.importVoucherHistory(vouchers) } catch {
-                    ok = false
+                    failure = "\(error)"
                     logger.error("voucher write failed", metadata: ["vouchers": "\(vouchers.count)", "error": "\(error)"])
                 }
-                await self.writeFinished(id, ok: ok)
+                await self.writeFinished(id, failure: failure)
             }
         }
         for (channel, write) in step.cold {
             let before = coldTail[channel]
-            let task = Task<Bool, Never> {
+            let task = Task<String?, Never> {
                 _ = await before?.value
                 return await Self.apply(write, store: store, ledger: ledger, logger: logger)
             }
             coldTail[channel] = task
             spawn {
-                let ok = await task.value
-                await self.writeFinished(id, ok: ok)
+                let failure = await task.value
+                if failure == nil, case .insert = write { await self.channelStored() }
+                await self.writeFinished(id, failure: failure)
             }
         }
         if step.writeCount == 0 { releaseReady() }
     }
 
-    private static func apply(_ write: StepBuilder.ColdWrite, store: ChannelStore, ledger: NodeLedger, logger: Logger) async -> Bool {
+    /// nil when durable, else why it failed.
+    private static func apply(_ write: StepBuilder.ColdWrite, store: ChannelStore, ledger: NodeLedger, logger: Logger) async -> String? {
         do {
             switch write {
             case .insert(let record, let extras):
@@ -197,15 +211,15 @@ extension PaymentsService {
             case .receipt(let r):
                 try await store.appendReceipt(r)
             }
-            return true
+            return nil
         } catch {
             logger.error("store write failed", metadata: ["error": "\(error)"])
-            return false
+            return "\(error)"
         }
     }
 
-    func writeFinished(_ id: UInt64, ok: Bool) {
-        outbox.finished(id, ok: ok)
+    func writeFinished(_ id: UInt64, failure: String?) {
+        outbox.finished(id, failure: failure)
         releaseReady()
     }
 
@@ -214,8 +228,28 @@ extension PaymentsService {
         var out: [Address: [Message]] = [:]
         var order: [Address] = []
         while let step = outbox.popReady() {
-            if step.failed {
-                logger.error("a write failed: the messages that depended on it are not sent", metadata: ["effects": "\(step.effects.count)"])
+            defer { reloadIfNeeded(step) }
+            if let failure = step.failure {
+                // Nothing of this step is announced. An acknowledgement we owed becomes a refusal
+                // the sender may retry (1502, Specs/errors.md); our own payments stop with it.
+                logger.error("a write failed: the messages that depended on it are not sent",
+                             metadata: ["effects": "\(step.effects.count)", "error": "\(failure)"])
+                if case .stopped(let why) = store.health {
+                    logger.critical("the channel store stopped: nothing will be acknowledged until the node is restarted",
+                                    metadata: ["store": "\(store.path)", "error": "\(why)"])
+                }
+                for effect in step.effects {
+                    guard case .send(let peer, .paymentAck(let ack)) = effect, ack.status == .accepted,
+                          let refusal = try? PaymentAck(channelID: ack.channelID, nonce: ack.nonce, status: .rejected,
+                                                        reason: Self.truncatedReason("storage failed: \(failure)"),
+                                                        errorCode: .internalError) else { continue }
+                    if out[peer] == nil { order.append(peer) }
+                    out[peer, default: []].append(.paymentAck(refusal))
+                }
+                for id in step.channels where payers[id] != nil {
+                    rejections[id] = Rejection(nonce: payers[id]!.latestVoucher?.nonce ?? 0, code: .internalError,
+                                               reason: "storage failed: \(failure)")
+                }
                 continue
             }
             for effect in step.effects {
@@ -230,6 +264,52 @@ extension PaymentsService {
             }
         }
         for peer in order { write(out[peer]!, to: peer) }
+    }
+
+    // MARK: After a failed write
+
+    /// A step whose write failed leaves its channels as the store has them: each is reloaded from
+    /// the store when the step is released, and again as every later step that was staged on the
+    /// failed state is released (their writes may still have landed), until none is left.
+    private func reloadIfNeeded(_ step: Outbox.Step) {
+        if step.failed { needsReload.formUnion(step.channels) }
+        for id in step.channels where needsReload.contains(id) {
+            reloadChannel(id)
+            if !outbox.touches(id) { needsReload.remove(id) }
+        }
+    }
+
+    static func truncatedReason(_ text: String) -> String {
+        var t = text
+        while t.utf8.count > MessageLimits.reasonBytes.upperBound { t.removeLast() }
+        return t
+    }
+
+    /// Replaces a channel's machine by what the store holds (the durable state).
+    func reloadChannel(_ id: ChannelID) {
+        do {
+            guard let r = try store.channel(id), let bytes = try store.metadata(forKey: ChannelExtras.key(id)) else {
+                // The channel never became durable: it does not exist.
+                logger.notice("channel dropped: its opening was never stored", metadata: ["channel": "\(id)"])
+                payers[id] = nil
+                payees[id] = nil
+                persisted[id] = nil
+                return
+            }
+            let snapshot = try ChannelPersistence.snapshot(r, try ChannelExtras.decode(bytes))
+            persisted[id] = Persisted(cold: ColdKey(snapshot), voucherNonce: r.latestVoucher?.nonce ?? 0)
+            switch snapshot.role {
+            case .payer:
+                payers[id] = try PayerChannel(restoring: snapshot, key: key)
+                rebuildGuards()
+            case .payee:
+                payees[id] = try PayeeChannel(restoring: snapshot, key: key)
+            }
+            logger.notice("channel reloaded from the store after a failed write",
+                          metadata: ["channel": "\(id)", "nonce": "\(r.latestVoucher?.nonce ?? 0)"])
+        } catch {
+            logger.error("cannot reload channel from the store", metadata: ["channel": "\(id)", "error": "\(error)"])
+        }
     }
 
     // MARK: Settlement and timers

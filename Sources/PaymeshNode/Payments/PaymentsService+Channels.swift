@@ -132,8 +132,9 @@ extension PaymentsService {
     /// The append-only voucher log of a channel (payer: vouchers signed; payee: accepted).
     public func history(_ id: ChannelID, after: UInt64, limit: Int) throws(NodeError) -> [StoredVoucher] {
         guard snapshot(id) != nil else { throw Self.channelNotFound(id) }
-        do { return try store.voucherHistory(channel: id, afterNonce: after, limit: limit) } catch {
-            throw .internalError("store: \(error)")
+        // Checked (quick_check and ordering): damage is an error, never a shorter list.
+        do { return try store.verifiedVoucherHistory(channel: id, afterNonce: after, limit: limit) } catch {
+            throw .internalError("channel \(id) history cannot be read: \(error)")
         }
     }
 
@@ -190,4 +191,9 @@ extension PaymentsService {
     }
 
     public var nodeAddress: Address { me }
+
+    /// Whether the store commits (getinfo's `store`): ok, degraded (a transient failure such as a
+    /// full disk; writes are retried) or stopped (a damaged file; nothing is acknowledged).
+    public nonisolated var storeHealth: StoreHealth { store.health }
+    public nonisolated var storePath: String { store.path }
 }

@@ -44,7 +44,12 @@ public actor PaymentsService {
     var guards: [String: SpendingGuard] = [:]
     var outbox = Outbox()
     /// Per channel, the last non-voucher write: the next one waits for it (keeps them in order).
-    var coldTail: [ChannelID: Task<Bool, Never>] = [:]
+    var coldTail: [ChannelID: Task<String?, Never>] = [:]
+    /// Channels to reload from the store after a failed write (see `reloadIfNeeded`).
+    var needsReload: Set<ChannelID> = []
+    /// `<datadir>/channels.marker`: exists once this node has stored a channel.
+    let markerPath: String
+    var markerWritten = false
     var trackers: [ChannelID: [LatencyTracker]] = [:]
     var rejections: [ChannelID: Rejection] = [:]
     var openFailures: [ChannelID: Rejection] = [:]
@@ -80,8 +85,9 @@ public actor PaymentsService {
     }
 
     init(key: IdentityKey, store: ChannelStore, peers: PeerManager, events: EventHub, configuration: PaymentsConfiguration,
-         logger: Logger) {
+         logger: Logger, markerPath: String) {
         self.key = key
+        self.markerPath = markerPath
         me = Address(key.address)
         self.store = store
         ledger = NodeLedger(store: store)
@@ -97,16 +103,23 @@ public actor PaymentsService {
     public static func start(directory: String, key: IdentityKey, peers: PeerManager, events: EventHub,
                              registry: ConsoleRegistry, configuration: PaymentsConfiguration,
                              logger: Logger) async throws -> PaymentsService {
+        let path = directory + "/" + PaymentsConfiguration.storeFileName
+        let marker = ChannelsMarker(directory: directory)
+        try marker.checkBeforeOpening(store: path)
         let store: ChannelStore
         do {
-            store = try ChannelStore(path: directory + "/" + PaymentsConfiguration.storeFileName,
-                                     configuration: StoreConfiguration(synchronous: configuration.synchronous))
+            store = try ChannelStore(path: path, configuration: StoreConfiguration(synchronous: configuration.synchronous))
         } catch {
             throw NodeError.configuration("cannot open the channel store: \(error)")
         }
         let service = PaymentsService(key: key, store: store, peers: peers, events: events, configuration: configuration,
-                                      logger: logger)
-        try await service.restore()
+                                      logger: logger, markerPath: marker.path)
+        do {
+            try await service.restore()
+        } catch {
+            await store.close()
+            throw error
+        }
         await service.resumeCloses()
         registry.registerPaymentMethods(service)
         await peers.setStreamHandler { stream, peer in await service.adopt(stream, from: Address(peer)) }
@@ -148,33 +161,63 @@ public actor PaymentsService {
 
     // MARK: Restoring
 
+    /// Loads every channel and checks what the node will act on: each latest voucher must carry
+    /// the payer's EIP-712 signature over its stored fields (the store already checked it against
+    /// the history). Any damage refuses the start with a message naming the channel
+    /// (Specs/storage.md, "Checks at start"): a node must not serve a state it cannot prove.
     private func restore() throws {
         let records = try store.loadChannels()
+        let marker = ChannelsMarker(directory: (markerPath as NSString).deletingLastPathComponent)
+        try marker.checkAfterOpening(channels: records.count, store: store.path)
         var restored = 0
         for r in records {
             guard let bytes = try store.metadata(forKey: ChannelExtras.key(r.id)) else {
-                logger.warning("channel without extras skipped", metadata: ["channel": "\(r.id)"])
-                continue
+                throw Self.damaged(store.path, "channel \(r.id) has no stored terms (metadata \(ChannelExtras.key(r.id)))")
             }
+            let snapshot: ChannelSnapshot
+            do { snapshot = try ChannelPersistence.snapshot(r, try ChannelExtras.decode(bytes)) } catch {
+                throw Self.damaged(store.path, "channel \(r.id): \(error)")
+            }
+            if let v = snapshot.latestVoucher {
+                do { try v.verify(expectedSigner: snapshot.terms.payer, domain: snapshot.terms.domain) } catch {
+                    throw Self.damaged(store.path, "channel \(r.id): the stored latest voucher (nonce \(v.nonce), amount \(v.amount)) "
+                                       + "is not signed by the payer \(snapshot.terms.payer)")
+                }
+            }
+            persisted[r.id] = Persisted(cold: ColdKey(snapshot), voucherNonce: r.latestVoucher?.nonce ?? 0)
             do {
-                let x = try ChannelExtras.decode(bytes)
-                let snapshot = try ChannelPersistence.snapshot(r, x)
-                persisted[r.id] = Persisted(cold: ColdKey(snapshot), voucherNonce: r.latestVoucher?.nonce ?? 0)
                 switch snapshot.role {
                 case .payer: payers[r.id] = try PayerChannel(restoring: snapshot, key: key)
                 case .payee:
                     payees[r.id] = try PayeeChannel(restoring: snapshot, key: key)
                     payeesByPayer[snapshot.terms.payer, default: []].insert(r.id)
                 }
-                restored += 1
             } catch {
-                logger.error("cannot restore channel", metadata: ["channel": "\(r.id)", "error": "\(error)"])
+                throw Self.damaged(store.path, "channel \(r.id): \(error)")
             }
+            restored += 1
         }
+        markerWritten = !records.isEmpty
+        if markerWritten { try marker.write() }
         if let bytes = try store.metadata(forKey: PolicyJSON.metadataKey), let p = try? PolicyJSON.decode(bytes) { policy = p }
         rebuildGuards()
         peerEvents = events.subscribe()
         logger.info("payments ready", metadata: ["channels": "\(restored)", "store": "\(store.path)"])
+    }
+
+    static func damaged(_ path: String, _ what: String) -> NodeError {
+        .configuration("the channel store \(path) is damaged: \(what). Refusing to start; restore the file from a backup")
+    }
+
+    /// After a channel row became durable: make sure the marker says this node has channels.
+    func channelStored() {
+        guard !markerWritten else { return }
+        do {
+            try ChannelsMarker(directory: (markerPath as NSString).deletingLastPathComponent).write()
+            markerWritten = true
+        } catch {
+            logger.error("cannot write the channels marker", metadata: ["path": "\(markerPath)", "error": "\(error)"])
+        }
     }
 
     /// Spending totals are the cumulative amounts of our payer channels' latest vouchers (durable):

@@ -1,4 +1,5 @@
 internal import CSQLite
+import Foundation
 
 /// One SQLite connection. Owns the `sqlite3*` handle (closed in `deinit`) and a cache of prepared
 /// statements (finalized before the handle is closed). Not thread-safe: the owner confines it to
@@ -18,8 +19,9 @@ final class SQLiteConnection {
         let rc = sqlite3_open_v2(path, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            let errno = db.map { sqlite3_system_errno($0) } ?? 0
             if let db { sqlite3_close_v2(db) }
-            throw .sqlite(code: rc, message: message, context: "open \(path)")
+            throw Self.error(rc, systemErrno: errno, message: message, context: "open \(path)", path: path)
         }
         handle = db
         self.path = path
@@ -88,11 +90,19 @@ final class SQLiteConnection {
 
     var lastMessage: String { String(cString: sqlite3_errmsg(handle)) }
 
-    /// Maps a result code to a typed error; "not a database" gets its own case.
+    /// Maps a result code to a typed error; "not a database", a damaged file and a full disk get
+    /// their own cases (a full disk often surfaces as SQLITE_IOERR with errno ENOSPC).
     func error(_ rc: Int32, message: String, context: String) -> StoreError {
+        Self.error(rc, systemErrno: sqlite3_system_errno(handle), message: message, context: context, path: path)
+    }
+
+    static func error(_ rc: Int32, systemErrno: Int32, message: String, context: String, path: String) -> StoreError {
         switch rc & 0xff {
         case SQLITE_NOTADB: return .notADatabase(path: path)
-        case SQLITE_CORRUPT: return .corrupt("\(message) (\(context))")
+        case SQLITE_CORRUPT: return .damagedFile(code: rc, message: message, context: context)
+        case SQLITE_FULL: return .diskFull(path: path, code: rc, context: context)
+        case SQLITE_IOERR where systemErrno == ENOSPC || systemErrno == EDQUOT:
+            return .diskFull(path: path, code: rc, context: context)
         default: return .sqlite(code: rc, message: message, context: context)
         }
     }

@@ -86,6 +86,27 @@ enum ChannelQueries {
         return result
     }
 
+    /// History rows of a channel with nonce at most `nonce`, highest first, at most `limit`.
+    static func historyUpTo(_ channel: ChannelID, nonce: UInt64, limit: Int, _ db: SQLiteConnection) throws(StoreError) -> [StoredVoucher] {
+        let s = try db.statement("""
+            SELECT nonce, amount, signature, task_id, ts FROM voucher_history
+            WHERE channel = ?1 AND nonce <= ?2 ORDER BY nonce DESC LIMIT ?3
+            """)
+        try s.bind(1, channel.bytes)
+        try s.bind(2, Int64(clamping: nonce))
+        try s.bind(3, Int64(limit))
+        var result: [StoredVoucher] = []
+        while try s.step() {
+            result.append(StoredVoucher(
+                channel: channel,
+                nonce: try IntegerEncoding.uint64(s.int64(0), "voucher_history.nonce"),
+                amount: try AmountEncoding.decode(s.blob(1), "voucher_history.amount"),
+                signature: try BytesDecoding.decode(Signature65.self, s.blob(2), "voucher_history.signature"),
+                taskID: s.text(3), timestampMillis: s.int64(4)))
+        }
+        return result
+    }
+
     static func receipts(_ channel: ChannelID, _ db: SQLiteConnection) throws(StoreError) -> [ReceiptRecord] {
         let s = try db.statement("SELECT seq, hash, prev_hash, json, signature FROM receipts WHERE channel = ?1 ORDER BY seq")
         try s.bind(1, channel.bytes)

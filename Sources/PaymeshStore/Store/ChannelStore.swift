@@ -18,23 +18,32 @@ public final class ChannelStore: Sendable {
     /// The schema version this build writes.
     public static var schemaVersion: Int { Migrations.current }
 
-    /// Opens (creating if needed) and migrates the store at `path`. Throws a clear error for a
-    /// file that is not SQLite, belongs to another application, or has a newer schema.
+    /// Opens (creating if needed) and migrates the store at `path`, then checks what a restart acts
+    /// on (`verifyLatestVouchers()`). Throws a clear error for a file that is not SQLite, belongs to
+    /// another application, has a newer schema, or whose contents contradict themselves; and says
+    /// "disk full" (with the path) when the filesystem has no space left.
     public convenience init(path: String, configuration: StoreConfiguration = .default) throws(StoreError) {
-        try self.init(path: path, configuration: configuration, migrateTo: Migrations.current)
+        try self.init(path: path, configuration: configuration, migrateTo: Migrations.current, verify: true)
     }
 
-    /// `migrateTo` below the current version exists for migration tests only.
-    init(path: String, configuration: StoreConfiguration, migrateTo version: Int) throws(StoreError) {
-        let writeConnection = try SQLiteConnection(path: path, mode: .readWriteCreate)
-        try Schema.prepare(writeConnection, synchronous: configuration.synchronous,
-                           busyTimeoutMillis: configuration.busyTimeoutMillis, targetVersion: version)
-        let readConnection = try SQLiteConnection(path: path, mode: .readWrite)
-        try Schema.configureReader(readConnection, busyTimeoutMillis: configuration.busyTimeoutMillis)
-        self.path = path
-        self.configuration = configuration
-        reader = Mutex(readConnection)
-        writer = GroupCommitWriter(connection: writeConnection, configuration: configuration)
+    /// `migrateTo` below the current version and `verify: false` exist for tests only.
+    init(path: String, configuration: StoreConfiguration, migrateTo version: Int, verify: Bool = true) throws(StoreError) {
+        do {
+            try StoreFiles.prepare(path)
+            let writeConnection = try SQLiteConnection(path: path, mode: .readWriteCreate)
+            try Schema.prepare(writeConnection, synchronous: configuration.synchronous,
+                               busyTimeoutMillis: configuration.busyTimeoutMillis, targetVersion: version)
+            try StoreFiles.tighten(path) // -wal and -shm exist now
+            let readConnection = try SQLiteConnection(path: path, mode: .readWrite)
+            try Schema.configureReader(readConnection, busyTimeoutMillis: configuration.busyTimeoutMillis)
+            self.path = path
+            self.configuration = configuration
+            reader = Mutex(readConnection)
+            writer = GroupCommitWriter(connection: writeConnection, configuration: configuration)
+        } catch {
+            throw StoreFiles.diagnose(error, path: path)
+        }
+        if verify, version == Migrations.current { try verifyLatestVouchers() }
         writer.start()
     }
 
@@ -45,6 +54,9 @@ public final class ChannelStore: Sendable {
 
     /// Group-commit counters since open.
     public var statistics: StoreStatistics { writer.statistics }
+
+    /// Whether the last write batch committed, failed transiently, or the writer stopped for good.
+    public var health: StoreHealth { writer.health }
 
     // MARK: Writes (each returns once durable)
 
@@ -118,6 +130,15 @@ public final class ChannelStore: Sendable {
         try read { db throws(StoreError) in try ChannelQueries.history(channel, after: afterNonce, limit: limit, db) }
     }
 
+    /// `voucherHistory` for people and other nodes: first `PRAGMA quick_check` of the history table
+    /// (a damaged page must not pass for a shorter history), then the rows are checked to be
+    /// strictly increasing in nonce and non-decreasing in amount (also against the row before the
+    /// page), and the last page to end at the channel's latest voucher. Throws instead of
+    /// returning a partial or inconsistent list. Reads the whole history table once per call.
+    public func verifiedVoucherHistory(channel: ChannelID, afterNonce: UInt64 = 0, limit: Int = 1_000) throws(StoreError) -> [StoredVoucher] {
+        try read { db throws(StoreError) in try StoreVerification.history(channel, after: afterNonce, limit: limit, db) }
+    }
+
     /// The highest nonce in a channel's history (0 if none), from the primary-key index.
     public func highestHistoryNonce(channel: ChannelID) throws(StoreError) -> UInt64 {
         try read { db throws(StoreError) in
@@ -145,6 +166,15 @@ public final class ChannelStore: Sendable {
     /// The schema version of the open file.
     public func storedSchemaVersion() throws(StoreError) -> Int {
         try read { db throws(StoreError) in Int(try db.integer("PRAGMA user_version")) }
+    }
+
+    /// Checks, for every channel, what a restart acts on against the history log: the latest
+    /// voucher (nonce, amount, signature) is the history's highest row, the row below it does not
+    /// exceed it, and the amount is within the deposit; a channel without a voucher has no history.
+    /// Two primary-key lookups per channel (the history is not scanned). Throws
+    /// `StoreError.inconsistent` naming the channel (Specs/storage.md, "Checks at start").
+    public func verifyLatestVouchers() throws(StoreError) {
+        try read { db throws(StoreError) in try StoreVerification.latestVouchers(db) }
     }
 
     /// `PRAGMA integrity_check`: ["ok"] for a sound file, else SQLite's list of problems.

@@ -27,6 +27,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         var exited = false
         var closeWaiters: [CheckedContinuation<Void, Never>] = []
         var failure: StoreError?
+        var health = StoreHealth.ok
         var statistics = StoreStatistics()
     }
 
@@ -48,6 +49,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     }
 
     var statistics: StoreStatistics { state.withLock { $0.statistics } }
+
+    var health: StoreHealth { state.withLock { $0.health } }
 
     /// Enqueues `operation` and returns once it is durable (or refused, or failed).
     func submit(_ operation: WriteOperation) async throws(StoreError) {
@@ -143,21 +146,30 @@ final class GroupCommitWriter: @unchecked Sendable {
         return batch
     }
 
+    /// Applies a batch in one transaction. Each request runs in its own savepoint: a request that
+    /// fails on its own (refused, a constraint, an out-of-range or undecodable value) is rolled back
+    /// alone and its caller gets that error, while the rest of the batch commits. A failure of the
+    /// file or its environment (disk full, I/O error, lock timeout) aborts the batch: every caller
+    /// gets that error, nothing of the batch is written, and the next batch simply tries again — in
+    /// WAL mode an aborted commit leaves no trace that a later commit could build on. Only a damaged
+    /// file (SQLite reports SQLITE_CORRUPT or SQLITE_NOTADB) stops the writer for good.
     private func commit(_ batch: [Pending]) {
         let db = connection!
-        var results = [Result<Void, StoreError>](repeating: .success(()), count: batch.count)
         if let failure = state.withLock({ $0.failure }) {
             batch.forEach { $0.waiter.resume(returning: .failure(failure)) }
             return
         }
+        var results = [Result<Void, StoreError>](repeating: .success(()), count: batch.count)
         var batchError: StoreError?
         do {
+            // A previous batch that failed mid-way may have left a transaction open.
+            if db.isInTransaction { try db.execute("ROLLBACK") }
             try db.run("BEGIN IMMEDIATE")
             for (i, pending) in batch.enumerated() {
                 do {
-                    try pending.operation.apply(to: db)
-                } catch where error.isRejectedRequest {
-                    results[i] = .failure(error) // nothing of it was written
+                    try Self.applyAlone(pending.operation, db)
+                } catch where !error.isEnvironmentFailure {
+                    results[i] = .failure(error) // rolled back to its savepoint: nothing of it was written
                 }
             }
             try db.run("COMMIT")
@@ -170,12 +182,16 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
         let succeeded = results.reduce(0) { n, r in if case .success = r { n + 1 } else { n } }
         state.withLock { s in
-            if let error = batchError, Self.isFatal(error) {
-                // After a failed sync the OS may have dropped the dirty pages ("fsyncgate"):
-                // nothing later can be trusted to be durable, so refuse all further writes.
-                s.failure = .failed("\(error)")
-            }
-            if batchError == nil {
+            if let error = batchError {
+                s.statistics.failedBatches += 1
+                if Self.isFatal(error) {
+                    s.failure = .writerStopped("\(error)")
+                    s.health = .stopped(s.failure!)
+                } else {
+                    s.health = .degraded(error)
+                }
+            } else {
+                s.health = .ok
                 s.statistics.commits += 1
                 s.statistics.largestBatch = max(s.statistics.largestBatch, batch.count)
             }
@@ -185,8 +201,25 @@ final class GroupCommitWriter: @unchecked Sendable {
         for (pending, result) in zip(batch, results) { pending.waiter.resume(returning: result) }
     }
 
+    /// Runs one request in a savepoint; on any failure of the request itself rolls back to it and
+    /// rethrows (a constraint violation becomes `valueOutOfRange`). Environment failures propagate.
+    private static func applyAlone(_ operation: WriteOperation, _ db: SQLiteConnection) throws(StoreError) {
+        try db.run("SAVEPOINT op")
+        do {
+            try operation.apply(to: db)
+            try db.run("RELEASE op")
+        } catch {
+            if error.isEnvironmentFailure { throw error }
+            try db.run("ROLLBACK TO op")
+            try db.run("RELEASE op")
+            if error.sqliteCode == SQLITE_CONSTRAINT { throw .valueOutOfRange("constraint violated: \(error)") }
+            throw error
+        }
+    }
+
+    /// A damaged file: nothing later can be trusted, so the writer refuses all further writes.
     private static func isFatal(_ error: StoreError) -> Bool {
         guard let code = error.sqliteCode else { return error.isUnusableFile }
-        return code == SQLITE_IOERR || code == SQLITE_CORRUPT || code == SQLITE_NOTADB
+        return code == SQLITE_CORRUPT || code == SQLITE_NOTADB
     }
 }

@@ -38,10 +38,32 @@ public struct StoreStatistics: Sendable, Hashable {
     public var requests: Int
     /// The largest batch committed in one transaction.
     public var largestBatch: Int
+    /// Batches aborted by a failure of the file or its environment (disk full, I/O error…).
+    public var failedBatches: Int
 
-    public init(commits: Int = 0, requests: Int = 0, largestBatch: Int = 0) {
+    public init(commits: Int = 0, requests: Int = 0, largestBatch: Int = 0, failedBatches: Int = 0) {
         self.commits = commits
         self.requests = requests
         self.largestBatch = largestBatch
+        self.failedBatches = failedBatches
+    }
+}
+
+/// Whether the store's writer is committing (Specs/storage.md, "Write failures").
+public enum StoreHealth: Sendable, Hashable, CustomStringConvertible {
+    /// The last batch committed (or none was tried yet).
+    case ok
+    /// The last batch failed for a reason that may pass (disk full, I/O error, lock timeout):
+    /// its callers got the error; the next batch tries again.
+    case degraded(StoreError)
+    /// The file is damaged: the writer refuses every write until the node is restarted.
+    case stopped(StoreError)
+
+    public var description: String {
+        switch self {
+        case .ok: "ok"
+        case .degraded(let e): "degraded: \(e)"
+        case .stopped(let e): "stopped: \(e)"
+        }
     }
 }

@@ -3,10 +3,8 @@ import PaymeshMessages
 
 /// How each write request is applied inside the batch transaction, on the writer thread.
 ///
-/// A voucher runs without a savepoint: its guarded UPDATE either changes the channel row or
-/// changes nothing (then the request is refused); the history INSERT that follows cannot
-/// conflict, so any error there is a database failure that aborts the whole batch.
-/// Every other request runs inside a savepoint so that a refusal leaves no trace.
+/// The writer runs each request inside its own savepoint (`GroupCommitWriter.applyAlone`), so a
+/// request that fails leaves no trace; the nested savepoints below only predate it.
 extension WriteOperation {
     func apply(to db: SQLiteConnection) throws(StoreError) {
         switch self {
