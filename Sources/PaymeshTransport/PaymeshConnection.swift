@@ -29,6 +29,8 @@ public final class PaymeshConnection: Sendable {
         var peerSentGoAway = false
         var bytesReceived: UInt64 = 0
         var bytesSent: UInt64 = 0
+        var readPaused = false
+        var readPauses: UInt64 = 0
     }
 
     init(peer: AuthenticatedPeer, channel: any Channel, core: MuxHandler) {
@@ -70,6 +72,12 @@ public final class PaymeshConnection: Sendable {
         stats.withLockedValue { ($0.bytesReceived, $0.bytesSent) }
     }
 
+    /// Back-pressure (issue 7 item 5): whether reading from the peer is paused because it does
+    /// not read what we send, and how many times that happened.
+    public var backPressure: (paused: Bool, pauses: UInt64) {
+        stats.withLockedValue { ($0.readPaused, $0.readPauses) }
+    }
+
     /// Graceful close: yamux GoAway(normal), then the TCP connection is closed.
     public func close() async {
         let core = self.core
@@ -85,6 +93,13 @@ public final class PaymeshConnection: Sendable {
         stats.withLockedValue {
             $0.bytesReceived &+= UInt64(received)
             $0.bytesSent &+= UInt64(sent)
+        }
+    }
+
+    func readPaused(_ paused: Bool) {
+        stats.withLockedValue {
+            if paused, !$0.readPaused { $0.readPauses += 1 }
+            $0.readPaused = paused
         }
     }
 
