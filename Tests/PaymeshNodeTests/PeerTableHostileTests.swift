@@ -35,6 +35,7 @@ import Testing
         #expect(t.metrics.bansIssued == 23_000 && t.metrics.bansEvicted == 22_000)
         // The most recent violator is still refused; a legitimate peer is accepted.
         #expect(t.onInboundConnection(ConnectionID(connection), peer: id(22_999), remote: nil, now: at(23)) == [.disconnect(ConnectionID(connection), .banned)])
+        _ = t.onConnectionClosed(ConnectionID(connection), now: at(23), random: &random)
         let legit = address(0x42)
         #expect(t.onInboundConnection(ConnectionID(connection + 1), peer: legit, remote: nil, now: at(23))
             == [.emit(.peerUp(legit, direction: .inbound, remote: nil))])

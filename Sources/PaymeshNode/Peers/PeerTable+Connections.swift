@@ -96,13 +96,13 @@ extension PeerTable {
 
     /// Connected peers whose connection is being closed to make room (still counted connected).
     private var evicting: Int {
-        peers.values.count { $0.state == .connected && $0.connection.flatMap { connections[$0]?.closing } == .tooManyPeers }
+        connectedIDs.count { peers[$0]?.connection.flatMap { connections[$0]?.closing } == .tooManyPeers }
     }
 
     /// The connection of the most recently connected unprotected peer not already being closed.
     private func newestUnprotectedPeer() -> ConnectionID? {
-        peers.values
-            .filter { $0.state == .connected && !isProtected($0.id) }
+        connectedIDs.compactMap { peers[$0] }
+            .filter { !isProtected($0.id) }
             .compactMap { p -> (Instant, ConnectionID)? in
                 guard let c = p.connection, connections[c]?.closing == nil, let since = p.connectedSince else { return nil }
                 return (since, c)

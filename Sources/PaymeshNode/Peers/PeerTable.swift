@@ -24,7 +24,7 @@ public struct PeerTable<Instant: InstantProtocol>: Sendable where Instant.Durati
         /// Bans remembered at once (issue 7 item 7). Throwaway identities cost an attacker
         /// nothing, so past this the oldest ban is forgotten rather than memory growing.
         public var maxBans: Int
-        public static let defaultMaxBans = 4096
+        public static var defaultMaxBans: Int { 4096 }
         /// Slots of `maxPeers` that only protected peers (channels, static peers) may take
         /// (issue 8); by default min(8, maxPeers / 8). A protected peer arriving at a full table
         /// also evicts the newest unprotected peer.
@@ -79,6 +79,8 @@ public struct PeerTable<Instant: InstantProtocol>: Sendable where Instant.Durati
     /// was lifted or renewed are skipped when reached.
     var banQueue: [(peer: EthereumAddress, until: Instant)] = []
     var banQueueHead = 0
+    /// Peers in state `.connected`, kept by `store` so counting is O(1) with many records.
+    var connectedIDs: Set<EthereumAddress> = []
 
     public init(local: EthereumAddress, configuration: Configuration = Configuration()) {
         self.local = local
@@ -87,10 +89,10 @@ public struct PeerTable<Instant: InstantProtocol>: Sendable where Instant.Durati
 
     // MARK: Queries
 
-    public var connectedCount: Int { peers.values.count { $0.state == .connected } }
+    public var connectedCount: Int { connectedIDs.count }
     public var dialingCount: Int { dialsInFlight.count }
     public var bannedCount: Int { bans.count }
-    public var connectedPeers: [EthereumAddress] { peers.values.filter { $0.state == .connected }.map(\.id).sorted() }
+    public var connectedPeers: [EthereumAddress] { connectedIDs.sorted() }
 
     /// The connection carrying traffic to `peer`, when connected.
     public func connection(to peer: EthereumAddress) -> ConnectionID? {
@@ -139,6 +141,7 @@ public struct PeerTable<Instant: InstantProtocol>: Sendable where Instant.Durati
 
     /// Stores a record, or drops it when there is nothing left to remember.
     mutating func store(_ p: PeerRecord<Instant>) {
+        if p.state == .connected { connectedIDs.insert(p.id) } else { connectedIDs.remove(p.id) }
         if p.state == .disconnected, p.addresses.isEmpty, p.connection == nil, discovered[p.id] == nil,
            !connections.values.contains(where: { $0.peer == p.id }) {
             peers[p.id] = nil
