@@ -107,6 +107,7 @@ final class MuxHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     func read(context: ChannelHandlerContext) {
         if session != nil, !context.channel.isWritable {
+            if !readPending { connection?.readHeld() }
             readPending = true
             return
         }

@@ -31,6 +31,7 @@ public final class PaymeshConnection: Sendable {
         var bytesSent: UInt64 = 0
         var readPaused = false
         var readPauses: UInt64 = 0
+        var readsHeld: UInt64 = 0
     }
 
     init(peer: AuthenticatedPeer, channel: any Channel, core: MuxHandler) {
@@ -72,10 +73,11 @@ public final class PaymeshConnection: Sendable {
         stats.withLockedValue { ($0.bytesReceived, $0.bytesSent) }
     }
 
-    /// Back-pressure (issue 7 item 5): whether reading from the peer is paused because it does
-    /// not read what we send, and how many times that happened.
-    public var backPressure: (paused: Bool, pauses: UInt64) {
-        stats.withLockedValue { ($0.readPaused, $0.readPauses) }
+    /// Back-pressure (issue 7 item 5): whether the socket is full because the peer does not read
+    /// what we send, how many times that happened, and how many times a socket read was held
+    /// back for it (reading resumes when the socket drains).
+    public var backPressure: (paused: Bool, pauses: UInt64, readsHeld: UInt64) {
+        stats.withLockedValue { ($0.readPaused, $0.readPauses, $0.readsHeld) }
     }
 
     /// Graceful close: yamux GoAway(normal), then the TCP connection is closed.
@@ -102,6 +104,8 @@ public final class PaymeshConnection: Sendable {
             $0.readPaused = paused
         }
     }
+
+    func readHeld() { stats.withLockedValue { $0.readsHeld += 1 } }
 
     func deliverInbound(_ stream: PaymeshStream) { inboundContinuation.yield(stream) }
 
