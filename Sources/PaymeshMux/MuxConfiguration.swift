@@ -20,6 +20,12 @@ public struct MuxConfiguration: Sendable, Equatable {
     /// hashicorp/yamux defaults: KeepAliveInterval 30 s, ConnectionWriteTimeout 10 s.
     public static let defaultKeepaliveInterval = TimeAmount.seconds(30)
     public static let defaultPingTimeout = TimeAmount.seconds(10)
+    /// Bytes accepted by `write` and still waiting for the peer's window, over all streams of a
+    /// session (issue 7 item 5). A peer that keeps us producing data without granting window
+    /// cannot grow this queue: past the limit the session sends GoAway(internal error) and closes.
+    /// 64 streams of 256 KiB (the writers' per-stream high watermark) — far above what a peer that
+    /// reads ever leaves queued.
+    public static let defaultMaxQueuedBytes = 64 * 256 * 1024
 
     /// Receive window we grant each stream; ≥ 256 KiB, ≤ 16 MiB. Values above 256 KiB are
     /// announced by a WindowUpdate sent with the SYN / ACK.
@@ -34,6 +40,9 @@ public struct MuxConfiguration: Sendable, Equatable {
     public var keepaliveInterval: TimeAmount?
     /// A ping (keepalive or explicit) unanswered for this long closes the session.
     public var pingTimeout: TimeAmount
+    /// Outbound bytes queued behind the peer's windows, all streams together; exceeding it closes
+    /// the session with GoAway(2) and `MuxError.sendQueueFull`.
+    public var maxQueuedBytes: Int
 
     public init(
         receiveWindow: UInt32 = MuxConfiguration.initialStreamWindow,
@@ -42,11 +51,12 @@ public struct MuxConfiguration: Sendable, Equatable {
         maxDataFrameLength: UInt32 = MuxConfiguration.defaultMaxDataFrameLength,
         maxOutboundDataFrame: Int = MuxConfiguration.defaultMaxOutboundDataFrame,
         keepaliveInterval: TimeAmount? = MuxConfiguration.defaultKeepaliveInterval,
-        pingTimeout: TimeAmount = MuxConfiguration.defaultPingTimeout
+        pingTimeout: TimeAmount = MuxConfiguration.defaultPingTimeout,
+        maxQueuedBytes: Int = MuxConfiguration.defaultMaxQueuedBytes
     ) {
         precondition(receiveWindow >= Self.initialStreamWindow && receiveWindow <= Self.maxReceiveWindowLimit,
                      "receiveWindow must be within 256 KiB ... 16 MiB")
-        precondition(maxConcurrentStreams > 0 && maxUnacknowledgedStreams > 0 && maxOutboundDataFrame > 0)
+        precondition(maxConcurrentStreams > 0 && maxUnacknowledgedStreams > 0 && maxOutboundDataFrame > 0 && maxQueuedBytes > 0)
         precondition(maxDataFrameLength >= receiveWindow, "a full window must fit in one frame")
         self.receiveWindow = receiveWindow
         self.maxConcurrentStreams = maxConcurrentStreams
@@ -55,5 +65,6 @@ public struct MuxConfiguration: Sendable, Equatable {
         self.maxOutboundDataFrame = maxOutboundDataFrame
         self.keepaliveInterval = keepaliveInterval
         self.pingTimeout = pingTimeout
+        self.maxQueuedBytes = maxQueuedBytes
     }
 }

@@ -12,8 +12,8 @@ public struct MuxError: Error, Hashable, CustomStringConvertible, Sendable {
         // Local API misuse or state (thrown to our own application).
         case sessionClosed, goAwayReceived, goAwaySent, tooManyStreams
         case tooManyUnacknowledgedStreams, streamIDsExhausted, unknownStream, streamNotWritable
-        // Liveness.
-        case keepaliveTimeout
+        // Liveness and resources.
+        case keepaliveTimeout, sendQueueFull
         // Stream protocol header (streams.md).
         case invalidProtocolID
     }
@@ -68,5 +68,8 @@ public struct MuxError: Error, Hashable, CustomStringConvertible, Sendable {
     @inline(never) public static func unknownStream(_ id: StreamID) -> Self { .init(.unknownStream, "\(id)") }
     @inline(never) public static func streamNotWritable(_ id: StreamID) -> Self { .init(.streamNotWritable, "\(id)") }
     @inline(never) public static func keepaliveTimeout() -> Self { .init(.keepaliveTimeout, "no ping response in time") }
+    @inline(never) public static func sendQueueFull(_ why: String = "") -> Self { .init(.sendQueueFull, why) }
+    /// True when the session closed because the peer let our outbound queue reach its limit.
+    public var isSendQueueFull: Bool { code == .sendQueueFull }
     @inline(never) public static func invalidProtocolID(_ why: String = "") -> Self { .init(.invalidProtocolID, why) }
 }

@@ -67,6 +67,7 @@ extension YamuxSession {
             var piece = s.sendQueue[head].readSlice(length: n)!
             if s.sendQueue[head].readableBytes == 0 { s.sendQueue.removeFirst() }
             s.queuedBytes -= n
+            totalQueuedBytes -= n
             s.sendWindow -= UInt32(n)
             var flags = takeOpening(&s, id)
             if s.queuedBytes == 0, s.localEnd == .finPending {
@@ -97,6 +98,7 @@ extension YamuxSession {
         case .synReceived: inboundBacklog -= 1
         case .ackPending, .established: break
         }
+        totalQueuedBytes -= s.queuedBytes
         streams.remove(at: index)
         actions.append(.streamClosed(id))
     }
@@ -107,6 +109,9 @@ extension YamuxSession {
         if error.isProtocolViolation {
             YamuxFrame.writeHeader(type: .goAway, flags: [], streamID: .session,
                                    length: GoAwayCode.protocolError.rawValue, into: &outbound)
+        } else if error.isSendQueueFull {
+            YamuxFrame.writeHeader(type: .goAway, flags: [], streamID: .session,
+                                   length: GoAwayCode.internalError.rawValue, into: &outbound)
         }
         closed = true
         closeReason = error
@@ -128,6 +133,7 @@ extension YamuxSession {
             pings.removeAll()
             inboundBacklog = 0
             outboundUnacked = 0
+            totalQueuedBytes = 0
             decoder = YamuxFrameDecoder(maxDataLength: configuration.maxDataFrameLength)
             result.append(.closeConnection(closeReason))
         }

@@ -57,6 +57,8 @@ public struct YamuxSession: Sendable {
     var lastKeepalive: NIODeadline?
     var outbound = ByteBuffer()
     var actions: [Action] = []
+    /// Sum of every stream's `queuedBytes` (bounded by `configuration.maxQueuedBytes`).
+    var totalQueuedBytes = 0
 
     /// Window advertised on top of the spec's initial 256 KiB when a stream opens.
     var extraWindow: UInt32 { configuration.receiveWindow - MuxConfiguration.initialStreamWindow }
@@ -76,6 +78,8 @@ public struct YamuxSession: Sendable {
     public func state(of id: StreamID) -> StreamState? { streams[id]?.publicState }
     /// Bytes accepted by `write` but still waiting for the peer's window.
     public func queuedBytes(of id: StreamID) -> Int { streams[id]?.queuedBytes ?? 0 }
+    /// Bytes accepted by `write` still waiting for window, all streams together.
+    public var queuedBytes: Int { totalQueuedBytes }
     public func sendWindow(of id: StreamID) -> UInt32? { streams[id]?.sendWindow }
     public func receiveWindow(of id: StreamID) -> UInt32? { streams[id]?.receiveWindow }
     /// When `onTimerTick` next has work (keepalive due or a ping timing out).
@@ -262,12 +266,18 @@ public struct YamuxSession: Sendable {
         guard !closed else { throw .sessionClosed() }
         guard let end = streams[id]?.localEnd else { throw .unknownStream(id) }
         guard end == .open else { throw .streamNotWritable(id) }
+        let n = data.readableBytes
+        if n > 0, totalQueuedBytes + n > configuration.maxQueuedBytes {
+            // The peer keeps us writing but grants no window: close rather than grow.
+            fail(.sendQueueFull("\(totalQueuedBytes) + \(n) bytes queued > \(configuration.maxQueuedBytes)"))
+            return finish()
+        }
         return try withLiveStream(id) { session, s in
             if s.opening == .synReceived { session.markAccepted(&s) }
-            let n = data.readableBytes
             if n > 0 {
                 s.sendQueue.append(data)
                 s.queuedBytes += n
+                session.totalQueuedBytes += n
             }
             session.pump(&s, id)
             if s.queuedBytes > 0 { s.writerBlocked = true }

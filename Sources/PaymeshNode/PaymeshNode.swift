@@ -118,6 +118,8 @@ public final class PaymeshNode: Service, Sendable {
         lockBox.withLockedValue { $0 = lock }
         let (key, created) = try IdentityStore(directory: directory).loadOrCreate()
         logger.info(created ? "created identity" : "loaded identity", metadata: ["id": "\(key.address)", "data_dir": "\(directory)"])
+        // Sockets are descriptors: use the whole hard limit (issue 7 item 3).
+        DescriptorLimit.raiseSoftLimit()
         let endpoint = try PaymeshEndpoint(configuration: .init(identity: key), group: group)
         let bound: SocketAddress
         do {

@@ -48,7 +48,7 @@ public struct IdentityProof: Hashable, Sendable {
         do { return try MsgpackEncoder.encode(value) } catch { throw NoiseError.invalidIdentityProof("encoding failed: \(error)") }
     }
 
-    /// Strict decoding: every key present with its type; unknown keys ignored; any order.
+    /// Strict decoding: every key present with its type; unknown keys ignored; any order; no key twice.
     public init(decoding bytes: [UInt8]) throws(NoiseError) {
         guard bytes.count <= Self.maxEncodedLength else {
             throw .invalidIdentityProof("\(bytes.count) bytes exceeds \(Self.maxEncodedLength)")
@@ -57,8 +57,11 @@ public struct IdentityProof: Hashable, Sendable {
         do { value = try MsgpackDecoder.decode(bytes) } catch { throw .invalidIdentityProof("not msgpack: \(error)") }
         guard let pairs = value.mapValue else { throw .invalidIdentityProof("not a map") }
         var version: UInt64?, addr: [UInt8]?, sig: [UInt8]?, features: [String]?
+        var seen = Set<String>()
         for pair in pairs {
             guard let key = pair.key.stringValue else { throw .invalidIdentityProof("non-string key") }
+            // §4.1: a key that appears twice (known or not) rejects the proof.
+            guard seen.insert(key).inserted else { throw .invalidIdentityProof("key \(key) appears twice") }
             switch key {
             case "v": version = pair.value.uint64Value
                 if version == nil { throw .invalidIdentityProof("v is not a uint") }

@@ -8,12 +8,19 @@ import PaymeshNoise
 /// Event-loop confined: every method runs on `eventLoop` (public API types hop here first).
 /// Frames produced while handling one inbound read, or one API call, are flushed together so
 /// that they share one Noise message and one TCP write.
-final class MuxHandler: ChannelInboundHandler, @unchecked Sendable {
+///
+/// Back-pressure (issue 7 item 5): while the socket is not writable (the peer does not read what
+/// we send, e.g. ping replies) the handler stops reading from it, so whatever the peer sends
+/// cannot make us queue more; reading resumes once the socket drains.
+final class MuxHandler: ChannelDuplexHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     /// A writer waits once this many bytes of its stream are queued behind the peer's window.
     static let writeHighWatermark = 256 * 1024
+    /// How long a closing connection waits for its last frames (GoAway) to be written.
+    static let closeFlushTimeout = TimeAmount.seconds(2)
 
     private enum InboundStreamState {
         /// Opened by the peer; reading its protocol header (streams.md).
@@ -39,6 +46,9 @@ final class MuxHandler: ChannelInboundHandler, @unchecked Sendable {
     private var inRead = false
     private(set) var connection: PaymeshConnection?
     private var closeError: TransportError?
+    /// A `read` was held back while the socket was not writable.
+    private var readPending = false
+    private var closing = false
 
     init(eventLoop: any EventLoop, role: YamuxSession.Role, muxConfiguration: MuxConfiguration,
          supportedProtocols: Set<StreamProtocolID>, tickInterval: TimeAmount,
@@ -65,6 +75,7 @@ final class MuxHandler: ChannelInboundHandler, @unchecked Sendable {
         session = YamuxSession(role: role, configuration: muxConfiguration)
         let connection = PaymeshConnection(peer: done.peer, channel: context.channel, core: self)
         self.connection = connection
+        if !context.channel.isWritable { connection.readPaused(true) }
         timer = context.eventLoop.scheduleRepeatedTask(initialDelay: tickInterval, delay: tickInterval) { [weak self] _ in
             guard let self, self.session != nil else { return }
             self.perform(self.session!.onTimerTick(now: .now()))
@@ -92,6 +103,27 @@ final class MuxHandler: ChannelInboundHandler, @unchecked Sendable {
         context.close(promise: nil)
     }
 
+    // MARK: Back-pressure
+
+    func read(context: ChannelHandlerContext) {
+        if session != nil, !context.channel.isWritable {
+            if !readPending { connection?.readHeld() }
+            readPending = true
+            return
+        }
+        context.read()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        let writable = context.channel.isWritable
+        connection?.readPaused(!writable)
+        if writable, readPending {
+            readPending = false
+            context.read()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
@@ -104,6 +136,8 @@ final class MuxHandler: ChannelInboundHandler, @unchecked Sendable {
         pingWaiters.removeAll()
         session = nil
         connection?.didClose(error: closeError)
+        // Break the handler ↔ connection cycle so both are freed with the channel (issue 7 item 6).
+        connection = nil
         self.context = nil
         context.fireChannelInactive()
     }
@@ -139,12 +173,12 @@ final class MuxHandler: ChannelInboundHandler, @unchecked Sendable {
                 connection?.peerSentGoAway = true
             case .closeConnection(let error):
                 if let error, closeError == nil {
-                    let failure = TransportError(.muxProtocolError, String(describing: error))
+                    let kind: TransportError.Kind = error.isSendQueueFull ? .queueLimit : .muxProtocolError
+                    let failure = TransportError(kind, String(describing: error))
                     closeError = failure
                     onFailure(failure)
                 }
-                flushIfNeeded()
-                context?.close(promise: nil)
+                closeAfterFlushing()
             }
         }
     }
@@ -251,7 +285,25 @@ final class MuxHandler: ChannelInboundHandler, @unchecked Sendable {
     /// Graceful close: GoAway(normal), flush, then close the TCP connection.
     func goAwayAndClose() {
         if session != nil { perform(session!.goAway(code: .normal)) }
-        if needsFlush { needsFlush = false; context?.flush() }
-        context?.close(promise: nil)
+        closeAfterFlushing()
+    }
+
+    /// Flushes what is queued (a GoAway in particular, mux.md §7) — also in the middle of a
+    /// read — and closes the TCP connection once it is written, or at once if writing fails.
+    private func closeAfterFlushing() {
+        guard let context, !closing else { return }
+        closing = true
+        needsFlush = false
+        let written = context.eventLoop.makePromise(of: Void.self)
+        let channel = context.channel
+        // A peer that does not read never lets the write complete: close anyway after a while.
+        let deadline = context.eventLoop.scheduleTask(in: Self.closeFlushTimeout) { channel.close(promise: nil) }
+        written.futureResult.whenComplete { _ in
+            deadline.cancel()
+            channel.close(promise: nil)
+        }
+        // An empty write carries the promise through the Noise handler with the pending bytes.
+        context.write(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: written)
+        context.flush()
     }
 }

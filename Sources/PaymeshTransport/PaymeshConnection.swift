@@ -29,6 +29,9 @@ public final class PaymeshConnection: Sendable {
         var peerSentGoAway = false
         var bytesReceived: UInt64 = 0
         var bytesSent: UInt64 = 0
+        var readPaused = false
+        var readPauses: UInt64 = 0
+        var readsHeld: UInt64 = 0
     }
 
     init(peer: AuthenticatedPeer, channel: any Channel, core: MuxHandler) {
@@ -70,6 +73,13 @@ public final class PaymeshConnection: Sendable {
         stats.withLockedValue { ($0.bytesReceived, $0.bytesSent) }
     }
 
+    /// Back-pressure (issue 7 item 5): whether the socket is full because the peer does not read
+    /// what we send, how many times that happened, and how many times a socket read was held
+    /// back for it (reading resumes when the socket drains).
+    public var backPressure: (paused: Bool, pauses: UInt64, readsHeld: UInt64) {
+        stats.withLockedValue { ($0.readPaused, $0.readPauses, $0.readsHeld) }
+    }
+
     /// Graceful close: yamux GoAway(normal), then the TCP connection is closed.
     public func close() async {
         let core = self.core
@@ -87,6 +97,15 @@ public final class PaymeshConnection: Sendable {
             $0.bytesSent &+= UInt64(sent)
         }
     }
+
+    func readPaused(_ paused: Bool) {
+        stats.withLockedValue {
+            if paused, !$0.readPaused { $0.readPauses += 1 }
+            $0.readPaused = paused
+        }
+    }
+
+    func readHeld() { stats.withLockedValue { $0.readsHeld += 1 } }
 
     func deliverInbound(_ stream: PaymeshStream) { inboundContinuation.yield(stream) }
 

@@ -20,17 +20,27 @@ public final class PaymeshEndpoint: Sendable {
         public var mux: MuxConfiguration
         /// How often the mux session's timer (keepalive, ping timeout) runs.
         public var tickInterval: TimeAmount
+        /// Caps on pending handshakes and inbound connections (issue 7 item 3).
+        public var admission: ConnectionAdmission.Limits
+        /// Per connection: above `high` bytes waiting for the socket, reading from the peer
+        /// pauses until they drain below `low` (issue 7 item 5).
+        public var writeBufferWaterMark: ChannelOptions.Types.WriteBufferWaterMark
+        public static let defaultWriteBufferWaterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 256 * 1024, high: 1024 * 1024)
 
         public init(identity: IdentityKey, features: [String] = ["payments/1"],
                     protocols: Set<StreamProtocolID> = [.payments],
                     handshakeTimeout: TimeAmount = .seconds(10),
-                    mux: MuxConfiguration = MuxConfiguration(), tickInterval: TimeAmount = .seconds(1)) {
+                    mux: MuxConfiguration = MuxConfiguration(), tickInterval: TimeAmount = .seconds(1),
+                    admission: ConnectionAdmission.Limits = .init(),
+                    writeBufferWaterMark: ChannelOptions.Types.WriteBufferWaterMark = Configuration.defaultWriteBufferWaterMark) {
             self.identity = identity
             self.features = features
             self.protocols = protocols
             self.handshakeTimeout = handshakeTimeout
             self.mux = mux
             self.tickInterval = tickInterval
+            self.admission = admission
+            self.writeBufferWaterMark = writeBufferWaterMark
         }
     }
 
@@ -48,6 +58,10 @@ public final class PaymeshEndpoint: Sendable {
     private let inboundContinuation: AsyncStream<PaymeshConnection>.Continuation
     private let failureContinuation: AsyncStream<TransportError>.Continuation
     private let servers = NIOLockedValueBox<[any Channel]>([])
+    private let admission: NIOLockedValueBox<ConnectionAdmission>
+
+    /// Pending handshakes, inbound connections and what admission refused.
+    public var admissionState: ConnectionAdmission { admission.withLockedValue { $0 } }
 
     /// Signs this endpoint's identity proof once (a fresh Noise static key per endpoint).
     public init(configuration: Configuration, group: any EventLoopGroup) throws {
@@ -57,16 +71,30 @@ public final class PaymeshEndpoint: Sendable {
         self.noiseStaticPublicKey = local.staticKey.publicKey
         (inboundConnections, inboundContinuation) = AsyncStream<PaymeshConnection>.makeStream()
         (failures, failureContinuation) = AsyncStream<TransportError>.makeStream(bufferingPolicy: .bufferingNewest(1024))
+        admission = NIOLockedValueBox(ConnectionAdmission(limits: configuration.admission, descriptorLimit: DescriptorLimit.current()))
     }
 
     /// Starts listening; returns the bound address (port 0 picks a free port).
     public func listen(host: String = "127.0.0.1", port: Int = 0) async throws -> SocketAddress {
+        let admission = self.admission
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
+            .serverChannelInitializer { server in
+                server.eventLoop.makeCompletedFuture {
+                    // accept(2) failing (EMFILE, ENFILE, ENOBUFS) backs off for a second instead
+                    // of spinning; counted, never fatal.
+                    try server.pipeline.syncOperations.addHandler(AcceptBackoffHandler(shouldForwardIOErrorCaught: false) { _ in
+                        admission.withLockedValue { $0.onAcceptError() }
+                        return .seconds(1)
+                    })
+                    try server.pipeline.syncOperations.addHandler(AcceptGate(admission: admission))
+                }
+            }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.writeBufferWaterMark, value: configuration.writeBufferWaterMark)
             .childChannelInitializer { [self] channel in
-                self.install(on: channel, role: .responder, expecting: nil, promise: nil)
+                self.admit(channel)
             }
             .bind(host: host, port: port).get()
         servers.withLockedValue { $0.append(channel) }
@@ -80,6 +108,7 @@ public final class PaymeshEndpoint: Sendable {
         do {
             _ = try await ClientBootstrap(group: promise.futureResult.eventLoop)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelOption(.writeBufferWaterMark, value: configuration.writeBufferWaterMark)
                 .connectTimeout(.seconds(10))
                 .channelInitializer { [self] channel in
                     self.install(on: channel, role: .initiator, expecting: expecting, promise: promise)
@@ -108,8 +137,44 @@ public final class PaymeshEndpoint: Sendable {
         failureContinuation.finish()
     }
 
+    /// Admits an accepted connection (pending-handshake and connection caps) or closes it.
+    private func admit(_ channel: any Channel) -> EventLoopFuture<Void> {
+        let address = channel.remoteAddress?.ipAddress
+        let decision = admission.withLockedValue { $0.onAccepted(address: address) }
+        guard decision == .admit else {
+            failureContinuation.yield(TransportError(.admissionRefused, "\(decision) (\(address ?? "?"))"))
+            channel.close(mode: .all, promise: nil)
+            return channel.eventLoop.makeSucceededVoidFuture()
+        }
+        let admission = self.admission
+        let pending = NIOLockedValueBox(true)
+        let finishHandshake: @Sendable () -> Void = {
+            if pending.withLockedValue({ p in defer { p = false }; return p }) {
+                admission.withLockedValue { $0.onHandshakeFinished(address: address) }
+            }
+        }
+        channel.closeFuture.whenComplete { _ in
+            let wasPending = pending.withLockedValue { p in defer { p = false }; return p }
+            let resume = admission.withLockedValue { a -> Bool in
+                let before = a.accepting
+                a.onClosed(address: address, pending: wasPending)
+                return !before && a.accepting
+            }
+            if resume { self.resumeAccepting() }
+        }
+        return install(on: channel, role: .responder, expecting: nil, promise: nil, handshakeFinished: finishHandshake)
+    }
+
+    /// The connection count dropped below the cap: let the listeners accept again.
+    private func resumeAccepting() {
+        for server in servers.withLockedValue({ $0 }) {
+            server.pipeline.fireUserInboundEventTriggered(AcceptGate.Resume())
+        }
+    }
+
     private func install(on channel: any Channel, role: NoiseRole, expecting: EthereumAddress?,
-                         promise: EventLoopPromise<PaymeshConnection>?) -> EventLoopFuture<Void> {
+                         promise: EventLoopPromise<PaymeshConnection>?,
+                         handshakeFinished: (@Sendable () -> Void)? = nil) -> EventLoopFuture<Void> {
         let failures = failureContinuation
         let inbound = inboundContinuation
         // The dial promise completes exactly once: with the connection, or with the first failure.
@@ -130,6 +195,7 @@ public final class PaymeshEndpoint: Sendable {
             muxConfiguration: configuration.mux, supportedProtocols: configuration.protocols,
             tickInterval: configuration.tickInterval,
             onEstablished: { connection in
+                handshakeFinished?()
                 if let promise {
                     if settle() { promise.succeed(connection) }
                 } else {
@@ -143,6 +209,36 @@ public final class PaymeshEndpoint: Sendable {
             return channel.eventLoop.makeSucceededVoidFuture()
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
+        }
+    }
+}
+
+/// On the listening channel: holds back accepting (`read`) while admission is at its
+/// connection cap, so new connections wait in the kernel backlog instead of taking descriptors.
+final class AcceptGate: ChannelDuplexHandler, @unchecked Sendable {
+    typealias InboundIn = any Channel
+    typealias InboundOut = any Channel
+    typealias OutboundIn = Never
+    struct Resume {}
+
+    private let admission: NIOLockedValueBox<ConnectionAdmission>
+    private var readPending = false
+
+    init(admission: NIOLockedValueBox<ConnectionAdmission>) { self.admission = admission }
+
+    func read(context: ChannelHandlerContext) {
+        if admission.withLockedValue({ $0.accepting }) {
+            context.read()
+        } else {
+            readPending = true
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is Resume else { return context.fireUserInboundEventTriggered(event) }
+        if readPending, admission.withLockedValue({ $0.accepting }) {
+            readPending = false
+            context.read()
         }
     }
 }

@@ -20,6 +20,12 @@ public struct TransportError: Error, Hashable, CustomStringConvertible, Sendable
         case nonceExhausted
         /// The peer broke the multiplexing protocol.
         case muxProtocolError
+        /// The peer let our outbound queue reach its limit (it grants no window while making us
+        /// write); the connection was closed with GoAway(internal error). Not a protocol violation.
+        case queueLimit
+        /// Refused before the handshake: too many pending handshakes (globally or from the
+        /// peer's address) or too many connections for the descriptors available.
+        case admissionRefused
         /// A stream was reset (by the peer or locally).
         case streamReset
         /// The remote side refused a stream's protocol.

@@ -114,3 +114,39 @@ import Testing
         #expect(session.isClosed)
     }
 }
+
+/// Issue 7 item 5: a peer that keeps us writing but never grants window cannot grow our queue.
+@Suite struct QueueLimitTests {
+    @Test func writesPastTheSessionQueueLimitCloseWithGoAwayInternalError() throws {
+        var listener = YamuxSession(role: .listener, configuration: MuxConfiguration(maxQueuedBytes: 1024 * 1024))
+        #expect(listener.receive(encoded(.windowUpdate(1, flags: .syn, delta: 0)), now: t0) == [.streamOpened(1)])
+        _ = try listener.accept(stream: 1)
+        // The initial 256 KiB window goes out; the peer never returns it. Then 1 MiB may queue.
+        let chunk = ByteBuffer(repeating: 7, count: 64 * 1024)
+        var closed: [YamuxSession.Action] = []
+        for i in 0..<100 {
+            let actions = try listener.write(stream: 1, data: chunk)
+            if actions.contains(where: { if case .closeConnection = $0 { true } else { false } }) {
+                closed = actions
+                #expect(i == 4 + 16, "closed after \(i + 1) writes")
+                break
+            }
+            #expect(listener.queuedBytes <= 1024 * 1024)
+        }
+        #expect(closed.last == .closeConnection(.sendQueueFull()))
+        #expect(try sentFrames(closed).last == .goAway(.internalError))
+        #expect(listener.isClosed && listener.queuedBytes == 0)
+    }
+
+    @Test func queuedBytesShrinkAsWindowArrives() throws {
+        var listener = YamuxSession(role: .listener, configuration: MuxConfiguration(maxQueuedBytes: 1024 * 1024))
+        _ = listener.receive(encoded(.windowUpdate(1, flags: .syn, delta: 0)), now: t0)
+        _ = try listener.accept(stream: 1)
+        _ = try listener.write(stream: 1, data: ByteBuffer(repeating: 1, count: 256 * 1024 + 1000))
+        #expect(listener.queuedBytes == 1000)
+        _ = listener.receive(encoded(.windowUpdate(1, flags: [], delta: 600)), now: t0)
+        #expect(listener.queuedBytes == 400)
+        _ = listener.reset(stream: 1)
+        #expect(listener.queuedBytes == 0)
+    }
+}

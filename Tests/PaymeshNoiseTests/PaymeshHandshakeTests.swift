@@ -201,6 +201,22 @@ struct PaymeshHandshakeTests {
         #expect(throws: NoiseError.self, "\(name)") { try IdentityProof(decoding: encoded) }
     }
 
+    /// issue 7 item 13, transport.md §4.1: "MUST reject the proof … if a key appears twice" —
+    /// a known key (the later value must not silently win) or an unknown one.
+    @Test(arguments: ["v", "addr", "sig", "features", "x-unknown"])
+    func aProofWithADuplicatedKeyIsRejected(_ key: String) throws {
+        var pairs = [MsgpackPair(.string("v"), .uint(1)),
+                     MsgpackPair(.string("addr"), .binary([UInt8](repeating: 1, count: 20))),
+                     MsgpackPair(.string("sig"), .binary([UInt8](repeating: 2, count: 65))),
+                     MsgpackPair(.string("features"), .array([]))]
+        if key == "x-unknown" { pairs.append(MsgpackPair(.string(key), .uint(0))) }
+        pairs.append(try #require(pairs.first { $0.key.stringValue == key }))
+        let encoded = try MsgpackEncoder.encode(.map(pairs))
+        #expect { try IdentityProof(decoding: encoded) } throws: {
+            ($0 as? NoiseError)?.isInvalidIdentityProof == true && "\($0)".contains("twice")
+        }
+    }
+
     @Test func wellFormedProofWithBadSignatureDoesNotVerify() throws {
         let proof = try IdentityProof(decoding: Self.proofMap())
         #expect { try proof.verify(noiseStatic: X25519.PrivateKey().publicKey) } throws: {

@@ -105,13 +105,17 @@ final class RawPeer: @unchecked Sendable {
         func channelInactive(context: ChannelHandlerContext) { continuation.finish() }
     }
 
-    init(connectingTo address: SocketAddress) async throws {
+    /// `from`: a loopback source address to bind (127.0.0.x); `autoRead: false` makes a peer that
+    /// reads only when asked (`channel.read()`), e.g. one that never reads what it is sent.
+    init(connectingTo address: SocketAddress, from source: String? = nil, autoRead: Bool = true) async throws {
         let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
         self.received = stream
         self.continuation = continuation
-        channel = try await ClientBootstrap(group: testGroup)
+        var bootstrap = ClientBootstrap(group: testGroup)
+            .channelOption(.autoRead, value: autoRead)
             .channelInitializer { ch in ch.pipeline.addHandler(Collector(continuation)) }
-            .connect(to: address).get()
+        if let source { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: source, port: 0)) }
+        channel = try await bootstrap.connect(to: address).get()
     }
 
     func send(_ bytes: [UInt8]) async throws {

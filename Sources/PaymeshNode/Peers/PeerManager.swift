@@ -160,6 +160,12 @@ public actor PeerManager {
         table.onTraffic(peer, bytesIn: bytesIn, bytesOut: bytesOut, messagesIn: messagesIn, messagesOut: messagesOut, now: clock.now)
     }
 
+    /// Peers the node values (open channels; static peers are protected anyway): they get the
+    /// reserved slots and evict the newest unprotected peer from a full table (issue 8).
+    public func setProtectedPeers(_ ids: Set<EthereumAddress>) { table.setProtectedPeers(ids) }
+    public func protect(_ peer: EthereumAddress) { table.protect(peer) }
+    public func unprotect(_ peer: EthereumAddress) { table.unprotect(peer) }
+
     public func setStreamHandler(_ handler: StreamHandler?) { streamHandler = handler }
 
     /// The open connection to `peer`, for layers that open streams.

@@ -99,6 +99,10 @@ public struct PeerMetrics: Hashable, Sendable {
     public var rejectedTooManyPeers: UInt64 = 0
     public var rejectedBanned: UInt64 = 0
     public var bansIssued: UInt64 = 0
+    /// Bans forgotten early because `maxBans` was reached (issue 7 item 7).
+    public var bansEvicted: UInt64 = 0
+    /// Unprotected peers closed to make room for a protected one (issue 8).
+    public var evictedForProtected: UInt64 = 0
     public var disconnects: UInt64 = 0
     public var pingsSent: UInt64 = 0
     public var pingsFailed: UInt64 = 0

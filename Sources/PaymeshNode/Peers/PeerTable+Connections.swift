@@ -42,6 +42,7 @@ extension PeerTable {
             }
             p.state = .disconnected
             p.banReason = nil
+            bans[id] = nil
         }
         if p.state == .connected, let existing = p.connection, let existingDirection = p.direction {
             if connections.values.count(where: { $0.peer == id && $0.closing == nil }) > configuration.maxConnectionsPerPeer {
@@ -61,7 +62,21 @@ extension PeerTable {
             metrics.duplicatesClosed += 1
             return [close(connection, .duplicate)]
         }
-        guard connectedCount < configuration.maxPeers else {
+        var actions: [Action] = []
+        let occupied = connectedCount - evicting
+        if isProtected(id) {
+            if occupied >= configuration.maxPeers {
+                // Issue 8: a protected peer never waits behind newcomers; the newest
+                // unprotected peer makes room.
+                guard let victim = newestUnprotectedPeer() else {
+                    metrics.rejectedTooManyPeers += 1
+                    if p.state == .connecting { p.state = .disconnected }
+                    return [close(connection, .tooManyPeers)]
+                }
+                metrics.evictedForProtected += 1
+                actions.append(close(victim, .tooManyPeers))
+            }
+        } else if occupied >= configuration.maxPeers - configuration.reservedSlots {
             metrics.rejectedTooManyPeers += 1
             if p.state == .connecting { p.state = .disconnected }
             return [close(connection, .tooManyPeers)]
@@ -76,8 +91,34 @@ extension PeerTable {
         p.pingOutstanding = false
         p.lastPingSent = now
         if direction == .inbound { metrics.inboundAccepted += 1 }
-        return [.emit(.peerUp(id, direction: direction, remote: remote))]
+        return [.emit(.peerUp(id, direction: direction, remote: remote))] + actions
     }
+
+    /// Connected peers whose connection is being closed to make room (still counted connected).
+    private var evicting: Int {
+        connectedIDs.count { peers[$0]?.connection.flatMap { connections[$0]?.closing } == .tooManyPeers }
+    }
+
+    /// The connection of the most recently connected unprotected peer not already being closed.
+    private func newestUnprotectedPeer() -> ConnectionID? {
+        connectedIDs.compactMap { peers[$0] }
+            .filter { !isProtected($0.id) }
+            .compactMap { p -> (Instant, ConnectionID)? in
+                guard let c = p.connection, connections[c]?.closing == nil, let since = p.connectedSince else { return nil }
+                return (since, c)
+            }
+            .max { ($0.0, $0.1) < ($1.0, $1.1) }?.1
+    }
+
+    // MARK: Protected peers (issue 8)
+
+    /// Replaces the set of peers the node values (those with channels).
+    public mutating func setProtectedPeers(_ ids: Set<EthereumAddress>) {
+        protectedPeers = ids
+    }
+
+    public mutating func protect(_ peer: EthereumAddress) { protectedPeers.insert(peer) }
+    public mutating func unprotect(_ peer: EthereumAddress) { protectedPeers.remove(peer) }
 
     mutating func close(_ connection: ConnectionID, _ reason: DisconnectReason) -> Action {
         connections[connection]?.closing = reason
@@ -127,9 +168,18 @@ extension PeerTable {
     }
 
     private mutating func ban(_ p: inout PeerRecord<Instant>, reason: String, now: Instant) -> [Action] {
-        p.state = .banned(until: now.advanced(by: configuration.banDuration))
+        let until = now.advanced(by: configuration.banDuration)
+        p.state = .banned(until: until)
         p.banReason = reason
         metrics.bansIssued += 1
+        bans[p.id] = until
+        banQueue.append((p.id, until))
+        // Bounded (issue 7 item 7): past `maxBans` the oldest ban is forgotten, in O(1) each.
+        while bans.count > configuration.maxBans, let oldest = popBan() {
+            guard oldest.peer != p.id, bans[oldest.peer] == oldest.until else { continue }
+            liftBan(oldest.peer)
+            metrics.bansEvicted += 1
+        }
         var actions: [Action] = [.emit(.peerBanned(p.id, reason: reason, duration: configuration.banDuration))]
         for (id, c) in connections.sorted(by: { $0.key < $1.key }) where c.peer == p.id && c.closing == nil {
             actions.append(close(id, .protocolViolation(reason)))
@@ -181,4 +231,44 @@ extension PeerTable {
         if bytesIn > 0 || messagesIn > 0 { p.lastSeen = now }
         peers[peer] = p
     }
+}
+
+extension PeerTable {
+    // MARK: Ban bookkeeping (issue 7 item 7): O(1) per ban, bounded, expired from the queue head
+
+    /// Removes and returns the oldest queued ban entry.
+    mutating func popBan() -> (peer: EthereumAddress, until: Instant)? {
+        guard banQueueHead < banQueue.count else { return nil }
+        let entry = banQueue[banQueueHead]
+        banQueueHead += 1
+        if banQueueHead >= 1024, banQueueHead * 2 >= banQueue.count {
+            banQueue.removeFirst(banQueueHead)
+            banQueueHead = 0
+        }
+        return entry
+    }
+
+    /// Ends `peer`'s ban; its record is dropped when nothing else keeps it.
+    mutating func liftBan(_ peer: EthereumAddress) {
+        bans[peer] = nil
+        guard var p = peers[peer], p.isBanned else { return }
+        p.state = .disconnected
+        p.banReason = nil
+        store(p)
+    }
+
+    /// Lifts the bans that ended by `now`; returns the peers whose ban ended.
+    mutating func expireBans(now: Instant) -> [EthereumAddress] {
+        var lifted: [EthereumAddress] = []
+        while banQueueHead < banQueue.count, banQueue[banQueueHead].until <= now {
+            let entry = popBan()!
+            guard bans[entry.peer] == entry.until else { continue }
+            liftBan(entry.peer)
+            lifted.append(entry.peer)
+        }
+        return lifted
+    }
+
+    /// Bans remembered plus stale queue entries (tests: stays bounded).
+    public var banQueueLength: Int { banQueue.count - banQueueHead }
 }

@@ -25,7 +25,8 @@ extension PeerTable {
         }
         var e = EndpointRecord<Instant>(endpoint: endpoint, source: .static)
         defer { endpoints[endpoint] = e }
-        guard hasCapacity, !stopping else {
+        // A static peer is protected: it may use the reserved slots (issue 8).
+        guard connectedCount + dialsInFlight.count < configuration.maxPeers + 1, !stopping else {
             e.retryAt = now
             return []
         }
@@ -44,7 +45,7 @@ extension PeerTable {
             case .connected: return (.alreadyConnected(id), [])
             case .banned: throw .peerBanned("\(id) is banned: \(p.banReason ?? "protocol violation")")
             case .connecting, .disconnected, .backingOff:
-                guard hasCapacity else { throw .tooManyPeers(configuration.maxPeers) }
+                guard hasCapacity(for: id) else { throw .tooManyPeers(configuration.maxPeers) }
                 p.held = false
                 p.state = .connecting
                 let dial = Dial(endpoint: endpoint, expected: id)
@@ -144,13 +145,15 @@ extension PeerTable {
     public mutating func onTick(now: Instant) -> [Action] {
         guard !stopping else { return [] }
         var actions: [Action] = []
-        for id in peers.keys.sorted() {
+        // Expired bans come off the head of the ban queue; banned records are not scanned.
+        for id in expireBans(now: now) {
+            guard var p = peers[id] else { continue }
+            actions += dialIfIdle(&p)
+            store(p)
+        }
+        for id in peers.compactMap({ $0.value.isBanned ? nil : $0.key }).sorted() {
             guard var p = peers[id] else { continue }
             switch p.state {
-            case .banned(let until) where until <= now:
-                p.state = .disconnected
-                p.banReason = nil
-                actions += dialIfIdle(&p)
             case .backingOff(let until) where until <= now:
                 p.state = .disconnected
                 actions += dialIfIdle(&p)
@@ -172,7 +175,8 @@ extension PeerTable {
             store(p)
         }
         for endpoint in endpoints.keys.sorted() {
-            guard var e = endpoints[endpoint], !e.dialing, let at = e.retryAt, at <= now, hasCapacity else { continue }
+            guard var e = endpoints[endpoint], !e.dialing, let at = e.retryAt, at <= now,
+                  hasCapacity || (e.source == .static && connectedCount + dialsInFlight.count < configuration.maxPeers + 1) else { continue }
             e.dialing = true
             e.retryAt = nil
             endpoints[endpoint] = e
@@ -189,7 +193,7 @@ extension PeerTable {
 
     /// Dials a peer that is disconnected, wanted, not held and has an address, when there is room.
     private mutating func dialIfIdle(_ p: inout PeerRecord<Instant>) -> [Action] {
-        guard !stopping, p.state == .disconnected, p.wantsConnection, hasCapacity,
+        guard !stopping, p.state == .disconnected, p.wantsConnection, hasCapacity(for: p.id),
               let address = p.dialAddress(), dialsInFlight[address] == nil else { return [] }
         p.state = .connecting
         return [startDial(Dial(endpoint: address, expected: p.id))]

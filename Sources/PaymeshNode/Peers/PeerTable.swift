@@ -21,10 +21,26 @@ public struct PeerTable<Instant: InstantProtocol>: Sendable where Instant.Durati
         /// Connections one peer may hold at once (the primary plus inbound duplicates waiting
         /// for the dialer to close them, §7 of Specs/console.md).
         public var maxConnectionsPerPeer: Int
+        /// Bans remembered at once (issue 7 item 7). Throwaway identities cost an attacker
+        /// nothing, so past this the oldest ban is forgotten rather than memory growing.
+        public var maxBans: Int
+        public static var defaultMaxBans: Int { 4096 }
+        /// Slots of `maxPeers` that only protected peers (channels, static peers) may take
+        /// (issue 8); by default min(8, maxPeers / 8). A protected peer arriving at a full table
+        /// also evicts the newest unprotected peer.
+        public var reservedSlots: Int {
+            get { min(reservedSlotsSetting ?? min(8, maxPeers / 8), maxPeers - 1) }
+            set { reservedSlotsSetting = newValue }
+        }
+        private var reservedSlotsSetting: Int?
 
         public init(maxPeers: Int = 64, backoff: BackoffPolicy = BackoffPolicy(), banDuration: Duration = .seconds(600),
-                    pingInterval: Duration = .seconds(15), stableAfter: Duration = .seconds(30), maxConnectionsPerPeer: Int = 3) {
-            precondition(maxPeers > 0 && maxConnectionsPerPeer > 0)
+                    pingInterval: Duration = .seconds(15), stableAfter: Duration = .seconds(30), maxConnectionsPerPeer: Int = 3,
+                    maxBans: Int = Configuration.defaultMaxBans, reservedSlots: Int? = nil) {
+            precondition(maxPeers > 0 && maxConnectionsPerPeer > 0 && maxBans > 0)
+            precondition((reservedSlots ?? 0) >= 0, "reservedSlots must not be negative")
+            self.maxBans = maxBans
+            self.reservedSlotsSetting = reservedSlots
             self.maxPeers = maxPeers
             self.backoff = backoff
             self.banDuration = banDuration
@@ -54,6 +70,17 @@ public struct PeerTable<Instant: InstantProtocol>: Sendable where Instant.Durati
     var connections: [ConnectionID: ConnectionRecord] = [:]
     var dialsInFlight: [PeerEndpoint: Dial] = [:]
     public internal(set) var stopping = false
+    /// Peers the node values (open channels): reserved slots, never evicted for a newcomer.
+    /// Peers with a static address are protected too.
+    public internal(set) var protectedPeers: Set<EthereumAddress> = []
+    /// Current bans (peer → end), the source of `bannedCount`.
+    var bans: [EthereumAddress: Instant] = [:]
+    /// Bans in the order issued (= order of expiry, one duration for all); entries whose ban
+    /// was lifted or renewed are skipped when reached.
+    var banQueue: [(peer: EthereumAddress, until: Instant)] = []
+    var banQueueHead = 0
+    /// Peers in state `.connected`, kept by `store` so counting is O(1) with many records.
+    var connectedIDs: Set<EthereumAddress> = []
 
     public init(local: EthereumAddress, configuration: Configuration = Configuration()) {
         self.local = local
@@ -62,10 +89,10 @@ public struct PeerTable<Instant: InstantProtocol>: Sendable where Instant.Durati
 
     // MARK: Queries
 
-    public var connectedCount: Int { peers.values.count { $0.state == .connected } }
+    public var connectedCount: Int { connectedIDs.count }
     public var dialingCount: Int { dialsInFlight.count }
-    public var bannedCount: Int { peers.values.count(where: \.isBanned) }
-    public var connectedPeers: [EthereumAddress] { peers.values.filter { $0.state == .connected }.map(\.id).sorted() }
+    public var bannedCount: Int { bans.count }
+    public var connectedPeers: [EthereumAddress] { connectedIDs.sorted() }
 
     /// The connection carrying traffic to `peer`, when connected.
     public func connection(to peer: EthereumAddress) -> ConnectionID? {
@@ -78,7 +105,18 @@ public struct PeerTable<Instant: InstantProtocol>: Sendable where Instant.Durati
 
     public var openConnections: [ConnectionID] { connections.keys.sorted() }
 
-    var hasCapacity: Bool { connectedCount + dialsInFlight.count < configuration.maxPeers }
+    var hasCapacity: Bool { connectedCount + dialsInFlight.count < configuration.maxPeers - configuration.reservedSlots }
+
+    /// Whether `peer` is protected: marked by the node (channels) or configured statically.
+    public func isProtected(_ peer: EthereumAddress) -> Bool {
+        protectedPeers.contains(peer) || peers[peer]?.addresses.values.contains(.static) == true
+    }
+
+    /// Room to dial `peer`: protected peers may use the reserved slots, and may go over
+    /// `maxPeers` by one while a newcomer is evicted for them.
+    func hasCapacity(for peer: EthereumAddress) -> Bool {
+        isProtected(peer) ? connectedCount + dialsInFlight.count < configuration.maxPeers + 1 : hasCapacity
+    }
 
     // MARK: Helpers
 
@@ -103,6 +141,7 @@ public struct PeerTable<Instant: InstantProtocol>: Sendable where Instant.Durati
 
     /// Stores a record, or drops it when there is nothing left to remember.
     mutating func store(_ p: PeerRecord<Instant>) {
+        if p.state == .connected { connectedIDs.insert(p.id) } else { connectedIDs.remove(p.id) }
         if p.state == .disconnected, p.addresses.isEmpty, p.connection == nil, discovered[p.id] == nil,
            !connections.values.contains(where: { $0.peer == p.id }) {
             peers[p.id] = nil
