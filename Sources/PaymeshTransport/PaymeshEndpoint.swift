@@ -59,6 +59,8 @@ public final class PaymeshEndpoint: Sendable {
     private let failureContinuation: AsyncStream<TransportError>.Continuation
     private let servers = NIOLockedValueBox<[any Channel]>([])
     private let admission: NIOLockedValueBox<ConnectionAdmission>
+    /// Inbound connections still in their handshake, by admission ticket (to close an evicted one).
+    private let pendingChannels = NIOLockedValueBox<[ConnectionAdmission.Ticket: any Channel]>([:])
 
     /// Pending handshakes, inbound connections and what admission refused.
     public var admissionState: ConnectionAdmission { admission.withLockedValue { $0 } }
@@ -137,27 +139,35 @@ public final class PaymeshEndpoint: Sendable {
         failureContinuation.finish()
     }
 
-    /// Admits an accepted connection (pending-handshake and connection caps) or closes it.
+    /// Admits an accepted connection (pending-handshake and connection caps) or closes it; at the
+    /// global pending cap the oldest pending handshake is closed to make room.
     private func admit(_ channel: any Channel) -> EventLoopFuture<Void> {
         let address = channel.remoteAddress?.ipAddress
         let decision = admission.withLockedValue { $0.onAccepted(address: address) }
-        guard decision == .admit else {
+        guard case .admit(let ticket, let evicting) = decision else {
             failureContinuation.yield(TransportError(.admissionRefused, "\(decision) (\(address ?? "?"))"))
             channel.close(mode: .all, promise: nil)
             return channel.eventLoop.makeSucceededVoidFuture()
         }
+        let pendingChannels = self.pendingChannels
+        let victim = pendingChannels.withLockedValue { p -> (any Channel)? in
+            p[ticket] = channel
+            return evicting.flatMap { p.removeValue(forKey: $0) }
+        }
+        if let victim {
+            failureContinuation.yield(TransportError(.admissionRefused, "oldest pending handshake evicted (\(victim.remoteAddress?.ipAddress ?? "?"))"))
+            victim.close(mode: .all, promise: nil)
+        }
         let admission = self.admission
-        let pending = NIOLockedValueBox(true)
         let finishHandshake: @Sendable () -> Void = {
-            if pending.withLockedValue({ p in defer { p = false }; return p }) {
-                admission.withLockedValue { $0.onHandshakeFinished(address: address) }
-            }
+            pendingChannels.withLockedValue { _ = $0.removeValue(forKey: ticket) }
+            admission.withLockedValue { $0.onHandshakeFinished(ticket) }
         }
         channel.closeFuture.whenComplete { _ in
-            let wasPending = pending.withLockedValue { p in defer { p = false }; return p }
+            pendingChannels.withLockedValue { _ = $0.removeValue(forKey: ticket) }
             let resume = admission.withLockedValue { a -> Bool in
                 let before = a.accepting
-                a.onClosed(address: address, pending: wasPending)
+                a.onClosed(ticket)
                 return !before && a.accepting
             }
             if resume { self.resumeAccepting() }

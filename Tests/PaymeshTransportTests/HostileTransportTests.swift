@@ -163,7 +163,8 @@ struct HostileTransportTests {
     }
 
     /// Item 3: connections that send one byte and stall. Over the per-address cap the newest is
-    /// closed at once; a legitimate peer from another address completes its handshake.
+    /// closed at once; at the global cap the oldest pending handshake makes room, so a legitimate
+    /// peer from another address completes its handshake at once however full the slots are.
     @Test func stalledHandshakesAreCappedPerAddressAndGlobally() async throws {
         try await withTimeout(60) {
             let limits = ConnectionAdmission.Limits(maxPendingHandshakes: 24, maxPendingHandshakesPerAddress: 8)
@@ -178,19 +179,43 @@ struct HostileTransportTests {
             }
             try await waitUntil {
                 let c = server.admissionState.counters
-                return c.admitted + c.refusedPending + c.refusedPendingFromAddress >= 60
+                return c.admitted + c.refusedPendingFromAddress >= 60
             }
             let state = server.admissionState
             #expect(state.pending == 24, "pending \(state.pending)")
             #expect(state.pendingByAddress.count == 3 && state.pendingByAddress.values.allSatisfy { $0 == 8 })
-            #expect(state.counters.refusedPendingFromAddress + state.counters.refusedPending == 36)
-            // A legitimate peer from 127.0.0.5 while the global cap is full: refused (newest) …
+            #expect(state.counters.refusedPendingFromAddress == 36 && state.counters.evictedPending == 0)
+            // A legitimate peer from 127.0.0.5 while the global cap is full: the oldest staller
+            // is evicted and the newcomer is served at once.
             let good = try makeEndpoint()
-            await #expect(throws: (any Error).self) { _ = try await good.connect(to: address) }
-            // … and served as soon as a slot frees.
-            for p in stalled.prefix(8) { await p.close() }
-            try await waitUntil { server.admissionState.pending <= 16 }
             let c = try await good.connect(to: address)
+            _ = try await c.ping()
+            #expect(server.admissionState.counters.evictedPending == 1)
+            #expect(server.admissionState.pending == 23)
+            await c.close()
+            for p in stalled { await p.close() }
+            try await waitUntil { server.admissionState.connections == 0 }
+            await server.shutdown()
+        }
+    }
+
+    /// Item 3 with many source addresses (each under its own cap): the stallers evict each other,
+    /// the pending count never passes the cap, and a legitimate handshake still gets through.
+    @Test func stallersFromManyAddressesCannotLockNewcomersOut() async throws {
+        try await withTimeout(60) {
+            let limits = ConnectionAdmission.Limits(maxPendingHandshakes: 16, maxPendingHandshakesPerAddress: 2)
+            let server = try PaymeshEndpoint(configuration: .init(identity: .generate(), admission: limits), group: testGroup)
+            let address = try await server.listen(host: "127.0.0.1")
+            var stalled: [RawPeer] = []
+            for i in 0..<80 {
+                let peer = try await RawPeer(connectingTo: address, from: "127.0.1.\(1 + i % 40)")
+                try? await peer.send([0x00])
+                stalled.append(peer)
+            }
+            try await waitUntil { server.admissionState.counters.admitted >= 80 }
+            #expect(server.admissionState.pending == 16)
+            #expect(server.admissionState.counters.evictedPending == 64)
+            let c = try await makeEndpoint().connect(to: address)
             _ = try await c.ping()
             await c.close()
             for p in stalled { await p.close() }
