@@ -58,6 +58,7 @@ extension PaymentsService {
         }
         let id = channel.channelID
         payers[id] = channel
+        protectPeer(r.peer)
         if guards[r.asset.id] == nil { guards[r.asset.id] = SpendingGuard(policy: policy) }
         logger.info("opening channel", metadata: ["channel": "\(id)", "payee": "\(r.peer)", "deposit": "\(r.deposit)", "asset": "\(r.asset)"])
         perform(actions, channel: id, peer: r.peer)

@@ -30,6 +30,9 @@ public actor PaymentsService {
     var payees: [ChannelID: PayeeChannel] = [:]
     /// The payee channels of each payer that may not be SETTLED yet (pruned when counted).
     var payeesByPayer: [Address: Set<ChannelID>] = [:]
+    /// Peers with a channel, given reserved peer slots (issue 7 item 8). Only grows until the next
+    /// start: a settled channel's peer keeps its slot until then.
+    var protectedPeers: Set<Address> = []
     /// What the store holds for each channel (to write only what changed).
     var persisted: [ChannelID: Persisted] = [:]
     /// The stream we write to, per peer; `allLinks` also holds the others we read from.
@@ -191,6 +194,9 @@ public actor PaymentsService {
                 case .payee:
                     payees[r.id] = try PayeeChannel(restoring: snapshot, key: key)
                     payeesByPayer[snapshot.terms.payer, default: []].insert(r.id)
+                }
+                if snapshot.state != .settled {
+                    protectPeer(snapshot.role == .payer ? snapshot.terms.payee : snapshot.terms.payer)
                 }
             } catch {
                 throw Self.damaged(store.path, "channel \(r.id): \(error)")
@@ -419,6 +425,15 @@ public actor PaymentsService {
         enqueue(step)
     }
 
+    /// Gives `peer` a reserved slot in the peer table (newcomers are evicted before it when the
+    /// table is full). Peers get it by having a channel with us: as payee of one we opened, or as
+    /// payer of one our open policy accepted.
+    func protectPeer(_ peer: Address) {
+        guard protectedPeers.insert(peer).inserted else { return }
+        let peers = self.peers
+        Task { await peers.protect(peer.ethereumAddress) }
+    }
+
     private func acceptOpen(_ open: PaymentOpen, from peer: Address, now: UInt64, into step: inout StepBuilder) {
         let capacity = openCapacity(payer: peer, assetID: open.asset.id)
         switch PayeeChannel.accept(open, key: key, policy: configuration.openPolicy, authenticatedPeer: peer, backing: nil,
@@ -426,6 +441,7 @@ public actor PaymentsService {
         case .accepted(let channel, let actions):
             payees[open.channelID] = channel
             payeesByPayer[peer, default: []].insert(open.channelID)
+            protectPeer(peer)
             logger.info("channel accepted", metadata: ["channel": "\(open.channelID)", "payer": "\(peer)",
                                                        "deposit": "\(open.totalDeposit)", "asset": "\(open.asset)"])
             // The payer's deposit is a term of the channel (its row), not money in our books.
