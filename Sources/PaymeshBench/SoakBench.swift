@@ -8,7 +8,7 @@ import PaymeshNode
 /// peers of PaymeshHostile attack it one after the other (issue 7, "Tests and figures"). Every
 /// phase is bounded; the nodes are killed at the end. Prints figures; asserts nothing.
 struct SoakBench {
-    struct Options {
+    struct Options: Sendable {
         var secondsPerAttack = 35.0
         var rate = 500
         var fdLimit = 1_024
@@ -23,7 +23,7 @@ struct SoakBench {
     let options: Options
 
     /// One phase: its name and the attack run during it (nil: quiet).
-    struct Phase {
+    struct Phase: Sendable {
         let name: String
         let attack: (@Sendable (HostileTarget, Double, StopSignal) -> AttackReport)?
     }
@@ -59,6 +59,9 @@ struct SoakBench {
                 try? FileManager.default.removeItem(atPath: target.directory)
             }
         }
+        // SIGTERM (scripts/soak.sh's outer timeout) or ^C: kill both nodes before leaving.
+        let guardian = SignalGuard { payer.kill(); target.kill() }
+        defer { withExtendedLifetime(guardian) {} }
         _ = try await payer.start()
         try await payer.waitConnected()
         _ = try await payer.call("ledger.fund", ["asset": "USDC", "decimals": 6, "amount": "1000000000000000000"])
@@ -155,7 +158,7 @@ struct SoakBench {
     }
 
     static func connected(_ node: BenchNode) async -> Bool {
-        guard let r = try? await withDeadline(5, { try await node.call("peers") }), let result = r else { return false }
+        guard let result = try? await withDeadline(5, { try await node.call("peers") }) else { return false }
         return result["peers"]?.arrayValue?.contains(where: { $0["state"] == "connected" }) == true
     }
 
@@ -361,5 +364,25 @@ func withDeadline<T: Sendable>(_ seconds: Double, _ body: @escaping @Sendable ()
         }
         defer { group.cancelAll() }
         return try await group.next()!
+    }
+}
+
+/// Kills the soak's node processes when the bench is interrupted (SIGTERM, SIGINT), so that no
+/// node outlives it.
+final class SignalGuard: @unchecked Sendable {
+    private var sources: [any DispatchSourceSignal] = []
+
+    init(_ cleanup: @escaping @Sendable () -> Void) {
+        for sig in [SIGTERM, SIGINT] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler {
+                print("soak: interrupted (signal \(sig)); killing the nodes")
+                cleanup()
+                exit(128 + sig)
+            }
+            source.resume()
+            sources.append(source)
+        }
     }
 }

@@ -19,7 +19,7 @@ public enum HostileAttacks {
         while deadline.timeIntervalSinceNow > 0, !stop.isStopped {
             var failuresInRow = 0
             while held.count < count, deadline.timeIntervalSinceNow > 0, !stop.isStopped, failuresInRow < 20 {
-                do {
+                do throws(HostileError) {
                     let s = try HostileSocket.connect(host: target.host, port: target.port, timeout: 0.5)
                     if !bytes.isEmpty { try s.sendAll(bytes, timeout: 0.5) }
                     held.append(s)
@@ -46,7 +46,7 @@ public enum HostileAttacks {
     /// Indices of sockets whose peer has closed (EOF, reset or error pending).
     static func closedIndices(_ sockets: [HostileSocket]) -> [Int] {
         guard !sockets.isEmpty else { return [] }
-        var fds = sockets.map { pollfd(fd: $0.fd, events: Int16(POLLIN) | Int16(POLLRDHUP), revents: 0) }
+        var fds = sockets.map { pollfd(fd: $0.fd, events: Int16(POLLIN) | HostileSocket.pollRDHUP, revents: 0) }
         guard poll(&fds, nfds_t(fds.count), 0) > 0 else { return [] }
         return fds.indices.filter { fds[$0].revents != 0 && sockets[$0].peerClosed }
     }
@@ -59,8 +59,9 @@ public enum HostileAttacks {
         let start = Date(), deadline = start.addingTimeInterval(seconds)
         let fixed = try? HostileIdentity.throwaway()
         while deadline.timeIntervalSinceNow > 0, !stop.isStopped {
-            do {
-                let identity = freshIdentities ? try HostileIdentity.throwaway() : fixed
+            do throws(HostileError) {
+                var identity = fixed
+                if freshIdentities { identity = try HostileIdentity.throwaway() }
                 let c = try HostileConnection.connect(host: target.host, port: target.port, identity: identity, timeout: 5)
                 c.close()
                 report["handshakes"] += 1
@@ -83,14 +84,14 @@ public enum HostileAttacks {
                                  stop: StopSignal = StopSignal()) -> AttackReport {
         var report = AttackReport(name: "pingFlood")
         let start = Date(), deadline = start.addingTimeInterval(seconds)
-        do {
+        do throws(HostileError) {
             let c = try HostileConnection.connect(host: target.host, port: target.port, timeout: 10, receiveBuffer: 4_096)
             defer { c.close() }
             var first: UInt32 = 0x4000_0000
             while deadline.timeIntervalSinceNow > 0, !stop.isStopped {
                 let wire = try c.seal(HostileCraft.pings(pingsPerMessage, first: first))
                 first &+= UInt32(pingsPerMessage)
-                do {
+                do throws(HostileError) {
                     try c.socket.sendAll(wire, timeout: max(0.05, min(1, deadline.timeIntervalSinceNow)))
                     report["pings"] += pingsPerMessage
                 } catch where error.code == .timeout {
@@ -119,7 +120,7 @@ public enum HostileAttacks {
                                        stop: StopSignal = StopSignal()) -> AttackReport {
         var report = AttackReport(name: "errorReplyFlood")
         let start = Date(), deadline = start.addingTimeInterval(seconds)
-        do {
+        do throws(HostileError) {
             let c = try HostileConnection.connect(host: target.host, port: target.port, timeout: 10)
             defer { c.close() }
             c.grantWindow = false
@@ -130,7 +131,7 @@ public enum HostileAttacks {
             bytes.reserveCapacity(one.count * batch)
             for _ in 0..<batch { bytes += one }
             while deadline.timeIntervalSinceNow > 0, !stop.isStopped {
-                do {
+                do throws(HostileError) {
                     try c.sendStreamData(bytes, on: stream, timeout: max(0.05, deadline.timeIntervalSinceNow))
                     report["messages"] += batch
                 } catch where error.code == .timeout {
@@ -156,7 +157,7 @@ public enum HostileAttacks {
         var report = AttackReport(name: "throwawayIdentityViolations")
         let start = Date(), deadline = start.addingTimeInterval(seconds)
         while deadline.timeIntervalSinceNow > 0, !stop.isStopped, report["violations"] < maxCount {
-            do {
+            do throws(HostileError) {
                 let c = try HostileConnection.connect(host: target.host, port: target.port, timeout: 5)
                 defer { c.close() }
                 try c.sendPlaintext(HostileCraft.badVersionFrame)
@@ -180,7 +181,7 @@ public enum HostileAttacks {
         let start = Date()
         var connections: [HostileConnection] = []
         for _ in 0..<count {
-            do {
+            do throws(HostileError) {
                 connections.append(try HostileConnection.connect(host: target.host, port: target.port, timeout: 5))
                 report["connected"] += 1
             } catch {
@@ -203,7 +204,7 @@ public enum HostileAttacks {
                                  stop: StopSignal = StopSignal()) -> AttackReport {
         var report = AttackReport(name: "openFlood")
         let start = Date(), deadline = start.addingTimeInterval(seconds)
-        do {
+        do throws(HostileError) {
             let c = try HostileConnection.connect(host: target.host, port: target.port, timeout: 10)
             defer { c.close() }
             c.keepMessages = false
@@ -212,7 +213,7 @@ public enum HostileAttacks {
             while deadline.timeIntervalSinceNow > 0, !stop.isStopped {
                 var opens: [Message] = []
                 for _ in 0..<batch { opens.append(.paymentOpen(try HostileCraft.open(from: c.identity, to: node, deposit: deposit))) }
-                do {
+                do throws(HostileError) {
                     try c.send(opens, on: stream, timeout: max(0.05, deadline.timeIntervalSinceNow))
                     report["opens"] += batch
                 } catch where error.code == .timeout { break }

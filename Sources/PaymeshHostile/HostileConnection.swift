@@ -82,7 +82,8 @@ public final class HostileConnection: @unchecked Sendable {
     /// TCP only: nothing sent yet (for stalls and handshake abuse).
     public static func raw(host: String = "127.0.0.1", port: Int, identity: HostileIdentity? = nil, timeout: Double = 10,
                            receiveBuffer: Int? = nil) throws(HostileError) -> HostileConnection {
-        let id = try identity ?? HostileIdentity.throwaway()
+        let id: HostileIdentity
+        if let identity { id = identity } else { id = try HostileIdentity.throwaway() }
         return HostileConnection(socket: try HostileSocket.connect(host: host, port: port, timeout: timeout, receiveBuffer: receiveBuffer),
                                  identity: id)
     }
@@ -91,7 +92,7 @@ public final class HostileConnection: @unchecked Sendable {
     public static func connect(host: String = "127.0.0.1", port: Int, identity: HostileIdentity? = nil, timeout: Double = 10,
                                receiveBuffer: Int? = nil) throws(HostileError) -> HostileConnection {
         let c = try raw(host: host, port: port, identity: identity, timeout: timeout, receiveBuffer: receiveBuffer)
-        do { try c.handshake(timeout: timeout) } catch {
+        do throws(HostileError) { try c.handshake(timeout: timeout) } catch {
             c.close()
             throw error
         }
@@ -289,7 +290,7 @@ public final class HostileConnection: @unchecked Sendable {
     public func waitUntilClosed(timeout: Double) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while deadline.timeIntervalSinceNow > 0 {
-            do { if try !pump(timeout: min(0.5, max(0, deadline.timeIntervalSinceNow))) { return true } } catch {
+            do throws(HostileError) { if try !pump(timeout: min(0.5, max(0, deadline.timeIntervalSinceNow))) { return true } } catch {
                 if error.code == .closed { closedByNode = true; return true }
                 if error.code == .protocolViolation { continue }
                 return false

@@ -1,7 +1,7 @@
 import Foundation
 public import PaymeshCrypto
 public import PaymeshMessages
-import PaymeshMsgpack
+public import PaymeshMsgpack
 
 /// Messages an attacker builds: signed with its own (throwaway) keys from PaymeshCrypto, or
 /// deliberately wrong, following messages.md.

@@ -5,6 +5,8 @@ import Glibc
 /// that no attack can hang its caller. The attacker decides what to send and whether to read.
 public final class HostileSocket: @unchecked Sendable {
     public private(set) var fd: Int32
+    /// POLLRDHUP (Linux, <poll.h> with _GNU_SOURCE; not imported into Swift): the peer shut down its side.
+    static let pollRDHUP: Int16 = 0x2000
     public var isClosed: Bool { fd < 0 }
 
     private init(fd: Int32) { self.fd = fd }
@@ -97,7 +99,7 @@ public final class HostileSocket: @unchecked Sendable {
     /// Sends what fits now without waiting; returns the number of bytes taken (0 when full).
     public func trySend(_ bytes: UnsafeRawBufferPointer) throws(HostileError) -> Int {
         guard fd >= 0 else { throw HostileError(.closed, "socket closed") }
-        let n = Glibc.send(fd, bytes.baseAddress!, bytes.count, Int32(MSG_NOSIGNAL | Int32(MSG_DONTWAIT.rawValue)))
+        let n = Glibc.send(fd, bytes.baseAddress!, bytes.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
         if n >= 0 { return n }
         if Glibc.errno == EAGAIN || Glibc.errno == EWOULDBLOCK || Glibc.errno == EINTR { return 0 }
         throw .errno("send")
@@ -108,7 +110,7 @@ public final class HostileSocket: @unchecked Sendable {
         guard fd >= 0 else { throw HostileError(.closed, "socket closed") }
         var buffer = [UInt8](repeating: 0, count: maximum)
         while true {
-            let n = buffer.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress!, maximum, Int32(MSG_DONTWAIT.rawValue)) }
+            let n = buffer.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress!, maximum, Int32(MSG_DONTWAIT)) }
             if n > 0 { return Array(buffer[0..<n]) }
             if n == 0 { return [] }
             let e = Glibc.errno
@@ -123,11 +125,11 @@ public final class HostileSocket: @unchecked Sendable {
     /// beyond what is already there.
     public var peerClosed: Bool {
         guard fd >= 0 else { return true }
-        var p = pollfd(fd: fd, events: Int16(POLLIN) | Int16(POLLRDHUP), revents: 0)
+        var p = pollfd(fd: fd, events: Int16(POLLIN) | HostileSocket.pollRDHUP, revents: 0)
         guard poll(&p, 1, 0) > 0 else { return false }
-        if p.revents & (Int16(POLLHUP) | Int16(POLLERR) | Int16(POLLRDHUP)) != 0 { return true }
+        if p.revents & (Int16(POLLHUP) | Int16(POLLERR) | HostileSocket.pollRDHUP) != 0 { return true }
         var byte: UInt8 = 0
-        let n = Glibc.recv(fd, &byte, 1, Int32(MSG_PEEK | Int32(MSG_DONTWAIT.rawValue)))
+        let n = Glibc.recv(fd, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT))
         return n == 0 || (n < 0 && Glibc.errno == ECONNRESET)
     }
 
@@ -149,10 +151,10 @@ public final class HostileSocket: @unchecked Sendable {
     @discardableResult
     public static func raiseDescriptorLimit() -> Int {
         var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return -1 }
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return -1 }
         limit.rlim_cur = limit.rlim_max
-        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-        _ = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        _ = setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        _ = getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
         return Int(limit.rlim_cur)
     }
 }
