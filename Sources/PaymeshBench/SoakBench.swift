@@ -42,6 +42,7 @@ struct SoakBench {
     }
 
     func run() async throws {
+        setvbuf(stdout, nil, _IOLBF, 0) // progress lines show up as they happen, also through a pipe
         let exe = try PaymentsBench.paymeshExecutable()
         let myLimit = HostileSocket.raiseDescriptorLimit()
         let o = options

@@ -213,7 +213,11 @@ import Testing
         defer { swarm.close() }
         #expect(fill["connected"] == 3)
         let restarted = try await RunningNode.start(directory: payerDirectory, peers: [node.started.listen])
-        #expect(try await eventually(30) { try await restarted.connectedPeers() == [nodeID] }, "the payer could not reconnect: slots held by newcomers")
+        // Decided on the node's side: the payer's own table says "connected" for an instant after
+        // each handshake even when the node then refuses it (tooManyPeers).
+        let payerID = restarted.started.id.description
+        #expect(try await eventually(30) { try await node.connectedPeers().contains(payerID) },
+                "the payer could not reconnect: slots held by newcomers")
         await restarted.stop()
         await node.stop()
     }
