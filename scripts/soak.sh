@@ -44,4 +44,5 @@ done
 # (9 phases × (S + 5 s recovery + 30 s slack) + 2 min setup).
 limit=$(awk -v s="$seconds" 'BEGIN { printf "%d", 9 * (s + 35) + 120 }')
 echo "== soak: ${seconds} s per phase (hard limit ${limit} s)"
-exec timeout --kill-after=10 "$limit" "$bin/paymesh-bench" soak --seconds-per-attack "$seconds" "${args[@]}"
+# stdbuf: progress lines show up as they happen, also through a pipe.
+exec timeout --kill-after=10 "$limit" stdbuf -oL "$bin/paymesh-bench" soak --seconds-per-attack "$seconds" "${args[@]}"

@@ -42,7 +42,6 @@ struct SoakBench {
     }
 
     func run() async throws {
-        setvbuf(stdout, nil, _IOLBF, 0) // progress lines show up as they happen, also through a pipe
         let exe = try PaymentsBench.paymeshExecutable()
         let myLimit = HostileSocket.raiseDescriptorLimit()
         let o = options
@@ -63,7 +62,7 @@ struct SoakBench {
         // SIGTERM (scripts/soak.sh's outer timeout) or ^C: kill both nodes before leaving.
         let guardian = SignalGuard { payer.kill(); target.kill() }
         defer { withExtendedLifetime(guardian) {} }
-        _ = try await payer.start()
+        let payerID = try await payer.start()
         try await payer.waitConnected()
         _ = try await payer.call("ledger.fund", ["asset": "USDC", "decimals": 6, "amount": "1000000000000000000"])
         let channel = try await payer.open(targetID, deposit: "100000000000000")
@@ -91,7 +90,7 @@ struct SoakBench {
 
             do {
                 if phase.name == "maxPeers+reconnect" {
-                    try await Self.maxPeersPhase(payer: payer, target: hostileTarget, channel: channel, options: o, started: t0,
+                    try await Self.maxPeersPhase(payer: payer, payerID: payerID, node: target, target: hostileTarget, channel: channel, options: o, started: t0,
                                                  ledger: &ledger, row: &row)
                 } else {
                     async let attack = Self.runAttack(phase, hostileTarget, seconds, stop)
@@ -136,7 +135,7 @@ struct SoakBench {
 
     /// Fills the node's peer slots with fresh identities, then restarts the payer (kill -9, start):
     /// how long until it is connected again, and its payments for the rest of the phase.
-    static func maxPeersPhase(payer: BenchNode, target: HostileTarget, channel: JSONValue, options o: Options, started t0: Date,
+    static func maxPeersPhase(payer: BenchNode, payerID: String, node: BenchNode, target: HostileTarget, channel: JSONValue, options o: Options, started t0: Date,
                               ledger: inout PayLedger, row: inout Row) async throws {
         let fill = o.fillPeers
         let (swarm, fillReport) = try await offload("fill") { HostileAttacks.fillMaxPeers(target, count: fill) }
@@ -146,7 +145,7 @@ struct SoakBench {
         let restarted = Date()
         var back: Double?
         while Date().timeIntervalSince(restarted) < o.secondsPerAttack {
-            if await connected(payer) { back = Date().timeIntervalSince(restarted); break }
+            if await connected(node, payerID) { back = Date().timeIntervalSince(restarted); break }
             try await Task.sleep(for: .milliseconds(100))
         }
         row.extra = back.map { String(format: "payer back after %.1f s", $0) } ?? "payer NOT back within \(Int(o.secondsPerAttack)) s"
@@ -158,9 +157,11 @@ struct SoakBench {
         row.attack = report
     }
 
-    static func connected(_ node: BenchNode) async -> Bool {
+    /// Whether `node` lists `peer` as connected. Asked of the node under attack: the payer's own
+    /// table says "connected" for an instant after each handshake even when the node then refuses it.
+    static func connected(_ node: BenchNode, _ peer: String) async -> Bool {
         guard let result = try? await withDeadline(5, { try await node.call("peers") }) else { return false }
-        return result["peers"]?.arrayValue?.contains(where: { $0["state"] == "connected" }) == true
+        return result["peers"]?.arrayValue?.contains(where: { $0["state"] == "connected" && $0["id"]?.stringValue == peer }) == true
     }
 
     func phases() -> [Phase] {
