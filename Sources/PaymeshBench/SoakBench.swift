@@ -106,7 +106,7 @@ struct SoakBench {
             let during = sampler.end()
             row.peakRSS = during.peakRSS
             row.peakFDs = during.peakFDs
-            row.capped = during.capped
+            row.capped = during.capped && phase.attack != nil
             row.cpuPercent = Self.cpuSeconds(target.pid).map { c1 in cpu0.map { (c1 - $0) / Date().timeIntervalSince(t0) * 100 } ?? 0 } ?? 0
             // Leak check: quiet for a while, then what the node still holds.
             try await Task.sleep(for: .seconds(o.recoverSeconds))
@@ -121,6 +121,18 @@ struct SoakBench {
                 print("!! target died during \(phase.name) (\(exit)); log \(target.directory)/node.log — restarting it")
                 target.reap()
                 targetID = try await target.start()
+            }
+            // Keep the phases apart: the next one starts with the payer connected if it can be.
+            if !(await Self.connected(target, payerID)) {
+                let w0 = Date()
+                var back = false
+                while Date().timeIntervalSince(w0) < max(30, o.secondsPerAttack) {
+                    if await Self.connected(target, payerID) { back = true; break }
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+                let waited = Date().timeIntervalSince(w0)
+                row.extra += back ? String(format: " payer reconnected %.1f s after the phase", waited)
+                    : String(format: " payer still not connected %.0f s after the phase", waited)
             }
             rows.append(row)
             print(Self.progressLine(row, base: rows.first))
