@@ -67,9 +67,12 @@ let package = Package(
         ]),
         // DNS-SD publishing and browsing over the Avahi client library (threaded poll).
         .target(name: "PaymeshDiscovery", dependencies: ["CAvahi"]),
+        // A hostile peer written from Specs/: raw sockets, hand-driven handshake, yamux and messages,
+        // and the resource attacks of issue 7 (used by the node tests and `paymesh-bench soak`).
+        .target(name: "PaymeshHostile", dependencies: ["PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshMsgpack", "PaymeshCrypto", nioCore]),
         // Child process for the store's kill -9 test, and the store benchmarks (`bench`).
         .executableTarget(name: "paymesh-store-crashtest", dependencies: ["PaymeshStore", "PaymeshMessages"], path: "Sources/PaymeshStoreCrashTest"),
-        .executableTarget(name: "PaymeshBench", dependencies: ["PaymeshNode", "PaymeshStore", "PaymeshChannels", "PaymeshTransport", "PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", nioCore, nioPosix, nioHelpers]),
+        .executableTarget(name: "PaymeshBench", dependencies: ["PaymeshNode", "PaymeshHostile", "PaymeshStore", "PaymeshChannels", "PaymeshTransport", "PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", nioCore, nioPosix, nioHelpers]),
 
         // Helpers shared by the test targets (vector loading, in-memory pipes).
         .target(name: "PaymeshTestSupport", dependencies: ["PaymeshCrypto"], path: "Tests/PaymeshTestSupport"),
@@ -79,7 +82,7 @@ let package = Package(
         .testTarget(name: "PaymeshMessagesTests", dependencies: ["PaymeshMessages", "PaymeshMsgpack", "PaymeshTestSupport", nioCore]),
         .testTarget(name: "PaymeshChannelsTests", dependencies: ["PaymeshChannels", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshStoreTests", dependencies: ["PaymeshStore", "PaymeshChannels", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
-        .testTarget(name: "PaymeshNodeTests", dependencies: ["PaymeshNode", "PaymeshChannels", "PaymeshStore", "PaymeshMessages", "PaymeshTransport", "PaymeshCrypto", "PaymeshTestSupport", nioCore, nioPosix, .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "PaymeshNodeTests", dependencies: ["PaymeshNode", "PaymeshHostile", "PaymeshChannels", "PaymeshStore", "PaymeshMessages", "PaymeshTransport", "PaymeshCrypto", "PaymeshTestSupport", nioCore, nioPosix, .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "PaymeshDiscoveryTests", dependencies: ["PaymeshDiscovery"]),
         .testTarget(name: "PaymeshTransportTests", dependencies: ["PaymeshTransport", "PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshTestSupport", nioCore, nioPosix]),
     ]

@@ -173,12 +173,15 @@ final class BenchNode: @unchecked Sendable {
     let directory: String
     let port: Int
     let peers: [Int]
+    /// When set, the node runs with this soft descriptor limit (`ulimit -n`, for the soak).
+    let fdLimit: Int?
     private var process: Process?
 
-    init(exe: URL, sync: String, peers: [Int] = []) {
+    init(exe: URL, sync: String, peers: [Int] = [], fdLimit: Int? = nil) {
         self.exe = exe
         self.sync = sync
         self.peers = peers
+        self.fdLimit = fdLimit
         directory = "/tmp/pmb-\(UUID().uuidString.prefix(8))"
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         port = BenchNode.freePort()
@@ -188,9 +191,16 @@ final class BenchNode: @unchecked Sendable {
 
     func start() async throws -> String {
         let p = Process()
-        p.executableURL = exe
-        p.arguments = ["start", "--data-dir", directory, "--listen", "127.0.0.1:\(port)", "--no-mdns", "--log-level", "warning",
-                       "--log-file", directory + "/node.log"] + peers.flatMap { ["--peer", "127.0.0.1:\($0)"] }
+        let arguments = ["start", "--data-dir", directory, "--listen", "127.0.0.1:\(port)", "--no-mdns", "--log-level", "warning",
+                         "--log-file", directory + "/node.log"] + peers.flatMap { ["--peer", "127.0.0.1:\($0)"] }
+        if let fdLimit {
+            // The shell lowers the soft limit and execs the node: same pid, realistic EMFILE.
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-c", "ulimit -S -n \(fdLimit) && exec \"$0\" \"$@\"", exe.path] + arguments
+        } else {
+            p.executableURL = exe
+            p.arguments = arguments
+        }
         p.environment = ProcessInfo.processInfo.environment.merging(["PAYMESH_SYNC": sync]) { _, b in b }
         let out = Pipe()
         p.standardOutput = out
@@ -228,6 +238,20 @@ final class BenchNode: @unchecked Sendable {
         let r = try await call("channel.open", ["peer": .string(peer), "asset": "USDC", "decimals": 6, "deposit": .string(deposit), "timeout_ms": 60_000])
         guard let id = r["channel"] else { throw PaymentsBench.Failure("open failed: \(r)") }
         return id
+    }
+
+    /// The node's pid while it runs (nil before start and after stop/kill).
+    var pid: Int32? { process.map(\.processIdentifier) }
+
+    /// nil while the process runs; otherwise how it ended ("exit 0", "signal 4").
+    var exitDescription: String? {
+        guard let p = process, !p.isRunning else { return nil }
+        return p.terminationReason == .uncaughtSignal ? "signal \(p.terminationStatus)" : "exit \(p.terminationStatus)"
+    }
+
+    /// Forgets an exited process so that `start()` can run it again.
+    func reap() {
+        if let p = process, !p.isRunning { process = nil }
     }
 
     func residentBytes() -> Int {

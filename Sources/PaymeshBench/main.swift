@@ -27,7 +27,27 @@ case "payments":
     try await PaymentsBench(seconds: seconds, sync: option("--sync") ?? "full", channels: option("--channels").flatMap(Int.init) ?? 100,
                             historyRows: option("--history").flatMap(Int.init) ?? 1_000_000,
                             memoryChannels: option("--memory-channels").flatMap(Int.init) ?? 1_000).run()
+case "soak":
+    // paymesh-bench soak [--seconds-per-attack S] [--rate R] [--fd-limit N] [--stalled N] [--fill-peers N]
+    //                    [--recover S] [--rss-cap-mb MB] [--only phase,phase] [--keep]
+    func option(_ name: String) -> String? { args.firstIndex(of: name).flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil } }
+    var o = SoakBench.Options()
+    if let v = option("--seconds-per-attack").flatMap(Double.init), v > 0 { o.secondsPerAttack = v }
+    if let v = option("--rate").flatMap(Int.init), v > 0 { o.rate = v }
+    if let v = option("--fd-limit").flatMap(Int.init), v > 0 { o.fdLimit = v }
+    if let v = option("--stalled").flatMap(Int.init), v >= 0 { o.stalled = v }
+    if let v = option("--fill-peers").flatMap(Int.init), v >= 0 { o.fillPeers = v }
+    if let v = option("--recover").flatMap(Double.init), v >= 0 { o.recoverSeconds = v }
+    if let v = option("--rss-cap-mb").flatMap(Int.init), v > 0 { o.rssCapMB = v }
+    if let v = option("--only") { o.only = Set(v.split(separator: ",").map(String.init)) }
+    o.keep = args.contains("--keep")
+    do {
+        try await SoakBench(options: o).run()
+    } catch {
+        print("paymesh-bench soak: \(error)")
+        exit(1)
+    }
 default:
-    print("usage: paymesh-bench wire|node|payments [--seconds S] [--only handshakes|bulk|messages|memory (wire)] [--sync full|normal (payments)]")
+    print("usage: paymesh-bench wire|node|payments|soak [--seconds S] [--only handshakes|bulk|messages|memory (wire)] [--sync full|normal (payments)]")
     exit(2)
 }
