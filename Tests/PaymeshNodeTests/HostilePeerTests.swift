@@ -7,12 +7,8 @@ import Testing
 /// The hostile-peer library (Sources/PaymeshHostile, written from Specs/) against a real node in
 /// this process on loopback: first that the library itself speaks paymesh/1 correctly, then the
 /// attacks of issue 7 as regression tests.
-///
-/// Tests marked `issue7Fixed` assert the behaviour issue 7 asks for and FAIL on the code before
-/// its fixes; they run only with PAYMESH_ISSUE7_ITEMS=1 until the fixes are merged, after which
-/// the trait should be removed.
+/// The issue 7 tests (items 1, 2, 8, 13) failed on the code before its fixes.
 @Suite(.serialized) struct HostilePeerTests {
-    static let issue7Fixed = ProcessInfo.processInfo.environment["PAYMESH_ISSUE7_ITEMS"] == "1"
     static let usdc: [String: JSONValue] = ["asset": "USDC", "decimals": 6]
 
     static func target(_ node: RunningNode) -> HostileTarget { HostileTarget(port: node.started.listen.port) }
@@ -156,7 +152,7 @@ import Testing
 
     /// Item 1: a unilateral PAYMENT_CLOSE the payer never signed (nonce 999, the whole deposit,
     /// signed by the payee alone) must never become the channel's final state.
-    @Test(.enabled(if: issue7Fixed, "issue 7 item 1: enable once the forged-close fix is merged"))
+    @Test
     func forgedUnilateralCloseIsNotSettled() async throws {
         let node = try await RunningNode.start()
         defer { removeDirectory(node.directory) }
@@ -177,7 +173,7 @@ import Testing
 
     /// Item 2: PAYMENT_OPEN deposit 1, then 2^128 − 1 from the same fresh identity: the huge one
     /// is refused with a code and the node keeps acknowledging (the store is not disabled).
-    @Test(.enabled(if: issue7Fixed, "issue 7 item 2: enable once the ledger-overflow fix is merged"))
+    @Test
     func hugeDepositOpenDoesNotDisableTheStore() async throws {
         let node = try await RunningNode.start()
         defer { removeDirectory(node.directory) }
@@ -191,7 +187,7 @@ import Testing
 
     /// Item 8: throwaway identities fill maxPeers; a payer with an open channel that restarts
     /// must get back in (reserved slots / newcomers evicted first).
-    @Test(.enabled(if: issue7Fixed, "issue 7 item 8: enable once reserved peer slots are merged"))
+    @Test
     func payerWithChannelReconnectsWhenPeerSlotsAreFull() async throws {
         let node = try await RunningNode.start { $0.peers.table.maxPeers = 3 }
         defer { removeDirectory(node.directory) }
@@ -223,7 +219,7 @@ import Testing
     }
 
     /// Item 13: a yamux protocol error is answered with GoAway(1) before the close (mux.md §7).
-    @Test(.enabled(if: issue7Fixed, "issue 7 item 13: enable once GoAway on protocol errors is merged"))
+    @Test
     func yamuxViolationIsAnsweredWithGoAway1() async throws {
         let node = try await RunningNode.start()
         defer { removeDirectory(node.directory) }
