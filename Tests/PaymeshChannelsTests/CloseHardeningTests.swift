@@ -97,7 +97,7 @@ struct CloseHardeningTests {
         let proposal = try Self.close(payer.terms, nonce: 5, amount: 50, cooperative: true, key: K.payee)
         let actions = payer.receive(.paymentClose(proposal), now: pair.now)
         #expect(actions.closes.first?.counterSignature == proposal.signature)
-        #expect(actions.settlements.first.map { if case .payout(let p) = $0 { p.payeeAmount } else { 0 } } == 50)
+        #expect(actions.settlements.first.map { (r: SettlementRequest) -> UInt128 in if case .payout(let p) = r { p.payeeAmount } else { 0 } } == 50)
         let above = try Self.close(payer.terms, nonce: 7, amount: 70, cooperative: true, key: K.payee)
         var other = try PayerChannel(restoring: pair.payerDisk!, key: K.payer)
         #expect(other.receive(.paymentClose(above), now: pair.now).acks.first?.errorCode == .channelCloseMismatch)

@@ -322,10 +322,12 @@ public struct CloseSim {
                 try fuzzRequire(p.paid + p.refund == deposit, "\(side) books: paid \(p.paid) + refund \(p.refund) ≠ deposit \(deposit)")
                 try fuzzRequire(books.escrow(of: channelID, asset: Self.asset.id) == 0, "\(side) books: escrow left after the payout")
             }
-            let snapshot = side == .payer ? payer.snapshot : payee.snapshot
+            var snapshot = side == .payer ? payer.snapshot : payee.snapshot
+            // Only persisted copies carry the write time; a restored machine has the disk's.
+            snapshot.updatedAt = 0
             if snapshot.state == .settled {
                 if let first = settledAt[side] {
-                    try fuzzRequire(first == snapshot, "\(side): a SETTLED channel changed")
+                    try fuzzRequire(first == snapshot, "\(side): a SETTLED channel changed: \(Self.diff(first, snapshot))")
                 } else {
                     settledAt[side] = snapshot
                 }
@@ -338,6 +340,16 @@ public struct CloseSim {
         }
         if payer.state != .open && payer.state != .active && payer.state != .proposed { closeStarted = true }
         if payee.state != .open && payee.state != .active && payee.state != .proposed && !payeeForged { closeStarted = true }
+    }
+
+    static func diff(_ a: ChannelSnapshot, _ b: ChannelSnapshot) -> String {
+        var out: [String] = []
+        if a.state != b.state { out.append("state \(a.state) → \(b.state)") }
+        if a.latestVoucher != b.latestVoucher { out.append("latest voucher \(a.paidAmount) → \(b.paidAmount)") }
+        if a.ackedNonce != b.ackedNonce { out.append("acked \(a.ackedNonce) → \(b.ackedNonce)") }
+        if a.close != b.close { out.append("close \(String(describing: a.close)) → \(String(describing: b.close))") }
+        if a.updatedAt != b.updatedAt { out.append("updatedAt \(a.updatedAt) → \(b.updatedAt)") }
+        return out.joined(separator: "; ")
     }
 
     /// Ends a sequence: the network heals (no more drops, backends up, a reconnect), time passes;

@@ -116,6 +116,16 @@ struct ChannelCore: Sendable {
         return [.send(.paymentClose(close))]
     }
 
+    /// SETTLED on our own unilateral close: at re-establishment, or when the peer proposes a
+    /// cooperative close (it never received ours), the peer gets our close again, after our latest
+    /// voucher, so that it can finish too (§6.4). Nil otherwise. Nothing changes. Only a proposal is
+    /// answered, so two settled sides never answer each other's answers.
+    func settledAnswer() -> [ChannelAction]? {
+        guard state == .settled, let record = snapshot.close, record.initiatedLocally, !record.message.cooperative else { return nil }
+        if let v = snapshot.latestVoucher { return [.send(.paymentUpdate(v)), .send(.paymentClose(record.message))] }
+        return [.send(.paymentClose(record.message))]
+    }
+
     /// Our own close while the channel is not settled, unless the peer counter-signed it: sent
     /// again at re-establishment (§6.4, §8).
     var unansweredOwnClose: PaymentClose? {
@@ -144,6 +154,7 @@ struct ChannelCore: Sendable {
                 return [.send(.paymentClose(record.message))]
             }
         }
+        if c.cooperative, c.counterSignature == nil, let answer = settledAnswer() { return answer }
         do {
             if !c.cooperative { return try receiveUnilateral(c, now: now, acceptsUnilateral: acceptsUnilateral, higher: higher) }
             if c.counterSignature == nil { return try receiveCooperativeProposal(c, now: now, acceptsFinal: acceptsFinal) }

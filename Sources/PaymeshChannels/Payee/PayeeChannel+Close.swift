@@ -36,6 +36,7 @@ extension PayeeChannel {
     /// voucher.
     public func reestablish(now: UInt64) -> [ChannelAction] {
         if core.unansweredOwnClose != nil { return core.resendOwnClose() }
+        if let answer = core.settledAnswer() { return answer }
         guard state.acceptsPayments || state == .closing || state == .disputed, let held = latestVoucher else { return [] }
         return [.send(.paymentUpdate(held))]
     }

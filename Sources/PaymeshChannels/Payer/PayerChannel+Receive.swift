@@ -36,6 +36,7 @@ extension PayerChannel {
 
     private mutating func receiveAck(_ ack: PaymentAck, now: UInt64) -> [ChannelAction] {
         if core.state == .proposed { return receiveOpenAck(ack, now: now) }
+        guard core.state != .settled else { return [] } // a late or replayed ack changes nothing
         if ack.status == .rejected {
             let code = ack.errorCode ?? .internalError
             if core.state == .closing, ack.nonce == core.snapshot.close?.finalNonce, core.snapshot.close?.initiatedLocally == true {
@@ -142,7 +143,7 @@ extension PayerChannel {
         case .closing, .disputed:
             return core.resendOwnClose()
         case .settled:
-            return []
+            return core.settledAnswer() ?? []
         }
     }
 }
