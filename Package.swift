@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "PaymeshMux", targets: ["PaymeshMux"]),
         .library(name: "PaymeshMsgpack", targets: ["PaymeshMsgpack"]),
         .library(name: "PaymeshMessages", targets: ["PaymeshMessages"]),
+        .library(name: "PaymeshChannels", targets: ["PaymeshChannels"]),
         .library(name: "PaymeshTransport", targets: ["PaymeshTransport"]),
         .executable(name: "paymesh-bench", targets: ["PaymeshBench"]),
         .executable(name: "paymesh", targets: ["PaymeshCLI"]),

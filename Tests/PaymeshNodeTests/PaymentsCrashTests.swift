@@ -134,4 +134,64 @@ import Testing
         payer.stop()
         payee.stop()
     }
+
+    /// Issue 7 item 9: SIGKILL during cooperative closes. Each round opens a channel, pays 5 × 10,
+    /// starts a cooperative close from the payer or the payee and kills one side a random moment
+    /// later (0–40 ms: before, during or after the close's writes); the victim restarts on its data
+    /// directory. Both nodes must reach SETTLED with the payout applied once in each book.
+    /// Prints its seed; PAYMESH_CRASH_SEED=<n> replays one run.
+    @Test(.timeLimit(.minutes(5)))
+    func sigkillDuringCooperativeCloseEndsSettledOnBothSides() async throws {
+        let seed = ProcessInfo.processInfo.environment["PAYMESH_CRASH_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...UInt64.max)
+        print("sigkillDuringCooperativeCloseEndsSettledOnBothSides seed \(seed) (PAYMESH_CRASH_SEED=\(seed) replays it)")
+        var rng = SeededRandom(state: seed)
+        let payee = PaymentNodeProcess()
+        let payer = PaymentNodeProcess(peers: [payee.port])
+        let keep = Flag()
+        defer {
+            payer.kill9()
+            payee.kill9()
+            if !keep.isSet { removeDirectory(payer.directory); removeDirectory(payee.directory) }
+        }
+        let payeeID = try await payee.start()
+        try await payer.start()
+        let funds: Int64 = 1_000_000
+        _ = try await payer.call("ledger.fund", ["asset": "USDC", "decimals": 6, "amount": .string(String(funds))])
+        let rounds = 4
+        for round in 0..<rounds {
+            #expect(try await eventually(30) {
+                try await payer.call("peers")["peers"]?.arrayValue?.contains { $0["state"] == "connected" } == true
+            })
+            let open = try await payer.call("channel.open", ["peer": .string(payeeID), "asset": "USDC", "decimals": 6, "deposit": "1000"])
+            let ch = try #require(open["channel"])
+            let paid = try await payer.call("pay", ["channel": ch, "amount": "10", "count": 5])
+            #expect(paid["ackedAmount"] == "50")
+            let closer = Bool.random(using: &rng) ? payer : payee
+            let victim = Bool.random(using: &rng) ? payer : payee
+            let delay = Int.random(in: 0...40, using: &rng)
+            let closing = Task { try? await closer.call("channel.close", ["channel": ch, "mode": "cooperative", "wait": false]) }
+            try await Task.sleep(for: .milliseconds(delay))
+            victim.kill9()
+            _ = await closing.value
+            try await victim.start()
+            let who = "round \(round) (seed \(seed)): \(closer === payer ? "payer" : "payee") closes, \(victim === payer ? "payer" : "payee") killed after \(delay) ms"
+            // A close that had not started before the kill is started again now.
+            let started = try await eventually(5) { try await closer.call("channel.get", ["channel": ch])["state"] != "ACTIVE" }
+            if !started { _ = try? await closer.call("channel.close", ["channel": ch, "mode": "cooperative", "wait": false]) }
+            for node in [payer, payee] {
+                let settled = try await eventually(60) { try await node.call("channel.get", ["channel": ch])["state"] == "SETTLED" }
+                if !settled {
+                    Issue.record("\(who): \(node === payer ? "payer" : "payee") is \(try await node.call("channel.get", ["channel": ch])["state"] ?? "-"); logs in \(payer.directory) \(payee.directory)")
+                    keep.set()
+                    return
+                }
+            }
+            let payeeBooks = try await payee.call("balance", ["asset": "USDC"])
+            #expect(payeeBooks["wallets"] == [["asset": "USDC", "amount": .string(String(50 * (round + 1)))]], "\(who)")
+            let payerBooks = try await payer.call("balance", ["asset": "USDC"])
+            #expect(payerBooks["wallets"] == [["asset": "USDC", "amount": .string(String(funds - Int64(50 * (round + 1))))]], "\(who)")
+        }
+        payer.stop()
+        payee.stop()
+    }
 }

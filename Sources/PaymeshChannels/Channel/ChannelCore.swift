@@ -6,6 +6,17 @@ import PaymeshMessages
 struct ChannelCore: Sendable {
     var snapshot: ChannelSnapshot
     let key: IdentityKey
+    /// When our unanswered cooperative proposal is sent again (not persisted: `resume` sets it).
+    var closeRetryAt: UInt64?
+
+    /// How long a cooperative proposal waits for its counter-signature before it is sent again
+    /// (Specs/channels.md §6.4).
+    static let closeRetryMillis: UInt64 = 10_000
+
+    init(snapshot: ChannelSnapshot, key: IdentityKey) {
+        self.snapshot = snapshot
+        self.key = key
+    }
 
     var terms: ChannelTerms { snapshot.terms }
     var state: ChannelState { snapshot.state }
@@ -77,7 +88,12 @@ struct ChannelCore: Sendable {
                                      settlementID: nil)
         actions.insert(persist(now: now), at: 0)
         actions.insert(.send(.paymentClose(close)), at: 1)
-        if let deadline { actions.append(.scheduleTimer(deadline: deadline)) }
+        if let deadline {
+            closeRetryAt = nil
+            actions.append(.scheduleTimer(deadline: deadline))
+        } else {
+            actions.append(scheduleRetry(now: now))
+        }
         return actions
     }
 
@@ -86,11 +102,46 @@ struct ChannelCore: Sendable {
         return overflow ? .max : sum
     }
 
+    private mutating func scheduleRetry(now: UInt64) -> ChannelAction {
+        let (at, overflow) = now.addingReportingOverflow(Self.closeRetryMillis)
+        closeRetryAt = overflow ? .max : at
+        return .scheduleTimer(deadline: closeRetryAt!)
+    }
+
+    /// Our unanswered close again, after the latest voucher (the payer's: its latest signed, which a
+    /// payee that missed it needs to agree; the payee's: the payer's signature behind its close).
+    func resendOwnClose() -> [ChannelAction] {
+        guard let close = unansweredOwnClose else { return [] }
+        if let v = snapshot.latestVoucher { return [.send(.paymentUpdate(v)), .send(.paymentClose(close))] }
+        return [.send(.paymentClose(close))]
+    }
+
+    /// SETTLED on our own unilateral close: at re-establishment, or when the peer proposes a
+    /// cooperative close (it never received ours), the peer gets our close again, after our latest
+    /// voucher, so that it can finish too (§6.4). Nil otherwise. Nothing changes. Only a proposal is
+    /// answered, so two settled sides never answer each other's answers.
+    func settledAnswer() -> [ChannelAction]? {
+        guard state == .settled, let record = snapshot.close, record.initiatedLocally, !record.message.cooperative else { return nil }
+        if let v = snapshot.latestVoucher { return [.send(.paymentUpdate(v)), .send(.paymentClose(record.message))] }
+        return [.send(.paymentClose(record.message))]
+    }
+
+    /// Our own close while the channel is not settled, unless the peer counter-signed it: sent
+    /// again at re-establishment (§6.4, §8).
+    var unansweredOwnClose: PaymentClose? {
+        guard state == .closing || state == .disputed, let record = snapshot.close, record.initiatedLocally,
+              !record.completed else { return nil }
+        return record.message
+    }
+
     // MARK: Receiving a close
 
     /// `acceptsFinal` says whether (nonce, amount) is a state this side agrees to close at.
     /// `higher` is the payee's held voucher when it beats a unilateral close (dispute evidence).
+    /// `acceptsUnilateral` says whether the peer's unilateral close is at a state this side can pay
+    /// out (the payer: at or below what it signed; the payee: any, the payer signed the close).
     mutating func receiveClose(_ c: PaymentClose, now: UInt64, acceptsFinal: (UInt64, UInt128) -> Bool,
+                               acceptsUnilateral: (UInt64, UInt128) -> Bool,
                                higher: (PaymentClose) -> PaymentUpdate?) -> [ChannelAction] {
         guard c.finalNonce <= MessageLimits.maxVoucherNonce else {
             // The store keeps nonces as signed 64-bit integers: refuse what it could not keep (1501).
@@ -98,8 +149,20 @@ struct ChannelCore: Sendable {
                                                           refType: 3))
             return reject(nonce: c.finalNonce, error)
         }
+        if let record = snapshot.close {
+            // A close we already hold, delivered again (re-establishment, retry): nothing changes.
+            if record.message == c { return [] }
+            // The peer sends again the proposal we counter-signed (it lost our answer, §6.4): answer
+            // with the same counter-signed close, in any state (SETTLED included); nothing changes.
+            if record.completed, !record.initiatedLocally, c.cooperative, c.counterSignature == nil,
+               record.message.counterSignature == c.signature, record.message.finalNonce == c.finalNonce,
+               record.message.finalAmount == c.finalAmount, record.message.timestamp == c.timestamp {
+                return [.send(.paymentClose(record.message))]
+            }
+        }
+        if c.cooperative, c.counterSignature == nil, let answer = settledAnswer() { return answer }
         do {
-            if !c.cooperative { return try receiveUnilateral(c, now: now, higher: higher) }
+            if !c.cooperative { return try receiveUnilateral(c, now: now, acceptsUnilateral: acceptsUnilateral, higher: higher) }
             if c.counterSignature == nil { return try receiveCooperativeProposal(c, now: now, acceptsFinal: acceptsFinal) }
             return try receiveCooperativeCompletion(c, now: now)
         } catch {
@@ -125,9 +188,10 @@ struct ChannelCore: Sendable {
         var actions: [ChannelAction] = []
         if !crossing { try move(.closeStarted, &actions) }
         snapshot.close = CloseRecord(message: answer, initiatedLocally: false, completed: true, challengeDeadline: nil,
-                                     finalNonce: c.finalNonce, finalAmount: amount, payoutRequested: true, settlementID: nil)
-        return [persist(now: now), .send(.paymentClose(answer)),
-                .settle(.payout(payout(nonce: c.finalNonce, amount: amount, cooperative: true)))] + actions
+                                     finalNonce: c.finalNonce, finalAmount: amount, payoutRequested: false, settlementID: nil)
+        closeRetryAt = nil
+        let pay = requestPayout(now: now)
+        return [persist(now: now), .send(.paymentClose(answer))] + pay + actions
     }
 
     private mutating func receiveCooperativeCompletion(_ c: PaymentClose, now: UInt64) throws(ChannelError) -> [ChannelAction] {
@@ -141,19 +205,22 @@ struct ChannelCore: Sendable {
         try verifyByPeer(c)
         record.message = c
         record.completed = true
-        record.payoutRequested = true
         snapshot.close = record
-        return [persist(now: now),
-                .settle(.payout(payout(nonce: record.finalNonce, amount: record.finalAmount, cooperative: true)))]
+        closeRetryAt = nil
+        let pay = requestPayout(now: now)
+        return [persist(now: now)] + pay
     }
 
-    private mutating func receiveUnilateral(_ c: PaymentClose, now: UInt64,
+    private mutating func receiveUnilateral(_ c: PaymentClose, now: UInt64, acceptsUnilateral: (UInt64, UInt128) -> Bool,
                                             higher: (PaymentClose) -> PaymentUpdate?) throws(ChannelError) -> [ChannelAction] {
         let replacing = state == .closing && snapshot.close.map { !$0.completed && $0.message.cooperative } == true
         guard state.acceptsPayments || replacing else { throw .notActive(state, "unilateral close") }
         try verifyByPeer(c)
         let amount = c.finalAmount.atomicUnits
         guard amount <= terms.deposit else { throw .insufficientFunds("close final amount exceeds the deposit") }
+        guard acceptsUnilateral(c.finalNonce, amount) else {
+            throw .closeMismatch("final state (\(c.finalNonce), \(amount)) is above the latest voucher the payer signed")
+        }
         var actions: [ChannelAction] = []
         try move(.closeStarted, &actions)
         let deadline = Self.deadline(now, terms)
@@ -168,6 +235,7 @@ struct ChannelCore: Sendable {
                         .notify(.disputed(channelID, nonce: better.nonce, cumulative: better.amount.atomicUnits))]
         }
         snapshot.close = record
+        closeRetryAt = nil
         return [persist(now: now)] + evidence + [.scheduleTimer(deadline: deadline)] + actions
     }
 
@@ -182,23 +250,61 @@ struct ChannelCore: Sendable {
         record.finalNonce = v.nonce
         record.finalAmount = v.amount.atomicUnits
         snapshot.close = record
+        // The payer keeps its own higher voucher as its latest: it is the signature the payout rests on.
+        if snapshot.role == .payer, v.nonce > (snapshot.latestVoucher?.nonce ?? 0), v.amount.atomicUnits > snapshot.paidAmount {
+            snapshot.latestVoucher = v
+            snapshot.ackedNonce = v.nonce
+        }
         return [persist(now: now), .notify(.disputed(channelID, nonce: v.nonce, cumulative: v.amount.atomicUnits))] + actions
     }
 
     // MARK: Time and settlement
 
-    /// Requests the payout once a unilateral challenge period is over, or again after a failure.
+    /// Requests the payout once a unilateral challenge period is over, or again after a failure;
+    /// sends our unanswered cooperative proposal again when its retry time has come (§6.4).
     mutating func onTimerTick(now: UInt64) -> [ChannelAction] {
-        guard state == .closing || state == .disputed, var record = snapshot.close, !record.payoutRequested else { return [] }
+        guard state == .closing || state == .disputed, let record = snapshot.close, !record.payoutRequested else { return [] }
         if let deadline = record.challengeDeadline {
             guard now >= deadline else { return [] }
         } else if !record.completed {
-            return []
+            guard record.initiatedLocally, let at = closeRetryAt, now >= at else { return [] }
+            return resendOwnClose() + [scheduleRetry(now: now)]
+        }
+        let pay = requestPayout(now: now)
+        return pay.isEmpty ? [] : [persist(now: now)] + pay
+    }
+
+    /// Marks the payout requested and returns `.settle(.payout)`, unless the final amount is above
+    /// every payer signature this side holds (defence in depth, §6.5): then nothing is paid and
+    /// `settlementFailed` is reported.
+    private mutating func requestPayout(now: UInt64) -> [ChannelAction] {
+        guard var record = snapshot.close else { return [] }
+        let ceiling = snapshot.payerSignedAmount
+        guard record.finalAmount <= ceiling else {
+            return [.notify(.settlementFailed(channelID, reason: "payout \(record.finalAmount) is above \(ceiling), the most the payer signed"))]
         }
         record.payoutRequested = true
         snapshot.close = record
-        return [persist(now: now), .settle(.payout(payout(nonce: record.finalNonce, amount: record.finalAmount,
-                                                           cooperative: record.completed)))]
+        return [.settle(.payout(payout(nonce: record.finalNonce, amount: record.finalAmount, cooperative: record.completed)))]
+    }
+
+    /// After a restart from a persisted snapshot (§6.4): asks for a payout that was requested but not
+    /// confirmed again (backends apply one payout per channel, so a repeat is confirmed without
+    /// paying twice), requests one that is due, and schedules the challenge deadline and the retry
+    /// of an unanswered cooperative proposal.
+    mutating func resume(now: UInt64) -> [ChannelAction] {
+        guard state == .closing || state == .disputed, let record = snapshot.close else { return [] }
+        if record.payoutRequested {
+            if record.finalAmount > snapshot.payerSignedAmount {
+                return [.notify(.settlementFailed(channelID, reason: "stored payout is above what the payer signed"))]
+            }
+            return [.settle(.payout(payout(nonce: record.finalNonce, amount: record.finalAmount, cooperative: record.completed)))]
+        }
+        if let deadline = record.challengeDeadline {
+            return now >= deadline ? onTimerTick(now: now) : [.scheduleTimer(deadline: deadline)]
+        }
+        if record.completed { return onTimerTick(now: now) }
+        return record.initiatedLocally ? [scheduleRetry(now: now)] : []
     }
 
     /// Payout results. Lock/release results are handled by the payer before calling this.

@@ -79,6 +79,24 @@ public struct ChannelSnapshot: Sendable, Hashable {
     public var channelID: ChannelID { terms.channelID }
     /// Cumulative amount of `latestVoucher` (0 without one).
     public var paidAmount: UInt128 { latestVoucher?.amount.atomicUnits ?? 0 }
+    /// The highest cumulative amount this side holds a valid payer signature for: the latest voucher,
+    /// or a PAYMENT_CLOSE the payer signed (its unilateral close, or either signature of a completed
+    /// cooperative one). No payout may exceed it (Specs/channels.md §6.5). Verifies signatures: cold
+    /// path only.
+    public var payerSignedAmount: UInt128 {
+        let domain = terms.domain, payer = terms.payer
+        var best: UInt128 = 0
+        if let v = latestVoucher, (try? v.verify(expectedSigner: payer, domain: domain)) != nil { best = v.amount.atomicUnits }
+        if let c = close?.message, c.finalAmount.atomicUnits > best {
+            let signer = try? c.recoverSigner(domain: domain)
+            let counter = try? c.recoverCounterSigner(domain: domain)
+            if signer.map(Address.init) == payer || (c.cooperative && counter.flatMap { $0 }.map(Address.init) == payer) {
+                best = c.finalAmount.atomicUnits
+            }
+        }
+        return best
+    }
+
     /// deposit − paid − locked: what further vouchers may still add.
     public var available: UInt128 {
         let spent = paidAmount.addingReportingOverflow(lockedAmount)

@@ -6,9 +6,15 @@ extension PayeeChannel {
         try core.startClose(cooperative: true, finalNonce: latestVoucher?.nonce ?? 0, finalAmount: receivedAmount, now: now)
     }
 
-    /// Closes without the payer at the latest accepted voucher; starts the challenge period.
+    /// Closes without the payer at the latest accepted voucher; starts the challenge period. The
+    /// held voucher (the payer's signature the close rests on) is sent just before the close (§6.2).
     public mutating func closeUnilaterally(now: UInt64) throws(ChannelError) -> [ChannelAction] {
-        try core.startClose(cooperative: false, finalNonce: latestVoucher?.nonce ?? 0, finalAmount: receivedAmount, now: now)
+        let held = latestVoucher
+        var actions = try core.startClose(cooperative: false, finalNonce: held?.nonce ?? 0, finalAmount: receivedAmount, now: now)
+        if let held, let i = actions.firstIndex(where: { if case .send = $0 { true } else { false } }) {
+            actions.insert(.send(.paymentUpdate(held)), at: i)
+        }
+        return actions
     }
 
     public mutating func onTimerTick(now: UInt64) -> [ChannelAction] { core.onTimerTick(now: now) }
@@ -25,11 +31,19 @@ extension PayeeChannel {
     }
 
     /// After a (re)connection: show the payer the latest voucher we hold (§8), so that a payer
-    /// that lost state converges. Nothing to send before the first voucher.
+    /// that lost state converges (and, in CLOSING or DISPUTED, as the evidence behind our close or
+    /// dispute); then our own close again while it is unanswered (§6.4). Nothing before the first
+    /// voucher.
     public func reestablish(now: UInt64) -> [ChannelAction] {
-        guard state.acceptsPayments, let held = latestVoucher else { return [] }
+        if core.unansweredOwnClose != nil { return core.resendOwnClose() }
+        if let answer = core.settledAnswer() { return answer }
+        guard state.acceptsPayments || state == .closing || state == .disputed, let held = latestVoucher else { return [] }
         return [.send(.paymentUpdate(held))]
     }
+
+    /// After a restart from a persisted snapshot: continues a close in progress (§6.4). Call once,
+    /// before `reestablish`.
+    public mutating func resume(now: UInt64) -> [ChannelAction] { core.resume(now: now) }
 
     /// Signs a receipt for the latest accepted voucher (optionally for a task and a usage
     /// quantity) and advances the chain. Actions: `.recordReceipt`, `.persist` (new chain head).

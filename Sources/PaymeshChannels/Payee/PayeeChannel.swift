@@ -72,8 +72,10 @@ public struct PayeeChannel: Sendable {
             let held = latestVoucher
             return core.receiveClose(c, now: now, acceptsFinal: { nonce, amount in
                 nonce == (held?.nonce ?? 0) && amount == (held?.amount.atomicUnits ?? 0)
-            }, higher: { close in
-                guard let held, held.nonce > close.finalNonce, held.amount > close.finalAmount else { return nil }
+            }, acceptsUnilateral: { _, _ in true }, higher: { close in
+                // Vouchers are cumulative: a held payer signature for more than the close's final
+                // amount wins, whatever nonce the payer put in its close (§6.2).
+                guard let held, held.amount > close.finalAmount else { return nil }
                 return held
             })
         case .paymentAck(let ack) where ack.channelID == channelID && ack.status == .rejected:

@@ -9,7 +9,8 @@ extension PayerChannel {
         case .paymentUpdate(let v) where v.channelID == channelID: return receiveEcho(v, now: now)
         case .paymentClose(let c) where c.channelID == channelID:
             let signed = self
-            return core.receiveClose(c, now: now, acceptsFinal: { nonce, amount in signed.isSignedState(nonce, amount) },
+            return core.receiveClose(c, now: now, acceptsFinal: { nonce, amount in signed.covers(nonce, amount) },
+                                     acceptsUnilateral: { nonce, amount in signed.covers(nonce, amount) },
                                      higher: { _ in nil })
         case .error(let e):
             return [.notify(.peerMessageRejected(channelID, code: e.code, detail: ChannelCore.truncated(e.message)))]
@@ -20,16 +21,22 @@ extension PayerChannel {
     }
 
     /// A final state we signed and the payee may hold: our latest, the acknowledged one, or one
-    /// in flight. The payer accepts a payee's cooperative close at any of them (a lower one only
-    /// costs the payee).
+    /// in flight (an echoed voucher at one of them acknowledges everything up to it).
     func isSignedState(_ nonce: UInt64, _ amount: UInt128) -> Bool {
         if nonce == (latestVoucher?.nonce ?? 0) && amount == paidAmount { return true }
         if nonce == ackedNonce && amount == ackedAmount { return true }
         return inFlight.amount(of: nonce) == amount
     }
 
+    /// A payee's close is backed only by what we signed (§6.1, §6.2): its final state may not be
+    /// above our latest signed voucher (nonce and amount); a lower one only costs the payee.
+    func covers(_ nonce: UInt64, _ amount: UInt128) -> Bool {
+        nonce <= (latestVoucher?.nonce ?? 0) && amount <= paidAmount
+    }
+
     private mutating func receiveAck(_ ack: PaymentAck, now: UInt64) -> [ChannelAction] {
         if core.state == .proposed { return receiveOpenAck(ack, now: now) }
+        guard core.state != .settled else { return [] } // a late or replayed ack changes nothing
         if ack.status == .rejected {
             let code = ack.errorCode ?? .internalError
             if core.state == .closing, ack.nonce == core.snapshot.close?.finalNonce, core.snapshot.close?.initiatedLocally == true {
@@ -116,10 +123,14 @@ extension PayerChannel {
         }
     }
 
+    /// After a restart from a persisted snapshot: continues a close in progress (§6.4). Call once,
+    /// before `reestablish`.
+    public mutating func resume(now: UInt64) -> [ChannelAction] { core.resume(now: now) }
+
     /// After a (re)connection: resend our latest state so that both sides converge (§8).
     /// PROPOSED with the deposit locked: the open again. OPEN/ACTIVE: the latest voucher (the payee
     /// acknowledges it idempotently, accepts it if new, or answers with its own newer copy).
-    /// CLOSING with our close unanswered: that close again.
+    /// CLOSING or DISPUTED with our own close unanswered: our latest voucher, then that close again.
     public mutating func reestablish(now: UInt64) -> [ChannelAction] {
         switch core.state {
         case .proposed:
@@ -130,10 +141,9 @@ extension PayerChannel {
             if latest.nonce > ackedNonce { inFlight.append(nonce: latest.nonce, amount: latest.amount.atomicUnits) }
             return [.send(.paymentUpdate(latest))]
         case .closing, .disputed:
-            guard let record = core.snapshot.close, record.initiatedLocally, !record.completed else { return [] }
-            return [.send(.paymentClose(record.message))]
+            return core.resendOwnClose()
         case .settled:
-            return []
+            return core.settledAnswer() ?? []
         }
     }
 }

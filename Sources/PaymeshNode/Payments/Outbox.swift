@@ -316,6 +316,14 @@ extension PaymentsService {
 
     func startSettlement(_ request: SettlementRequest, channel: ChannelID) {
         guard let s = snapshot(channel) else { return }
+        // Defence in depth (Specs/channels.md §6.5): never pay out above the highest payer
+        // signature this node holds for the channel, whatever the machine or the store says.
+        if case .payout(let p) = request, p.payeeAmount > s.payerSignedAmount {
+            logger.error("payout refused: above what the payer signed",
+                         metadata: ["channel": "\(channel)", "payout": "\(p.payeeAmount)", "signed": "\(s.payerSignedAmount)"])
+            let refused: [SettlementEvent] = [.failed(nil, channel, .payout, reason: "payout above the payer's latest signature")]
+            return spawn { await self.settlementDone(channel, refused) }
+        }
         let asset = s.terms.asset, ledger = self.ledger, asPayee = s.role == .payee
         logger.info("settlement requested", metadata: ["channel": "\(channel)", "kind": "\(request.kind.rawValue)"])
         spawn {

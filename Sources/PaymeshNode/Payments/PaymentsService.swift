@@ -238,26 +238,19 @@ public actor PaymentsService {
         guards = perAsset.mapValues { SpendingGuard(policy: policy, spentPerPeer: $0.perPeer, spentTotal: $0.total) }
     }
 
-    /// After start: continue closes whose timers or payouts were cut short by a stop or a crash.
+    /// After start: continue closes cut short by a stop or a crash (Specs/channels.md §6.4): a
+    /// payout requested but not confirmed is asked for again (the ledger applies one per channel,
+    /// so one already applied is confirmed and the channel becomes SETTLED), a due payout is
+    /// requested, challenge deadlines and the retry of an unanswered proposal are scheduled.
     func resumeCloses() {
         let now = Self.now()
         for id in Array(payers.keys) {
-            let actions = payers[id]!.onTimerTick(now: now)
-            perform(actions, channel: id, peer: payers[id]!.terms.payee)
+            let actions = payers[id]!.resume(now: now)
+            if !actions.isEmpty { perform(actions, channel: id, peer: payers[id]!.terms.payee) }
         }
         for id in Array(payees.keys) {
-            let actions = payees[id]!.onTimerTick(now: now)
-            perform(actions, channel: id, peer: payees[id]!.terms.payer)
-        }
-        for id in Array(payers.keys) + Array(payees.keys) {
-            guard let s = snapshot(id), s.state == .closing || s.state == .disputed, let close = s.close else { continue }
-            if close.payoutRequested, close.settlementID == nil {
-                startSettlement(.payout(Payout(channelID: id, payer: s.terms.payer, payee: s.terms.payee, asset: s.terms.asset.id,
-                                               deposit: s.terms.deposit, payeeAmount: close.finalAmount, finalNonce: close.finalNonce,
-                                               cooperative: close.completed)), channel: id)
-            } else if let deadline = close.challengeDeadline {
-                scheduleTimer(id, deadline: deadline)
-            }
+            let actions = payees[id]!.resume(now: now)
+            if !actions.isEmpty { perform(actions, channel: id, peer: payees[id]!.terms.payer) }
         }
     }
 
