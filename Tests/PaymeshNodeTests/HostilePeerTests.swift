@@ -83,20 +83,22 @@ import Testing
         defer { removeDirectory(node.directory) }
         let target = Self.target(node)
         let reports = try await offload { () -> [AttackReport] in
+            // The floods that need answers run first, on a quiet node, with time to spare on a
+            // loaded machine; the ping flood (which leaves the node busy answering) runs last.
             [
+                HostileAttacks.openFlood(target, seconds: 3),
+                HostileAttacks.errorReplyFlood(target, seconds: 3),
                 HostileAttacks.stalledHandshakes(target, count: 20, seconds: 1),
                 HostileAttacks.handshakeThenClose(target, seconds: 1),
                 HostileAttacks.pingFlood(target, seconds: 1),
-                HostileAttacks.errorReplyFlood(target, seconds: 1),
-                HostileAttacks.openFlood(target, seconds: 1),
             ]
         }
-        for r in reports { #expect(r.seconds < 15, "\(r)") }
-        #expect(reports[0]["connected"] >= 20, "\(reports[0])")
-        #expect(reports[1]["handshakes"] > 0 && reports[1]["failures"] == 0, "\(reports[1])")
-        #expect(reports[2]["pings"] > 0, "\(reports[2])")
-        #expect(reports[3]["messages"] > 0, "\(reports[3])")
-        #expect(reports[4]["opens"] > 0 && reports[4]["accepted"] > 0, "\(reports[4])")
+        for r in reports { #expect(r.seconds < 20, "\(r)") }
+        #expect(reports[0]["opens"] > 0 && reports[0]["accepted"] > 0, "\(reports[0])")
+        #expect(reports[1]["messages"] > 0, "\(reports[1])")
+        #expect(reports[2]["connected"] >= 20, "\(reports[2])")
+        #expect(reports[3]["handshakes"] > 0 && reports[3]["failures"] == 0, "\(reports[3])")
+        #expect(reports[4]["pings"] > 0, "\(reports[4])")
         let (swarm, fill) = try await offload { HostileAttacks.fillMaxPeers(target, count: 3) }
         defer { swarm.close() }
         #expect(fill["connected"] == 3)
