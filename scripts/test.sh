@@ -25,9 +25,10 @@ swift build --build-tests
 # Suites that stop and restart the shared avahi-daemon run on their own, one after the other,
 # so that no other test sees the daemon vanish; everything else runs in parallel.
 daemon_suites='RealDaemonTests|RealProcessDiscoveryTests'
-swift test --skip-build --parallel --skip "$daemon_suites"
-swift test --skip-build --filter RealDaemonTests
-swift test --skip-build --filter RealProcessDiscoveryTests
+# Every run is bounded: a hung test fails the run (exit 124) instead of holding CI to its limit.
+timeout -k 30 1800 swift test --skip-build --parallel --skip "$daemon_suites"
+timeout -k 30 600 swift test --skip-build --filter RealDaemonTests
+timeout -k 30 600 swift test --skip-build --filter RealProcessDiscoveryTests
 if [ "$fuzz_seconds" -gt 0 ]; then
   scripts/fuzz.sh --seconds "$fuzz_seconds"
 fi
