@@ -20,11 +20,11 @@ import Testing
         _ = t.onInboundConnection(ConnectionID(1), peer: b, remote: nil, now: at(0))
         #expect(t.onMisbehaviour(b, reason: "forged", now: at(0)) == [])
         #expect(t.onMisbehaviour(b, reason: "forged", now: at(1)) == [])
-        // At 11 s the first report has left the window: still two.
-        #expect(t.onMisbehaviour(b, reason: "forged", now: at(11)) == [])
+        // At 10.5 s the first report has left the 10 s window: still two.
+        #expect(t.onMisbehaviour(b, reason: "forged", now: at(10.5)) == [])
         #expect(t.peers[b]?.state == .connected && t.peers[b]?.counters.violations == 3)
         let reason = "forged (3 violations within 10 s)"
-        #expect(t.onMisbehaviour(b, count: 1, reason: "forged", now: at(11))
+        #expect(t.onMisbehaviour(b, count: 1, reason: "forged", now: at(10.5))
             == [.emit(.peerBanned(b, reason: reason, duration: .seconds(60))), .disconnect(ConnectionID(1), .protocolViolation(reason))])
         #expect(t.metrics.violationsReported == 4 && t.metrics.bansIssued == 1)
     }
@@ -78,8 +78,8 @@ import Testing
                 return atPayee["messagesIn"] == atPayer["messagesOut"] && atPayee["messagesOut"] == atPayer["messagesIn"]
             })
             let atPayee = try await payee.call("peer", ["id": payerID])
-            // At least the open and the 50 vouchers in, their acks out.
-            #expect((atPayee["messagesIn"]?.intValue ?? 0) >= 51 && (atPayee["messagesOut"]?.intValue ?? 0) >= 51, "\(atPayee)")
+            // At least the open and the 50 vouchers in; acks out (one may acknowledge several vouchers).
+            #expect((atPayee["messagesIn"]?.intValue ?? 0) >= 51 && (atPayee["messagesOut"]?.intValue ?? 0) >= 1, "\(atPayee)")
             #expect(try await payee.call("metrics")["violationsReported"] == 3)
             await hostile.close()
             await payer.stop()
