@@ -165,7 +165,8 @@ public actor PeerManager {
         events.publish(NodeEvent("discovery.status", ["active": .bool(status.active), "reason": JSONValue(status.reason)]))
     }
 
-    /// A layer above found `peer` breaking the protocol: disconnect and ban it.
+    /// A layer above found `peer` breaking the protocol beyond doubt: disconnect and ban it now
+    /// (for counted misbehaviour see `reportMisbehaviour`).
     public func reportProtocolViolation(_ peer: EthereumAddress, reason: String) {
         perform(table.onProtocolViolation(peer, reason: reason, now: clock.now))
     }
@@ -185,11 +186,6 @@ public actor PeerManager {
             tally[peer, default: (0, 0)].received &+= received
             tally[peer, default: (0, 0)].sent &+= sent
         }
-    }
-
-    /// Traffic on application streams with `peer` (per-peer counters).
-    public func recordTraffic(_ peer: EthereumAddress, bytesIn: UInt64 = 0, bytesOut: UInt64 = 0, messagesIn: UInt64 = 0, messagesOut: UInt64 = 0) {
-        table.onTraffic(peer, bytesIn: bytesIn, bytesOut: bytesOut, messagesIn: messagesIn, messagesOut: messagesOut, now: clock.now)
     }
 
     /// Peers the node values (open channels; static peers are protected anyway): they get the
