@@ -1,7 +1,6 @@
 // swift-tools-version: 6.0
-// Paymesh: a peer-to-peer payment overlay node. Layers, bottom to top:
-// C libraries → PaymeshCrypto → PaymeshNoise (handshake, cipher) → PaymeshMux (yamux)
-// → PaymeshMsgpack / PaymeshMessages (framing of the 13 message types) → PaymeshTransport (NIO TCP).
+// Paymesh: a peer-to-peer payment overlay node. The module map, bottom to top, and the direction
+// of dependencies are in ARCHITECTURE.md; each target below lists exactly the modules it imports.
 // Everything below PaymeshTransport is sans-IO: no sockets, no tasks, no clocks.
 import PackageDescription
 
@@ -48,14 +47,14 @@ let package = Package(
         // Length-prefixed envelopes and the 13 typed message kinds.
         .target(name: "PaymeshMessages", dependencies: ["PaymeshMsgpack", "PaymeshCrypto", nioCore]),
         // TCP + Noise + yamux on SwiftNIO: the only layer that touches sockets.
-        .target(name: "PaymeshTransport", dependencies: ["PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", nioCore, nioPosix, nioHelpers]),
+        .target(name: "PaymeshTransport", dependencies: ["PaymeshNoise", "PaymeshMux", "PaymeshCrypto", nioCore, nioPosix, nioHelpers]),
         // Payment channels: lifecycle state machine, voucher rules, policies, receipts, streaming (sans-IO).
         .target(name: "PaymeshChannels", dependencies: ["PaymeshMessages", "PaymeshCrypto"]),
         // Durable state in SQLite (WAL, group commit, migrations).
-        .target(name: "PaymeshStore", dependencies: ["CSQLite", "PaymeshChannels", "PaymeshMessages", "PaymeshCrypto"]),
+        .target(name: "PaymeshStore", dependencies: ["CSQLite", "PaymeshMessages"]),
         // The node runtime: peer table, dialing, console (JSON-RPC over a Unix socket), services.
         .target(name: "PaymeshNode", dependencies: [
-            "PaymeshTransport", "PaymeshDiscovery", "PaymeshChannels", "PaymeshStore", "PaymeshMessages", "PaymeshMux", "PaymeshNoise", "PaymeshCrypto",
+            "PaymeshTransport", "PaymeshDiscovery", "PaymeshChannels", "PaymeshStore", "PaymeshMessages", "PaymeshMux", "PaymeshCrypto",
             nioCore, nioPosix, nioHelpers,
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -65,6 +64,7 @@ let package = Package(
             "PaymeshNode", "PaymeshCrypto", "PaymeshChannels", "PaymeshMessages",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // DNS-SD publishing and browsing over the Avahi client library (threaded poll).
         .target(name: "PaymeshDiscovery", dependencies: ["CAvahi"]),
@@ -73,18 +73,18 @@ let package = Package(
         .target(name: "PaymeshHostile", dependencies: ["PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshMsgpack", "PaymeshCrypto", nioCore]),
         // Child process for the store's kill -9 test, and the store benchmarks (`bench`).
         .executableTarget(name: "paymesh-store-crashtest", dependencies: ["PaymeshStore", "PaymeshMessages"], path: "Sources/PaymeshStoreCrashTest"),
-        .executableTarget(name: "PaymeshBench", dependencies: ["PaymeshNode", "PaymeshHostile", "PaymeshStore", "PaymeshChannels", "PaymeshTransport", "PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", nioCore, nioPosix, nioHelpers]),
+        .executableTarget(name: "PaymeshBench", dependencies: ["PaymeshNode", "PaymeshHostile", "PaymeshStore", "PaymeshTransport", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", nioCore, nioPosix, nioHelpers]),
 
         // Helpers shared by the test targets (vector loading, in-memory pipes).
-        .target(name: "PaymeshTestSupport", dependencies: ["PaymeshCrypto"], path: "Tests/PaymeshTestSupport"),
+        .target(name: "PaymeshTestSupport", path: "Tests/PaymeshTestSupport"),
         .testTarget(name: "PaymeshCryptoTests", dependencies: ["PaymeshCrypto", "PaymeshTestSupport"]),
-        .testTarget(name: "PaymeshNoiseTests", dependencies: ["PaymeshNoise", "PaymeshCrypto", "PaymeshTestSupport", nioCore]),
+        .testTarget(name: "PaymeshNoiseTests", dependencies: ["PaymeshNoise", "PaymeshCrypto", "PaymeshMsgpack", "PaymeshTestSupport", nioCore]),
         .testTarget(name: "PaymeshMuxTests", dependencies: ["PaymeshMux", "PaymeshTestSupport", nioCore]),
         .testTarget(name: "PaymeshMessagesTests", dependencies: ["PaymeshMessages", "PaymeshMsgpack", "PaymeshTestSupport", nioCore]),
         .testTarget(name: "PaymeshChannelsTests", dependencies: ["PaymeshChannels", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
-        .testTarget(name: "PaymeshStoreTests", dependencies: ["PaymeshStore", "PaymeshChannels", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
-        .testTarget(name: "PaymeshNodeTests", dependencies: ["PaymeshNode", "PaymeshHostile", "PaymeshChannels", "PaymeshStore", "PaymeshMessages", "PaymeshTransport", "PaymeshCrypto", "PaymeshTestSupport", nioCore, nioPosix, .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "PaymeshStoreTests", dependencies: ["PaymeshStore", "PaymeshMessages", "PaymeshTestSupport"]),
+        .testTarget(name: "PaymeshNodeTests", dependencies: ["PaymeshNode", "PaymeshHostile", "PaymeshChannels", "PaymeshStore", "PaymeshMessages", "PaymeshTransport", "PaymeshMux", "PaymeshDiscovery", "PaymeshCrypto", "PaymeshTestSupport", nioCore, nioPosix, nioHelpers]),
         .testTarget(name: "PaymeshDiscoveryTests", dependencies: ["PaymeshDiscovery"]),
-        .testTarget(name: "PaymeshTransportTests", dependencies: ["PaymeshTransport", "PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshTestSupport", nioCore, nioPosix]),
+        .testTarget(name: "PaymeshTransportTests", dependencies: ["PaymeshTransport", "PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport", nioCore, nioPosix, nioHelpers]),
     ]
 )

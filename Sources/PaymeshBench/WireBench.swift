@@ -5,6 +5,7 @@ import NIOConcurrencyHelpers
 import PaymeshCrypto
 import PaymeshMessages
 import PaymeshMux
+import PaymeshNode
 import PaymeshTransport
 
 /// `paymesh-bench wire`: the wire stack's figures over loopback TCP, all in one process on one
@@ -16,8 +17,10 @@ struct WireBench {
 
     func run() async throws {
         print("paymesh-bench wire — \(ProcessInfo.processInfo.activeProcessorCount) cores, \(seconds) s per measurement")
-        let server = try PaymeshEndpoint(configuration: .init(identity: .generate()), group: group)
-        let client = try PaymeshEndpoint(configuration: .init(identity: .generate()), group: group)
+        // The transport names no protocol: offer the payments one, as a node's router does.
+        let offer = (protocols: Set([PaymentsProtocol.id]), features: [PaymentsProtocol.feature])
+        let server = try PaymeshEndpoint(configuration: .init(identity: .generate(), features: offer.features, protocols: offer.protocols), group: group)
+        let client = try PaymeshEndpoint(configuration: .init(identity: .generate(), features: offer.features, protocols: offer.protocols), group: group)
         let address = try await server.listen()
         let accepter = Task { await serveAll(server) }
 
@@ -84,7 +87,7 @@ struct WireBench {
 
     private func bulkThroughput(client: PaymeshEndpoint, address: SocketAddress) async throws -> Double {
         let connection = try await client.connect(to: address)
-        let stream = try await connection.openStream(.payments)
+        let stream = try await connection.openStream(PaymentsProtocol.id)
         var chunk = ByteBufferAllocator().buffer(capacity: 65_536)
         chunk.writeRepeatingByte(0x5a, count: 65_536)
         // Raw bytes on a payments stream are fine for the sink (it counts bytes, not messages).
@@ -103,7 +106,7 @@ struct WireBench {
     /// into typed messages by the receiver.
     private func smallMessagesPerSecond(client: PaymeshEndpoint, address: SocketAddress) async throws -> (Double, Int) {
         let connection = try await client.connect(to: address)
-        let stream = try await connection.openStream(.payments)
+        let stream = try await connection.openStream(PaymentsProtocol.id)
         let codec = PaymentStreamCodec()
         // Pad the text so that the whole frame is exactly 64 bytes.
         var text = ""

@@ -6,12 +6,6 @@ public struct StreamProtocolID: Hashable, Sendable, CustomStringConvertible {
     /// Longest id that fits the one-byte length (streams.md).
     public static let maxLength = 255
 
-    /// `/paymesh/payments/1`: the length-prefixed message stream of messages.md.
-    public static let payments = StreamProtocolID(uncheckedValue: "/paymesh/payments/1")
-    /// Reserved for later use; a node that does not implement them resets such streams.
-    public static let gossip = StreamProtocolID(uncheckedValue: "/paymesh/gossip/1")
-    public static let console = StreamProtocolID(uncheckedValue: "/paymesh/console/1")
-
     public let value: String
 
     /// Accepts 1...255 bytes of printable ASCII (0x21...0x7E).
@@ -20,8 +14,6 @@ public struct StreamProtocolID: Hashable, Sendable, CustomStringConvertible {
         try Self.validate(bytes)
         self.value = value
     }
-
-    private init(uncheckedValue: String) { self.value = uncheckedValue }
 
     public var description: String { value }
 

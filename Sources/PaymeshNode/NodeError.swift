@@ -7,6 +7,8 @@ public struct NodeError: Error, Hashable, CustomStringConvertible, Sendable {
         case peerNotFound, peerNotConnected, dialFailed, tooManyPeers, shuttingDown, pingFailed
         case peerBanned, identityNotVerified, rateLimited
         case identityFile, configuration, alreadyRunning, consoleUnavailable
+        /// A service registered a stream protocol that is already registered (ProtocolRouter).
+        case protocolRegistration
         /// A Paymesh code (errors.md, 1000–1999) reported by a later layer (channels, payments).
         case paymesh(Int, String)
     }
@@ -37,7 +39,7 @@ public struct NodeError: Error, Hashable, CustomStringConvertible, Sendable {
         case .peerBanned: 1202 // errors.md PEER_BLACKLISTED
         case .identityNotVerified: 1201 // errors.md IDENTITY_NOT_VERIFIED
         case .rateLimited: 1504 // errors.md RATE_LIMITED
-        case .identityFile, .configuration, .alreadyRunning, .consoleUnavailable: 1502
+        case .identityFile, .configuration, .alreadyRunning, .consoleUnavailable, .protocolRegistration: 1502
         case .paymesh(let code, _): code
         }
     }
@@ -49,7 +51,7 @@ public struct NodeError: Error, Hashable, CustomStringConvertible, Sendable {
         case .invalidRequest: "INVALID_REQUEST"
         case .methodNotFound: "METHOD_NOT_FOUND"
         case .invalidParams: "INVALID_PARAMS"
-        case .internalError, .identityFile, .configuration, .alreadyRunning, .consoleUnavailable: "INTERNAL_ERROR"
+        case .internalError, .identityFile, .configuration, .alreadyRunning, .consoleUnavailable, .protocolRegistration: "INTERNAL_ERROR"
         case .peerNotFound: "PEER_NOT_FOUND"
         case .peerNotConnected: "PEER_NOT_CONNECTED"
         case .dialFailed: "DIAL_FAILED"
@@ -93,6 +95,12 @@ public struct NodeError: Error, Hashable, CustomStringConvertible, Sendable {
     @inline(never) public static func paymesh(code: Int, name: String, _ d: String) -> NodeError {
         NodeError(.paymesh(code, name), d)
     }
+
+    // MARK: Protocol router
+    @inline(never) public static func protocolAlreadyRegistered(_ id: String) -> NodeError {
+        NodeError(.protocolRegistration, "stream protocol \(id) is already registered")
+    }
+    @inline(never) public static func protocolNotOffered(_ d: String) -> NodeError { NodeError(.protocolRegistration, d) }
 
     // MARK: Start-up
     @inline(never) public static func identityFile(_ d: String) -> NodeError { NodeError(.identityFile, d) }

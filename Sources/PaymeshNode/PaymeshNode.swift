@@ -120,23 +120,15 @@ public final class PaymeshNode: Service, Sendable {
         logger.info(created ? "created identity" : "loaded identity", metadata: ["id": "\(key.address)", "data_dir": "\(directory)"])
         // Sockets are descriptors: use the whole hard limit (issue 7 item 3).
         DescriptorLimit.raiseSoftLimit()
+        // The endpoint offers no stream protocol until services register theirs with the peer
+        // manager's router; it listens once they have (so every handshake advertises them).
         let endpoint = try PaymeshEndpoint(configuration: .init(identity: key), group: group)
-        let bound: SocketAddress
-        do {
-            bound = try await endpoint.listen(host: configuration.listen.host, port: configuration.listen.port)
-        } catch {
-            await endpoint.shutdown()
-            throw NodeError.configuration("cannot listen on \(configuration.listen): \(error)")
-        }
-        let listen = PeerEndpoint(host: bound.ipAddress ?? configuration.listen.host, port: bound.port ?? configuration.listen.port)
         let peers = PeerManager(endpoint: endpoint, configuration: configuration.peers, events: events,
                                 logger: logger.with("component", "peers"))
-        let discovery = NodeDiscovery(enabled: configuration.mdns, local: key.address, listenPort: listen.port, peers: peers,
-                                      logger: logger.with("component", "discovery"))
-        registry.registerDiscoveryMethod(discovery, peers: peers)
         // Payments: the channel store, the payments stream, console methods (Sources/PaymeshNode/Payments).
+        let payments: PaymentsService
         do {
-            let payments = try await PaymentsService.start(
+            payments = try await PaymentsService.start(
                 directory: directory, key: key, peers: peers, events: events, registry: registry,
                 configuration: configuration.payments, logger: logger.with("component", "payments"))
             paymentsBox.withLockedValue { $0 = payments }
@@ -144,6 +136,18 @@ public final class PaymeshNode: Service, Sendable {
             await endpoint.shutdown()
             throw error
         }
+        let bound: SocketAddress
+        do {
+            bound = try await endpoint.listen(host: configuration.listen.host, port: configuration.listen.port)
+        } catch {
+            await payments.shutdown()
+            await endpoint.shutdown()
+            throw NodeError.configuration("cannot listen on \(configuration.listen): \(error)")
+        }
+        let listen = PeerEndpoint(host: bound.ipAddress ?? configuration.listen.host, port: bound.port ?? configuration.listen.port)
+        let discovery = NodeDiscovery(enabled: configuration.mdns, local: key.address, listenPort: listen.port, peers: peers,
+                                      logger: logger.with("component", "discovery"))
+        registry.registerDiscoveryMethod(discovery, peers: peers)
         let consolePath = directory + "/" + NodeConfiguration.consoleSocketName
         registry.registerCoreMethods(CoreMethodContext(
             id: key.address, listen: [listen], consolePath: consolePath, started: .now, startedAt: Date(),
@@ -161,6 +165,7 @@ public final class PaymeshNode: Service, Sendable {
         do {
             try await console.bind()
         } catch {
+            await payments.shutdown()
             await endpoint.shutdown()
             throw error
         }

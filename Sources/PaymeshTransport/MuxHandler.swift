@@ -31,7 +31,8 @@ final class MuxHandler: ChannelDuplexHandler, @unchecked Sendable {
     let eventLoop: any EventLoop
     private let role: YamuxSession.Role
     private let muxConfiguration: MuxConfiguration
-    private let supportedProtocols: Set<StreamProtocolID>
+    /// Whether an inbound stream's protocol is offered (asked at its protocol selection).
+    private let supportedProtocols: @Sendable (StreamProtocolID) -> Bool
     private let tickInterval: TimeAmount
     private let onEstablished: (PaymeshConnection) -> Void
     private let onFailure: @Sendable (TransportError) -> Void
@@ -51,7 +52,7 @@ final class MuxHandler: ChannelDuplexHandler, @unchecked Sendable {
     private var closing = false
 
     init(eventLoop: any EventLoop, role: YamuxSession.Role, muxConfiguration: MuxConfiguration,
-         supportedProtocols: Set<StreamProtocolID>, tickInterval: TimeAmount,
+         supportedProtocols: @escaping @Sendable (StreamProtocolID) -> Bool, tickInterval: TimeAmount,
          onEstablished: @escaping (PaymeshConnection) -> Void,
          onFailure: @escaping @Sendable (TransportError) -> Void) {
         self.eventLoop = eventLoop
@@ -196,7 +197,7 @@ final class MuxHandler: ChannelDuplexHandler, @unchecked Sendable {
                     return
                 }
                 perform(session!.consumed(stream: id, bytes: fed - remainder.readableBytes))
-                guard supportedProtocols.contains(protocolID), let connection else {
+                guard supportedProtocols(protocolID), let connection else {
                     streams[id] = nil
                     perform(session!.reset(stream: id))
                     return

@@ -11,9 +11,11 @@ public final class PaymeshEndpoint: Sendable {
     public struct Configuration: Sendable {
         /// The node's long-term secp256k1 identity; its address is the peer id.
         public var identity: IdentityKey
-        /// Features advertised in the identity proof.
+        /// Features advertised in the identity proof at first (see `offer(protocols:features:)`).
         public var features: [String]
-        /// Stream protocols this endpoint accepts; others are reset.
+        /// Stream protocols this endpoint accepts at first; others are reset (Specs/streams.md).
+        /// The transport names no application protocol: its caller (the node's protocol router)
+        /// says what it offers, here or later with `offer(protocols:features:)`.
         public var protocols: Set<StreamProtocolID>
         /// transport.md: the handshake must complete within 10 s of the TCP connection.
         public var handshakeTimeout: TimeAmount
@@ -27,8 +29,8 @@ public final class PaymeshEndpoint: Sendable {
         public var writeBufferWaterMark: ChannelOptions.Types.WriteBufferWaterMark
         public static let defaultWriteBufferWaterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 256 * 1024, high: 1024 * 1024)
 
-        public init(identity: IdentityKey, features: [String] = ["payments/1"],
-                    protocols: Set<StreamProtocolID> = [.payments],
+        public init(identity: IdentityKey, features: [String] = [],
+                    protocols: Set<StreamProtocolID> = [],
                     handshakeTimeout: TimeAmount = .seconds(10),
                     mux: MuxConfiguration = MuxConfiguration(), tickInterval: TimeAmount = .seconds(1),
                     admission: ConnectionAdmission.Limits = .init(),
@@ -54,7 +56,17 @@ public final class PaymeshEndpoint: Sendable {
     /// endpoint goes on serving its other connections.
     public let failures: AsyncStream<TransportError>
 
-    private let local: LocalIdentity
+    /// What this endpoint offers now: the accepted stream protocols and the identity (with its
+    /// signed proof, whose features follow the protocols). Read at each handshake and each
+    /// inbound stream's protocol selection.
+    private let offered: NIOLockedValueBox<Offer>
+    private let identity: IdentityKey
+    private let staticKey: X25519.PrivateKey
+
+    struct Offer: Sendable {
+        var protocols: Set<StreamProtocolID>
+        var local: LocalIdentity
+    }
     private let inboundContinuation: AsyncStream<PaymeshConnection>.Continuation
     private let failureContinuation: AsyncStream<TransportError>.Continuation
     private let servers = NIOLockedValueBox<[any Channel]>([])
@@ -69,12 +81,25 @@ public final class PaymeshEndpoint: Sendable {
     public init(configuration: Configuration, group: any EventLoopGroup) throws {
         self.configuration = configuration
         self.group = group
-        self.local = try LocalIdentity(identity: configuration.identity, features: configuration.features)
-        self.noiseStaticPublicKey = local.staticKey.publicKey
+        self.identity = configuration.identity
+        self.staticKey = X25519.PrivateKey()
+        let local = try LocalIdentity(identity: configuration.identity, staticKey: staticKey, features: configuration.features)
+        self.offered = NIOLockedValueBox(Offer(protocols: configuration.protocols, local: local))
+        self.noiseStaticPublicKey = staticKey.publicKey
         (inboundConnections, inboundContinuation) = AsyncStream<PaymeshConnection>.makeStream()
         (failures, failureContinuation) = AsyncStream<TransportError>.makeStream(bufferingPolicy: .bufferingNewest(1024))
         admission = NIOLockedValueBox(ConnectionAdmission(limits: configuration.admission, descriptorLimit: DescriptorLimit.current()))
     }
+
+    /// Replaces what this endpoint offers: inbound streams of other protocols are reset from now
+    /// on, and later handshakes advertise `features` (the proof is signed again, same Noise key).
+    public func offer(protocols: Set<StreamProtocolID>, features: [String]) throws {
+        let local = try LocalIdentity(identity: identity, staticKey: staticKey, features: features)
+        offered.withLockedValue { $0 = Offer(protocols: protocols, local: local) }
+    }
+
+    /// The stream protocols accepted now.
+    public var offeredProtocols: Set<StreamProtocolID> { offered.withLockedValue { $0.protocols } }
 
     /// Starts listening; returns the bound address (port 0 picks a free port).
     public func listen(host: String = "127.0.0.1", port: Int = 0) async throws -> SocketAddress {
@@ -196,13 +221,13 @@ public final class PaymeshEndpoint: Sendable {
         }
         let handshake: PaymeshHandshake
         do {
-            handshake = try PaymeshHandshake(role: role, local: local, expectedPeer: expecting)
+            handshake = try PaymeshHandshake(role: role, local: offered.withLockedValue { $0.local }, expectedPeer: expecting)
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }
         let mux = MuxHandler(
             eventLoop: channel.eventLoop, role: role == .initiator ? .dialer : .listener,
-            muxConfiguration: configuration.mux, supportedProtocols: configuration.protocols,
+            muxConfiguration: configuration.mux, supportedProtocols: { [offered] id in offered.withLockedValue { $0.protocols.contains(id) } },
             tickInterval: configuration.tickInterval,
             onEstablished: { connection in
                 handshakeFinished?()

@@ -2,6 +2,13 @@ import NIOCore
 import PaymeshMux
 import Testing
 
+extension StreamProtocolID {
+    /// Ids of Specs/streams.md; the mux module itself names no application protocol.
+    static let payments = try! StreamProtocolID("/paymesh/payments/1")
+    static let gossip = try! StreamProtocolID("/paymesh/gossip/1")
+    static let console = try! StreamProtocolID("/paymesh/console/1")
+}
+
 @Suite struct StreamProtocolHeaderTests {
     @Test func encodesLengthThenASCII() {
         let b = StreamProtocolHeader.encode(.payments)

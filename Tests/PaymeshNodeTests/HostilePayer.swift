@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import PaymeshCrypto
 import PaymeshMessages
+import PaymeshNode
 import PaymeshTransport
 
 /// A payer that follows only Specs/ (transport.md, messages.md, channels.md §3): it connects to a
@@ -23,7 +24,7 @@ final class HostilePayer: Sendable {
         let endpoint = try PaymeshEndpoint(configuration: .init(identity: key), group: MultiThreadedEventLoopGroup.singleton)
         let connection = try await endpoint.connect(host: node.started.listen.host, port: node.started.listen.port,
                                                     expecting: node.started.id)
-        let stream = try await connection.openStream(.payments)
+        let stream = try await connection.openStream(PaymentsProtocol.id)
         return HostilePayer(key: key, endpoint: endpoint, connection: connection, stream: stream)
     }
 

@@ -12,9 +12,16 @@ import PaymeshTransport
 /// One event loop group for every transport test (real loopback TCP).
 let testGroup = MultiThreadedEventLoopGroup(numberOfThreads: 2)
 
+extension StreamProtocolID {
+    /// The payments protocol id of Specs/streams.md; the transport itself names no protocol, so
+    /// these tests offer it as a node's payments service does.
+    static let payments = try! StreamProtocolID("/paymesh/payments/1")
+}
+
 func makeEndpoint(identity: IdentityKey = .generate(), handshakeTimeout: TimeAmount = .seconds(10),
                   mux: MuxConfiguration = MuxConfiguration()) throws -> PaymeshEndpoint {
-    try PaymeshEndpoint(configuration: .init(identity: identity, handshakeTimeout: handshakeTimeout, mux: mux), group: testGroup)
+    try PaymeshEndpoint(configuration: .init(identity: identity, features: ["payments/1"], protocols: [.payments],
+                                             handshakeTimeout: handshakeTimeout, mux: mux), group: testGroup)
 }
 
 /// Two endpoints on loopback with one authenticated connection between them.

@@ -26,7 +26,7 @@ extension ConsoleRegistry {
 
         register(ConsoleMethod(
             "metrics", summary: "Node-wide counters.",
-            result: "{uptimeMs, connections, peersConnected, dialsStarted, dialsSucceeded, dialsFailed, inboundAccepted, duplicatesClosed, rejectedTooManyPeers, rejectedBanned, bansIssued, disconnects, pingsSent, pingsFailed, bytesIn, bytesOut, messagesIn, messagesOut, eventSubscribers}"
+            result: "{uptimeMs, connections, peersConnected, dialsStarted, dialsSucceeded, dialsFailed, inboundAccepted, duplicatesClosed, rejectedTooManyPeers, rejectedBanned, bansIssued, violationsReported, disconnects, pingsSent, pingsFailed, bytesIn, bytesOut, messagesIn, messagesOut, eventSubscribers}"
         ) { _ in
             let s = await c.peers.snapshot()
             let m = s.metrics
@@ -41,7 +41,7 @@ extension ConsoleRegistry {
                 "dialsStarted": JSONValue(m.dialsStarted), "dialsSucceeded": JSONValue(m.dialsSucceeded), "dialsFailed": JSONValue(m.dialsFailed),
                 "inboundAccepted": JSONValue(m.inboundAccepted), "duplicatesClosed": JSONValue(m.duplicatesClosed),
                 "rejectedTooManyPeers": JSONValue(m.rejectedTooManyPeers), "rejectedBanned": JSONValue(m.rejectedBanned),
-                "bansIssued": JSONValue(m.bansIssued), "disconnects": JSONValue(m.disconnects),
+                "bansIssued": JSONValue(m.bansIssued), "violationsReported": JSONValue(m.violationsReported), "disconnects": JSONValue(m.disconnects),
                 "pingsSent": JSONValue(m.pingsSent), "pingsFailed": JSONValue(m.pingsFailed),
                 "bytesIn": JSONValue(totals.bytesIn), "bytesOut": JSONValue(totals.bytesOut),
                 "messagesIn": JSONValue(totals.messagesIn), "messagesOut": JSONValue(totals.messagesOut),

@@ -21,7 +21,7 @@ extension ConsoleRegistry {
         register(ConsoleMethod(
             "peer", summary: "One peer in detail.",
             params: [ConsoleParam("id", .string, "peer id (0x address)")],
-            result: "{id, state, direction, remote, addresses: [{endpoint, source}], connectedForMs, lastSeenAgoMs, rttMs, bytesIn, bytesOut, messagesIn, messagesOut, pingsSent, pingsAnswered, attempt, retryInMs, banRemainingMs, banReason, lastDisconnectReason, held}"
+            result: "{id, state, direction, remote, addresses: [{endpoint, source}], connectedForMs, lastSeenAgoMs, rttMs, bytesIn, bytesOut, messagesIn, messagesOut, pingsSent, pingsAnswered, violations, attempt, retryInMs, banRemainingMs, banReason, lastDisconnectReason, held}"
         ) { call in
             let p = try await c.peers.info(try peerID(call))
             return [
@@ -32,6 +32,7 @@ extension ConsoleRegistry {
                 "bytesIn": JSONValue(p.counters.bytesIn), "bytesOut": JSONValue(p.counters.bytesOut),
                 "messagesIn": JSONValue(p.counters.messagesIn), "messagesOut": JSONValue(p.counters.messagesOut),
                 "pingsSent": JSONValue(p.counters.pingsSent), "pingsAnswered": JSONValue(p.counters.pingsAnswered),
+                "violations": JSONValue(p.counters.violations),
                 "attempt": JSONValue(p.attempt), "retryInMs": milliseconds(p.retryIn), "banRemainingMs": milliseconds(p.banRemaining),
                 "banReason": JSONValue(p.banReason), "lastDisconnectReason": JSONValue(p.lastDisconnectReason), "held": .bool(p.held),
             ]

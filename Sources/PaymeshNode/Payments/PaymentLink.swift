@@ -26,7 +26,10 @@ final class PaymentLink: Sendable {
 
     /// Reads until the stream ends. Malformed messages inside a good frame get ERROR (1501, or 1500
     /// for an unknown type) and reading continues; a bad length prefix gets ERROR 1501 and a reset.
-    func readLoop(_ deliver: @Sendable ([Message]) async -> Void) async {
+    /// `turn` is told, once per received chunk, how many frames it held (well-formed or not), how
+    /// many were malformed (with the first one's error) and how many ERROR replies were written.
+    func readLoop(_ deliver: @Sendable ([Message]) async -> Void,
+                  turn: @Sendable (_ frames: Int, _ malformed: Int, _ firstError: String?, _ replies: Int) async -> Void) async {
         var codec = PaymentStreamCodec()
         do {
             for try await chunk in stream.inbound {
@@ -34,15 +37,19 @@ final class PaymentLink: Sendable {
                 var messages: [Message] = []
                 var replies = ByteBufferAllocator().buffer(capacity: 0)
                 var lost = false
+                var malformed = 0, firstError: String?
                 while true {
                     do {
                         guard let m = try codec.nextMessage() else { break }
                         messages.append(m)
                     } catch {
                         try? codec.write(.error(error.reply), into: &replies)
+                        malformed += 1
+                        if firstError == nil { firstError = "\(error)" }
                         if error.closesStream { lost = true; break }
                     }
                 }
+                await turn(messages.count + malformed, malformed, firstError, malformed)
                 var start = 0
                 while start < messages.count {
                     let end = min(messages.count, start + Self.maxMessagesPerTurn)

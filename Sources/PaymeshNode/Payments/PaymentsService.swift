@@ -60,7 +60,7 @@ public actor PaymentsService {
     var sessions: [String: StreamEntry] = [:]
     var nextSession: UInt64 = 1
     var writer = PaymentStreamCodec()
-    var peerEvents: AsyncStream<NodeEvent>?
+    var peerEvents: PeerLinkEvents?
     let jobs: AsyncStream<@Sendable () async -> Void>
     let jobContinuation: AsyncStream<@Sendable () async -> Void>.Continuation
     var stopped = false
@@ -125,7 +125,14 @@ public actor PaymentsService {
         }
         await service.resumeCloses()
         registry.registerPaymentMethods(service)
-        await peers.setStreamHandler { stream, peer in await service.adopt(stream, from: Address(peer)) }
+        do {
+            try peers.router.register(PaymentsProtocol.id, feature: PaymentsProtocol.feature) { stream, peer in
+                await service.adopt(stream, from: Address(peer))
+            }
+        } catch {
+            await service.shutdown()
+            throw error
+        }
         return service
     }
 
@@ -135,10 +142,7 @@ public actor PaymentsService {
         await withDiscardingTaskGroup { group in
             if let peerEvents {
                 group.addTask {
-                    for await e in peerEvents where e.type == "peer.up" || e.type == "peer.down" {
-                        guard let text = e.data["id"]?.stringValue, let id = EthereumAddress(string: text) else { continue }
-                        await self.peerChanged(Address(id), up: e.type == "peer.up")
-                    }
+                    for await e in peerEvents { await self.peerChanged(Address(e.peer), up: e.isUp) }
                 }
             }
             for await job in jobs { group.addTask { await job() } }
@@ -207,7 +211,7 @@ public actor PaymentsService {
         if markerWritten { try marker.write() }
         if let bytes = try store.metadata(forKey: PolicyJSON.metadataKey), let p = try? PolicyJSON.decode(bytes) { policy = p }
         rebuildGuards()
-        peerEvents = events.subscribe()
+        peerEvents = peers.linkEvents()
         logger.info("payments ready", metadata: ["channels": "\(restored)", "store": "\(store.path)"])
     }
 
@@ -262,7 +266,7 @@ public actor PaymentsService {
 
     /// A stream the peer opened (PeerManager's stream handler). Returns at once.
     func adopt(_ stream: PaymeshStream, from peer: Address) {
-        guard stream.protocolID == .payments, !stopped else { return stream.reset() }
+        guard stream.protocolID == PaymentsProtocol.id, !stopped else { return stream.reset() }
         let link = PaymentLink(id: nextLinkID, peer: peer, stream: stream)
         nextLinkID += 1
         // The newest stream the peer opened becomes the one we write to: a peer that restarted (or
@@ -278,7 +282,13 @@ public actor PaymentsService {
 
     private func startReading(_ link: PaymentLink) {
         spawn {
-            await link.readLoop { messages in await self.received(messages, on: link) }
+            let peers = self.peers, peer = link.peer.ethereumAddress
+            await link.readLoop({ messages in await self.received(messages, on: link) }) { frames, malformed, error, replies in
+                peers.countMessages(peer, in: UInt64(frames), out: UInt64(replies))
+                if malformed > 0 {
+                    await peers.reportMisbehaviour(peer, count: malformed, reason: "malformed payments message: \(error ?? "?")")
+                }
+            }
             await self.linkClosed(link)
         }
     }
@@ -299,7 +309,7 @@ public actor PaymentsService {
         spawn {
             var stream: PaymeshStream?
             if let connection = await peers.connection(to: peer.ethereumAddress) {
-                stream = try? await connection.openStream(.payments)
+                stream = try? await connection.openStream(PaymentsProtocol.id)
             }
             await self.opened(stream, to: peer)
         }
@@ -334,12 +344,17 @@ public actor PaymentsService {
             return
         }
         var buffer = ByteBufferAllocator().buffer(capacity: messages.count * 192)
+        var written: UInt64 = 0
         for m in messages {
-            do { try writer.write(m, into: &buffer) } catch {
+            do {
+                try writer.write(m, into: &buffer)
+                written += 1
+            } catch {
                 logger.error("cannot encode message", metadata: ["type": "\(m.type.name)", "error": "\(error)"])
             }
         }
         link.write(buffer)
+        peers.countMessages(peer.ethereumAddress, out: written)
     }
 
     // MARK: Peers coming and going
@@ -382,6 +397,8 @@ public actor PaymentsService {
         let peer = link.peer
         var step = StepBuilder()
         var errors: [Message] = []
+        var misbehaviour = Misbehaviour()
+        defer { report(misbehaviour, by: peer) }
         for m in messages {
             guard let id = Self.channelID(of: m) else {
                 switch m {
@@ -395,18 +412,26 @@ public actor PaymentsService {
                 continue
             }
             if payers[id] != nil {
-                guard payers[id]!.terms.payee == peer else { stage(Self.reject(m, .identityNotVerified, "not this channel's payee"), channel: nil, peer: peer, into: &step); continue }
+                guard payers[id]!.terms.payee == peer else {
+                    misbehaviour.note(.identityNotVerified, "not this channel's payee")
+                    stage(Self.reject(m, .identityNotVerified, "not this channel's payee"), channel: nil, peer: peer, into: &step); continue
+                }
                 let actions = payers[id]!.receive(m, now: now)
+                misbehaviour.scan(actions)
                 stage(actions, channel: id, peer: peer, into: &step)
             } else if payees[id] != nil {
-                guard payees[id]!.terms.payer == peer else { stage(Self.reject(m, .identityNotVerified, "not this channel's payer"), channel: nil, peer: peer, into: &step); continue }
+                guard payees[id]!.terms.payer == peer else {
+                    misbehaviour.note(.identityNotVerified, "not this channel's payer")
+                    stage(Self.reject(m, .identityNotVerified, "not this channel's payer"), channel: nil, peer: peer, into: &step); continue
+                }
                 let actions = payees[id]!.receive(m, now: now)
+                misbehaviour.scan(actions)
                 stage(actions, channel: id, peer: peer, into: &step)
                 if case .paymentUpdate(let v) = m, let task = v.taskID, payees[id]!.latestVoucher == v {
                     step.noteReceipt(channel: id, taskID: task)
                 }
             } else if case .paymentOpen(let open) = m {
-                acceptOpen(open, from: peer, now: now, into: &step)
+                acceptOpen(open, from: peer, now: now, into: &step, misbehaviour: &misbehaviour)
             } else if case .paymentAck = m {
                 continue // an answer about a channel we no longer know: nothing to do
             } else {
@@ -427,7 +452,8 @@ public actor PaymentsService {
         Task { await peers.protect(peer.ethereumAddress) }
     }
 
-    private func acceptOpen(_ open: PaymentOpen, from peer: Address, now: UInt64, into step: inout StepBuilder) {
+    private func acceptOpen(_ open: PaymentOpen, from peer: Address, now: UInt64, into step: inout StepBuilder,
+                            misbehaviour: inout Misbehaviour) {
         let capacity = openCapacity(payer: peer, assetID: open.asset.id)
         switch PayeeChannel.accept(open, key: key, policy: configuration.openPolicy, authenticatedPeer: peer, backing: nil,
                                    capacity: capacity, now: now) {
@@ -440,6 +466,7 @@ public actor PaymentsService {
             // The payer's deposit is a term of the channel (its row), not money in our books.
             stage(actions, channel: open.channelID, peer: peer, into: &step)
         case .rejected(let error, let actions):
+            misbehaviour.note(error.code, "\(error)")
             // A flood beyond the per-payer limit is answered, not logged or published open by open.
             let flood = error.code == .channelLimitExceeded
             logger.log(level: flood ? .debug : .notice, "channel refused",

@@ -1,6 +1,7 @@
 public import Logging
 public import PaymeshCrypto
 public import PaymeshTransport
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// Drives the `PeerTable` with a `PaymeshEndpoint`: accepts inbound connections, dials static
@@ -10,9 +11,6 @@ import NIOCore
 /// results come back to the actor, which feeds them to the table and performs its actions.
 public actor PeerManager {
     public typealias Table = PeerTable<ContinuousClock.Instant>
-    /// Handles a stream a peer opened (later: the payment protocol). Without one, inbound
-    /// streams are reset.
-    public typealias StreamHandler = @Sendable (PaymeshStream, EthereumAddress) async -> Void
 
     public struct Configuration: Sendable {
         public var table: Table.Configuration
@@ -27,6 +25,14 @@ public actor PeerManager {
 
     public nonisolated let local: EthereumAddress
     public nonisolated let events: EventHub
+    /// The stream protocols this node offers: services register here; streams a peer opens are
+    /// routed by protocol id, and what is registered is what the endpoint accepts and advertises.
+    public nonisolated let router: ProtocolRouter
+    /// Subscribers of typed peer events (`linkEvents()`), each fed without loss.
+    private nonisolated let linkSubscribers = NIOLockedValueBox<[PeerLinkEvents]>([])
+    /// Message counts added by `countMessages` since the last fold into the table (one entry per
+    /// peer that exchanged messages since).
+    private nonisolated let messageTally = NIOLockedValueBox<[EthereumAddress: (received: UInt64, sent: UInt64)]>([:])
     private let endpoint: PaymeshEndpoint
     private let configuration: Configuration
     private let logger: Logger
@@ -39,7 +45,6 @@ public actor PeerManager {
     private var dialWaiters: [PeerEndpoint: [CheckedContinuation<Result<EthereumAddress, NodeError>, Never>]] = [:]
     private var random = SystemRandomNumberGenerator()
     private var discoveryStatus = DiscoveryStatus.off("discovery has not started")
-    private var streamHandler: StreamHandler?
     private let jobs: AsyncStream<@Sendable () async -> Void>
     private let jobContinuation: AsyncStream<@Sendable () async -> Void>.Continuation
 
@@ -50,6 +55,7 @@ public actor PeerManager {
         self.events = events
         self.logger = logger
         self.table = Table(local: endpoint.configuration.identity.address, configuration: configuration.table)
+        self.router = ProtocolRouter { [endpoint] protocols, features in try endpoint.offer(protocols: protocols, features: features) }
         (jobs, jobContinuation) = AsyncStream.makeStream()
     }
 
@@ -84,12 +90,21 @@ public actor PeerManager {
         await withDiscardingTaskGroup { group in
             for connection in closing { group.addTask { await connection.close() } }
         }
+        for s in linkSubscribers.withLockedValue({ $0 }) { s.finish() }
         jobContinuation.finish()
     }
 
     private func spawn(_ job: @escaping @Sendable () async -> Void) { jobContinuation.yield(job) }
 
     // MARK: Public operations
+
+    /// Typed peer up/down events for an internal consumer (one consumer per call), from now on,
+    /// without loss (coalesced per peer, so bounded by the number of peers). Ends at `shutdown()`.
+    public nonisolated func linkEvents() -> PeerLinkEvents {
+        let events = PeerLinkEvents()
+        linkSubscribers.withLockedValue { $0.append(events) }
+        return events
+    }
 
     /// A `--peer host:port`, kept connected.
     public func addStaticPeer(_ endpoint: PeerEndpoint) {
@@ -150,14 +165,27 @@ public actor PeerManager {
         events.publish(NodeEvent("discovery.status", ["active": .bool(status.active), "reason": JSONValue(status.reason)]))
     }
 
-    /// A layer above found `peer` breaking the protocol: disconnect and ban it.
+    /// A layer above found `peer` breaking the protocol beyond doubt: disconnect and ban it now
+    /// (for counted misbehaviour see `reportMisbehaviour`).
     public func reportProtocolViolation(_ peer: EthereumAddress, reason: String) {
         perform(table.onProtocolViolation(peer, reason: reason, now: clock.now))
     }
 
-    /// Traffic on application streams with `peer` (per-peer counters).
-    public func recordTraffic(_ peer: EthereumAddress, bytesIn: UInt64 = 0, bytesOut: UInt64 = 0, messagesIn: UInt64 = 0, messagesOut: UInt64 = 0) {
-        table.onTraffic(peer, bytesIn: bytesIn, bytesOut: bytesOut, messagesIn: messagesIn, messagesOut: messagesOut, now: clock.now)
+    /// A service found `peer` misbehaving `count` times (forged signatures, malformed messages):
+    /// counted against it; `configuration.table.misbehaviour` decides when that bans it.
+    public func reportMisbehaviour(_ peer: EthereumAddress, count: Int = 1, reason: String) {
+        perform(table.onMisbehaviour(peer, count: count, reason: reason, now: clock.now))
+    }
+
+    /// Messages exchanged with `peer` on application streams, added without an actor hop (a lock;
+    /// a service calls it once per read turn or write batch). Folded into the peer table's
+    /// counters at every tick and before every snapshot.
+    public nonisolated func countMessages(_ peer: EthereumAddress, in received: UInt64 = 0, out sent: UInt64 = 0) {
+        guard received > 0 || sent > 0 else { return }
+        messageTally.withLockedValue { tally in
+            tally[peer, default: (0, 0)].received &+= received
+            tally[peer, default: (0, 0)].sent &+= sent
+        }
     }
 
     /// Peers the node values (open channels; static peers are protected anyway): they get the
@@ -165,8 +193,6 @@ public actor PeerManager {
     public func setProtectedPeers(_ ids: Set<EthereumAddress>) { table.setProtectedPeers(ids) }
     public func protect(_ peer: EthereumAddress) { table.protect(peer) }
     public func unprotect(_ peer: EthereumAddress) { table.unprotect(peer) }
-
-    public func setStreamHandler(_ handler: StreamHandler?) { streamHandler = handler }
 
     /// The open connection to `peer`, for layers that open streams.
     public func connection(to peer: EthereumAddress) -> PaymeshConnection? {
@@ -176,6 +202,8 @@ public actor PeerManager {
     /// Folds each connection's byte counters (kept by the transport) into the peer table.
     private func syncTraffic() {
         for (id, connection) in connections { syncTraffic(id, connection) }
+        let tally = messageTally.withLockedValue { tally in defer { tally.removeAll() }; return tally }
+        for (peer, n) in tally { table.onTraffic(peer, messagesIn: n.received, messagesOut: n.sent, now: clock.now) }
     }
 
     private func syncTraffic(_ id: ConnectionID, _ connection: PaymeshConnection) {
@@ -271,10 +299,9 @@ public actor PeerManager {
             do { outcome = .success(try await connection.closeFuture.get()) } catch { outcome = .failure(error) }
             await self.connectionClosed(id, outcome)
         }
+        let router = self.router
         spawn {
-            for await stream in connection.inboundStreams {
-                if let handler = await self.streamHandler { await handler(stream, connection.peer.address) } else { stream.reset() }
-            }
+            for await stream in connection.inboundStreams { await router.route(stream, from: connection.peer.address) }
         }
         return id
     }
@@ -340,9 +367,11 @@ public actor PeerManager {
         case .peerUp(let id, let direction, let remote):
             logger.info("peer up", metadata: ["peer": "\(id)", "direction": "\(direction.rawValue)", "remote": "\(remote ?? "-")"])
             node = NodeEvent("peer.up", ["id": .string(id.description), "direction": .string(direction.rawValue), "remote": JSONValue(remote)])
+            if let connection = connection(to: id) { pushLink(.up(id, connection)) }
         case .peerDown(let id, let reason):
             logger.info("peer down", metadata: ["peer": "\(id)", "reason": "\(reason)"])
             node = NodeEvent("peer.down", ["id": .string(id.description), "reason": .string(reason)])
+            pushLink(.down(id, reason: reason))
         case .peerBanned(let id, let reason, let duration):
             logger.warning("peer banned", metadata: ["peer": "\(id)", "reason": "\(reason)", "seconds": "\(Int(duration.seconds))"])
             node = NodeEvent("peer.banned", ["id": .string(id.description), "reason": .string(reason), "seconds": JSONValue(Int(duration.seconds))])
@@ -354,6 +383,10 @@ public actor PeerManager {
             node = NodeEvent("discovery.lost", ["id": .string(id.description)])
         }
         events.publish(node)
+    }
+
+    private func pushLink(_ event: PeerLinkEvent) {
+        for s in linkSubscribers.withLockedValue({ $0 }) { s.push(event) }
     }
 
     static func text(_ address: SocketAddress) -> String {

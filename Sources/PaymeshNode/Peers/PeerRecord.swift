@@ -31,6 +31,9 @@ public struct TrafficCounters: Hashable, Sendable {
     public var messagesOut: UInt64 = 0
     public var pingsSent: UInt64 = 0
     public var pingsAnswered: UInt64 = 0
+    /// Misbehaviour reported against the peer by the services (forged signatures, malformed
+    /// messages, protocol violations), since it became known.
+    public var violations: UInt64 = 0
     public init() {}
 }
 
@@ -53,6 +56,8 @@ public struct PeerRecord<Instant: InstantProtocol>: Hashable, Sendable where Ins
     public internal(set) var attempt = 0
     public internal(set) var lastDisconnectReason: String?
     public internal(set) var banReason: String?
+    /// When the reports still inside the misbehaviour window were made (at most `banAfter`).
+    var recentViolations: [Instant] = []
     /// Set by an operator's `disconnect`: no automatic redial until `connect`.
     public internal(set) var held = false
     /// Connected at least once through an address of ours (makes manual addresses redialable).
@@ -99,6 +104,8 @@ public struct PeerMetrics: Hashable, Sendable {
     public var rejectedTooManyPeers: UInt64 = 0
     public var rejectedBanned: UInt64 = 0
     public var bansIssued: UInt64 = 0
+    /// Misbehaviour reports received from the services (each counts against its peer).
+    public var violationsReported: UInt64 = 0
     /// Bans forgotten early because `maxBans` was reached (issue 7 item 7).
     public var bansEvicted: UInt64 = 0
     /// Unprotected peers closed to make room for a protected one (issue 8).

@@ -167,6 +167,24 @@ extension PeerTable {
         return ban(&p, reason: reason, now: now)
     }
 
+    /// A service reports `count` acts of misbehaviour by `peer` (a forged signature, a malformed
+    /// message, a message for another party's channel). Each counts against the peer; reaching
+    /// `misbehaviour.banAfter` reports within `misbehaviour.window` bans it (and closes its
+    /// connections) like a protocol violation.
+    public mutating func onMisbehaviour(_ peer: EthereumAddress, count: Int = 1, reason: String, now: Instant) -> [Action] {
+        guard peer != local, count > 0, var p = peers[peer] else { return [] }
+        defer { store(p) }
+        let policy = configuration.misbehaviour
+        metrics.violationsReported &+= UInt64(count)
+        p.counters.violations &+= UInt64(count)
+        p.recentViolations.removeAll { $0.duration(to: now) >= policy.window }
+        p.recentViolations.append(contentsOf: repeatElement(now, count: min(count, policy.banAfter)))
+        if p.recentViolations.count > policy.banAfter { p.recentViolations.removeFirst(p.recentViolations.count - policy.banAfter) }
+        guard p.recentViolations.count >= policy.banAfter, !p.isBanned else { return [] }
+        p.recentViolations.removeAll()
+        return ban(&p, reason: "\(reason) (\(policy.banAfter) violations within \(Int(policy.window.seconds)) s)", now: now)
+    }
+
     private mutating func ban(_ p: inout PeerRecord<Instant>, reason: String, now: Instant) -> [Action] {
         let until = now.advanced(by: configuration.banDuration)
         p.state = .banned(until: until)

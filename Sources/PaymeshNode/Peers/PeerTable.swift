@@ -33,13 +33,17 @@ public struct PeerTable<Instant: InstantProtocol>: Sendable where Instant.Durati
             set { reservedSlotsSetting = newValue }
         }
         private var reservedSlotsSetting: Int?
+        /// When reported misbehaviour bans a peer (`onMisbehaviour`).
+        public var misbehaviour: MisbehaviourPolicy
 
         public init(maxPeers: Int = 64, backoff: BackoffPolicy = BackoffPolicy(), banDuration: Duration = .seconds(600),
                     pingInterval: Duration = .seconds(15), stableAfter: Duration = .seconds(30), maxConnectionsPerPeer: Int = 3,
-                    maxBans: Int = Configuration.defaultMaxBans, reservedSlots: Int? = nil) {
+                    maxBans: Int = Configuration.defaultMaxBans, reservedSlots: Int? = nil,
+                    misbehaviour: MisbehaviourPolicy = .default) {
             precondition(maxPeers > 0 && maxConnectionsPerPeer > 0 && maxBans > 0)
             precondition((reservedSlots ?? 0) >= 0, "reservedSlots must not be negative")
             self.maxBans = maxBans
+            self.misbehaviour = misbehaviour
             self.reservedSlotsSetting = reservedSlots
             self.maxPeers = maxPeers
             self.backoff = backoff
