@@ -347,10 +347,10 @@ extension PaymentsService {
             let refused: [SettlementEvent] = [.failed(nil, channel, .payout, reason: "payout above the payer's latest signature")]
             return spawn { await self.settlementDone(channel, refused) }
         }
-        let asset = s.terms.asset, ledger = self.ledger, asPayee = s.role == .payee
+        let asset = s.terms.asset, ledger = self.ledger, side = s.role
         logger.info("settlement requested", metadata: ["channel": "\(channel)", "kind": "\(request.kind.rawValue)"])
         spawn {
-            let events = await ledger.submit(request, asset: asset, asPayee: asPayee, now: Self.now())
+            let events = await ledger.submit(request, asset: asset, side: side, now: Self.now())
             await self.settlementDone(channel, events)
         }
     }
