@@ -26,63 +26,77 @@ struct MoneyTests {
     }
 
     @Test func ledgerRefusesOverflowAndOverdraftAtomically() throws {
-        var ledger = LocalLedger()
+        let ledger = MemoryLedger()
         try ledger.fund(K.payerAddress, asset: "ETH", amount: .max)
         #expect(throws: LedgerError.self) { try ledger.fund(K.payerAddress, asset: "ETH", amount: 1) }
         let channel = try ChannelID([UInt8](repeating: 1, count: 32))
         let lock = DepositLock(channelID: channel, payer: K.payeeAddress, asset: "ETH", amount: 1)
-        let events = ledger.submit(.lockDeposit(lock), now: 0)
+        let events = ledger.submitNow(.lockDeposit(lock), side: .payer, now: 0)
         #expect(events.count == 1)
         guard case .failed(_, channel, .lockDeposit, _) = events[0] else { Issue.record("expected failure"); return }
         #expect(ledger.journal.count == 1, "a failed operation writes no entry")
     }
 
     @Test func payoutIsIdempotentAndDifferentPayoutsFail() throws {
-        var ledger = LocalLedger()
+        let ledger = MemoryLedger()
         try ledger.fund(K.payerAddress, asset: "USDC", amount: 100)
         let channel = try ChannelID([UInt8](repeating: 1, count: 32))
-        _ = ledger.submit(.lockDeposit(DepositLock(channelID: channel, payer: K.payerAddress, asset: "USDC", amount: 100)), now: 0)
+        _ = ledger.submitNow(.lockDeposit(DepositLock(channelID: channel, payer: K.payerAddress, asset: "USDC", amount: 100)), side: .payer, now: 0)
         let payout = Payout(channelID: channel, payer: K.payerAddress, payee: K.payeeAddress, asset: "USDC", deposit: 100,
                             payeeAmount: 40, finalNonce: 4, cooperative: true)
-        let first = ledger.submit(.payout(payout), now: 0)
-        #expect(first == [.submitted("local-2", channel, .payout), .confirmed("local-2", channel, .payout)])
+        let first = ledger.submitNow(.payout(payout), side: .payer, now: 0)
+        let id = LedgerRules.settlementID(.payout(payout))
+        #expect(first == [.submitted(id, channel, .payout), .confirmed(id, channel, .payout)])
         let entries = ledger.journal.count
-        #expect(ledger.submit(.payout(payout), now: 0) == first)
+        #expect(ledger.submitNow(.payout(payout), side: .payer, now: 0) == first)
         #expect(ledger.journal.count == entries)
         var other = payout
         other.payeeAmount = 41
-        guard case .failed = ledger.submit(.payout(other), now: 0).first else { Issue.record("expected failure"); return }
+        guard case .failed = ledger.submitNow(.payout(other), side: .payer, now: 0).first else { Issue.record("expected failure"); return }
         var tooMuch = payout
         tooMuch.channelID = try ChannelID([UInt8](repeating: 2, count: 32))
-        guard case .failed = ledger.submit(.payout(tooMuch), now: 0).first else { Issue.record("no deposit: must fail"); return }
+        guard case .failed = ledger.submitNow(.payout(tooMuch), side: .payer, now: 0).first else { Issue.record("no deposit: must fail"); return }
         #expect(ledger.balance(of: K.payeeAddress, asset: "USDC") == 40 && ledger.balance(of: K.payerAddress, asset: "USDC") == 60)
-        // Replaying the journal rebuilds balances, the settled record and the operation counter.
-        var replayed = try LocalLedger(replaying: ledger.journal)
-        #expect(replayed.balance(of: K.payeeAddress, asset: "USDC") == 40 && replayed.isSettled(channel))
-        #expect(replayed.submit(.payout(payout), now: 0) == first)
-        guard case .failed = replayed.submit(.payout(other), now: 0).first else { Issue.record("expected failure"); return }
-        try replayed.fund(K.payerAddress, asset: "USDC", amount: 1)
-        let next = replayed.submit(.lockDeposit(DepositLock(channelID: tooMuch.channelID, payer: K.payerAddress, asset: "USDC",
-                                                            amount: 61)), now: 0)
-        #expect(next.first == .submitted("local-3", tooMuch.channelID, .lockDeposit))
+        #expect(ledger.escrow(of: channel) == 0 && ledger.lockedDeposit(of: channel) == nil)
+        // The payee's own books: one payout credit, repeated idempotently, another division refused.
+        let payee = MemoryLedger()
+        #expect(payee.submitNow(.payout(payout), side: .payee, now: 0) == first)
+        #expect(payee.submitNow(.payout(payout), side: .payee, now: 0) == first)
+        guard case .failed = payee.submitNow(.payout(other), side: .payee, now: 0).first else { Issue.record("expected failure"); return }
+        #expect(payee.balance(of: K.payeeAddress, asset: "USDC") == 40 && payee.journal.count == 1)
     }
 
-    @Test func journalIsBalancedAndReplayRejectsGaps() throws {
+    /// The one copy of the payout rules: a payout above the deposit is refused, the refund is
+    /// deposit − payee amount (checked), a second lock of a channel is refused.
+    @Test func ledgerRulesCheckThePayoutArithmetic() throws {
+        #expect(LedgerRules.refund(deposit: .max, payeeAmount: .max) == 0)
+        #expect(LedgerRules.refund(deposit: 5, payeeAmount: 6) == nil)
+        let channel = try ChannelID([UInt8](repeating: 3, count: 32))
+        let lock = LedgerPosting(owner: K.payerAddress, direction: .debit, amount: 10, reason: .depositLock)
+        let payout = Payout(channelID: channel, payer: K.payerAddress, payee: K.payeeAddress, asset: "USDC", deposit: 10,
+                            payeeAmount: 10, finalNonce: 1, cooperative: false)
+        #expect(LedgerRules.plan(.payout(payout), side: .payer, prior: [lock])
+                == .post([LedgerPosting(owner: K.payeeAddress, direction: .credit, amount: 10, reason: .payout)]))
+        var wrongDeposit = payout
+        wrongDeposit.deposit = 11
+        #expect(LedgerRules.plan(.payout(wrongDeposit), side: .payer, prior: [lock]) == .refuse("payout does not match the locked deposit"))
+        let again = DepositLock(channelID: channel, payer: K.payerAddress, asset: "USDC", amount: 10)
+        #expect(LedgerRules.plan(.lockDeposit(again), side: .payer, prior: [lock]) == .refuse("channel already has a deposit"))
+    }
+
+    @Test func journalIsBalanced() throws {
         var pair = try Pair(funds: 1_000, deposit: 500)
         try pair.pay(123)
         pair.runPayer(try pair.payer.closeCooperatively(now: pair.now))
         pair.pump()
         let journal = pair.ledger.journal
-        let reasons = journal.map(\.reason)
-        #expect(reasons == [.faucet, .lockDeposit, .lockDeposit, .payout, .payout, .refund, .refund])
+        #expect(journal.map(\.posting.reason) == [.funding, .depositLock, .payout, .refund])
         var net: Int64 = 0
-        for e in journal where e.reason != .faucet {
-            switch e.delta { case .credit(let a): net += Int64(a); case .debit(let a): net -= Int64(a) }
+        for e in journal where e.posting.reason != .funding {
+            switch e.posting.direction { case .credit: net += Int64(e.posting.amount); case .debit: net -= Int64(e.posting.amount) }
         }
         #expect(net == 0)
-        var gap = journal
-        gap.remove(at: 2)
-        #expect(throws: LedgerError.self) { try LocalLedger(replaying: gap) }
+        #expect(pair.payeeBooks.journal.map(\.posting.amount) == [123])
     }
 
     @Test func channelIDDerivation() throws {

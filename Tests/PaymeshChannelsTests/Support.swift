@@ -36,7 +36,9 @@ extension Array where Element == ChannelAction {
 struct Pair {
     var payer: PayerChannel
     var payee: PayeeChannel?
-    var ledger = LocalLedger()
+    /// The payer's books; the payee keeps its own (`payeeBooks`), as nodes do. One rule code: `LedgerRules`.
+    var ledger = MemoryLedger()
+    var payeeBooks = MemoryLedger()
     var policy = SpendingGuard()
     var payeePolicy = PayeeOpenPolicy()
     var now = K.t0
@@ -66,7 +68,7 @@ struct Pair {
             case .persist(let s): payerDisk = s
             case .send(let m): toPayee.append(m)
             case .settle(let r):
-                for e in ledger.submit(r, now: now) { runPayer(payer.onSettlement(e, now: now, offChain: true)) }
+                for e in ledger.submitNow(r, side: .payer, now: now) { runPayer(payer.onSettlement(e, now: now, offChain: true)) }
             case .scheduleTimer(let d): timers.append(d)
             case .notify(let n): payerNotes.append(n)
             case .recordReceipt: Issue.record("payer never records receipts")
@@ -81,7 +83,7 @@ struct Pair {
             case .persist(let s): payeeDisk = s
             case .send(let m): toPayer.append(m)
             case .settle(let r):
-                for e in ledger.submit(r, now: now) {
+                for e in payeeBooks.submitNow(r, side: .payee, now: now) {
                     if var p = payee { let a = p.onSettlement(e, now: now, offChain: true); payee = p; runPayee(a) }
                 }
             case .scheduleTimer(let d): timers.append(d)

@@ -65,13 +65,14 @@ import Testing
             let store = try ChannelStore(path: payer.directory + "/channels.sqlite")
             let bytes = try #require(try store.metadata(forKey: key))
             var extras = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
-            #expect(extras["state"] as? String == "SETTLED")
-            extras["state"] = "CLOSING"
+            #expect(try store.channel(id)?.status == .settled)
+            #expect(extras["state"] == nil, "the row's state is the one source of truth")
             var close = try #require(extras["close"] as? [String: Any])
             #expect(close["payoutRequested"] as? Bool == true && close["settlementID"] != nil)
             close["payoutRequested"] = true
             extras["close"] = close
-            try await store.setMetadata(Array(try JSONSerialization.data(withJSONObject: extras, options: .sortedKeys)), forKey: key)
+            try await store.updateState(channel: id, status: .closing, lockedAmount: nil, closeInfo: nil,
+                                        metadata: Array(try JSONSerialization.data(withJSONObject: extras, options: .sortedKeys)), forKey: key)
             await store.close()
 
             let payer2 = try await RunningNode.start(directory: payer.directory, peers: [payeeListen])

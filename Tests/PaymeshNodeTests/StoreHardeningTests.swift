@@ -1,5 +1,6 @@
 import Foundation
-import PaymeshNode
+import PaymeshChannels
+@testable import PaymeshNode
 import PaymeshTestSupport
 import Testing
 
@@ -48,6 +49,62 @@ import Testing
         await payer.stop()
         await payee.stop()
         return (payer.directory, payee.directory, channel)
+    }
+
+    // MARK: Issue 8: the guarded write on the hot path
+
+    /// The payee's voucher writes go through the store's guard: when the stored latest voucher is
+    /// above what the engine writes next (standing in for an engine bug), the write is refused, the
+    /// payer gets 1502 and the stored voucher does not go backwards. The unguarded bulk write the
+    /// node used before accepted it and lowered the stored amount.
+    @Test func theHotPathWriteIsGuardedByTheStore() async throws {
+        try await withTimeout(90) {
+            let (payer, payee, channel) = try await PaymentsFlowTests.openChannel()
+            defer { removeDirectory(payer.directory); removeDirectory(payee.directory) }
+            let paid = try await payer.call("pay", ["channel": channel, "amount": "3", "count": 5])
+            #expect(paid["ackedNonce"] == 5)
+            let store = payee.directory + "/channels.sqlite"
+            // Raise the stored latest amount under the running payee (nonce 5 kept): 1000 units.
+            let raised = String(repeating: "0", count: 28) + "03E8"
+            try Self.sql(store, "UPDATE channels SET latest_amount = x'\(raised)'")
+            let r = try await payer.callResult("pay", ["channel": channel, "amount": "3", "count": 1, "timeout_ms": 20_000])
+            var code: JSONValue?
+            if case .failure(let e) = r { code = .int(Int64(e.code)) } else if case .success(let v) = r { code = v["error"]?["code"] }
+            #expect(code == 1502, "\(r)")
+            let row = try Self.sql(store, "SELECT latest_nonce, hex(latest_amount) FROM channels", readOnly: true)
+            #expect(row == ["5|" + raised], "the stored voucher went backwards: \(row)")
+            #expect(try Self.sql(store, "SELECT max(nonce) FROM voucher_history", readOnly: true) == ["5"])
+            await payer.stop()
+            await payee.stop()
+        }
+    }
+
+    /// Issue 8: the row's state is the one source of truth; a snapshot written before issue 8 that
+    /// names another state is a contradiction the node refuses to start on.
+    @Test func aSnapshotStateThatDisagreesWithTheRowIsRefusedAtStart() async throws {
+        try await withTimeout(90) {
+            let (payerDirectory, payeeDirectory, _) = try await Self.stoppedPair(payments: 2)
+            defer { removeDirectory(payerDirectory); removeDirectory(payeeDirectory) }
+            let store = payeeDirectory + "/channels.sqlite"
+            #expect(try Self.sql(store, "SELECT state FROM channels", readOnly: true) == ["open"])
+            let legacy = "UPDATE metadata SET value = CAST(json_set(CAST(value AS TEXT), '$.state', '%@') AS BLOB) WHERE key LIKE 'channel/%'"
+            // An old snapshot that agrees (ACTIVE was stored as OPEN) starts.
+            try Self.sql(store, legacy.replacingOccurrences(of: "%@", with: "OPEN"))
+            #expect(await Self.startError(payeeDirectory) == nil)
+            try Self.sql(store, legacy.replacingOccurrences(of: "%@", with: "CLOSING"))
+            let error = await Self.startError(payeeDirectory)
+            #expect(error?.contains("disagrees with its snapshot's CLOSING") == true, "\(String(describing: error))")
+        }
+    }
+
+    /// DISPUTED is stored as `disputed` (it was `closed`), and every state maps back to itself.
+    @Test func everyChannelStateHasItsOwnStoredState() {
+        #expect(ChannelPersistence.status(.disputed) == .disputed)
+        for state in ChannelState.allCases {
+            let back = ChannelPersistence.state(ChannelPersistence.status(state), hasVoucher: state == .active)
+            #expect(back == state, "\(state)")
+        }
+        #expect(Set(ChannelState.allCases.map(ChannelPersistence.status)).count == 5)
     }
 
     // MARK: Item 12

@@ -1,4 +1,5 @@
 import PaymeshMessages
+import Synchronization
 import Testing
 @testable import PaymeshStore
 
@@ -88,6 +89,85 @@ import Testing
         // The refusals left no trace.
         #expect(try store.voucherHistory(channel: id).map(\.nonce) == [5, 10])
         #expect(try store.channel(id)?.latestVoucher?.nonce == 10)
+        await store.close()
+    }
+
+    /// Issue 8: the node's batched write is guarded like `recordVoucher`, per channel and entry by
+    /// entry; a violation anywhere refuses the whole request with its typed error.
+    @Test func guardedBatchRefusesAnEntryThatGoesBackwardsOrAboveTheDeposit() async throws {
+        let dir = TemporaryDirectory()
+        let store = try ChannelStore(path: dir.file("c.sqlite"))
+        for i in 0..<2 {
+            var channel = Fixtures.channel(i)
+            channel.deposit = Amount(10_000)
+            try await store.saveChannel(channel)
+        }
+        let a = Fixtures.channelID(0), b = Fixtures.channelID(1)
+        // Many vouchers of many channels, interleaved, in one request.
+        try await store.recordVouchers([1, 2, 3].flatMap { n in [Fixtures.voucher(channel: 0, nonce: n), Fixtures.voucher(channel: 1, nonce: n)] })
+        #expect(try store.channel(a)?.latestVoucher?.nonce == 3)
+        #expect(try store.channel(b)?.latestVoucher?.nonce == 3)
+        #expect(try store.voucherHistory(channel: b).map(\.nonce) == [1, 2, 3])
+
+        let good = Fixtures.voucher(channel: 1, nonce: 4)
+        // At or below the stored latest nonce (a replay, or two batches committed out of order).
+        await #expect(throws: StoreError.staleVoucher(a, nonce: 3, latest: 3)) {
+            try await store.recordVouchers([good, Fixtures.voucher(channel: 0, nonce: 3)])
+        }
+        // Not increasing inside the request.
+        await #expect(throws: StoreError.staleVoucher(a, nonce: 4, latest: 5)) {
+            try await store.recordVouchers([Fixtures.voucher(channel: 0, nonce: 5), Fixtures.voucher(channel: 0, nonce: 4)])
+        }
+        // A higher nonce with a lower amount than the stored latest, then than the entry before it.
+        var lower = Fixtures.voucher(channel: 0, nonce: 4)
+        lower.amount = Amount(2_999)
+        await #expect(throws: StoreError.amountDecreased(a, nonce: 4)) { try await store.recordVouchers([good, lower]) }
+        lower.nonce = 6
+        lower.amount = Amount(4_999)
+        await #expect(throws: StoreError.amountDecreased(a, nonce: 6)) {
+            try await store.recordVouchers([Fixtures.voucher(channel: 0, nonce: 5), lower])
+        }
+        // Above the deposit (10 * 1000 is exactly the deposit).
+        await #expect(throws: StoreError.exceedsDeposit(a, nonce: 11)) {
+            try await store.recordVouchers([good, Fixtures.voucher(channel: 0, nonce: 10), Fixtures.voucher(channel: 0, nonce: 11)])
+        }
+        await #expect(throws: StoreError.unknownChannel(Fixtures.channelID(9))) {
+            try await store.recordVouchers([good, Fixtures.voucher(channel: 9, nonce: 1)])
+        }
+        // Each refusal wrote nothing, not even the valid entries of the same request.
+        #expect(try store.voucherHistory(channel: a).map(\.nonce) == [1, 2, 3])
+        #expect(try store.voucherHistory(channel: b).map(\.nonce) == [1, 2, 3])
+        #expect(try store.channel(a)?.latestVoucher?.amount == Fixtures.amount(nonce: 3))
+        try await store.recordVouchers([good, Fixtures.voucher(channel: 0, nonce: 10)])
+        #expect(try store.channel(a)?.latestVoucher?.nonce == 10)
+        #expect(try store.channel(b)?.latestVoucher?.nonce == 4)
+        try store.verifyLatestVouchers()
+        await store.close()
+    }
+
+    /// Requests enqueued one after the other are applied in that order, so consecutive guarded
+    /// batches of one channel never meet the guard out of order.
+    @Test func enqueuedBatchesApplyInOrder() async throws {
+        let dir = TemporaryDirectory()
+        let store = try ChannelStore(path: dir.file("c.sqlite"))
+        try await store.saveChannel(Fixtures.channel(0))
+        let results = Mutex<[Int: Bool]>([:])
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let count = 200
+            for i in 0..<count {
+                let batch = (1...3).map { Fixtures.voucher(channel: 0, nonce: UInt64(i * 3 + $0)) }
+                store.enqueueVouchers(batch) { result in
+                    let finished = results.withLock { r in
+                        if case .success = result { r[i] = true } else { r[i] = false }
+                        return r.count == count
+                    }
+                    if finished { done.resume() }
+                }
+            }
+        }
+        #expect(results.withLock { $0.values.allSatisfy { $0 } })
+        #expect(try store.channel(Fixtures.channelID(0))?.latestVoucher?.nonce == 600)
+        #expect(try store.highestHistoryNonce(channel: Fixtures.channelID(0)) == 600)
         await store.close()
     }
 

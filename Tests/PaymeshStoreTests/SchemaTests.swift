@@ -8,7 +8,7 @@ import Testing
         let dir = TemporaryDirectory()
         let store = try ChannelStore(path: dir.file("s.sqlite"))
         #expect(try store.storedSchemaVersion() == ChannelStore.schemaVersion)
-        #expect(ChannelStore.schemaVersion == 3)
+        #expect(ChannelStore.schemaVersion == 4)
         let (journal, appID, fk) = try store.read { db throws(StoreError) in
             (try db.text("PRAGMA journal_mode"), try db.integer("PRAGMA application_id"), try db.integer("PRAGMA foreign_keys"))
         }
@@ -82,6 +82,49 @@ import Testing
         #expect(try store.ledger.balance(owner: Fixtures.address(1), assetID: "USDC") == Amount(5))
         try await store.recordVoucher(Fixtures.voucher(channel: 7, nonce: 4))
         #expect(try store.integrityCheck() == ["ok"])
+        await store.close()
+    }
+
+    /// Issue 8: before v4 a DISPUTED channel was stored as `closed`; v4 stores it as `disputed`,
+    /// recognising it by its close reason or by its metadata snapshot, and leaves other rows alone.
+    @Test func version4StoresDisputedAsSuch() async throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("v3.sqlite")
+        do {
+            let v3 = try ChannelStore(path: path, configuration: .default, migrateTo: 3)
+            for i in 0..<4 { try await v3.saveChannel(Fixtures.channel(i)) }
+            let disputed = ChannelCloseInfo(reason: "disputed", closedAtMillis: 1, finalNonce: 0, finalAmount: .zero)
+            try await v3.updateState(channel: Fixtures.channelID(0), status: .closed, closeInfo: disputed)
+            try await v3.updateState(channel: Fixtures.channelID(1), status: .closed)
+            try await v3.setMetadata(Array(#"{"open":"00","state":"DISPUTED"}"#.utf8), forKey: "channel/" + Fixtures.channelID(1).bytes.map { String(format: "%02x", $0) }.joined())
+            let other = ChannelCloseInfo(reason: "cooperative", closedAtMillis: 1, finalNonce: 0, finalAmount: .zero)
+            try await v3.updateState(channel: Fixtures.channelID(2), status: .closed, closeInfo: other)
+            try await v3.updateState(channel: Fixtures.channelID(3), status: .closing)
+            await v3.close()
+        }
+        let store = try ChannelStore(path: path)
+        #expect(try store.storedSchemaVersion() == 4)
+        #expect(try (0..<4).map { try store.channel(Fixtures.channelID($0))?.status } == [.disputed, .disputed, .closed, .closing])
+        try await store.updateState(channel: Fixtures.channelID(3), status: .disputed)
+        #expect(try store.channel(Fixtures.channelID(3))?.status == .disputed)
+        await store.close()
+    }
+
+    /// A channel row and its metadata snapshot are written in one request: a refused row leaves no metadata.
+    @Test func channelRowAndMetadataAreOneRequest() async throws {
+        let dir = TemporaryDirectory()
+        let store = try ChannelStore(path: dir.file("c.sqlite"))
+        try await store.saveChannel(Fixtures.channel(0), metadata: [1], forKey: "channel/0")
+        #expect(try store.metadata(forKey: "channel/0") == [1])
+        await #expect(throws: StoreError.duplicateChannel(Fixtures.channelID(0))) {
+            try await store.saveChannel(Fixtures.channel(0), metadata: [2], forKey: "channel/0")
+        }
+        await #expect(throws: StoreError.unknownChannel(Fixtures.channelID(5))) {
+            try await store.updateState(channel: Fixtures.channelID(5), status: .disputed, lockedAmount: nil, closeInfo: nil,
+                                        metadata: [3], forKey: "channel/5")
+        }
+        #expect(try store.metadata(forKey: "channel/0") == [1])
+        #expect(try store.metadata(forKey: "channel/5") == nil)
         await store.close()
     }
 

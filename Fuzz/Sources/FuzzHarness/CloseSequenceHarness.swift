@@ -8,7 +8,7 @@ import PaymeshCrypto
 import PaymeshMessages
 
 /// Two channel machines, each with its own "disk" (the last `.persist`) and its own books (a
-/// `LocalLedger`, as each node keeps its own), wired by two message queues.
+/// `MemoryLedger` deciding with `LedgerRules`, as each node keeps its own), wired by two message queues.
 public struct CloseSim {
     public enum Side: Sendable, Hashable { case payer, payee }
 
@@ -26,8 +26,8 @@ public struct CloseSim {
     public var payee: PayeeChannel
     public var payerDisk: ChannelSnapshot
     public var payeeDisk: ChannelSnapshot
-    public var payerBooks = LocalLedger()
-    public var payeeBooks = LocalLedger()
+    public var payerBooks = MemoryLedger()
+    public var payeeBooks = MemoryLedger()
     public var toPayee: [Message] = []
     public var toPayer: [Message] = []
     /// Backend results not yet fed back to the machine (dropped by a crash of that side).
@@ -77,9 +77,7 @@ public struct CloseSim {
             try deliverResults(.payer)
             guard case .paymentOpen(let open)? = toPayee.first else { throw FuzzViolation("no PAYMENT_OPEN after the lock") }
             toPayee.removeFirst()
-            try payeeBooks.fund(Address(Self.payerKey.address), asset: Self.asset.id, amount: deposit)
-            _ = payeeBooks.submit(.lockDeposit(DepositLock(channelID: open.channelID, payer: open.sender, asset: Self.asset.id,
-                                                           amount: deposit)), now: now)
+            // The payee writes nothing to its books for an accepted open (Specs/channels.md §6.3).
             guard case .accepted(let p, let a) = PayeeChannel.accept(open, key: Self.payeeKey, policy: PayeeOpenPolicy(),
                                                                       authenticatedPeer: open.sender, backing: deposit, now: now) else {
                 throw FuzzViolation("the payee refused a valid open")
@@ -116,9 +114,9 @@ public struct CloseSim {
                 if down {
                     events = [.failed(nil, r.channelID, r.kind, reason: "backend unavailable")]
                 } else if side == .payer {
-                    events = payerBooks.submit(r, now: now)
+                    events = payerBooks.submitNow(r, side: .payer, now: now)
                 } else {
-                    events = payeeBooks.submit(r, now: now)
+                    events = payeeBooks.submitNow(r, side: .payee, now: now)
                 }
                 if side == .payer { payerResults += events } else { payeeResults += events }
             case .scheduleTimer, .notify, .recordReceipt:
@@ -296,19 +294,21 @@ public struct CloseSim {
     // MARK: Invariants
 
     /// What one side's books moved for the channel: (paid to the payee, refunded, operations).
+    /// The payee's books hold only its payout credit; its refund is the rest of the deposit term.
+    /// Operations: the most lines of one reason (a payout applied twice writes its lines twice).
     public func payout(in side: Side) -> (paid: UInt128, refund: UInt128, operations: Int)? {
         let books = side == .payer ? payerBooks : payeeBooks
         let payee = Address(Self.payeeKey.address), payerAddress = Address(Self.payerKey.address)
         var paid: UInt128 = 0, refund: UInt128 = 0
-        var ids: Set<String> = []
-        for e in books.journal where e.channel == channelID && (e.reason == .payout || e.reason == .refund) {
-            ids.insert(e.settlementID ?? "")
-            if case .credit(let a) = e.delta, case .wallet(let owner, _) = e.account {
-                if e.reason == .payout, owner == payee { paid += a }
-                if e.reason == .refund, owner == payerAddress { refund += a }
-            }
+        var payoutLines = 0, refundLines = 0
+        for e in books.journal where e.channel == channelID && (e.posting.reason == .payout || e.posting.reason == .refund) {
+            guard e.posting.direction == .credit else { continue }
+            if e.posting.reason == .payout, e.posting.owner == payee { paid += e.posting.amount; payoutLines += 1 }
+            if e.posting.reason == .refund, e.posting.owner == payerAddress { refund += e.posting.amount; refundLines += 1 }
         }
-        return ids.isEmpty ? nil : (paid, refund, ids.count)
+        guard payoutLines + refundLines > 0 else { return nil }
+        if side == .payee { refund = deposit >= paid ? deposit - paid : 0 }
+        return (paid, refund, max(payoutLines, refundLines))
     }
 
     /// Checked after every step: nobody is paid more than the payer signed, payee + refund =
@@ -320,7 +320,7 @@ public struct CloseSim {
                 try fuzzRequire(p.operations == 1, "\(side) books: \(p.operations) payouts of one channel")
                 try fuzzRequire(p.paid <= payerSignedMax, "\(side) books paid \(p.paid), the payer signed at most \(payerSignedMax)")
                 try fuzzRequire(p.paid + p.refund == deposit, "\(side) books: paid \(p.paid) + refund \(p.refund) ≠ deposit \(deposit)")
-                try fuzzRequire(books.escrow(of: channelID, asset: Self.asset.id) == 0, "\(side) books: escrow left after the payout")
+                try fuzzRequire(books.escrow(of: channelID) == 0, "\(side) books: escrow left after the payout")
             }
             var snapshot = side == .payer ? payer.snapshot : payee.snapshot
             // Only persisted copies carry the write time; a restored machine has the disk's.

@@ -37,7 +37,7 @@ public struct PayeeOpenPolicy: Sendable, Hashable {
     /// task, small enough that one identity cannot make the node hold and persist thousands.
     public static let defaultMaxChannelsPerPeer = 64
 
-    public init(assets: Set<Asset>? = nil, settlements: Set<String> = [LocalLedger.id],
+    public init(assets: Set<Asset>? = nil, settlements: Set<String> = [LedgerRules.localLedgerID],
                 challengePeriodSeconds: ClosedRange<UInt64> = 60...604_800, maxDeposit: UInt128? = nil,
                 chainIDs: Set<UInt64>? = nil, maxClockSkewMillis: UInt64 = 300_000,
                 maxChannelsPerPeer: Int = PayeeOpenPolicy.defaultMaxChannelsPerPeer) {

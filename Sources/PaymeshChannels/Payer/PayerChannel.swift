@@ -29,7 +29,7 @@ public struct PayerChannel: Sendable {
     /// Proposes a channel: signs PAYMENT_OPEN and asks the backend to lock the deposit. The open is
     /// sent once the lock is confirmed (`onSettlement`). Actions: `.persist(PROPOSED)`, `.settle(.lockDeposit)`.
     public static func open(key: IdentityKey, payee: Address, asset: Asset, deposit: UInt128,
-                            challengePeriodSeconds: UInt64 = 3_600, settlement: String = LocalLedger.id,
+                            challengePeriodSeconds: UInt64 = 3_600, settlement: String = LedgerRules.localLedgerID,
                             chainID: UInt64 = 0, verifyingContract: Address = .zero, openNonce: UInt64 = 0,
                             salt: [UInt8], now: UInt64) throws(ChannelError) -> (PayerChannel, [ChannelAction]) {
         guard deposit > 0 else { throw .depositInvalid("deposit must be positive") }

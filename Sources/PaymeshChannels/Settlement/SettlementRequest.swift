@@ -1,6 +1,6 @@
 public import PaymeshMessages
 
-/// The backend's id of one operation (a transaction hash on a chain, "local-<n>" on the ledger).
+/// The backend's id of one operation (a transaction hash on a chain, `LedgerRules.settlementID` on the local ledger).
 public typealias SettlementID = String
 
 /// A deposit held for a channel.
@@ -43,7 +43,7 @@ public struct Payout: Sendable, Hashable {
         self.cooperative = cooperative
     }
 
-    public var refund: UInt128 { deposit >= payeeAmount ? deposit - payeeAmount : 0 }
+    public var refund: UInt128 { LedgerRules.refund(deposit: deposit, payeeAmount: payeeAmount) ?? 0 }
 }
 
 /// Money movement a channel asks for (`ChannelAction.settle`).
@@ -84,19 +84,20 @@ public enum SettlementEvent: Sendable, Hashable {
     case failed(SettlementID?, ChannelID, SettlementKind, reason: String)
 }
 
-/// The money movement behind channels. An implementation must be honest: `.confirmed` only when
-/// the money moved irrevocably, `.failed` whenever it did not; never both for one operation.
-/// Implementations other than the local ledger (e.g. an escrow contract) live outside this module.
+/// The money movement behind channels: the one settlement interface. The node's ledger
+/// (`local-ledger` over its store, the embedded default) implements it, as does `MemoryLedger`
+/// for machine-level tests; both decide with `LedgerRules`. An implementation must be honest:
+/// `.confirmed` only when the money moved irrevocably, `.failed` whenever it did not; never both
+/// for one operation. Other implementations (e.g. an escrow contract) live outside this module.
 public protocol SettlementBackend: Sendable {
     /// The id carried in PAYMENT_OPEN.settlement (1–32 bytes).
     var backendID: String { get }
     /// True when money moves only in this node's books (reported as off-chain everywhere).
     var isOffChain: Bool { get }
-    /// Starts an operation. Returns what is already known: `.submitted`, then `.confirmed` or
-    /// `.failed` when the backend decides at once (the local ledger does; a chain does not).
-    mutating func submit(_ request: SettlementRequest, now: UInt64) -> [SettlementEvent]
+    /// Starts an operation for the `side` of the channel that asks (each node keeps its own books).
+    /// Returns what is already known: `.submitted`, then `.confirmed` or `.failed` when the backend
+    /// decides at once (the local ledger does; a chain does not).
+    func submit(_ request: SettlementRequest, asset: Asset, side: ChannelRole, now: UInt64) async -> [SettlementEvent]
     /// Results that became known since the last call (confirmations, failures); call on timer ticks.
-    mutating func poll(now: UInt64) -> [SettlementEvent]
-    /// The deposit held for `channel`, if any (a payee checks an open is backed).
-    func lockedDeposit(of channel: ChannelID) -> UInt128?
+    func poll(now: UInt64) async -> [SettlementEvent]
 }

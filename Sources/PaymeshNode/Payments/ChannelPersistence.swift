@@ -10,12 +10,16 @@ import PaymeshStore
 /// changes on the hot path (one voucher write per batch). Everything else a restart needs and that
 /// changes rarely (the signed PAYMENT_OPEN, the exact state, the close record, the receipt chain
 /// head, the deposit lock flag) is `ChannelExtras`, JSON in `metadata` under `channel/<id hex>`.
-/// Extras are written before the row on insert, so a row never lacks them.
+/// Extras and the row are written in one store request, so a row never lacks them.
+///
+/// The state has one source of truth: the row's `state` column (`ChannelPersistence.status`
+/// derives it from the machine's state, `ChannelPersistence.state` the other way). Extras written
+/// before issue 8 also hold a `state`; at load it must agree with the row (else `StoreError.inconsistent`).
 struct ChannelExtras: Codable, Equatable, Sendable {
     /// The PAYMENT_OPEN frame (hex), signed by the payer.
     var open: String
-    /// `ChannelState` raw value; ACTIVE is stored as OPEN (a channel with a voucher is ACTIVE).
-    var state: String
+    /// Pre-issue-8 files only: the `ChannelState` raw value (ACTIVE as OPEN). Never written now.
+    var state: String?
     var depositLocked: Bool
     var lockedAmount: String
     var receiptSeq: UInt64
@@ -35,31 +39,33 @@ struct ChannelExtras: Codable, Equatable, Sendable {
 
     static func key(_ id: ChannelID) -> String { "channel/" + id.bytes.hexString }
 
-    init(_ s: ChannelSnapshot) {
-        open = Self.frameHex(.paymentOpen(s.terms.open))
-        state = (s.state == .active ? ChannelState.open : s.state).rawValue
+    init(_ s: ChannelSnapshot) throws(PersistenceError) {
+        open = try Self.frameHex(.paymentOpen(s.terms.open))
+        state = nil
         depositLocked = s.depositLocked
         lockedAmount = String(s.lockedAmount)
         receiptSeq = s.receiptSeq
         receiptHead = s.receiptHead.hexString
-        close = s.close.map {
-            CloseExtras(message: Self.frameHex(.paymentClose($0.message)), initiatedLocally: $0.initiatedLocally,
-                        completed: $0.completed, challengeDeadline: $0.challengeDeadline, finalNonce: $0.finalNonce,
-                        finalAmount: String($0.finalAmount), payoutRequested: $0.payoutRequested, settlementID: $0.settlementID)
+        if let c = s.close {
+            close = CloseExtras(message: try Self.frameHex(.paymentClose(c.message)), initiatedLocally: c.initiatedLocally,
+                                completed: c.completed, challengeDeadline: c.challengeDeadline, finalNonce: c.finalNonce,
+                                finalAmount: String(c.finalAmount), payoutRequested: c.payoutRequested, settlementID: c.settlementID)
+        } else {
+            close = nil
         }
     }
 
-    var encoded: [UInt8] {
+    /// The JSON stored in metadata; an encoding failure is an error (never an empty value).
+    func encoded() throws(PersistenceError) -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        return Array((try? encoder.encode(self)) ?? Data())
+        do { return Array(try encoder.encode(self)) } catch { throw PersistenceError("channel extras do not encode: \(error)") }
     }
 
     static func decode(_ bytes: [UInt8]) throws -> ChannelExtras { try JSONDecoder().decode(Self.self, from: Data(bytes)) }
 
-    static func frameHex(_ m: Message) -> String {
-        guard let frame = try? PaymentFrame.encode(m) else { preconditionFailure("a stored message always encodes") }
-        return frame.hexString
+    static func frameHex(_ m: Message) throws(PersistenceError) -> String {
+        do { return try PaymentFrame.encode(m).hexString } catch { throw PersistenceError("a stored message does not encode: \(error)") }
     }
 
     static func message(hex: String) throws -> Message {
@@ -77,13 +83,27 @@ struct PersistenceError: Error, CustomStringConvertible {
 }
 
 enum ChannelPersistence {
+    /// The stored `state` column of a machine state: the one mapping (`state(_:hasVoucher:)` is its inverse).
     static func status(_ state: ChannelState) -> ChannelStatus {
         switch state {
         case .proposed: .opening
         case .open, .active: .open
         case .closing: .closing
-        case .disputed: .closed
+        case .disputed: .disputed
         case .settled: .settled
+        }
+    }
+
+    /// The machine state of a stored row: `open` is ACTIVE once the channel has a voucher. `closed`
+    /// (never written by a node since v4) names no state.
+    static func state(_ status: ChannelStatus, hasVoucher: Bool) -> ChannelState? {
+        switch status {
+        case .opening: .proposed
+        case .open: hasVoucher ? .active : .open
+        case .closing: .closing
+        case .disputed: .disputed
+        case .settled: .settled
+        case .closed: nil
         }
     }
 
@@ -121,12 +141,18 @@ enum ChannelPersistence {
         guard case .paymentOpen(let open) = try ChannelExtras.message(hex: x.open), open.channelID == r.id else {
             throw PersistenceError("channel extras hold no matching PAYMENT_OPEN")
         }
-        guard var state = ChannelState(rawValue: x.state) else { throw PersistenceError("unknown state \(x.state)") }
+        guard let state = state(r.status, hasVoucher: r.latestVoucher != nil) else {
+            throw StoreError.inconsistent("channel \(r.id): stored state '\(r.status.rawValue)' names no channel state")
+        }
+        if let legacy = x.state {
+            guard let old = ChannelState(rawValue: legacy), status(old) == r.status else {
+                throw StoreError.inconsistent("channel \(r.id): stored state '\(r.status.rawValue)' disagrees with its snapshot's \(legacy)")
+            }
+        }
         var latest: PaymentUpdate?
         if let v = r.latestVoucher {
             latest = try PaymentUpdate(channelID: r.id, nonce: v.nonce, amount: v.amount, timestamp: UInt64(max(0, v.timestampMillis)),
                                        taskID: v.taskID, signature: v.signature)
-            if state == .open { state = .active }
         }
         var close: CloseRecord?
         if let c = x.close {

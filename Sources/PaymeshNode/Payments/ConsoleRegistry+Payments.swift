@@ -135,7 +135,7 @@ extension ConsoleRegistry {
                 }
             }
             return [
-                "backend": .string(LocalLedger.id), "offChain": true, "owner": .string(me.ethereumAddress.description),
+                "backend": .string(LedgerRules.localLedgerID), "offChain": true, "owner": .string(me.ethereumAddress.description),
                 "wallets": .array(all.filter { $0.owner == me }.map { ["asset": .string($0.assetID), "amount": .string($0.amount.description)] }),
                 "accounts": .array(all.map { ["owner": .string($0.owner.ethereumAddress.description), "asset": .string($0.assetID), "amount": .string($0.amount.description)] }),
                 "escrows": .array(escrows),
@@ -231,7 +231,7 @@ func channelJSON(_ v: ChannelView) -> JSONValue {
         "deposit": .string(String(t.deposit)), "paid": .string(String(s.paidAmount)), "available": .string(String(s.available)),
         "nonce": JSONValue(s.latestVoucher?.nonce ?? 0), "ackedNonce": JSONValue(v.ackedNonce), "ackedAmount": .string(String(v.ackedAmount)),
         "unacknowledged": JSONValue(v.unacknowledged), "challengePeriod": JSONValue(t.open.challengePeriodSeconds),
-        "settlement": .string(t.open.settlement), "offChain": .bool(t.open.settlement == LocalLedger.id), "chainId": JSONValue(t.open.chainID),
+        "settlement": .string(t.open.settlement), "offChain": .bool(t.open.settlement == LedgerRules.localLedgerID), "chainId": JSONValue(t.open.chainID),
         "receipts": JSONValue(s.receiptSeq), "close": close,
     ]
 }

@@ -14,9 +14,12 @@ struct StepBuilder {
     }
 
     enum ColdWrite {
-        case insert(ChannelRecord, ChannelExtras)
-        case update(ChannelID, ChannelExtras, ChannelStatus, Amount, ChannelCloseInfo?)
+        /// The row and its encoded `ChannelExtras`, in one store request.
+        case insert(ChannelRecord, [UInt8])
+        case update(ChannelID, [UInt8], ChannelStatus, Amount, ChannelCloseInfo?)
         case receipt(ReceiptRecord)
+        /// What should have been written did not encode: the step fails like a failed write.
+        case unencodable(String)
     }
 
     /// Per channel, the vouchers to append (one store request per channel: one group commit).
@@ -113,7 +116,9 @@ extension PaymentsService {
             switch action {
             case .persist(let s): stagePersist(s, into: &step)
             case .recordReceipt(let r):
-                step.cold.append((r.channelID, .receipt(Self.receiptRecord(r))))
+                do { step.cold.append((r.channelID, .receipt(try Self.receiptRecord(r)))) } catch {
+                    step.cold.append((r.channelID, .unencodable("\(error)")))
+                }
                 step.channels.insert(r.channelID)
             case .send(let m): step.send(m, to: peer)
             case .settle(let r): step.effects.append(.settle(r.channelID, r))
@@ -129,7 +134,9 @@ extension PaymentsService {
         step.channels.insert(id)
         let cold = ColdKey(s)
         guard var known = persisted[id] else {
-            step.cold.append((id, .insert(ChannelPersistence.record(s), ChannelExtras(s))))
+            do { step.cold.append((id, .insert(ChannelPersistence.record(s), try ChannelExtras(s).encoded()))) } catch {
+                step.cold.append((id, .unencodable("\(error)")))
+            }
             persisted[id] = Persisted(cold: cold, voucherNonce: s.latestVoucher?.nonce ?? 0)
             return
         }
@@ -138,15 +145,23 @@ extension PaymentsService {
             known.voucherNonce = v.nonce
         }
         if cold != known.cold { // rare: build the extras only then
-            step.cold.append((id, .update(id, ChannelExtras(s), ChannelPersistence.status(s.state), Amount(s.lockedAmount),
-                                          ChannelPersistence.closeInfo(s))))
+            do {
+                step.cold.append((id, .update(id, try ChannelExtras(s).encoded(), ChannelPersistence.status(s.state),
+                                              Amount(s.lockedAmount), ChannelPersistence.closeInfo(s))))
+            } catch {
+                step.cold.append((id, .unencodable("\(error)")))
+            }
             known.cold = cold
         }
         persisted[id] = known
     }
 
-    static func receiptRecord(_ r: Receipt) -> ReceiptRecord {
-        let json = (try? JSONEncoder().encode(r)).flatMap { String(data: $0, encoding: .utf8) } ?? "{}"
+    /// A receipt that does not encode is an error (it used to be stored as "{}").
+    static func receiptRecord(_ r: Receipt) throws(PersistenceError) -> ReceiptRecord {
+        let json: String
+        do { json = String(decoding: try JSONEncoder().encode(r), as: UTF8.self) } catch {
+            throw PersistenceError("receipt \(r.seq) of channel \(r.channelID) does not encode: \(error)")
+        }
         guard let hash = try? Hash32(r.hash), let prev = try? Hash32(r.prevHash) else {
             preconditionFailure("receipt hashes are 32 bytes")
         }
@@ -168,18 +183,25 @@ extension PaymentsService {
         let id = outbox.append(effects: step.effects, outstanding: step.writeCount, channels: step.channels)
         let store = self.store, ledger = self.ledger, logger = self.logger
         if !step.vouchers.isEmpty {
-            // Every voucher of the step in one request (one savepoint of one group commit), after
-            // any pending row insert of its channels.
+            // Every voucher of the step in one guarded request (one savepoint of one group commit),
+            // after any pending row insert of its channels. The requests are enqueued in step order
+            // (each link of `voucherChain` waits for the previous one to be enqueued, not committed),
+            // so the store's guard (nonce above the stored latest) sees each channel's batches in order.
             let before = step.vouchers.keys.compactMap { coldTail[$0] }
             let vouchers = step.vouchers.values.flatMap { $0 }
-            spawn {
+            let previous = voucherChain, jobs = jobContinuation
+            voucherChain = Task {
+                await previous?.value
                 for t in before { _ = await t.value }
-                var failure: String?
-                do { try await store.importVoucherHistory(vouchers) } catch {
-                    failure = "\(error)"
-                    logger.error("voucher write failed", metadata: ["vouchers": "\(vouchers.count)", "error": "\(error)"])
+                store.enqueueVouchers(vouchers) { result in
+                    var failure: String?
+                    if case .failure(let error) = result {
+                        failure = "\(error)"
+                        logger.error("voucher write failed", metadata: ["vouchers": "\(vouchers.count)", "error": "\(error)"])
+                    }
+                    let failed = failure
+                    jobs.yield { await self.writeFinished(id, failure: failed) }
                 }
-                await self.writeFinished(id, failure: failure)
             }
         }
         for (channel, write) in step.cold {
@@ -203,13 +225,14 @@ extension PaymentsService {
         do {
             switch write {
             case .insert(let record, let extras):
-                try await store.setMetadata(extras.encoded, forKey: ChannelExtras.key(record.id))
-                try await store.saveChannel(record)
+                try await store.saveChannel(record, metadata: extras, forKey: ChannelExtras.key(record.id))
             case .update(let id, let extras, let status, let locked, let close):
-                try await store.setMetadata(extras.encoded, forKey: ChannelExtras.key(id))
-                try await store.updateState(channel: id, status: status, lockedAmount: locked, closeInfo: close)
+                try await store.updateState(channel: id, status: status, lockedAmount: locked, closeInfo: close,
+                                            metadata: extras, forKey: ChannelExtras.key(id))
             case .receipt(let r):
                 try await store.appendReceipt(r)
+            case .unencodable(let why):
+                throw PersistenceError(why)
             }
             return nil
         } catch {
@@ -324,10 +347,10 @@ extension PaymentsService {
             let refused: [SettlementEvent] = [.failed(nil, channel, .payout, reason: "payout above the payer's latest signature")]
             return spawn { await self.settlementDone(channel, refused) }
         }
-        let asset = s.terms.asset, ledger = self.ledger, asPayee = s.role == .payee
+        let asset = s.terms.asset, ledger = self.ledger, side = s.role
         logger.info("settlement requested", metadata: ["channel": "\(channel)", "kind": "\(request.kind.rawValue)"])
         spawn {
-            let events = await ledger.submit(request, asset: asset, asPayee: asPayee, now: Self.now())
+            let events = await ledger.submit(request, asset: asset, side: side, now: Self.now())
             await self.settlementDone(channel, events)
         }
     }

@@ -48,6 +48,8 @@ public actor PaymentsService {
     var outbox = Outbox()
     /// Per channel, the last non-voucher write: the next one waits for it (keeps them in order).
     var coldTail: [ChannelID: Task<String?, Never>] = [:]
+    /// The last guarded voucher request: done once it is enqueued in the store (keeps them in order).
+    var voucherChain: Task<Void, Never>?
     /// Channels to reload from the store after a failed write (see `reloadIfNeeded`).
     var needsReload: Set<ChannelID> = []
     /// `<datadir>/channels.marker`: exists once this node has stored a channel.
@@ -158,6 +160,7 @@ public actor PaymentsService {
         for (_, session) in sessions { session.ticker?.cancel() }
         let tails = Array(coldTail.values)
         for t in tails { _ = await t.value }
+        await voucherChain?.value
         await store.close()
         jobContinuation.finish()
     }

@@ -7,10 +7,14 @@ public enum ChannelRole: String, Sendable, Hashable, CaseIterable {
 }
 
 /// The stored lifecycle state. The channel engine owns the transitions; the store records them.
+/// Paymesh nodes write `opening` (PROPOSED), `open` (OPEN or ACTIVE), `closing`, `disputed` (v4;
+/// before v4 a DISPUTED channel was written as `closed`) and `settled`; `closed` is kept for files
+/// and tools that wrote it (Specs/storage.md).
 public enum ChannelStatus: String, Sendable, Hashable, CaseIterable {
     case opening
     case open
     case closing
+    case disputed
     case closed
     case settled
 }

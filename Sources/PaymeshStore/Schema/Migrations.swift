@@ -13,6 +13,7 @@ enum Migrations {
         Migration(version: 1, sql: v1),
         Migration(version: 2, sql: v2),
         Migration(version: 3, sql: v3, backfill: { db throws(StoreError) in try LedgerQueries.backfill(db) }),
+        Migration(version: 4, sql: v4),
     ]
 
     static var current: Int { all.last!.version }
@@ -106,5 +107,18 @@ enum Migrations {
             channel BLOB NOT NULL PRIMARY KEY REFERENCES channels(id),
             amount  BLOB NOT NULL CHECK (length(amount) = 16)
         ) WITHOUT ROWID;
+        """
+
+    /// DISPUTED stored as such: before v4 the node wrote a DISPUTED channel as `closed` (with
+    /// `close_reason` 'disputed' once it had a close record, and `"state":"DISPUTED"` in its
+    /// `channel/<id hex>` metadata snapshot). Either mark moves the row to `disputed`; any other
+    /// `closed` row is left as it is.
+    private static let v4 = """
+        UPDATE channels SET state = 'disputed'
+        WHERE state = 'closed' AND (close_reason = 'disputed' OR EXISTS (
+            SELECT 1 FROM metadata m
+            WHERE m.key = 'channel/' || lower(hex(channels.id))
+              AND CASE WHEN json_valid(CAST(m.value AS TEXT))
+                       THEN json_extract(CAST(m.value AS TEXT), '$.state') END = 'DISPUTED'));
         """
 }

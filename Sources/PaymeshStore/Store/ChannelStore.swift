@@ -74,6 +74,23 @@ public final class ChannelStore: Sendable {
         try await writer.submit(.recordVoucher(voucher))
     }
 
+    /// Appends many vouchers of many channels in one request, each guarded like `recordVoucher`
+    /// against the one before it of its channel (in the order given; the stored latest for the
+    /// first): nonce strictly above, amount not below, amount not above the deposit. Any violation
+    /// refuses the whole request with its typed error (`staleVoucher`, `amountDecreased`,
+    /// `exceedsDeposit`, `unknownChannel`, `valueOutOfRange`) and nothing of it is written.
+    public func recordVouchers(_ vouchers: [StoredVoucher]) async throws(StoreError) {
+        try await writer.submit(.recordVouchers(vouchers))
+    }
+
+    /// `recordVouchers`, enqueued before this returns: requests enqueued one after the other are
+    /// applied in that order (so consecutive batches of one channel never meet the guard out of
+    /// order), and `completion` is called, on the writer thread, once the request is durable or
+    /// refused. Requests enqueued after `close()` complete at once with `StoreError.closed`.
+    public func enqueueVouchers(_ vouchers: [StoredVoucher], completion: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
+        writer.enqueue(.recordVouchers(vouchers), completion: completion)
+    }
+
     /// Stores a new channel (refused if the id exists). Its `latestVoucher`, if any, also enters the history.
     public func saveChannel(_ channel: ChannelRecord) async throws(StoreError) {
         try await writer.submit(.insertChannel(channel))
@@ -84,6 +101,20 @@ public final class ChannelStore: Sendable {
         channel: ChannelID, status: ChannelStatus, lockedAmount: Amount? = nil, closeInfo: ChannelCloseInfo? = nil
     ) async throws(StoreError) {
         try await writer.submit(.updateChannel(channel, status: status, lockedAmount: lockedAmount, closeInfo: closeInfo))
+    }
+
+    /// `saveChannel` and `setMetadata(value, forKey: key)` in one request: both are written or neither.
+    public func saveChannel(_ channel: ChannelRecord, metadata value: [UInt8], forKey key: String) async throws(StoreError) {
+        try await writer.submit(.channelWithMetadata(.insert(channel), key: key, value: value))
+    }
+
+    /// `updateState` and `setMetadata(value, forKey: key)` in one request: both are written or neither.
+    public func updateState(
+        channel: ChannelID, status: ChannelStatus, lockedAmount: Amount?, closeInfo: ChannelCloseInfo?,
+        metadata value: [UInt8], forKey key: String
+    ) async throws(StoreError) {
+        try await writer.submit(.channelWithMetadata(.update(channel, status: status, lockedAmount: lockedAmount, closeInfo: closeInfo),
+                                                     key: key, value: value))
     }
 
     /// Appends the next receipt of a channel: `seq` must be the last + 1 and `prevHash` its hash.
@@ -101,7 +132,8 @@ public final class ChannelStore: Sendable {
         try await writer.submit(.setMetadata(key: key, value: value))
     }
 
-    /// Bulk-inserts history rows in one transaction (imports, benchmarks) and raises each channel's
+    /// Imports and benchmarks only — the node writes through `recordVouchers`, which is guarded.
+    /// Bulk-inserts history rows in one transaction and raises each channel's
     /// latest voucher to the highest imported nonce. Refused as a whole on a duplicate nonce.
     public func importVoucherHistory(_ vouchers: [StoredVoucher]) async throws(StoreError) {
         try await writer.submit(.importHistory(vouchers))

@@ -17,7 +17,7 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     private struct Pending {
         let operation: WriteOperation
-        let waiter: Waiter
+        let resume: @Sendable (Result<Void, StoreError>) -> Void
     }
 
     private struct State {
@@ -55,23 +55,29 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// Enqueues `operation` and returns once it is durable (or refused, or failed).
     func submit(_ operation: WriteOperation) async throws(StoreError) {
         let result = await withCheckedContinuation { (waiter: Waiter) in
-            enum Outcome { case queued(wake: Bool), refused(StoreError) }
-            let outcome = state.withLock { s -> Outcome in
-                if s.closing { return .refused(.closed()) }
-                if let failure = s.failure { return .refused(failure) }
-                s.queue.append(Pending(operation: operation, waiter: waiter))
-                if s.writerIdle {
-                    s.writerIdle = false
-                    return .queued(wake: true)
-                }
-                return .queued(wake: false)
-            }
-            switch outcome {
-            case .queued(let wake): if wake { wakeup.signal() }
-            case .refused(let error): waiter.resume(returning: .failure(error))
-            }
+            enqueue(operation) { waiter.resume(returning: $0) }
         }
         try result.get()
+    }
+
+    /// Enqueues `operation` before returning (requests enqueued one after the other are applied
+    /// in that order) and calls `completion` on the writer thread once it is durable (or refused, or failed).
+    func enqueue(_ operation: WriteOperation, completion: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
+        enum Outcome { case queued(wake: Bool), refused(StoreError) }
+        let outcome = state.withLock { s -> Outcome in
+            if s.closing { return .refused(.closed()) }
+            if let failure = s.failure { return .refused(failure) }
+            s.queue.append(Pending(operation: operation, resume: completion))
+            if s.writerIdle {
+                s.writerIdle = false
+                return .queued(wake: true)
+            }
+            return .queued(wake: false)
+        }
+        switch outcome {
+        case .queued(let wake): if wake { wakeup.signal() }
+        case .refused(let error): completion(.failure(error))
+        }
     }
 
     /// Stops accepting requests, lets the writer finish what is queued, and waits for it to exit.
@@ -156,7 +162,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     private func commit(_ batch: [Pending]) {
         let db = connection!
         if let failure = state.withLock({ $0.failure }) {
-            batch.forEach { $0.waiter.resume(returning: .failure(failure)) }
+            batch.forEach { $0.resume(.failure(failure)) }
             return
         }
         var results = [Result<Void, StoreError>](repeating: .success(()), count: batch.count)
@@ -198,7 +204,7 @@ final class GroupCommitWriter: @unchecked Sendable {
             s.statistics.requests += succeeded
         }
         // Only now, after COMMIT returned, is each request durable: resume the callers.
-        for (pending, result) in zip(batch, results) { pending.waiter.resume(returning: result) }
+        for (pending, result) in zip(batch, results) { pending.resume(result) }
     }
 
     /// Runs one request in a savepoint; on any failure of the request itself rolls back to it and

@@ -10,10 +10,23 @@ extension WriteOperation {
         switch self {
         case .recordVoucher(let voucher):
             try Self.recordVoucher(voucher, db)
+        case .recordVouchers(let vouchers):
+            try Self.inSavepoint(db) { () throws(StoreError) in try Self.recordVouchers(vouchers, db) }
         case .insertChannel(let record):
             try Self.inSavepoint(db) { () throws(StoreError) in try Self.insertChannel(record, db) }
         case .updateChannel(let id, let status, let locked, let close):
             try Self.inSavepoint(db) { () throws(StoreError) in try Self.updateChannel(id, status, locked, close, db) }
+        case .channelWithMetadata(let write, let key, let value):
+            try Self.inSavepoint(db) { () throws(StoreError) in
+                try db.run("INSERT OR REPLACE INTO metadata (key, value) VALUES (?1, ?2)") { s throws(StoreError) in
+                    try s.bind(1, key)
+                    try s.bind(2, value)
+                }
+                switch write {
+                case .insert(let record): try Self.insertChannel(record, db)
+                case .update(let id, let status, let locked, let close): try Self.updateChannel(id, status, locked, close, db)
+                }
+            }
         case .appendReceipt(let receipt):
             try Self.inSavepoint(db) { () throws(StoreError) in try Self.appendReceipt(receipt, db) }
         case .appendLedger(let entries):
@@ -96,6 +109,46 @@ extension WriteOperation {
         if v.amount < latestAmount { return .amountDecreased(v.channel, nonce: v.nonce) }
         if v.amount > deposit { return .exceedsDeposit(v.channel, nonce: v.nonce) }
         return .failed("voucher update matched no row for an unknown reason")
+    }
+
+    /// The guarded batch: per channel (in the order given) every voucher must have a nonce above
+    /// the one before it (the stored latest for the first), an amount not below the one before it
+    /// and not above the deposit. Checked here, then again by the guarded UPDATE of the highest one.
+    /// Any violation refuses the whole request with its typed error (the savepoint undoes it).
+    private static func recordVouchers(_ vouchers: [StoredVoucher], _ db: SQLiteConnection) throws(StoreError) {
+        struct Latest { var nonce: UInt64; var amount: Amount; let deposit: Amount; var voucher: StoredVoucher? }
+        var latest: [ChannelID: Latest] = [:]
+        var order: [ChannelID] = []
+        for v in vouchers {
+            guard v.nonce > 0 else { throw .valueOutOfRange("voucher nonce must be at least 1") }
+            _ = try IntegerEncoding.int64(v.nonce, "voucher nonce")
+            var current: Latest
+            if let known = latest[v.channel] {
+                current = known
+            } else {
+                let s = try db.statement("SELECT latest_nonce, latest_amount, deposit FROM channels WHERE id = ?1")
+                try s.bind(1, v.channel.bytes)
+                guard try s.step() else { s.reset(); throw .unknownChannel(v.channel) }
+                current = Latest(nonce: try IntegerEncoding.uint64(s.int64(0), "channels.latest_nonce"),
+                                 amount: try AmountEncoding.decode(s.blob(1), "channels.latest_amount"),
+                                 deposit: try AmountEncoding.decode(s.blob(2), "channels.deposit"), voucher: nil)
+                s.reset()
+                order.append(v.channel)
+            }
+            if v.nonce <= current.nonce { throw .staleVoucher(v.channel, nonce: v.nonce, latest: current.nonce) }
+            if v.amount < current.amount { throw .amountDecreased(v.channel, nonce: v.nonce) }
+            if v.amount > current.deposit { throw .exceedsDeposit(v.channel, nonce: v.nonce) }
+            try db.run(insertHistorySQL) { s throws(StoreError) in try bindVoucher(v, s) }
+            current.nonce = v.nonce
+            current.amount = v.amount
+            current.voucher = v
+            latest[v.channel] = current
+        }
+        for channel in order {
+            guard let v = latest[channel]?.voucher else { continue }
+            let changed = try db.run(updateLatestSQL) { s throws(StoreError) in try bindVoucher(v, s) }
+            guard changed == 1 else { throw try explainRefusal(v, db) }
+        }
     }
 
     private static func importHistory(_ vouchers: [StoredVoucher], _ db: SQLiteConnection) throws(StoreError) {

@@ -4,19 +4,30 @@ import PaymeshMessages
 /// (`StoreError.isRejectedRequest`) nothing of it is written and the rest of the batch commits.
 enum WriteOperation: Sendable {
     case recordVoucher(StoredVoucher)
+    /// Many vouchers of many channels, each checked against the one before it (the node's hot path).
+    case recordVouchers([StoredVoucher])
     case insertChannel(ChannelRecord)
     case updateChannel(ChannelID, status: ChannelStatus, lockedAmount: Amount?, closeInfo: ChannelCloseInfo?)
+    /// A channel write and its metadata snapshot in one request (both or neither).
+    case channelWithMetadata(ChannelWrite, key: String, value: [UInt8])
     case appendReceipt(ReceiptRecord)
     case appendLedger([LedgerEntry])
     case setMetadata(key: String, value: [UInt8]?)
     case importHistory([StoredVoucher])
 
+    enum ChannelWrite: Sendable {
+        case insert(ChannelRecord)
+        case update(ChannelID, status: ChannelStatus, lockedAmount: Amount?, closeInfo: ChannelCloseInfo?)
+    }
+
     /// A rough payload size, for the batch byte budget.
     var approximateBytes: Int {
         switch self {
         case .recordVoucher(let v): 160 + (v.taskID?.utf8.count ?? 0)
+        case .recordVouchers(let vouchers): 160 * vouchers.count
         case .insertChannel: 400
         case .updateChannel(_, _, _, let close): 100 + (close?.reason.utf8.count ?? 0)
+        case .channelWithMetadata(_, let key, let value): 400 + key.utf8.count + value.count
         case .appendReceipt(let r): 200 + r.json.utf8.count
         case .appendLedger(let entries): 120 * entries.count
         case .setMetadata(let key, let value): key.utf8.count + (value?.count ?? 0)
