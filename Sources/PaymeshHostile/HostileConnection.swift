@@ -188,9 +188,15 @@ public final class HostileConnection: @unchecked Sendable {
         try sendPlaintext(Self.encode(frames), timeout: timeout)
     }
 
+    /// The payments stream protocol id (streams.md §2), spelled here from the spec, not imported.
+    public static let paymentsProtocol: StreamProtocolID = {
+        guard let id = try? StreamProtocolID("/paymesh/payments/1") else { preconditionFailure("a valid protocol id") }
+        return id
+    }()
+
     /// Opens a stream naming `protocolID` (streams.md): a Data frame with SYN carrying the header.
     @discardableResult
-    public func openStream(_ protocolID: StreamProtocolID = .payments, timeout: Double = 10) throws(HostileError) -> UInt32 {
+    public func openStream(_ protocolID: StreamProtocolID = HostileConnection.paymentsProtocol, timeout: Double = 10) throws(HostileError) -> UInt32 {
         var header = ByteBuffer()
         StreamProtocolHeader.encode(protocolID, into: &header)
         return try openStream(header: Array(header.readableBytesView), timeout: timeout)

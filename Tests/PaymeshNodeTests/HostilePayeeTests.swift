@@ -32,7 +32,7 @@ final class HostilePayee: Sendable {
         Task {
             for await connection in endpoint.inboundConnections {
                 Task {
-                    for await s in connection.inboundStreams where s.protocolID == .payments {
+                    for await s in connection.inboundStreams where s.protocolID == PaymentsProtocol.id {
                         box.withLockedValue { $0 = s }
                         var codec = PaymentStreamCodec()
                         do {
