@@ -27,7 +27,9 @@ struct PaymentsBench {
         let bound = min(signRate, verifyRate)
         printRow("voucher sign / verify, one core, now", "\(formatRate(signRate)) / \(formatRate(verifyRate)) per s (bound \(formatRate(bound))/s)")
         print("payments: two paymesh processes on 127.0.0.1, store synchronous=\(sync.uppercased()), \(ProcessInfo.processInfo.activeProcessorCount) cores")
-        let payee = BenchNode(exe: exe, sync: sync), payer = BenchNode(exe: exe, sync: sync, peers: [payee.port])
+        // The payee accepts every channel the bench opens (above the default per-peer limit of 64).
+        let payee = BenchNode(exe: exe, sync: sync, environment: ["PAYMESH_MAX_CHANNELS_PER_PEER": "\(channels + memoryChannels + 1)"])
+        let payer = BenchNode(exe: exe, sync: sync, peers: [payee.port])
         defer { payer.kill(); payee.kill(); try? FileManager.default.removeItem(atPath: payer.directory); try? FileManager.default.removeItem(atPath: payee.directory) }
         let payeeID = try await payee.start()
         _ = try await payer.start()
@@ -69,7 +71,9 @@ struct PaymentsBench {
         // Restart with a large history: stop the payee, bulk-import history rows, time start → ready.
         payee.stop()
         let channelID = try ChannelID(hex: try first.stringValueOrThrow())
-        let imported = try await Self.importHistory(path: payee.directory + "/channels.sqlite", channel: channelID, rows: historyRows)
+        let payerKey = try IdentityStore(directory: payer.directory).load()
+        let imported = try await Self.importHistory(path: payee.directory + "/channels.sqlite", channel: channelID, rows: historyRows,
+                                                    payerKey: payerKey)
         let size = (try? FileManager.default.attributesOfItem(atPath: payee.directory + "/channels.sqlite")[.size] as? Int) ?? 0
         var times: [Double] = []
         for _ in 0..<3 {
@@ -124,7 +128,9 @@ struct PaymentsBench {
     }
 
     /// Appends `rows` vouchers after the channel's latest one (bulk import helper of the store).
-    static func importHistory(path: String, channel: ChannelID, rows: Int) async throws -> Int {
+    /// The last one, which becomes the latest voucher, is signed by the payer: a node checks that
+    /// signature at start (Specs/storage.md); the rows below it only fill the history.
+    static func importHistory(path: String, channel: ChannelID, rows: Int, payerKey: IdentityKey) async throws -> Int {
         let store = try ChannelStore(path: path, configuration: StoreConfiguration(synchronous: .normal))
         guard let record = try store.channel(channel) else { throw Failure("channel missing in \(path)") }
         let start = (record.latestVoucher?.nonce ?? 0) + 1
@@ -134,10 +140,17 @@ struct PaymentsBench {
         var done = 0
         while done < rows {
             let n = min(batch, rows - done)
-            let vouchers = (0..<n).map { i in
+            var vouchers = (0..<n).map { i in
                 let nonce = start + UInt64(done + i)
                 return StoredVoucher(channel: channel, nonce: nonce, amount: Amount(base + UInt128(nonce - start + 1)), signature: signature,
                                      timestampMillis: 1_700_000_000_000)
+            }
+            if done + n == rows, let last = vouchers.last {
+                let domain = SigningDomain(chainID: record.chainID, verifyingContract: record.verifyingContract)
+                let signed = try PaymentUpdate(channelID: channel, nonce: last.nonce, amount: last.amount,
+                                               timestamp: UInt64(last.timestampMillis), signature: .unsigned)
+                    .signed(with: payerKey, domain: domain)
+                vouchers[vouchers.count - 1].signature = signed.signature
             }
             try await store.importVoucherHistory(vouchers)
             done += n
@@ -175,10 +188,13 @@ final class BenchNode: @unchecked Sendable {
     let peers: [Int]
     /// When set, the node runs with this soft descriptor limit (`ulimit -n`, for the soak).
     let fdLimit: Int?
+    /// Added to the node's environment (e.g. PAYMESH_MAX_CHANNELS_PER_PEER).
+    let extraEnvironment: [String: String]
     private var process: Process?
 
-    init(exe: URL, sync: String, peers: [Int] = [], fdLimit: Int? = nil) {
+    init(exe: URL, sync: String, peers: [Int] = [], fdLimit: Int? = nil, environment: [String: String] = [:]) {
         self.exe = exe
+        self.extraEnvironment = environment
         self.sync = sync
         self.peers = peers
         self.fdLimit = fdLimit
@@ -201,7 +217,7 @@ final class BenchNode: @unchecked Sendable {
             p.executableURL = exe
             p.arguments = arguments
         }
-        p.environment = ProcessInfo.processInfo.environment.merging(["PAYMESH_SYNC": sync]) { _, b in b }
+        p.environment = ProcessInfo.processInfo.environment.merging(["PAYMESH_SYNC": sync].merging(extraEnvironment) { a, _ in a }) { _, b in b }
         let out = Pipe()
         p.standardOutput = out
         try p.run()

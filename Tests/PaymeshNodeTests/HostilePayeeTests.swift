@@ -24,7 +24,8 @@ final class HostilePayee: Sendable {
 
     init(seed: UInt8) async throws {
         key = IdentityKey(privateKey: try .init(rawRepresentation: [UInt8](repeating: seed, count: 32)))
-        endpoint = try PaymeshEndpoint(configuration: .init(identity: key), group: MultiThreadedEventLoopGroup.singleton)
+        endpoint = try PaymeshEndpoint(configuration: .init(identity: key, features: [PaymentsProtocol.feature], protocols: [PaymentsProtocol.id]),
+                                      group: MultiThreadedEventLoopGroup.singleton)
         let bound = try await endpoint.listen(host: "127.0.0.1", port: 0)
         listen = PeerEndpoint(host: "127.0.0.1", port: bound.port!)
         (received, continuation) = AsyncStream.makeStream()

@@ -84,11 +84,10 @@ import Testing
         let target = Self.target(node)
         let reports = try await offload { () -> [AttackReport] in
             // The floods that need answers run first, on a quiet node, with time to spare on a
-            // loaded machine; the ping flood (which leaves the node busy answering) runs last.
+            // loaded machine; the ping flood (which leaves the node busy answering) comes after.
             [
                 HostileAttacks.openFlood(target, seconds: 3),
                 HostileAttacks.errorReplyFlood(target, seconds: 3),
-                HostileAttacks.stalledHandshakes(target, count: 20, seconds: 1),
                 HostileAttacks.handshakeThenClose(target, seconds: 1),
                 HostileAttacks.pingFlood(target, seconds: 1),
             ]
@@ -96,13 +95,16 @@ import Testing
         for r in reports { #expect(r.seconds < 20, "\(r)") }
         #expect(reports[0]["opens"] > 0 && reports[0]["accepted"] > 0, "\(reports[0])")
         #expect(reports[1]["messages"] > 0, "\(reports[1])")
-        #expect(reports[2]["connected"] >= 20, "\(reports[2])")
-        #expect(reports[3]["handshakes"] > 0 && reports[3]["failures"] == 0, "\(reports[3])")
-        #expect(reports[4]["pings"] > 0, "\(reports[4])")
+        #expect(reports[2]["handshakes"] > 0 && reports[2]["failures"] == 0, "\(reports[2])")
+        #expect(reports[3]["pings"] > 0, "\(reports[3])")
         let (swarm, fill) = try await offload { HostileAttacks.fillMaxPeers(target, count: 3) }
         defer { swarm.close() }
         #expect(fill["connected"] == 3)
         #expect(try await eventually(20) { try await node.call("getinfo")["peers"]?["connected"]?.intValue ?? 0 >= 3 })
+        // The stallers come last: they share 127.0.0.1, whose pending handshakes are capped
+        // (8 per address), so handshakes right behind them would be refused.
+        let stalled = try await offload { HostileAttacks.stalledHandshakes(target, count: 20, seconds: 1) }
+        #expect(stalled.seconds < 20 && stalled["connected"] >= 20, "\(stalled)")
         await node.stop()
     }
 

@@ -30,10 +30,17 @@ public struct PaymentsConfiguration: Sendable {
         self.signBatch = signBatch
     }
 
-    /// Defaults, with `PAYMESH_SYNC` (full | normal) read from `environment`.
+    /// Defaults, with `PAYMESH_SYNC` (full | normal) and `PAYMESH_MAX_CHANNELS_PER_PEER` (a payer's
+    /// channels not SETTLED that this node accepts, 1…1,000,000; Specs/channels.md §3.2) read from
+    /// `environment`. A value out of range or not a number is kept as 0, which the payments service
+    /// refuses at start with a clear error (never a silent default).
     public static func fromEnvironment(_ environment: [String: String]) -> PaymentsConfiguration {
         var c = PaymentsConfiguration()
         if environment["PAYMESH_SYNC"]?.lowercased() == "normal" { c.synchronous = .normal }
+        if let text = environment["PAYMESH_MAX_CHANNELS_PER_PEER"], !text.isEmpty {
+            let n = Int(text) ?? 0
+            c.openPolicy.maxChannelsPerPeer = (1...1_000_000).contains(n) ? n : 0
+        }
         return c
     }
 }

@@ -62,11 +62,18 @@ extension PaymentsService {
         if guards[r.asset.id] == nil { guards[r.asset.id] = SpendingGuard(policy: policy) }
         logger.info("opening channel", metadata: ["channel": "\(id)", "payee": "\(r.peer)", "deposit": "\(r.deposit)", "asset": "\(r.asset)"])
         perform(actions, channel: id, peer: r.peer)
-        let outcome = await waitFor(id, timeoutMillis: r.timeoutMillis) { $0.state != .proposed }
+        // A refused open moves the machine to SETTLED before its refusal is recorded (the
+        // notification follows the durable write): wait for the reason, not only the state.
+        let outcome = await waitFor(id, timeoutMillis: r.timeoutMillis) { [self] s in
+            s.state != .proposed && (s.state != .settled || openFailures[id] != nil)
+        }
         guard let view = view(id) else { throw Self.channelNotFound(id) }
         if let failure = openFailures.removeValue(forKey: id) {
             throw .paymesh(code: Int(failure.code.rawValue), name: failure.code.name ?? "UNKNOWN_ERROR",
                            "channel \(id) refused: \(failure.reason ?? "")")
+        }
+        guard view.snapshot.state != .settled else {
+            throw .paymesh(code: 1003, name: "CHANNEL_DEPOSIT_INVALID", "channel \(id) was refused (no reason recorded)")
         }
         guard outcome else { throw .paymesh(code: 1502, name: "INTERNAL_ERROR", "no answer to the open of \(id) yet (still PROPOSED)") }
         return view

@@ -108,6 +108,9 @@ public actor PaymentsService {
     public static func start(directory: String, key: IdentityKey, peers: PeerManager, events: EventHub,
                              registry: ConsoleRegistry, configuration: PaymentsConfiguration,
                              logger: Logger) async throws -> PaymentsService {
+        guard configuration.openPolicy.maxChannelsPerPeer >= 1 else {
+            throw NodeError.configuration("PAYMESH_MAX_CHANNELS_PER_PEER must be a number from 1 to 1000000")
+        }
         let path = directory + "/" + PaymentsConfiguration.storeFileName
         let marker = ChannelsMarker(directory: directory)
         try marker.checkBeforeOpening(store: path)
