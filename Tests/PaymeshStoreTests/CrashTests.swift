@@ -95,7 +95,9 @@ import Testing
             #expect(stderr.isEmpty, "child stderr: \(stderr)")
             // On restart the child resumed from a stored latest nonce ≥ everything acknowledged before.
             if !round.resume.isEmpty {
-                #expect(round.resume.count == Self.channels)
+                // A kill may land while the child is still printing its resume lines (its start
+                // checks take a few ms); once it acknowledged anything, all of them were printed.
+                if !round.acks.isEmpty { #expect(round.resume.count == Self.channels) }
                 for (channel, resume) in round.resume {
                     #expect(resume.nonce >= ackedMax[channel, default: 0], "channel \(channel) lost a durable voucher")
                     #expect(resume.seq >= receiptMax[channel, default: 0], "channel \(channel) lost a durable receipt")

@@ -74,16 +74,7 @@ enum ChannelQueries {
         try s.bind(1, channel.bytes)
         try s.bind(2, Int64(clamping: after))
         try s.bind(3, Int64(limit))
-        var result: [StoredVoucher] = []
-        while try s.step() {
-            result.append(StoredVoucher(
-                channel: channel,
-                nonce: try IntegerEncoding.uint64(s.int64(0), "voucher_history.nonce"),
-                amount: try AmountEncoding.decode(s.blob(1), "voucher_history.amount"),
-                signature: try BytesDecoding.decode(Signature65.self, s.blob(2), "voucher_history.signature"),
-                taskID: s.text(3), timestampMillis: s.int64(4)))
-        }
-        return result
+        return try historyRows(channel, s)
     }
 
     /// History rows of a channel with nonce at most `nonce`, highest first, at most `limit`.
@@ -95,6 +86,11 @@ enum ChannelQueries {
         try s.bind(1, channel.bytes)
         try s.bind(2, Int64(clamping: nonce))
         try s.bind(3, Int64(limit))
+        return try historyRows(channel, s)
+    }
+
+    /// The rows of a `SELECT nonce, amount, signature, task_id, ts FROM voucher_history …`.
+    private static func historyRows(_ channel: ChannelID, _ s: SQLiteStatement) throws(StoreError) -> [StoredVoucher] {
         var result: [StoredVoucher] = []
         while try s.step() {
             result.append(StoredVoucher(
