@@ -201,7 +201,7 @@ public enum HostileAttacks {
     /// One identity sending signed PAYMENT_OPENs (fresh channel ids, an unbacked `deposit`) as
     /// fast as the node takes them, reading its acks. Counts: opens, accepted, rejected, closedByNode.
     public static func openFlood(_ target: HostileTarget, seconds: Double, deposit: UInt128 = 1_000_000, batch: Int = 64,
-                                 stop: StopSignal = StopSignal()) -> AttackReport {
+                                 drainSeconds: Double = 2, stop: StopSignal = StopSignal()) -> AttackReport {
         var report = AttackReport(name: "openFlood")
         let start = Date(), deadline = start.addingTimeInterval(seconds)
         do throws(HostileError) {
@@ -220,7 +220,7 @@ public enum HostileAttacks {
                 guard try c.pump(timeout: 0) else { break }
             }
             // Collect the acks that are on their way (bounded).
-            let drain = Date().addingTimeInterval(2)
+            let drain = Date().addingTimeInterval(drainSeconds)
             while drain.timeIntervalSinceNow > 0, c.counters.acksAccepted + c.counters.acksRejected.values.reduce(0, +) < report["opens"] {
                 guard try c.pump(timeout: 0.2) else { break }
             }
