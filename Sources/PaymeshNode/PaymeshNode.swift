@@ -124,13 +124,14 @@ public final class PaymeshNode: Service, Sendable {
         // manager's router; it listens once they have (so every handshake advertises them).
         let endpoint = try PaymeshEndpoint(configuration: .init(identity: key), group: group)
         let peers = PeerManager(endpoint: endpoint, configuration: configuration.peers, events: events,
-                                logger: logger.with("component", "peers"))
+                                logger: logger.with("component", "peers"), clock: configuration.clock, random: configuration.random)
         // Payments: the channel store, the payments stream, console methods (Sources/PaymeshNode/Payments).
         let payments: PaymentsService
         do {
             payments = try await PaymentsService.start(
                 directory: directory, key: key, peers: peers, events: events, registry: registry,
-                configuration: configuration.payments, logger: logger.with("component", "payments"))
+                configuration: configuration.payments, logger: logger.with("component", "payments"),
+                clock: configuration.clock, random: configuration.random)
             paymentsBox.withLockedValue { $0 = payments }
         } catch {
             await endpoint.shutdown()

@@ -17,11 +17,16 @@ public struct NodeConfiguration: Sendable {
     public var consoleMaxLineBytes: Int
     /// The payments layer (store sync mode, what a payee accepts, pipelining bounds).
     public var payments: PaymentsConfiguration
+    /// Time and randomness for everything above the transport (tests inject a `ManualClock` and
+    /// a seeded generator).
+    public var clock: any NodeClock
+    public var random: NodeRandom
 
     public init(dataDirectory: String, listen: PeerEndpoint = PeerEndpoint(host: "127.0.0.1", port: 0),
                 staticPeers: [PeerEndpoint] = [], mdns: Bool = true, peers: PeerManager.Configuration = .init(),
                 consoleMaxLineBytes: Int = ConsoleLineFramer.defaultMaxLineBytes,
-                payments: PaymentsConfiguration = .fromEnvironment(ProcessInfo.processInfo.environment)) {
+                payments: PaymentsConfiguration = .fromEnvironment(ProcessInfo.processInfo.environment),
+                clock: any NodeClock = SystemClock(), random: NodeRandom = .system()) {
         self.dataDirectory = dataDirectory
         self.listen = listen
         self.staticPeers = staticPeers
@@ -29,6 +34,8 @@ public struct NodeConfiguration: Sendable {
         self.peers = peers
         self.consoleMaxLineBytes = consoleMaxLineBytes
         self.payments = payments
+        self.clock = clock
+        self.random = random
     }
 
     public var consoleSocketPath: String { Self.consoleSocketPath(dataDirectory: dataDirectory) }

@@ -350,13 +350,13 @@ extension PaymentsService {
         let asset = s.terms.asset, ledger = self.ledger, side = s.role
         logger.info("settlement requested", metadata: ["channel": "\(channel)", "kind": "\(request.kind.rawValue)"])
         spawn {
-            let events = await ledger.submit(request, asset: asset, side: side, now: Self.now())
+            let events = await ledger.submit(request, asset: asset, side: side, now: self.now())
             await self.settlementDone(channel, events)
         }
     }
 
     private func settlementDone(_ id: ChannelID, _ events: [SettlementEvent]) {
-        let now = Self.now()
+        let now = now()
         var step = StepBuilder()
         for e in events {
             if payers[id] != nil {
@@ -369,16 +369,15 @@ extension PaymentsService {
     }
 
     func scheduleTimer(_ id: ChannelID, deadline: UInt64) {
-        let now = Self.now()
-        let wait = deadline > now ? deadline - now : 0
+        let clock = self.clock, at = clock.instant(atUnixMillis: deadline)
         spawn {
-            try? await Task.sleep(for: .milliseconds(Int64(clamping: wait)))
+            do { try await clock.sleep(until: at) } catch { return }
             await self.timerFired(id)
         }
     }
 
     private func timerFired(_ id: ChannelID) {
-        let now = Self.now()
+        let now = now()
         if payers[id] != nil {
             perform(payers[id]!.onTimerTick(now: now), channel: id, peer: payers[id]!.terms.payee)
         } else if payees[id] != nil {

@@ -6,9 +6,9 @@ extension PaymentsService {
     func handle(_ n: ChannelNotification) {
         switch n {
         case .paymentAcknowledged(let id, let nonce, _):
-            let now = Self.now()
+            let t = nanos()
             if var list = trackers[id] {
-                for i in list.indices { list[i].acknowledged(through: nonce, now: now) }
+                for i in list.indices { list[i].acknowledged(through: nonce, now: t) }
                 trackers[id] = list
             }
         case .paymentRejected(let id, let nonce, let code, let reason):
@@ -84,8 +84,7 @@ struct LatencyTracker {
 
     mutating func signed(nonce: UInt64, at nanos: UInt64) { pending.append((nonce, nanos)) }
 
-    mutating func acknowledged(through nonce: UInt64, now _: UInt64) {
-        let t = PaymentsService.nanos()
+    mutating func acknowledged(through nonce: UInt64, now t: UInt64) {
         while head < pending.count, pending[head].nonce <= nonce {
             latenciesNanos.append(t - pending[head].signedAt)
             head += 1

@@ -46,13 +46,12 @@ extension PaymentsService {
             throw .paymesh(code: Int(PaymeshErrorCode.channelLimitExceeded.rawValue), name: "CHANNEL_LIMIT_EXCEEDED",
                            "\(proposed) channels to this peer are still waiting for its answer (limit \(configuration.maxProposedChannelsPerPeer))")
         }
-        var rng = SystemRandomNumberGenerator()
-        let salt = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        let salt = random.bytes(32)
         let (channel, actions): (PayerChannel, [ChannelAction])
         do {
             (channel, actions) = try PayerChannel.open(key: key, payee: r.peer, asset: r.asset, deposit: r.deposit,
                                                        challengePeriodSeconds: r.challengePeriodSeconds, chainID: r.chainID,
-                                                       salt: salt, now: Self.now())
+                                                       salt: salt, now: now())
         } catch {
             throw Self.nodeError(error)
         }
@@ -83,7 +82,7 @@ extension PaymentsService {
     /// CLOSING with the challenge deadline).
     public func closeChannel(_ id: ChannelID, cooperative: Bool, wait: Bool, timeoutMillis: UInt64) async throws(NodeError) -> ChannelView {
         guard let peer = peerOf(id) else { throw Self.channelNotFound(id) }
-        let now = Self.now()
+        let now = now()
         let actions: [ChannelAction]
         do {
             if payers[id] != nil {
@@ -109,8 +108,8 @@ extension PaymentsService {
 
     /// Polls the channel every 5 ms until `condition` holds (or a refusal is recorded).
     func waitFor(_ id: ChannelID, timeoutMillis: UInt64, _ condition: (ChannelSnapshot) -> Bool) async -> Bool {
-        let deadline = Self.nanos() + timeoutMillis * 1_000_000
-        while Self.nanos() < deadline {
+        let deadline = nanos() + timeoutMillis * 1_000_000
+        while nanos() < deadline {
             guard let s = snapshot(id) else { return false }
             if condition(s) { return true }
             if openFailures[id] != nil || closeFailures[id] != nil { return false }
@@ -171,7 +170,7 @@ extension PaymentsService {
             throw .internalError("ledger: \(error)")
         }
         guard !balance.addingReportingOverflow(amount).overflow else { throw Self.fundOverflow(asset, balance) }
-        do { try await ledger.fund(owner: me, asset: asset, amount: amount, now: Self.now()) } catch {
+        do { try await ledger.fund(owner: me, asset: asset, amount: amount, now: now()) } catch {
             if error.isBalanceOverflow { throw Self.fundOverflow(asset, balance) }
             throw .internalError("ledger: \(error)")
         }

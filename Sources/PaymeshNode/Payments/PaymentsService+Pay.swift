@@ -46,7 +46,6 @@ public struct PayOutcome: Sendable {
 }
 
 extension PaymentsService {
-    static func nanos() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
     static func nodeError(_ e: ChannelError) -> NodeError {
         var text = e.detail
@@ -84,7 +83,7 @@ extension PaymentsService {
             trackers[id, default: []].append(LatencyTracker(owner: owner))
             rejections[id] = nil
         }
-        let started = Self.nanos()
+        let started = nanos()
         var signed = 0
         var failure: NodeError?
         var lastNonce: [ChannelID: UInt64] = [:]
@@ -95,7 +94,7 @@ extension PaymentsService {
             var budget = min(r.count - signed, configuration.signBatch)
             if let rate = r.ratePerSecond, rate > 0 {
                 let dueNanos = started + UInt64(signed) * 1_000_000_000 / UInt64(rate)
-                let now = Self.nanos()
+                let now = nanos()
                 if now < dueNanos {
                     try? await Task.sleep(for: .nanoseconds(Int64(dueNanos - now)))
                     continue
@@ -113,7 +112,7 @@ extension PaymentsService {
                 if guards[asset] == nil { guards[asset] = SpendingGuard(policy: policy) }
                 let actions: [ChannelAction]
                 do {
-                    actions = try payers[id]!.pay(amount: r.amount, taskID: r.taskID, now: Self.now(), policy: &guards[asset]!)
+                    actions = try payers[id]!.pay(amount: r.amount, taskID: r.taskID, now: now(), policy: &guards[asset]!)
                 } catch {
                     enqueue(step)
                     if signed == 0 {
@@ -125,7 +124,7 @@ extension PaymentsService {
                 }
                 let nonce = payers[id]!.latestVoucher?.nonce ?? 0
                 lastNonce[id] = nonce
-                let t = Self.nanos()
+                let t = nanos()
                 if let i = trackers[id]?.firstIndex(where: { $0.owner == owner }) { trackers[id]![i].signed(nonce: nonce, at: t) }
                 stage(actions, channel: id, peer: peer, into: &step)
                 signed += 1
@@ -158,7 +157,7 @@ extension PaymentsService {
             if let why = stalled(r.channels, since: &stalledSince, deadline: deadline) { failure = why; break }
             try? await Task.sleep(for: .microseconds(500))
         }
-        let elapsed = Self.nanos() - started
+        let elapsed = nanos() - started
         var latencies: [UInt64] = []
         for id in Set(r.channels) {
             if let t = trackers[id]?.first(where: { $0.owner == owner }) { latencies += t.latenciesNanos }
@@ -188,7 +187,7 @@ extension PaymentsService {
 
     /// Why waiting should stop: the deadline passed, or a payee has had no stream for a second.
     private func stalled(_ channels: [ChannelID], since: inout UInt64?, deadline: UInt64) -> NodeError? {
-        let now = Self.nanos()
+        let now = nanos()
         if now > deadline { return .paymesh(code: 1502, name: "INTERNAL_ERROR", "timed out waiting for acknowledgements") }
         let gone = channels.compactMap { payers[$0]?.terms.payee }.first { links[$0] == nil && !opening.contains($0) }
         guard let gone else {

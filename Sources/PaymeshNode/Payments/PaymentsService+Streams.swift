@@ -31,7 +31,7 @@ extension PaymentsService {
         guard price > 0, cap > 0 else { throw .invalidParams("price and cap must be positive") }
         let name = "s\(nextSession)"
         nextSession += 1
-        let session = StreamingSession(id: name, rate: StreamRate(unit: unit, price: price, asset: p.terms.asset), cap: cap, now: Self.now())
+        let session = StreamingSession(id: name, rate: StreamRate(unit: unit, price: price, asset: p.terms.asset), cap: cap, now: now())
         var entry = StreamEntry(session: session, channel: id)
         if unit == .second {
             entry.ticker = Task { [weak self] in
@@ -51,14 +51,14 @@ extension PaymentsService {
         guard sessions[name] != nil else { throw .invalidParams("no stream \(name)") }
         let id = sessions[name]!.channel
         let available = payers[id]?.available ?? 0
-        let step = sessions[name]!.session.recordUsage(units: units, now: Self.now(), available: available)
+        let step = sessions[name]!.session.recordUsage(units: units, now: now(), available: available)
         if let nonce = try apply(step, stream: name) {
-            let deadline = Self.nanos() + 10_000_000_000
+            let deadline = nanos() + 10_000_000_000
             while (payers[id]?.ackedNonce ?? 0) < nonce {
                 if let r = rejections[id], r.nonce == nonce {
                     throw .paymesh(code: Int(r.code.rawValue), name: r.code.name ?? "UNKNOWN_ERROR", r.reason ?? "voucher rejected")
                 }
-                guard Self.nanos() < deadline else { throw .paymesh(code: 1502, name: "INTERNAL_ERROR", "no acknowledgement for voucher \(nonce)") }
+                guard nanos() < deadline else { throw .paymesh(code: 1502, name: "INTERNAL_ERROR", "no acknowledgement for voucher \(nonce)") }
                 try? await Task.sleep(for: .milliseconds(1))
             }
         }
@@ -79,7 +79,7 @@ extension PaymentsService {
     func streamTick(_ name: String) -> Bool {
         guard let entry = sessions[name] else { return false }
         let available = payers[entry.channel]?.available ?? 0
-        let step = sessions[name]!.session.onTimerTick(now: Self.now(), available: available)
+        let step = sessions[name]!.session.onTimerTick(now: now(), available: available)
         _ = try? apply(step, stream: name)
         return true
     }
@@ -103,7 +103,7 @@ extension PaymentsService {
             let asset = payers[id]!.terms.asset.id, peer = payers[id]!.terms.payee
             if guards[asset] == nil { guards[asset] = SpendingGuard(policy: policy) }
             do {
-                let actions = try payers[id]!.pay(amount: increment, taskID: entry.session.taskID, now: Self.now(), policy: &guards[asset]!)
+                let actions = try payers[id]!.pay(amount: increment, taskID: entry.session.taskID, now: now(), policy: &guards[asset]!)
                 perform(actions, channel: id, peer: peer)
             } catch {
                 sessions[name]!.session.paymentRefused(increment, code: error.code.rawValue)

@@ -25,6 +25,8 @@ public actor PaymentsService {
     let events: EventHub
     let logger: Logger
     let configuration: PaymentsConfiguration
+    let clock: any NodeClock
+    let random: NodeRandom
 
     var payers: [ChannelID: PayerChannel] = [:]
     var payees: [ChannelID: PayeeChannel] = [:]
@@ -90,8 +92,10 @@ public actor PaymentsService {
     }
 
     init(key: IdentityKey, store: ChannelStore, peers: PeerManager, events: EventHub, configuration: PaymentsConfiguration,
-         logger: Logger, markerPath: String) {
+         logger: Logger, markerPath: String, clock: any NodeClock, random: NodeRandom) {
         self.key = key
+        self.clock = clock
+        self.random = random
         self.markerPath = markerPath
         me = Address(key.address)
         self.store = store
@@ -107,7 +111,8 @@ public actor PaymentsService {
     /// and the inbound stream handler. Channels re-establish when their peer connects.
     public static func start(directory: String, key: IdentityKey, peers: PeerManager, events: EventHub,
                              registry: ConsoleRegistry, configuration: PaymentsConfiguration,
-                             logger: Logger) async throws -> PaymentsService {
+                             logger: Logger, clock: any NodeClock = SystemClock(),
+                             random: NodeRandom = .system()) async throws -> PaymentsService {
         guard configuration.openPolicy.maxChannelsPerPeer >= 1 else {
             throw NodeError.configuration("PAYMESH_MAX_CHANNELS_PER_PEER must be a number from 1 to 1000000")
         }
@@ -121,7 +126,7 @@ public actor PaymentsService {
             throw NodeError.configuration("cannot open the channel store: \(error)")
         }
         let service = PaymentsService(key: key, store: store, peers: peers, events: events, configuration: configuration,
-                                      logger: logger, markerPath: marker.path)
+                                      logger: logger, markerPath: marker.path, clock: clock, random: random)
         do {
             try await service.restore()
         } catch {
@@ -170,7 +175,10 @@ public actor PaymentsService {
 
     func spawn(_ job: @escaping @Sendable () async -> Void) { jobContinuation.yield(job) }
 
-    static func now() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1_000) }
+    /// Wall-clock milliseconds from the injected clock (what goes on the wire and into the store).
+    nonisolated func now() -> UInt64 { clock.unixMillis }
+    /// Monotonic nanoseconds from the injected clock (latency, rates, deadlines of waits).
+    nonisolated func nanos() -> UInt64 { clock.now.nanoseconds }
 
     // MARK: Restoring
 
@@ -253,7 +261,7 @@ public actor PaymentsService {
     /// so one already applied is confirmed and the channel becomes SETTLED), a due payout is
     /// requested, challenge deadlines and the retry of an unanswered proposal are scheduled.
     func resumeCloses() {
-        let now = Self.now()
+        let now = now()
         for id in Array(payers.keys) {
             let actions = payers[id]!.resume(now: now)
             if !actions.isEmpty { perform(actions, channel: id, peer: payers[id]!.terms.payee) }
@@ -377,7 +385,7 @@ public actor PaymentsService {
 
     /// Specs/channels.md §8: both sides send their latest state.
     func reestablish(with peer: Address) {
-        let now = Self.now()
+        let now = now()
         var step = StepBuilder()
         var count = 0
         for id in payers.keys where payers[id]!.terms.payee == peer {
@@ -399,7 +407,7 @@ public actor PaymentsService {
 
     /// Every message of one received chunk, in order; one outbox step for all of them.
     func received(_ messages: [Message], on link: PaymentLink) {
-        let now = Self.now()
+        let now = now()
         let peer = link.peer
         var step = StepBuilder()
         var errors: [Message] = []

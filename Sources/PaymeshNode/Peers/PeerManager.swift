@@ -10,7 +10,7 @@ import NIOCore
 /// All I/O runs in child tasks of `run()` (one per dial, connection watcher, ping); their
 /// results come back to the actor, which feeds them to the table and performs its actions.
 public actor PeerManager {
-    public typealias Table = PeerTable<ContinuousClock.Instant>
+    public typealias Table = PeerTable<NodeInstant>
 
     public struct Configuration: Sendable {
         public var table: Table.Configuration
@@ -36,20 +36,23 @@ public actor PeerManager {
     private let endpoint: PaymeshEndpoint
     private let configuration: Configuration
     private let logger: Logger
-    private let clock = ContinuousClock()
+    private let clock: any NodeClock
     private var table: Table
     private var connections: [ConnectionID: PaymeshConnection] = [:]
     /// The transport byte counters last folded into the table, per connection.
     private var trafficSeen: [ConnectionID: (bytesReceived: UInt64, bytesSent: UInt64)] = [:]
     private var nextConnection: UInt64 = 1
     private var dialWaiters: [PeerEndpoint: [CheckedContinuation<Result<EthereumAddress, NodeError>, Never>]] = [:]
-    private var random = SystemRandomNumberGenerator()
+    private var random: NodeRandom.Generator
     private var discoveryStatus = DiscoveryStatus.off("discovery has not started")
     private let jobs: AsyncStream<@Sendable () async -> Void>
     private let jobContinuation: AsyncStream<@Sendable () async -> Void>.Continuation
 
-    public init(endpoint: PaymeshEndpoint, configuration: Configuration = .init(), events: EventHub = EventHub(), logger: Logger) {
+    public init(endpoint: PaymeshEndpoint, configuration: Configuration = .init(), events: EventHub = EventHub(), logger: Logger,
+                clock: any NodeClock = SystemClock(), random: NodeRandom = .system()) {
         self.endpoint = endpoint
+        self.clock = clock
+        self.random = random.generatorView
         self.local = endpoint.configuration.identity.address
         self.configuration = configuration
         self.events = events
@@ -69,7 +72,7 @@ public actor PeerManager {
             }
             group.addTask {
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: self.configuration.tickInterval)
+                    try? await self.clock.sleep(for: self.configuration.tickInterval)
                     await self.tick()
                 }
             }
