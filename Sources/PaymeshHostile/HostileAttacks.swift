@@ -82,11 +82,7 @@ public enum HostileAttacks {
     /// (1 when the node stopped taking bytes: back-pressure), closedByNode.
     public static func pingFlood(_ target: HostileTarget, seconds: Double, pingsPerMessage: Int = 5_000,
                                  stop: StopSignal = StopSignal()) -> AttackReport {
-        var report = AttackReport(name: "pingFlood")
-        let start = Date(), deadline = start.addingTimeInterval(seconds)
-        do throws(HostileError) {
-            let c = try HostileConnection.connect(host: target.host, port: target.port, timeout: 10, receiveBuffer: 4_096)
-            defer { c.close() }
+        onOneConnection("pingFlood", target, seconds: seconds, receiveBuffer: 4_096) { c, deadline, report throws(HostileError) in
             var first: UInt32 = 0x4000_0000
             while deadline.timeIntervalSinceNow > 0, !stop.isStopped {
                 let wire = try c.seal(HostileCraft.pings(pingsPerMessage, first: first))
@@ -104,6 +100,23 @@ public enum HostileAttacks {
                     break
                 }
             }
+        }
+    }
+
+    /// Runs one attack on one authenticated connection: the connection, the deadline, the
+    /// bookkeeping of a close by the node (as an error or seen by the connection) and the
+    /// attack's duration are the same for every such attack.
+    static func onOneConnection(_ name: String, _ target: HostileTarget, seconds: Double, receiveBuffer: Int? = nil,
+                                _ body: (HostileConnection, _ deadline: Date, inout AttackReport) throws(HostileError) -> Void)
+        -> AttackReport
+    {
+        var report = AttackReport(name: name)
+        let start = Date(), deadline = start.addingTimeInterval(seconds)
+        do throws(HostileError) {
+            let c = try HostileConnection.connect(host: target.host, port: target.port, timeout: 10, receiveBuffer: receiveBuffer)
+            defer { c.close() }
+            try body(c, deadline, &report)
+            if c.closedByNode { report["closedByNode"] = 1 }
         } catch {
             if error.code == .closed { report["closedByNode"] = 1 }
             report.note(error)
@@ -118,11 +131,7 @@ public enum HostileAttacks {
     /// windowWaits, closedByNode.
     public static func errorReplyFlood(_ target: HostileTarget, seconds: Double, batch: Int = 2_000,
                                        stop: StopSignal = StopSignal()) -> AttackReport {
-        var report = AttackReport(name: "errorReplyFlood")
-        let start = Date(), deadline = start.addingTimeInterval(seconds)
-        do throws(HostileError) {
-            let c = try HostileConnection.connect(host: target.host, port: target.port, timeout: 10)
-            defer { c.close() }
+        onOneConnection("errorReplyFlood", target, seconds: seconds) { c, deadline, report throws(HostileError) in
             c.grantWindow = false
             c.keepMessages = false
             let stream = try c.openStream()
@@ -140,13 +149,7 @@ public enum HostileAttacks {
                 }
             }
             report["errorsRead"] = c.counters.errors[1500] ?? 0
-            if c.closedByNode { report["closedByNode"] = 1 }
-        } catch {
-            if error.code == .closed { report["closedByNode"] = 1 }
-            report.note(error)
         }
-        report.seconds = Date().timeIntervalSince(start)
-        return report
     }
 
     /// Fresh identities that each handshake and then break yamux (a version-1 header), which a
@@ -202,11 +205,7 @@ public enum HostileAttacks {
     /// fast as the node takes them, reading its acks. Counts: opens, accepted, rejected, closedByNode.
     public static func openFlood(_ target: HostileTarget, seconds: Double, deposit: UInt128 = 1_000_000, batch: Int = 64,
                                  drainSeconds: Double = 2, stop: StopSignal = StopSignal()) -> AttackReport {
-        var report = AttackReport(name: "openFlood")
-        let start = Date(), deadline = start.addingTimeInterval(seconds)
-        do throws(HostileError) {
-            let c = try HostileConnection.connect(host: target.host, port: target.port, timeout: 10)
-            defer { c.close() }
+        onOneConnection("openFlood", target, seconds: seconds) { c, deadline, report throws(HostileError) in
             c.keepMessages = false
             guard let node = c.peer?.address else { throw HostileError(.handshake, "no peer") }
             let stream = try c.openStream()
@@ -226,13 +225,7 @@ public enum HostileAttacks {
             }
             report["accepted"] = c.counters.acksAccepted
             report["rejected"] = c.counters.acksRejected.values.reduce(0, +)
-            if c.closedByNode { report["closedByNode"] = 1 }
-        } catch {
-            if error.code == .closed { report["closedByNode"] = 1 }
-            report.note(error)
         }
-        report.seconds = Date().timeIntervalSince(start)
-        return report
     }
 
     /// Issue 7 item 2: from a fresh identity, PAYMENT_OPEN with deposit 1, then one with
