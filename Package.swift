@@ -51,7 +51,7 @@ let package = Package(
         // Payment channels: lifecycle state machine, voucher rules, policies, receipts, streaming (sans-IO).
         .target(name: "PaymeshChannels", dependencies: ["PaymeshMessages", "PaymeshCrypto"]),
         // Durable state in SQLite (WAL, group commit, migrations).
-        .target(name: "PaymeshStore", dependencies: ["CSQLite", "PaymeshMessages"]),
+        .target(name: "PaymeshStore", dependencies: ["CSQLite", "PaymeshMessages", "PaymeshCrypto"]),
         // The node runtime: peer table, dialing, console (JSON-RPC over a Unix socket), services.
         .target(name: "PaymeshNode", dependencies: [
             "PaymeshTransport", "PaymeshDiscovery", "PaymeshChannels", "PaymeshStore", "PaymeshMessages", "PaymeshMux", "PaymeshCrypto",
@@ -72,7 +72,7 @@ let package = Package(
         // and the resource attacks of issue 7 (used by the node tests and `paymesh-bench soak`).
         .target(name: "PaymeshHostile", dependencies: ["PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshMsgpack", "PaymeshCrypto", nioCore]),
         // Child process for the store's kill -9 test, and the store benchmarks (`bench`).
-        .executableTarget(name: "paymesh-store-crashtest", dependencies: ["PaymeshStore", "PaymeshMessages"], path: "Sources/PaymeshStoreCrashTest"),
+        .executableTarget(name: "paymesh-store-crashtest", dependencies: ["PaymeshStore", "PaymeshMessages", "PaymeshCrypto"], path: "Sources/PaymeshStoreCrashTest"),
         .executableTarget(name: "PaymeshBench", dependencies: ["PaymeshNode", "PaymeshHostile", "PaymeshStore", "PaymeshTransport", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", nioCore, nioPosix, nioHelpers]),
 
         // Helpers shared by the test targets (vector loading, in-memory pipes).
@@ -80,9 +80,9 @@ let package = Package(
         .testTarget(name: "PaymeshCryptoTests", dependencies: ["PaymeshCrypto", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshNoiseTests", dependencies: ["PaymeshNoise", "PaymeshCrypto", "PaymeshMsgpack", "PaymeshTestSupport", nioCore]),
         .testTarget(name: "PaymeshMuxTests", dependencies: ["PaymeshMux", "PaymeshTestSupport", nioCore]),
-        .testTarget(name: "PaymeshMessagesTests", dependencies: ["PaymeshMessages", "PaymeshMsgpack", "PaymeshTestSupport", nioCore]),
+        .testTarget(name: "PaymeshMessagesTests", dependencies: ["PaymeshMessages", "PaymeshMsgpack", "PaymeshCrypto", "PaymeshTestSupport", nioCore]),
         .testTarget(name: "PaymeshChannelsTests", dependencies: ["PaymeshChannels", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
-        .testTarget(name: "PaymeshStoreTests", dependencies: ["PaymeshStore", "PaymeshMessages", "PaymeshTestSupport"]),
+        .testTarget(name: "PaymeshStoreTests", dependencies: ["PaymeshStore", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshNodeTests", dependencies: ["PaymeshNode", "PaymeshHostile", "PaymeshChannels", "PaymeshStore", "PaymeshMessages", "PaymeshTransport", "PaymeshMux", "PaymeshDiscovery", "PaymeshCrypto", "PaymeshTestSupport", nioCore, nioPosix, nioHelpers]),
         .testTarget(name: "PaymeshDiscoveryTests", dependencies: ["PaymeshDiscovery"]),
         .testTarget(name: "PaymeshTransportTests", dependencies: ["PaymeshTransport", "PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport", nioCore, nioPosix, nioHelpers]),

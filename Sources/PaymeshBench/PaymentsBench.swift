@@ -119,7 +119,7 @@ struct PaymentsBench {
         let signRate = Double(n) / Date().timeIntervalSince(t0)
         t0 = Date()
         var verified = 0
-        let signer = Address(key.address)
+        let signer = key.address
         while Date().timeIntervalSince(t0) < 1 {
             try signed[verified % signed.count].verify(expectedSigner: signer, domain: domain)
             verified += 1

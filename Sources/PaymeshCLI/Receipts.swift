@@ -38,18 +38,18 @@ struct Receipts: AsyncParsableCommand {
                 printError("paymesh: \(file) is not a receipts bundle: \(error)")
                 throw ExitCode(2)
             }
-            var expected: Address?
+            var expected: EthereumAddress?
             if let payee {
                 guard let id = EthereumAddress(string: payee) else {
                     printError("paymesh: --payee is not an address")
                     throw ExitCode(2)
                 }
-                expected = Address(id)
+                expected = id
             }
             do {
                 let n = try ReceiptVerifier.verify(bundle, expectedPayee: expected)
                 let last = bundle.receipts.last
-                printLine("ok: \(n) receipts of channel \(bundle.channelID) signed by payee \(bundle.payee.ethereumAddress)"
+                printLine("ok: \(n) receipts of channel \(bundle.channelID) signed by payee \(bundle.payee)"
                           + (last.map { "; latest nonce \($0.nonce), cumulative amount \($0.amount) \(bundle.asset)" } ?? ""))
             } catch {
                 printError("invalid: \(error)")

@@ -21,7 +21,7 @@ public enum HostileCraft {
                             challengePeriodSeconds: UInt64 = 3_600, nonce: UInt64 = 0,
                             timestamp: UInt64 = nowMillis()) throws(HostileError) -> PaymentOpen {
         do {
-            let open = try PaymentOpen(channelID: channel, sender: Address(payer.address), receiver: Address(payee),
+            let open = try PaymentOpen(channelID: channel, sender: payer.address, receiver: payee,
                                        asset: try Asset(id: asset, decimals: decimals), totalDeposit: Amount(deposit),
                                        challengePeriodSeconds: challengePeriodSeconds, settlement: "local-ledger", chainID: 0,
                                        verifyingContract: .zero, nonce: nonce, timestamp: timestamp, signature: .unsigned)

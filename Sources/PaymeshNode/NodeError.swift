@@ -1,3 +1,5 @@
+public import PaymeshMessages
+
 /// The one error type of PaymeshNode. Every error carries the code and name a console client
 /// sees in a JSON-RPC error (`Specs/console.md` §5): JSON-RPC's own codes (−32700…−32600),
 /// console codes (−32000…−32099) and Paymesh codes (`Specs/errors.md`, 1000–1999).
@@ -10,7 +12,7 @@ public struct NodeError: Error, Hashable, CustomStringConvertible, Sendable {
         /// A service registered a stream protocol that is already registered (ProtocolRouter).
         case protocolRegistration
         /// A Paymesh code (errors.md, 1000–1999) reported by a later layer (channels, payments).
-        case paymesh(Int, String)
+        case paymesh(PaymeshErrorCode)
     }
 
     private let code: Code
@@ -22,46 +24,53 @@ public struct NodeError: Error, Hashable, CustomStringConvertible, Sendable {
         self.detail = detail
     }
 
-    /// The number a console client sees in `error.code`.
-    public var consoleCode: Int {
+    /// What a console client sees: a JSON-RPC or console code with its name, or an errors.md code
+    /// whose name comes from the code itself.
+    private enum ConsoleCode {
+        case rpc(Int, String)
+        case paymesh(PaymeshErrorCode)
+    }
+
+    private var consoleError: ConsoleCode {
         switch code {
-        case .parseError: -32700 // JSON-RPC 2.0 §5.1
-        case .invalidRequest: -32600
-        case .methodNotFound: -32601
-        case .invalidParams: -32602
-        case .internalError: 1502 // errors.md INTERNAL_ERROR
-        case .peerNotFound: -32001
-        case .peerNotConnected: -32002
-        case .dialFailed: -32003
-        case .tooManyPeers: -32004
-        case .shuttingDown: -32005
-        case .pingFailed: -32006
-        case .peerBanned: 1202 // errors.md PEER_BLACKLISTED
-        case .identityNotVerified: 1201 // errors.md IDENTITY_NOT_VERIFIED
-        case .rateLimited: 1504 // errors.md RATE_LIMITED
-        case .identityFile, .configuration, .alreadyRunning, .consoleUnavailable, .protocolRegistration: 1502
-        case .paymesh(let code, _): code
+        case .parseError: .rpc(-32700, "PARSE_ERROR") // JSON-RPC 2.0 §5.1
+        case .invalidRequest: .rpc(-32600, "INVALID_REQUEST")
+        case .methodNotFound: .rpc(-32601, "METHOD_NOT_FOUND")
+        case .invalidParams: .rpc(-32602, "INVALID_PARAMS")
+        case .peerNotFound: .rpc(-32001, "PEER_NOT_FOUND") // console.md §5
+        case .peerNotConnected: .rpc(-32002, "PEER_NOT_CONNECTED")
+        case .dialFailed: .rpc(-32003, "DIAL_FAILED")
+        case .tooManyPeers: .rpc(-32004, "TOO_MANY_PEERS")
+        case .shuttingDown: .rpc(-32005, "SHUTTING_DOWN")
+        case .pingFailed: .rpc(-32006, "PING_FAILED")
+        case .internalError, .identityFile, .configuration, .alreadyRunning, .consoleUnavailable, .protocolRegistration:
+            .paymesh(.internalError)
+        case .peerBanned: .paymesh(.peerBlacklisted)
+        case .identityNotVerified: .paymesh(.identityNotVerified)
+        case .rateLimited: .paymesh(.rateLimited)
+        case .paymesh(let code): .paymesh(code)
         }
     }
 
-    /// The symbolic name a console client sees in `error.data.name`.
+    /// The errors.md code of this error, or nil when it has a JSON-RPC or console code.
+    public var paymeshCode: PaymeshErrorCode? {
+        if case .paymesh(let code) = consoleError { code } else { nil }
+    }
+
+    /// The number a console client sees in `error.code`.
+    public var consoleCode: Int {
+        switch consoleError {
+        case .rpc(let code, _): code
+        case .paymesh(let code): Int(code.rawValue)
+        }
+    }
+
+    /// The symbolic name a console client sees in `error.data.name` (UNKNOWN_ERROR for an
+    /// errors.md code this node does not know).
     public var name: String {
-        switch code {
-        case .parseError: "PARSE_ERROR"
-        case .invalidRequest: "INVALID_REQUEST"
-        case .methodNotFound: "METHOD_NOT_FOUND"
-        case .invalidParams: "INVALID_PARAMS"
-        case .internalError, .identityFile, .configuration, .alreadyRunning, .consoleUnavailable, .protocolRegistration: "INTERNAL_ERROR"
-        case .peerNotFound: "PEER_NOT_FOUND"
-        case .peerNotConnected: "PEER_NOT_CONNECTED"
-        case .dialFailed: "DIAL_FAILED"
-        case .tooManyPeers: "TOO_MANY_PEERS"
-        case .shuttingDown: "SHUTTING_DOWN"
-        case .pingFailed: "PING_FAILED"
-        case .peerBanned: "PEER_BLACKLISTED"
-        case .identityNotVerified: "IDENTITY_NOT_VERIFIED"
-        case .rateLimited: "RATE_LIMITED"
-        case .paymesh(_, let name): name
+        switch consoleError {
+        case .rpc(_, let name): name
+        case .paymesh(let code): code.name ?? "UNKNOWN_ERROR"
         }
     }
 
@@ -91,9 +100,10 @@ public struct NodeError: Error, Hashable, CustomStringConvertible, Sendable {
     @inline(never) public static func peerBanned(_ d: String) -> NodeError { NodeError(.peerBanned, d) }
     @inline(never) public static func identityNotVerified(_ d: String) -> NodeError { NodeError(.identityNotVerified, d) }
 
-    /// An error with a Paymesh code (errors.md) and its name, e.g. a spending-policy refusal (1104).
-    @inline(never) public static func paymesh(code: Int, name: String, _ d: String) -> NodeError {
-        NodeError(.paymesh(code, name), d)
+    /// An error with a Paymesh code (errors.md), e.g. a spending-policy refusal (`.invalidAmount`);
+    /// its console code and name both come from `code`.
+    @inline(never) public static func paymesh(_ code: PaymeshErrorCode, _ d: String) -> NodeError {
+        NodeError(.paymesh(code), d)
     }
 
     // MARK: Protocol router

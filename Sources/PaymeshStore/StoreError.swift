@@ -1,4 +1,5 @@
 internal import CSQLite
+import PaymeshCrypto
 import PaymeshMessages
 
 /// The one error type of PaymeshStore: a struct wrapping a private code, so new cases never break
@@ -25,7 +26,7 @@ public struct StoreError: Error, Hashable, CustomStringConvertible, Sendable {
         case exceedsDeposit(ChannelID, nonce: UInt64)
         case receiptOutOfOrder(ChannelID, seq: UInt64, expected: UInt64)
         case receiptChainBroken(ChannelID, seq: UInt64)
-        case insufficientBalance(owner: Address, asset: String)
+        case insufficientBalance(owner: EthereumAddress, asset: String)
         case insufficientEscrow(ChannelID)
         case balanceOverflow(String)
         case valueOutOfRange(String)
@@ -76,7 +77,7 @@ public struct StoreError: Error, Hashable, CustomStringConvertible, Sendable {
     @inline(never) public static func receiptChainBroken(_ id: ChannelID, seq: UInt64) -> Self {
         .init(.receiptChainBroken(id, seq: seq))
     }
-    @inline(never) public static func insufficientBalance(owner: Address, asset: String) -> Self {
+    @inline(never) public static func insufficientBalance(owner: EthereumAddress, asset: String) -> Self {
         .init(.insufficientBalance(owner: owner, asset: asset))
     }
     @inline(never) public static func insufficientEscrow(_ id: ChannelID) -> Self { .init(.insufficientEscrow(id)) }
@@ -155,7 +156,7 @@ public struct StoreError: Error, Hashable, CustomStringConvertible, Sendable {
         case .receiptOutOfOrder(let id, let s, let e): return "store: receipt \(s) on channel \(id), expected \(e)"
         case .receiptChainBroken(let id, let s):
             return "store: receipt \(s) on channel \(id) does not link to the previous receipt's hash"
-        case .insufficientBalance(let o, let a): return "store: balance of \(o) in \(a) is too low"
+        case .insufficientBalance(let o, let a): return "store: balance of \(o.lowercaseHex) in \(a) is too low"
         case .insufficientEscrow(let id): return "store: channel \(id) holds less in escrow than requested"
         case .balanceOverflow(let what): return "store: amount too large: \(what)"
         case .valueOutOfRange(let what): return "store: value out of range: \(what)"

@@ -1,3 +1,4 @@
+import PaymeshCrypto
 import PaymeshMessages
 import PaymeshStore
 
@@ -16,8 +17,8 @@ enum Fixtures {
         return try! ChannelID(bytes)
     }
 
-    static func address(_ tag: UInt8) -> Address {
-        try! Address([UInt8](repeating: tag, count: 20))
+    static func address(_ tag: UInt8) -> EthereumAddress {
+        try! EthereumAddress([UInt8](repeating: tag, count: 20))
     }
 
     static func amount(nonce: UInt64) -> Amount { Amount(UInt128(nonce) * unit) }

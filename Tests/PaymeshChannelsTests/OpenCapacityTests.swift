@@ -36,7 +36,7 @@ import Testing
         let forgedAt = PayeeChannel.accept(forged, key: K.payee, policy: policy, authenticatedPeer: K.payerAddress,
                                            capacity: OpenCapacity(channelsWithPayer: 2, committedInflow: 0), now: K.t0)
         #expect(Self.refusal(forgedAt)?.errorCode == .channelLimitExceeded)
-        let stranger = PayeeChannel.accept(open, key: K.payee, policy: policy, authenticatedPeer: Address(K.outsider.address),
+        let stranger = PayeeChannel.accept(open, key: K.payee, policy: policy, authenticatedPeer: K.outsider.address,
                                            capacity: OpenCapacity(channelsWithPayer: 2, committedInflow: 0), now: K.t0)
         #expect(Self.refusal(stranger)?.errorCode == .identityNotVerified)
     }

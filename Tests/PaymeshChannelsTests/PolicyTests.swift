@@ -5,7 +5,7 @@ import Testing
 
 @Suite("Spending policies")
 struct PolicyTests {
-    static let other = Address(K.outsider.address)
+    static let other = K.outsider.address
 
     @Test func limitsTable() throws {
         // (policy, prior payments to payee, amount, expected limit)

@@ -119,7 +119,7 @@ struct ReceiverRuleTests {
 
 @Suite("Payee open checks")
 struct OpenRuleTests {
-    static func open(deposit: UInt128 = 100, payee: Address = K.payeeAddress, at: UInt64 = K.t0,
+    static func open(deposit: UInt128 = 100, payee: EthereumAddress = K.payeeAddress, at: UInt64 = K.t0,
                      settlement: String = "local-ledger", challenge: UInt64 = 3_600) throws -> PaymentOpen {
         try PaymentOpen(channelID: ChannelID([UInt8](repeating: 7, count: 32)), sender: K.payerAddress, receiver: payee,
                         asset: K.usdc, totalDeposit: Amount(deposit), challengePeriodSeconds: challenge, settlement: settlement,
@@ -127,7 +127,7 @@ struct OpenRuleTests {
                         signature: .unsigned).signed(with: K.payer)
     }
 
-    static func code(_ open: PaymentOpen, policy: PayeeOpenPolicy = .init(), peer: Address? = K.payerAddress,
+    static func code(_ open: PaymentOpen, policy: PayeeOpenPolicy = .init(), peer: EthereumAddress? = K.payerAddress,
                      backing: UInt128? = nil) -> PaymeshErrorCode? {
         switch PayeeChannel.accept(open, key: K.payee, policy: policy, authenticatedPeer: peer, backing: backing, now: K.t0) {
         case .accepted(let channel, let actions):
@@ -143,12 +143,12 @@ struct OpenRuleTests {
         var forged = try Self.open()
         forged = try forged.signed(with: K.payer)
         forged.totalDeposit = Amount(101)
-        let cases: [(PaymentOpen, PayeeOpenPolicy, Address?, UInt128?, PaymeshErrorCode?)] = [
+        let cases: [(PaymentOpen, PayeeOpenPolicy, EthereumAddress?, UInt128?, PaymeshErrorCode?)] = [
             (try Self.open(), .init(), K.payerAddress, nil, nil),
             (try Self.open(), .init(), K.payerAddress, 100, nil),
             (forged, .init(), K.payerAddress, nil, .invalidSignature),
-            (try Self.open(payee: Address(K.outsider.address)), .init(), K.payerAddress, nil, .identityNotVerified),
-            (try Self.open(), .init(), Address(K.outsider.address), nil, .identityNotVerified),
+            (try Self.open(payee: K.outsider.address), .init(), K.payerAddress, nil, .identityNotVerified),
+            (try Self.open(), .init(), K.outsider.address, nil, .identityNotVerified),
             (try Self.open(deposit: 0), .init(), K.payerAddress, nil, .channelDepositInvalid),
             (try Self.open(deposit: 101), .init(maxDeposit: 100), K.payerAddress, nil, .channelDepositInvalid),
             (try Self.open(), .init(), K.payerAddress, 99, .channelDepositInvalid),

@@ -7,8 +7,8 @@ enum K {
     static let payer = IdentityKey(privateKey: try! .init(rawRepresentation: [UInt8](repeating: 0x11, count: 32)))
     static let payee = IdentityKey(privateKey: try! .init(rawRepresentation: [UInt8](repeating: 0x22, count: 32)))
     static let outsider = IdentityKey(privateKey: try! .init(rawRepresentation: [UInt8](repeating: 0x33, count: 32)))
-    static var payerAddress: Address { Address(payer.address) }
-    static var payeeAddress: Address { Address(payee.address) }
+    static var payerAddress: EthereumAddress { payer.address }
+    static var payeeAddress: EthereumAddress { payee.address }
     static let usdc = try! Asset(id: "USDC", decimals: 6)
     static let t0: UInt64 = 1_767_225_600_000
     static let salt = [UInt8](repeating: 0xab, count: 32)

@@ -125,7 +125,7 @@ struct MessageTests {
             try PaymentAck(channelID: Samples.channel, nonce: 1, status: .accepted, errorCode: .insufficientFunds)
         }
         #expect(throws: MessageError.self) { try Asset(id: "", decimals: 6) }
-        #expect(throws: MessageError.self) { try Address(Samples.bytes(0, 19)) }
+        #expect(throws: MessageError.self) { try EthereumAddress(Samples.bytes(0, 19)) }
     }
 
     @Test func signatureForm() throws {

@@ -1,3 +1,4 @@
+import PaymeshCrypto
 import PaymeshMessages
 
 /// One hand-built value of every message type (independent of the vector file).
@@ -5,8 +6,8 @@ enum Samples {
     static func bytes(_ byte: UInt8, _ count: Int) -> [UInt8] { [UInt8](repeating: byte, count: count) }
 
     static let channel = try! ChannelID(Array(0..<32))
-    static let alice = try! Address(bytes(0x11, 20))
-    static let bob = try! Address(bytes(0x22, 20))
+    static let alice = try! EthereumAddress(bytes(0x11, 20))
+    static let bob = try! EthereumAddress(bytes(0x22, 20))
     static let sigA = try! Signature65(bytes(0xa1, 32) + bytes(0x3c, 32) + [27])
     static let sigB = try! Signature65(bytes(0xb2, 32) + bytes(0x4d, 32) + [28])
     static let htlc = try! HTLCID(bytes(0xf0, 16))

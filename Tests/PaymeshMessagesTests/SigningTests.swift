@@ -8,7 +8,7 @@ struct SigningTests {
     static let payee = IdentityKey(privateKey: try! .init(rawRepresentation: [UInt8](repeating: 0x02, count: 32)))
     static let outsider = IdentityKey(privateKey: try! .init(rawRepresentation: [UInt8](repeating: 0x03, count: 32)))
     static let channel = try! ChannelID((0..<32).map { UInt8($0) })
-    static let domain = SigningDomain(chainID: 84532, verifyingContract: try! Address([UInt8](repeating: 0x5f, count: 20)))
+    static let domain = SigningDomain(chainID: 84532, verifyingContract: try! EthereumAddress([UInt8](repeating: 0x5f, count: 20)))
     static let t: UInt64 = 1_767_225_600_000
 
     static func randomBytes(_ n: Int, _ rng: inout SplitMix64) -> [UInt8] { (0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) } }
@@ -27,7 +27,7 @@ struct SigningTests {
     @Test func domainSeparatorEqualsGenericEncoder() throws {
         var rng = SplitMix64(seed: 1)
         for chain in [0, 1, 84532, UInt64.max] + (0..<20).map({ _ in rng.next() }) {
-            let contract = try Address(Self.randomBytes(20, &rng))
+            let contract = try EthereumAddress(Self.randomBytes(20, &rng))
             for d in [SigningDomain(chainID: chain), SigningDomain(chainID: chain, verifyingContract: contract)] {
                 #expect(try d.eip712Domain.separator() == d.separator)
                 #expect(d.eip712Domain.structType.fields.map { $0.name } == ["name", "version", "chainId", "verifyingContract"])
@@ -35,7 +35,7 @@ struct SigningTests {
         }
         #expect(try SigningDomain.announcement.eip712Domain.separator() == SigningDomain.announcement.separator)
         #expect(SigningDomain.announcement.eip712Domain.structType.fields.map { $0.name } == ["name", "version"])
-        #expect(SigningDomain(chainID: 1) != SigningDomain(chainID: 1, verifyingContract: try Address([UInt8](repeating: 1, count: 20))))
+        #expect(SigningDomain(chainID: 1) != SigningDomain(chainID: 1, verifyingContract: try EthereumAddress([UInt8](repeating: 1, count: 20))))
         #expect(SigningDomain(chainID: 1).verifyingContract == .zero)
     }
 
@@ -57,7 +57,7 @@ struct SigningTests {
             let v = try PaymentUpdate(channelID: try ChannelID(Self.randomBytes(32, &rng)), nonce: max(1, rng.next()),
                                       amount: Self.randomAmount(&rng), timestamp: rng.next(), taskID: task,
                                       signature: .unsigned)
-            let domain = SigningDomain(chainID: rng.next(), verifyingContract: try Address(Self.randomBytes(20, &rng)))
+            let domain = SigningDomain(chainID: rng.next(), verifyingContract: try EthereumAddress(Self.randomBytes(20, &rng)))
             #expect(v.structHash() == (try PaymentUpdate.eip712StructType.hashStruct(v.eip712Message)))
             let typed = EIP712.TypedData(domain: domain.eip712Domain, primaryType: PaymentUpdate.eip712StructType,
                                          message: v.eip712Message)
@@ -70,10 +70,10 @@ struct SigningTests {
         for _ in 0..<100 {
             let asset = try Asset(id: String(repeating: "Ü", count: 1 + Int(rng.next() % 16)), decimals: UInt8(rng.next() % 37))
             let open = try PaymentOpen(
-                channelID: try ChannelID(Self.randomBytes(32, &rng)), sender: try Address(Self.randomBytes(20, &rng)),
-                receiver: try Address(Self.randomBytes(20, &rng)), asset: asset, totalDeposit: Self.randomAmount(&rng),
+                channelID: try ChannelID(Self.randomBytes(32, &rng)), sender: try EthereumAddress(Self.randomBytes(20, &rng)),
+                receiver: try EthereumAddress(Self.randomBytes(20, &rng)), asset: asset, totalDeposit: Self.randomAmount(&rng),
                 challengePeriodSeconds: 1 + rng.next() % 31_536_000, settlement: "ledger-\(rng.next())",
-                chainID: rng.next(), verifyingContract: try Address(Self.randomBytes(20, &rng)), nonce: rng.next(),
+                chainID: rng.next(), verifyingContract: try EthereumAddress(Self.randomBytes(20, &rng)), nonce: rng.next(),
                 timestamp: rng.next(), signature: .unsigned)
             #expect(open.structHash() == (try PaymentOpen.eip712StructType.hashStruct(open.eip712Message)))
             #expect(try open.signingDigest() == EIP712.TypedData(
@@ -84,7 +84,7 @@ struct SigningTests {
                                          cooperative: rng.next() % 2 == 0, timestamp: rng.next(), signature: .unsigned)
             #expect(close.structHash() == (try PaymentClose.eip712StructType.hashStruct(close.eip712Message)))
 
-            let (a, b) = (try Address(Self.randomBytes(20, &rng)), try Address(Self.randomBytes(20, &rng)))
+            let (a, b) = (try EthereumAddress(Self.randomBytes(20, &rng)), try EthereumAddress(Self.randomBytes(20, &rng)))
             guard a != b else { continue }
             let announce = try ChannelAnnounce(
                 channelID: open.channelID, peerA: min(a, b), peerB: max(a, b), capacity: Self.randomAmount(&rng),
@@ -111,7 +111,7 @@ struct SigningTests {
     // MARK: Sign and verify
 
     @Test func voucherRoundTripsThroughSigningAndTheWire() throws {
-        let payer = Address(Self.payer.address)
+        let payer = Self.payer.address
         for (nonce, task) in [(UInt64(1), String?.none), (2, "task-7"), (UInt64.max, String(repeating: "x", count: 128))] {
             let v = try PaymentUpdate(channelID: Self.channel, nonce: nonce, amount: Amount(UInt128.max), timestamp: Self.t,
                                       taskID: task, signature: .unsigned).signed(with: Self.payer, domain: Self.domain)
@@ -132,7 +132,7 @@ struct SigningTests {
 
     @Test func unsignedPlaceholderVerifiesForNobody() throws {
         let v = try PaymentUpdate(channelID: Self.channel, nonce: 1, amount: Amount(1), timestamp: Self.t, signature: .unsigned)
-        expectMessageError("placeholder") { try v.verify(expectedSigner: Address(Self.payer.address), domain: Self.domain) }
+        expectMessageError("placeholder") { try v.verify(expectedSigner: Self.payer.address, domain: Self.domain) }
         #expect(Signature65.unsigned.v == 27)
     }
 
@@ -145,20 +145,20 @@ struct SigningTests {
             guard let bad = try? Signature65(raw) else { continue } // refused by the wire form (1501)
             var t = v
             t.signature = bad
-            expectMessageError("byte \(i)") { try t.verify(expectedSigner: Address(Self.payer.address), domain: Self.domain) }
+            expectMessageError("byte \(i)") { try t.verify(expectedSigner: Self.payer.address, domain: Self.domain) }
         }
         var flipped = v.signature.bytes
         flipped[64] = flipped[64] == 27 ? 28 : 27 // the other recovery id: a different key
         var t = v
         t.signature = try Signature65(flipped)
         expectMessageError("recovery id flipped") {
-            try t.verify(expectedSigner: Address(Self.payer.address), domain: Self.domain)
+            try t.verify(expectedSigner: Self.payer.address, domain: Self.domain)
         }
     }
 
     @Test func openIsSignedBySenderInItsOwnDomain() throws {
         let open = try PaymentOpen(
-            channelID: Self.channel, sender: Address(Self.payer.address), receiver: Address(Self.payee.address),
+            channelID: Self.channel, sender: Self.payer.address, receiver: Self.payee.address,
             asset: try Asset(id: "USDC", decimals: 6), totalDeposit: Amount(1_000_000), challengePeriodSeconds: 3600,
             settlement: "local-ledger", chainID: 84532, verifyingContract: Self.domain.verifyingContract!, nonce: 0,
             timestamp: Self.t, signature: .unsigned)
@@ -169,7 +169,7 @@ struct SigningTests {
         expectMessageError("payee signs the open", code: .internalError) { _ = try open.signed(with: Self.payee) }
         var forged = try open.signed(with: Self.payer)
         forged.signature = try open.signed(with: Self.payer).signature
-        forged.sender = Address(Self.outsider.address)
+        forged.sender = Self.outsider.address
         expectMessageError("sender replaced") { try forged.verify() }
     }
 
@@ -178,15 +178,15 @@ struct SigningTests {
                                      timestamp: Self.t, signature: .unsigned)
         // A (payee) proposes; B (payer) answers with its own signature and A's as counter-signature.
         let proposal = try close.signed(with: Self.payee, domain: Self.domain)
-        try proposal.verify(closer: Address(Self.payee.address), counterparty: Address(Self.payer.address), domain: Self.domain)
+        try proposal.verify(closer: Self.payee.address, counterparty: Self.payer.address, domain: Self.domain)
         #expect(try proposal.recoverCounterSigner(domain: Self.domain) == nil)
         let answer = try proposal.countersigned(with: Self.payer, domain: Self.domain)
         #expect(answer.counterSignature == proposal.signature)
-        try answer.verify(closer: Address(Self.payer.address), counterparty: Address(Self.payee.address), domain: Self.domain)
+        try answer.verify(closer: Self.payer.address, counterparty: Self.payee.address, domain: Self.domain)
         #expect(try answer.recoverSigner(domain: Self.domain) == Self.payer.address)
         #expect(try answer.recoverCounterSigner(domain: Self.domain) == Self.payee.address)
         expectMessageError("counter-signer is not the counterparty") {
-            try answer.verify(closer: Address(Self.payer.address), counterparty: Address(Self.outsider.address), domain: Self.domain)
+            try answer.verify(closer: Self.payer.address, counterparty: Self.outsider.address, domain: Self.domain)
         }
         expectMessageError("already counter-signed", code: .malformedMessage) {
             _ = try answer.countersigned(with: Self.payee, domain: Self.domain)
@@ -201,7 +201,7 @@ struct SigningTests {
     @Test func announcementNeedsBothPeers() throws {
         let (a, b) = Self.payer.address < Self.payee.address ? (Self.payer, Self.payee) : (Self.payee, Self.payer)
         var announce = try ChannelAnnounce(
-            channelID: Self.channel, peerA: Address(a.address), peerB: Address(b.address), capacity: Amount(5_000_000),
+            channelID: Self.channel, peerA: a.address, peerB: b.address, capacity: Amount(5_000_000),
             asset: try Asset(id: "USDC", decimals: 6), feeBase: Amount(1), feePPM: 100, expiryDeltaMillis: 600_000,
             timestamp: Self.t, signatureA: .unsigned, signatureB: .unsigned)
         #expect(announce.peer(of: a) == .a && announce.peer(of: b) == .b && announce.peer(of: Self.outsider) == nil)
@@ -220,7 +220,7 @@ struct SigningTests {
     @Test func errorsCarryTheMessageType() throws {
         let v = try PaymentUpdate(channelID: Self.channel, nonce: 1, amount: Amount(1), timestamp: Self.t, signature: .unsigned)
         do {
-            try v.verify(expectedSigner: Address(Self.payer.address), domain: Self.domain)
+            try v.verify(expectedSigner: Self.payer.address, domain: Self.domain)
             Issue.record("placeholder verified")
         } catch {
             #expect(error.code == .invalidSignature && error.refType == MessageType.paymentUpdate.rawValue)

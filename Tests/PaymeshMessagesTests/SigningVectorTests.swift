@@ -95,13 +95,13 @@ struct SigningVectorTests {
                 try m.verify()
             case .paymentUpdate(let m):
                 #expect(try m.recoverSigner(domain: domain) == (try address("signature")))
-                try m.verify(expectedSigner: Address(try address("signature")), domain: domain)
+                try m.verify(expectedSigner: try address("signature"), domain: domain)
             case .paymentClose(let m):
                 let closer = try address("signature")
                 #expect(try m.recoverSigner(domain: domain) == closer)
                 let counter = m.counterSignature == nil ? nil : try address("counter_signature")
                 #expect(try m.recoverCounterSigner(domain: domain) == counter)
-                try m.verify(closer: Address(closer), counterparty: Address(counter ?? EthereumAddress.zero), domain: domain)
+                try m.verify(closer: closer, counterparty: counter ?? EthereumAddress.zero, domain: domain)
             case .channelAnnounce(let m):
                 let signers = try m.recoverSigners()
                 #expect(try signers.a == address("signature_a") && signers.b == (try address("signature_b")))
@@ -115,7 +115,7 @@ struct SigningVectorTests {
     /// Changing any one signed field, or the domain, makes verification fail with 1101.
     @Test func tamperingAnySignedFieldFailsWith1101() throws {
         let otherChannel = try ChannelID([UInt8](repeating: 0xee, count: 32))
-        let otherAddress = try Address([UInt8](repeating: 0x77, count: 20))
+        let otherAddress = try EthereumAddress([UInt8](repeating: 0x77, count: 20))
         for v in file.vectors {
             let domain = try v.signingDomain()
             let vectorDomain = domain
@@ -140,7 +140,7 @@ struct SigningVectorTests {
                 try check("nonce") { $0.nonce ^= 1 }
                 try check("timestamp") { $0.timestamp ^= 1 }
             case .paymentUpdate(let m):
-                let payer = Address(try v.key("signature").address)
+                let payer = try v.key("signature").address
                 func check(_ what: String, domain: SigningDomain? = nil, _ change: (inout PaymentUpdate) -> Void) {
                     var t = m
                     change(&t)
@@ -160,8 +160,8 @@ struct SigningVectorTests {
                 check("announcement domain", domain: .announcement) { _ in }
                 expectMessageError("wrong expected signer: \(d)") { try m.verify(expectedSigner: otherAddress, domain: domain) }
             case .paymentClose(let m):
-                let closer = Address(try v.key("signature").address)
-                let counter = m.counterSignature == nil ? otherAddress : Address(try v.key("counter_signature").address)
+                let closer = try v.key("signature").address
+                let counter = try m.counterSignature == nil ? otherAddress : v.key("counter_signature").address
                 func check(_ what: String, domain: SigningDomain? = nil, _ change: (inout PaymentClose) -> Void) {
                     var t = m
                     change(&t)
@@ -194,7 +194,7 @@ struct SigningVectorTests {
                 try check("fee ppm") { $0.feePPM ^= 1 }
                 try check("expiry delta") { $0.expiryDeltaMillis ^= 1 }
                 try check("timestamp") { $0.timestamp ^= 1 }
-                try check("peer a") { $0.peerA = try Address([UInt8](repeating: 0, count: 20)) }
+                try check("peer a") { $0.peerA = try EthereumAddress([UInt8](repeating: 0, count: 20)) }
                 try check("signatures swapped") { swap(&$0.signatureA, &$0.signatureB) }
             default:
                 Issue.record("unexpected message in \(d)")

@@ -51,7 +51,7 @@ extension SignatureVectorFile.Vector {
             #expect(domain.verifyingContract == nil)
             return .announcement
         }
-        let contract = try Address(hex: try #require(domain.verifyingContract))
+        let contract = try EthereumAddress(hex: try #require(domain.verifyingContract))
         return SigningDomain(chainID: chainID, verifyingContract: contract)
     }
 

@@ -1,3 +1,4 @@
+import PaymeshMessages
 import PaymeshNode
 import Testing
 
@@ -107,6 +108,17 @@ import Testing
         #expect(NodeError.internalError("x").consoleCode == 1502)
         #expect(NodeError.rateLimited("x").consoleCode == 1504)
         #expect(NodeError.identityNotVerified("x").consoleCode == 1201)
+    }
+
+    @Test func aPaymeshErrorTakesItsNameFromItsCode() {
+        let limit = NodeError.paymesh(.channelLimitExceeded, "too many")
+        #expect(limit.consoleCode == 1005 && limit.name == "CHANNEL_LIMIT_EXCEEDED" && limit.paymeshCode == .channelLimitExceeded)
+        #expect(ConsoleProtocol.encodeError(.paymesh(.channelNotFound, "no channel"), id: .int(1))
+            == #"{"error":{"code":1000,"data":{"name":"CHANNEL_NOT_FOUND"},"message":"no channel"},"id":1,"jsonrpc":"2.0"}"#)
+        let unknown = NodeError.paymesh(PaymeshErrorCode(rawValue: 1999), "newer peer")
+        #expect(unknown.consoleCode == 1999 && unknown.name == "UNKNOWN_ERROR")
+        #expect(NodeError.internalError("x").name == "INTERNAL_ERROR" && NodeError.internalError("x").paymeshCode == .internalError)
+        #expect(NodeError.invalidParams("x").paymeshCode == nil && NodeError.invalidParams("x").name == "INVALID_PARAMS")
     }
 
     @Test func notificationsHaveNoID() throws {

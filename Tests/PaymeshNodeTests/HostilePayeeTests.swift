@@ -20,7 +20,7 @@ final class HostilePayee: Sendable {
     private let continuation: AsyncStream<Message>.Continuation
     private let stream = NIOLockedValueBoxSendable<PaymeshStream?>(nil)
 
-    var address: Address { Address(key.address) }
+    var address: EthereumAddress { key.address }
 
     init(seed: UInt8) async throws {
         key = IdentityKey(privateKey: try .init(rawRepresentation: [UInt8](repeating: seed, count: 32)))
@@ -84,7 +84,7 @@ final class NIOLockedValueBoxSendable<T>: @unchecked Sendable {
             let hostile = try await HostilePayee(seed: 0x5a)
             let payer = try await RunningNode.start(peers: [hostile.listen])
             defer { removeDirectory(payer.directory) }
-            let payeeID = hostile.address.ethereumAddress.description
+            let payeeID = hostile.address.description
             #expect(try await eventually { try await payer.connectedPeers() == [payeeID] })
             var fund = Self.usdc
             fund["amount"] = "2000000"

@@ -18,7 +18,7 @@ final class HostilePayer: Sendable {
     let messages: AsyncStream<Message>
     private let reader: Task<Void, Never>
 
-    var address: Address { Address(key.address) }
+    var address: EthereumAddress { key.address }
 
     static func connect(to node: RunningNode, key: IdentityKey = .generate()) async throws -> HostilePayer {
         let endpoint = try PaymeshEndpoint(configuration: .init(identity: key), group: MultiThreadedEventLoopGroup.singleton)
@@ -51,11 +51,11 @@ final class HostilePayer: Sendable {
     func open(to payee: EthereumAddress, deposit: UInt128, asset: Asset, openNonce: UInt64 = 0,
               now: UInt64 = UInt64(Date().timeIntervalSince1970 * 1_000)) throws -> PaymentOpen {
         let salt = (0..<32).map { _ in UInt8.random(in: 0...255) }
-        var preimage = Array("paymesh/channel/v1".utf8) + address.bytes + Address(payee).bytes
+        var preimage = Array("paymesh/channel/v1".utf8) + address.bytes + payee.bytes
         withUnsafeBytes(of: openNonce.bigEndian) { preimage += $0 }
         preimage += salt
         let id = try ChannelID(Keccak256.hash(preimage))
-        return try PaymentOpen(channelID: id, sender: address, receiver: Address(payee), asset: asset, totalDeposit: Amount(deposit),
+        return try PaymentOpen(channelID: id, sender: address, receiver: payee, asset: asset, totalDeposit: Amount(deposit),
                                challengePeriodSeconds: 3_600, settlement: "local-ledger", chainID: 0, verifyingContract: .zero,
                                nonce: openNonce, timestamp: now, signature: .unsigned).signed(with: key)
     }

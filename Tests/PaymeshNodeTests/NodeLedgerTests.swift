@@ -1,5 +1,6 @@
 import Foundation
 import PaymeshChannels
+import PaymeshCrypto
 import PaymeshMessages
 @testable import PaymeshNode
 import PaymeshStore
@@ -8,8 +9,8 @@ import Testing
 /// Issue 8: one settlement interface. The node's ledger is a `SettlementBackend` over its store and
 /// decides with `LedgerRules`, the same rule code as `MemoryLedger` (the machine-level tests' books).
 @Suite struct NodeLedgerTests {
-    static let payer = try! Address([UInt8](repeating: 0xAA, count: 20))
-    static let payee = try! Address([UInt8](repeating: 0xBB, count: 20))
+    static let payer = try! EthereumAddress([UInt8](repeating: 0xAA, count: 20))
+    static let payee = try! EthereumAddress([UInt8](repeating: 0xBB, count: 20))
     static let usdc = try! Asset(id: "USDC", decimals: 6)
 
     static func channel(_ tag: UInt8, role: PaymeshStore.ChannelRole) throws -> ChannelRecord {

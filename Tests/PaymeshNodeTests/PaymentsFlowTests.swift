@@ -81,7 +81,7 @@ import Testing
             let bundle = try ReceiptBundle.decode(json: Data(exported.description.utf8))
             #expect(bundle.receipts.count >= 3) // req-1, the call stream, the per-second stream
             #expect(bundle.receipts.first?.taskID == "req-1" && bundle.receipts.first?.amount == 7_005)
-            #expect(try ReceiptVerifier.verify(bundle, expectedPayee: Address(payee.started.id)) == bundle.receipts.count)
+            #expect(try ReceiptVerifier.verify(bundle, expectedPayee: payee.started.id) == bundle.receipts.count)
             var forged = bundle
             forged.receipts[0].amount += 1
             #expect(throws: ReceiptVerifier.Failure.self) { try ReceiptVerifier.verify(forged) }

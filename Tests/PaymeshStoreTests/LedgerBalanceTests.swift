@@ -1,3 +1,4 @@
+import PaymeshCrypto
 import PaymeshMessages
 import Testing
 @testable import PaymeshStore
@@ -118,7 +119,7 @@ import Testing
             await v2.close()
             let raw = try SQLiteConnection(path: path, mode: .readWrite)
             // (owner, direction, amount, reason, channel?)
-            let rows: [(Address, Int64, UInt128, String, ChannelID?)] = [
+            let rows: [(EthereumAddress, Int64, UInt128, String, ChannelID?)] = [
                 (owner, 1, big, "funding", nil), (owner, 1, big - 100, "funding", nil),
                 (owner, -1, 100, "depositLock", channel), (payee, 1, 60, "payout", channel), (owner, 1, 40, "refund", channel),
                 (owner, -1, 7, "withdrawal", nil),

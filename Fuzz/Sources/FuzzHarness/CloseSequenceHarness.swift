@@ -61,8 +61,8 @@ public struct CloseSim {
         self.deposit = deposit
         self.funds = funds
         do {
-            try payerBooks.fund(Address(Self.payerKey.address), asset: Self.asset.id, amount: funds)
-            let (channel, actions) = try PayerChannel.open(key: Self.payerKey, payee: Address(Self.payeeKey.address), asset: Self.asset,
+            try payerBooks.fund(Self.payerKey.address, asset: Self.asset.id, amount: funds)
+            let (channel, actions) = try PayerChannel.open(key: Self.payerKey, payee: Self.payeeKey.address, asset: Self.asset,
                                                            deposit: deposit, challengePeriodSeconds: Self.challengeSeconds,
                                                            salt: [UInt8](repeating: 0xab, count: 32), now: Self.t0)
             payer = channel
@@ -298,7 +298,7 @@ public struct CloseSim {
     /// Operations: the most lines of one reason (a payout applied twice writes its lines twice).
     public func payout(in side: Side) -> (paid: UInt128, refund: UInt128, operations: Int)? {
         let books = side == .payer ? payerBooks : payeeBooks
-        let payee = Address(Self.payeeKey.address), payerAddress = Address(Self.payerKey.address)
+        let payee = Self.payeeKey.address, payerAddress = Self.payerKey.address
         var paid: UInt128 = 0, refund: UInt128 = 0
         var payoutLines = 0, refundLines = 0
         for e in books.journal where e.channel == channelID && (e.posting.reason == .payout || e.posting.reason == .refund) {

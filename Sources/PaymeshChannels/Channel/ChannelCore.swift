@@ -21,8 +21,8 @@ struct ChannelCore: Sendable {
     var terms: ChannelTerms { snapshot.terms }
     var state: ChannelState { snapshot.state }
     var channelID: ChannelID { snapshot.terms.channelID }
-    var me: Address { snapshot.role == .payer ? terms.payer : terms.payee }
-    var peer: Address { snapshot.role == .payer ? terms.payee : terms.payer }
+    var me: EthereumAddress { snapshot.role == .payer ? terms.payer : terms.payee }
+    var peer: EthereumAddress { snapshot.role == .payer ? terms.payee : terms.payer }
 
     /// Applies a lifecycle event; appends a state-change notification when the state changed.
     mutating func move(_ event: ChannelEvent, _ actions: inout [ChannelAction]) throws(ChannelError) {

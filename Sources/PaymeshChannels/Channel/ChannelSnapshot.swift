@@ -90,7 +90,7 @@ public struct ChannelSnapshot: Sendable, Hashable {
         if let c = close?.message, c.finalAmount.atomicUnits > best {
             let signer = try? c.recoverSigner(domain: domain)
             let counter = try? c.recoverCounterSigner(domain: domain)
-            if signer.map(Address.init) == payer || (c.cooperative && counter.flatMap { $0 }.map(Address.init) == payer) {
+            if signer == payer || (c.cooperative && counter.flatMap { $0 } == payer) {
                 best = c.finalAmount.atomicUnits
             }
         }

@@ -13,8 +13,8 @@ public struct ChannelTerms: Sendable, Hashable {
     }
 
     public var channelID: ChannelID { open.channelID }
-    public var payer: Address { open.sender }
-    public var payee: Address { open.receiver }
+    public var payer: EthereumAddress { open.sender }
+    public var payee: EthereumAddress { open.receiver }
     public var asset: Asset { open.asset }
     public var deposit: UInt128 { open.totalDeposit.atomicUnits }
     public var challengePeriodMillis: UInt64 { open.challengePeriodSeconds * 1_000 }
@@ -22,7 +22,7 @@ public struct ChannelTerms: Sendable, Hashable {
     /// channel_id = keccak256("paymesh/channel/v1" ‖ payer(20) ‖ payee(20) ‖ u64be(openNonce) ‖ salt(32))
     /// (Specs/channels.md §3.1). `salt` is 32 bytes of fresh randomness from the caller: two opens
     /// between the same parties never collide, even after the payer restored an old database.
-    public static func deriveChannelID(payer: Address, payee: Address, openNonce: UInt64,
+    public static func deriveChannelID(payer: EthereumAddress, payee: EthereumAddress, openNonce: UInt64,
                                        salt: [UInt8]) throws(ChannelError) -> ChannelID {
         guard salt.count == 32 else { throw .malformed("channel id salt must be 32 bytes") }
         var hasher = Keccak256()

@@ -27,7 +27,7 @@ public struct PayeeChannel: Sendable {
     /// Verifies a PAYMENT_OPEN (signature, addressee, terms) and accepts or rejects it.
     /// `authenticatedPeer` is the Noise-authenticated identity of the sender, `backing` what the
     /// settlement backend holds for the channel when the node can tell (nil: not checked).
-    public static func accept(_ open: PaymentOpen, key: IdentityKey, policy: PayeeOpenPolicy, authenticatedPeer: Address?,
+    public static func accept(_ open: PaymentOpen, key: IdentityKey, policy: PayeeOpenPolicy, authenticatedPeer: EthereumAddress?,
                               backing: UInt128? = nil, capacity: OpenCapacity? = nil, now: UInt64) -> OpenResult {
         let terms = ChannelTerms(open: open)
         var snapshot = ChannelSnapshot(role: .payee, terms: terms, state: .proposed, latestVoucher: nil, ackedNonce: 0,
@@ -35,7 +35,7 @@ public struct PayeeChannel: Sendable {
                                        depositLocked: backing != nil, updatedAt: now)
         var core = ChannelCore(snapshot: snapshot, key: key)
         do {
-            try policy.check(open, payee: Address(key.address), authenticatedPeer: authenticatedPeer, backing: backing,
+            try policy.check(open, payee: key.address, authenticatedPeer: authenticatedPeer, backing: backing,
                              capacity: capacity, now: now)
         } catch {
             return .rejected(error, core.reject(nonce: open.nonce, error))
@@ -50,7 +50,7 @@ public struct PayeeChannel: Sendable {
     /// Resumes from the last persisted snapshot. Follow with `reestablish(now:)` once connected.
     public init(restoring snapshot: ChannelSnapshot, key: IdentityKey) throws(ChannelError) {
         guard snapshot.role == .payee else { throw .internalError("snapshot is not a payee's") }
-        guard snapshot.terms.payee.matches(key.address) else { throw .internalError("key is not the channel's payee") }
+        guard snapshot.terms.payee == key.address else { throw .internalError("key is not the channel's payee") }
         guard snapshot.receiptHead.count == 32 else { throw .internalError("receipt head must be 32 bytes") }
         core = ChannelCore(snapshot: snapshot, key: key)
         receipts = ReceiptChain(seq: snapshot.receiptSeq, head: snapshot.receiptHead)

@@ -1,3 +1,4 @@
+public import PaymeshCrypto
 public import PaymeshMessages
 
 /// What the node knows of its other channels when an open arrives (Specs/channels.md §3.2 steps 1b
@@ -52,7 +53,7 @@ public struct PayeeOpenPolicy: Sendable, Hashable {
 
     /// Checks the open in the order of §3.2; throws the first violation. `capacity` is nil when the
     /// caller keeps no other channels (the per-payer and overflow checks are skipped).
-    func check(_ open: PaymentOpen, payee: Address, authenticatedPeer: Address?, backing: UInt128?,
+    func check(_ open: PaymentOpen, payee: EthereumAddress, authenticatedPeer: EthereumAddress?, backing: UInt128?,
                capacity: OpenCapacity? = nil, now: UInt64) throws(ChannelError) {
         guard open.receiver == payee else { throw .init(.identityNotVerified, "the open is not addressed to this node") }
         if let authenticatedPeer, authenticatedPeer != open.sender {

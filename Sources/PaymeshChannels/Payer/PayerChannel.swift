@@ -28,12 +28,12 @@ public struct PayerChannel: Sendable {
 
     /// Proposes a channel: signs PAYMENT_OPEN and asks the backend to lock the deposit. The open is
     /// sent once the lock is confirmed (`onSettlement`). Actions: `.persist(PROPOSED)`, `.settle(.lockDeposit)`.
-    public static func open(key: IdentityKey, payee: Address, asset: Asset, deposit: UInt128,
+    public static func open(key: IdentityKey, payee: EthereumAddress, asset: Asset, deposit: UInt128,
                             challengePeriodSeconds: UInt64 = 3_600, settlement: String = LedgerRules.localLedgerID,
-                            chainID: UInt64 = 0, verifyingContract: Address = .zero, openNonce: UInt64 = 0,
+                            chainID: UInt64 = 0, verifyingContract: EthereumAddress = .zero, openNonce: UInt64 = 0,
                             salt: [UInt8], now: UInt64) throws(ChannelError) -> (PayerChannel, [ChannelAction]) {
         guard deposit > 0 else { throw .depositInvalid("deposit must be positive") }
-        let payer = Address(key.address)
+        let payer = key.address
         guard payer != payee else { throw .depositInvalid("payer and payee are the same address") }
         let id = try ChannelTerms.deriveChannelID(payer: payer, payee: payee, openNonce: openNonce, salt: salt)
         let open: PaymentOpen
@@ -54,7 +54,7 @@ public struct PayerChannel: Sendable {
     /// Resumes from the last persisted snapshot. Follow with `reestablish(now:)` once connected.
     public init(restoring snapshot: ChannelSnapshot, key: IdentityKey) throws(ChannelError) {
         guard snapshot.role == .payer else { throw .internalError("snapshot is not a payer's") }
-        guard snapshot.terms.payer.matches(key.address) else { throw .internalError("key is not the channel's payer") }
+        guard snapshot.terms.payer == key.address else { throw .internalError("key is not the channel's payer") }
         core = ChannelCore(snapshot: snapshot, key: key)
         ackedAmount = snapshot.ackedNonce == snapshot.latestVoucher?.nonce ? snapshot.paidAmount : 0
     }

@@ -1,3 +1,4 @@
+public import PaymeshCrypto
 public import PaymeshMessages
 
 /// The payer's running totals under a `SpendingPolicy`. Shared by all channels of one asset
@@ -5,11 +6,11 @@ public import PaymeshMessages
 /// restores them with `init(policy:spentPerPeer:spentTotal:)`.
 public struct SpendingGuard: Sendable, Hashable {
     public private(set) var policy: SpendingPolicy
-    public private(set) var spentPerPeer: [Address: UInt128]
+    public private(set) var spentPerPeer: [EthereumAddress: UInt128]
     public private(set) var spentTotal: UInt128
     private var window: SlidingWindow?
 
-    public init(policy: SpendingPolicy = .unlimited, spentPerPeer: [Address: UInt128] = [:], spentTotal: UInt128 = 0) {
+    public init(policy: SpendingPolicy = .unlimited, spentPerPeer: [EthereumAddress: UInt128] = [:], spentTotal: UInt128 = 0) {
         self.policy = policy
         self.spentPerPeer = spentPerPeer
         self.spentTotal = spentTotal
@@ -25,10 +26,10 @@ public struct SpendingGuard: Sendable, Hashable {
     }
 
     /// Throws unless paying `amount` more to `peer` at `now` is within every limit. Changes nothing.
-    public mutating func check(peer: Address, amount: UInt128, now: UInt64) throws(ChannelError) {
-        if policy.denyList.contains(peer) { throw .policy(.denied, .peerBlacklisted, "payee \(peer) is on the deny list") }
+    public mutating func check(peer: EthereumAddress, amount: UInt128, now: UInt64) throws(ChannelError) {
+        if policy.denyList.contains(peer) { throw .policy(.denied, .peerBlacklisted, "payee \(peer.lowercaseHex) is on the deny list") }
         if let allow = policy.allowList, !allow.contains(peer) {
-            throw .policy(.notAllowed, .peerBlacklisted, "payee \(peer) is not on the allow list")
+            throw .policy(.notAllowed, .peerBlacklisted, "payee \(peer.lowercaseHex) is not on the allow list")
         }
         if let max = policy.maxPerPayment, amount > max {
             throw .policy(.maxPerPayment, .invalidAmount, "payment \(amount) exceeds the maximum per payment \(max)")
@@ -46,7 +47,7 @@ public struct SpendingGuard: Sendable, Hashable {
     }
 
     /// Counts a payment that was signed (after `check` passed).
-    public mutating func record(peer: Address, amount: UInt128, now: UInt64) {
+    public mutating func record(peer: EthereumAddress, amount: UInt128, now: UInt64) {
         spentPerPeer[peer, default: 0] = Self.saturatingAdd(spentPerPeer[peer] ?? 0, amount)
         spentTotal = Self.saturatingAdd(spentTotal, amount)
         if window != nil { window!.record(now: now) }

@@ -1,3 +1,4 @@
+public import PaymeshCrypto
 public import PaymeshMessages
 
 /// Which spending limit refused a payment (Specs/channels.md §9).
@@ -28,13 +29,13 @@ public struct SpendingPolicy: Sendable, Hashable {
     /// Payments (vouchers) allowed in any sliding window of 60,000 ms.
     public var maxPaymentsPerMinute: Int?
     /// When set, only these payees may be paid.
-    public var allowList: Set<Address>?
-    public var denyList: Set<Address>
+    public var allowList: Set<EthereumAddress>?
+    public var denyList: Set<EthereumAddress>
 
     public static let unlimited = SpendingPolicy()
 
     public init(maxPerPayment: UInt128? = nil, maxTotalPerPeer: UInt128? = nil, maxTotal: UInt128? = nil,
-                maxPaymentsPerMinute: Int? = nil, allowList: Set<Address>? = nil, denyList: Set<Address> = []) {
+                maxPaymentsPerMinute: Int? = nil, allowList: Set<EthereumAddress>? = nil, denyList: Set<EthereumAddress> = []) {
         self.maxPerPayment = maxPerPayment
         self.maxTotalPerPeer = maxTotalPerPeer
         self.maxTotal = maxTotal

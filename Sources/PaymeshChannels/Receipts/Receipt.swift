@@ -71,10 +71,10 @@ public struct Receipt: Sendable, Hashable {
     }
 
     /// The address that signed this receipt's stored hash, nil when the signature recovers none.
-    public func recoverSigner(domain: SigningDomain) -> Address? {
+    public func recoverSigner(domain: SigningDomain) -> EthereumAddress? {
         let digest = Self.signingDigest(hash: hash, domain: domain)
         guard let address = try? EthereumAddress.recover(digest32: digest, signature65: signature.bytes) else { return nil }
-        return Address(address)
+        return address
     }
 
     private static func word(_ value: UInt128, into bytes: inout [UInt8]) {

@@ -8,12 +8,12 @@ public struct ReceiptBundle: Sendable, Hashable, Codable {
     public static let format = "paymesh-receipts/1"
 
     public var channelID: ChannelID
-    public var payer: Address
-    public var payee: Address
+    public var payer: EthereumAddress
+    public var payee: EthereumAddress
     public var asset: String
     public var decimals: UInt8
     public var chainID: UInt64
-    public var verifyingContract: Address
+    public var verifyingContract: EthereumAddress
     public var receipts: [Receipt]
 
     public init(terms: ChannelTerms, receipts: [Receipt]) {
@@ -48,12 +48,12 @@ public struct ReceiptBundle: Sendable, Hashable, Codable {
             throw DecodingError.dataCorruptedError(forKey: .format, in: c, debugDescription: "expected \(Self.format)")
         }
         channelID = try c.decodeHex(ChannelID.self, .channelID)
-        payer = try c.decodeHex(Address.self, .payer)
-        payee = try c.decodeHex(Address.self, .payee)
+        payer = try c.decodeHex(EthereumAddress.self, .payer)
+        payee = try c.decodeHex(EthereumAddress.self, .payee)
         asset = try c.decode(String.self, forKey: .asset)
         decimals = try c.decode(UInt8.self, forKey: .decimals)
         chainID = try c.decode(UInt64.self, forKey: .chainID)
-        verifyingContract = try c.decodeHex(Address.self, .verifyingContract)
+        verifyingContract = try c.decodeHex(EthereumAddress.self, .verifyingContract)
         receipts = try c.decode([Receipt].self, forKey: .receipts)
     }
 

@@ -1,3 +1,4 @@
+public import PaymeshCrypto
 public import PaymeshMessages
 
 /// Checks a receipt bundle offline (`paymesh receipts verify`, Specs/channels.md §10.4).
@@ -13,9 +14,9 @@ public enum ReceiptVerifier {
     /// stored hash that is not the hash of the fields, a signature not by the payee, nonce or
     /// amount going backwards. Returns the number of receipts checked.
     @discardableResult
-    public static func verify(_ bundle: ReceiptBundle, expectedPayee: Address? = nil) throws(Failure) -> Int {
+    public static func verify(_ bundle: ReceiptBundle, expectedPayee: EthereumAddress? = nil) throws(Failure) -> Int {
         if let expectedPayee, expectedPayee != bundle.payee {
-            throw Failure(index: nil, reason: "bundle payee \(bundle.payee) is not the expected \(expectedPayee)")
+            throw Failure(index: nil, reason: "bundle payee \(bundle.payee.lowercaseHex) is not the expected \(expectedPayee.lowercaseHex)")
         }
         let domain = bundle.domain
         var previous: Receipt?

@@ -18,12 +18,12 @@ public struct LedgerPosting: Sendable, Hashable {
         case payout
     }
 
-    public var owner: Address
+    public var owner: EthereumAddress
     public var direction: Direction
     public var amount: UInt128
     public var reason: Reason
 
-    public init(owner: Address, direction: Direction, amount: UInt128, reason: Reason) {
+    public init(owner: EthereumAddress, direction: Direction, amount: UInt128, reason: Reason) {
         self.owner = owner
         self.direction = direction
         self.amount = amount

@@ -1,3 +1,4 @@
+public import PaymeshCrypto
 public import PaymeshMessages
 import Synchronization
 
@@ -15,7 +16,7 @@ public final class MemoryLedger: SettlementBackend {
 
     fileprivate struct Books {
         var journal: [Line] = []
-        var wallets: [String: [Address: UInt128]] = [:]
+        var wallets: [String: [EthereumAddress: UInt128]] = [:]
         var escrows: [ChannelID: UInt128] = [:]
     }
 
@@ -29,7 +30,7 @@ public final class MemoryLedger: SettlementBackend {
     // MARK: Queries
 
     public var journal: [Line] { books.withLock { $0.journal } }
-    public func balance(of owner: Address, asset: String) -> UInt128 { books.withLock { $0.wallets[asset]?[owner] ?? 0 } }
+    public func balance(of owner: EthereumAddress, asset: String) -> UInt128 { books.withLock { $0.wallets[asset]?[owner] ?? 0 } }
     public func escrow(of channel: ChannelID) -> UInt128 { books.withLock { $0.escrows[channel] ?? 0 } }
     /// The deposit locked for `channel` and still held (not released, not paid out).
     public func lockedDeposit(of channel: ChannelID) -> UInt128? {
@@ -43,11 +44,11 @@ public final class MemoryLedger: SettlementBackend {
     // MARK: Operations
 
     /// Credits off-chain funds to a wallet (tests, a local faucet).
-    public func fund(_ owner: Address, asset: String, amount: UInt128) throws(LedgerError) {
+    public func fund(_ owner: EthereumAddress, asset: String, amount: UInt128) throws(LedgerError) {
         let refused = books.withLock { b -> String? in
             let current = b.wallets[asset]?[owner] ?? 0
             let (sum, overflow) = current.addingReportingOverflow(amount)
-            if overflow { return "balance of \(owner) in \(asset) would exceed 2^128 − 1" }
+            if overflow { return "balance of \(owner.lowercaseHex) in \(asset) would exceed 2^128 − 1" }
             b.wallets[asset, default: [:]][owner] = sum
             b.journal.append(Line(posting: LedgerPosting(owner: owner, direction: .credit, amount: amount, reason: .funding),
                                   asset: asset, channel: nil))
@@ -97,10 +98,10 @@ extension MemoryLedger.Books {
         switch p.direction {
         case .credit:
             let (sum, overflow) = current.addingReportingOverflow(p.amount)
-            if overflow { return "balance of \(p.owner) in \(asset) would exceed 2^128 − 1" }
+            if overflow { return "balance of \(p.owner.lowercaseHex) in \(asset) would exceed 2^128 − 1" }
             wallets[asset, default: [:]][p.owner] = sum
         case .debit:
-            guard p.amount <= current else { return "insufficient balance of \(p.owner) in \(asset)" }
+            guard p.amount <= current else { return "insufficient balance of \(p.owner.lowercaseHex) in \(asset)" }
             wallets[asset, default: [:]][p.owner] = current - p.amount
         }
         switch p.reason {

@@ -1,3 +1,4 @@
+public import PaymeshCrypto
 public import PaymeshMessages
 
 /// The backend's id of one operation (a transaction hash on a chain, `LedgerRules.settlementID` on the local ledger).
@@ -6,11 +7,11 @@ public typealias SettlementID = String
 /// A deposit held for a channel.
 public struct DepositLock: Sendable, Hashable {
     public var channelID: ChannelID
-    public var payer: Address
+    public var payer: EthereumAddress
     public var asset: String
     public var amount: UInt128
 
-    public init(channelID: ChannelID, payer: Address, asset: String, amount: UInt128) {
+    public init(channelID: ChannelID, payer: EthereumAddress, asset: String, amount: UInt128) {
         self.channelID = channelID
         self.payer = payer
         self.asset = asset
@@ -21,8 +22,8 @@ public struct DepositLock: Sendable, Hashable {
 /// The final division of a channel's deposit.
 public struct Payout: Sendable, Hashable {
     public var channelID: ChannelID
-    public var payer: Address
-    public var payee: Address
+    public var payer: EthereumAddress
+    public var payee: EthereumAddress
     public var asset: String
     public var deposit: UInt128
     /// Cumulative amount of the final voucher; the payer is refunded deposit − payeeAmount.
@@ -30,7 +31,7 @@ public struct Payout: Sendable, Hashable {
     public var finalNonce: UInt64
     public var cooperative: Bool
 
-    public init(channelID: ChannelID, payer: Address, payee: Address, asset: String, deposit: UInt128, payeeAmount: UInt128,
+    public init(channelID: ChannelID, payer: EthereumAddress, payee: EthereumAddress, asset: String, deposit: UInt128, payeeAmount: UInt128,
                 finalNonce: UInt64, cooperative: Bool) {
         precondition(payeeAmount <= deposit, "a payout never exceeds its deposit")
         self.channelID = channelID

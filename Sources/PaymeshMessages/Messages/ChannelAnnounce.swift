@@ -1,3 +1,4 @@
+import PaymeshCrypto
 import PaymeshMsgpack
 
 /// 8 CHANNEL_ANNOUNCE: both ends advertise a channel and its forwarding terms (§4.8,
@@ -7,8 +8,8 @@ public struct ChannelAnnounce: PaymeshMessage {
 
     public var channelID: ChannelID
     /// The bytewise smaller end; `peerA < peerB`.
-    public var peerA: Address
-    public var peerB: Address
+    public var peerA: EthereumAddress
+    public var peerB: EthereumAddress
     public var capacity: Amount
     public var asset: Asset
     /// Flat fee per forwarded HTLC.
@@ -21,7 +22,7 @@ public struct ChannelAnnounce: PaymeshMessage {
     public var signatureA: Signature65
     public var signatureB: Signature65
 
-    public init(channelID: ChannelID, peerA: Address, peerB: Address, capacity: Amount, asset: Asset,
+    public init(channelID: ChannelID, peerA: EthereumAddress, peerB: EthereumAddress, capacity: Amount, asset: Asset,
                 feeBase: Amount, feePPM: UInt64, expiryDeltaMillis: UInt64, timestamp: UInt64,
                 signatureA: Signature65, signatureB: Signature65) throws(MessageError) {
         try require(peerA < peerB, Self.messageType, "peer_a must be bytewise less than peer_b")

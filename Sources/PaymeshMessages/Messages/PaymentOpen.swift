@@ -1,3 +1,4 @@
+import PaymeshCrypto
 import PaymeshMsgpack
 
 /// 1 PAYMENT_OPEN: the payer proposes a one-way channel and signs its terms
@@ -7,17 +8,17 @@ public struct PaymentOpen: PaymeshMessage {
 
     public var channelID: ChannelID
     /// The payer, who funds the channel and signs vouchers.
-    public var sender: Address
+    public var sender: EthereumAddress
     /// The payee.
-    public var receiver: Address
+    public var receiver: EthereumAddress
     public var asset: Asset
     public var totalDeposit: Amount
     public var challengePeriodSeconds: UInt64
     /// Settlement backend id, e.g. "local-ledger".
     public var settlement: String
     public var chainID: UInt64
-    /// Settlement contract, or `Address.zero` when none.
-    public var verifyingContract: Address
+    /// Settlement contract, or `EthereumAddress.zero` when none.
+    public var verifyingContract: EthereumAddress
     public var nonce: UInt64
     /// Milliseconds since the Unix epoch.
     public var timestamp: UInt64
@@ -25,8 +26,8 @@ public struct PaymentOpen: PaymeshMessage {
     public var signature: Signature65
 
     public init(
-        channelID: ChannelID, sender: Address, receiver: Address, asset: Asset, totalDeposit: Amount,
-        challengePeriodSeconds: UInt64, settlement: String, chainID: UInt64, verifyingContract: Address,
+        channelID: ChannelID, sender: EthereumAddress, receiver: EthereumAddress, asset: Asset, totalDeposit: Amount,
+        challengePeriodSeconds: UInt64, settlement: String, chainID: UInt64, verifyingContract: EthereumAddress,
         nonce: UInt64, timestamp: UInt64, signature: Signature65
     ) throws(MessageError) {
         try require(MessageLimits.challengePeriodSeconds.contains(challengePeriodSeconds), Self.messageType,

@@ -17,8 +17,8 @@ extension ChannelAnnounce {
 
     /// The members for PaymeshCrypto's generic EIP-712 encoder.
     public var eip712Message: [String: EIP712.Value] {
-        ["channelId": .fixedBytes(channelID.bytes), "peerA": .address(peerA.ethereumAddress),
-         "peerB": .address(peerB.ethereumAddress), "capacity": .uint(capacity.atomicUnits),
+        ["channelId": .fixedBytes(channelID.bytes), "peerA": .address(peerA),
+         "peerB": .address(peerB), "capacity": .uint(capacity.atomicUnits),
          "asset": .string(asset.id), "decimals": .uint(UInt128(asset.decimals)), "feeBase": .uint(feeBase.atomicUnits),
          "feePpm": .uint(UInt128(feePPM)), "expiryDelta": .uint(UInt128(expiryDeltaMillis)),
          "timestamp": .uint(UInt128(timestamp))]
@@ -48,8 +48,8 @@ extension ChannelAnnounce {
 
     /// The end `key` belongs to, or nil when it is neither.
     public func peer(of key: IdentityKey) -> Peer? {
-        if peerA.matches(key.address) { return .a }
-        if peerB.matches(key.address) { return .b }
+        if peerA == key.address { return .a }
+        if peerB == key.address { return .b }
         return nil
     }
 

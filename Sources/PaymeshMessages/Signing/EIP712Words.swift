@@ -27,8 +27,8 @@ struct EIP712Words {
     mutating func string(_ value: String) { bytes += Keccak256.hash(Array(value.utf8)) }
 
     /// `address`: 12 zero bytes ‖ the 20 address bytes.
-    mutating func address(_ value: Address) {
-        zeros(Self.word - Address.byteCount)
+    mutating func address(_ value: EthereumAddress) {
+        zeros(Self.word - EthereumAddress.byteCount)
         bytes += value.bytes
     }
 

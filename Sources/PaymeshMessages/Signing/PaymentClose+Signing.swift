@@ -69,7 +69,7 @@ extension PaymentClose {
     /// Throws 1101 INVALID_SIGNATURE unless `signature` is by `closer` (the party that sent this
     /// message) and, when present, `counter_signature` is by `counterparty` (the channel's other
     /// party). A completed cooperative close also needs `counterSignature != nil`: check it apart.
-    public func verify(closer: Address, counterparty: Address, domain: SigningDomain) throws(MessageError) {
+    public func verify(closer: EthereumAddress, counterparty: EthereumAddress, domain: SigningDomain) throws(MessageError) {
         let digest = try signingDigest(domain: domain)
         try signature.verify(digest: digest, expected: closer, type: Self.messageType, field: "signature", role: "closer")
         if let counterSignature {

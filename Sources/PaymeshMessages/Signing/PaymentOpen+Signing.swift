@@ -18,8 +18,8 @@ extension PaymentOpen {
 
     /// The members for PaymeshCrypto's generic EIP-712 encoder.
     public var eip712Message: [String: EIP712.Value] {
-        ["channelId": .fixedBytes(channelID.bytes), "payer": .address(sender.ethereumAddress),
-         "payee": .address(receiver.ethereumAddress), "asset": .string(asset.id),
+        ["channelId": .fixedBytes(channelID.bytes), "payer": .address(sender),
+         "payee": .address(receiver), "asset": .string(asset.id),
          "decimals": .uint(UInt128(asset.decimals)), "deposit": .uint(totalDeposit.atomicUnits),
          "challengePeriod": .uint(UInt128(challengePeriodSeconds)), "settlement": .string(settlement),
          "nonce": .uint(UInt128(nonce)), "timestamp": .uint(UInt128(timestamp))]
@@ -48,7 +48,7 @@ extension PaymentOpen {
 
     /// A copy signed by `key`, which must be the key of `sender` (else 1502: a local misuse).
     public func signed(with key: IdentityKey) throws(MessageError) -> PaymentOpen {
-        guard sender.matches(key.address) else {
+        guard sender == key.address else {
             throw .wrongSigningKey("signing key is not the sender's", type: Self.messageType)
         }
         var copy = self

@@ -62,7 +62,7 @@ extension PaymentUpdate {
 
     /// Throws 1101 INVALID_SIGNATURE unless the voucher is signed by `payer` (the channel's
     /// PAYMENT_OPEN.sender) in `domain`.
-    public func verify(expectedSigner payer: Address, domain: SigningDomain) throws(MessageError) {
+    public func verify(expectedSigner payer: EthereumAddress, domain: SigningDomain) throws(MessageError) {
         try signature.verify(digest: signingDigest(domain: domain), expected: payer, type: Self.messageType,
                              field: "signature", role: "payer")
     }

@@ -28,9 +28,9 @@ extension Signature65 {
     }
 
     /// Throws 1101 unless this signature of `digest` was made by `expected`.
-    func verify(digest: [UInt8], expected: Address, type: MessageType, field: String, role: String) throws(MessageError) {
+    func verify(digest: [UInt8], expected: EthereumAddress, type: MessageType, field: String, role: String) throws(MessageError) {
         let signer = try recoverSigner(digest: digest, type: type, field: field)
-        guard expected.matches(signer) else {
+        guard expected == signer else {
             throw .invalidSignature("\(type.name): \(field) is not by the \(role)", type: type)
         }
     }

@@ -13,14 +13,14 @@ public struct SigningDomain: Sendable, Hashable, CustomStringConvertible {
 
     /// The EIP-712 chainId; nil only for the announcement domain.
     public let chainID: UInt64?
-    /// The EIP-712 verifyingContract (`Address.zero` when there is none); nil only for the
+    /// The EIP-712 verifyingContract (`EthereumAddress.zero` when there is none); nil only for the
     /// announcement domain.
-    public let verifyingContract: Address?
+    public let verifyingContract: EthereumAddress?
     /// hashStruct(EIP712Domain, domain): 32 bytes.
     public let separator: [UInt8]
 
     /// A channel's domain, as fixed by its PAYMENT_OPEN.
-    public init(chainID: UInt64, verifyingContract: Address = .zero) {
+    public init(chainID: UInt64, verifyingContract: EthereumAddress = .zero) {
         self.chainID = chainID
         self.verifyingContract = verifyingContract
         var words = EIP712Words(typeHash: Self.channelDomainTypeHash, memberCount: 4)
@@ -46,7 +46,7 @@ public struct SigningDomain: Sendable, Hashable, CustomStringConvertible {
     /// The same domain for PaymeshCrypto's generic EIP-712 code (interoperability and tests).
     public var eip712Domain: EIP712.Domain {
         EIP712.Domain(name: Self.name, version: Self.version, chainId: chainID,
-                      verifyingContract: verifyingContract.map(\.ethereumAddress))
+                      verifyingContract: verifyingContract)
     }
 
     /// keccak256(0x19 ‖ 0x01 ‖ separator ‖ structHash).
@@ -60,7 +60,7 @@ public struct SigningDomain: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         guard let chainID, let verifyingContract else { return "SigningDomain(Paymesh 1, announcement)" }
-        return "SigningDomain(Paymesh 1, chain \(chainID), contract \(verifyingContract))"
+        return "SigningDomain(Paymesh 1, chain \(chainID), contract \(verifyingContract.lowercaseHex))"
     }
 
     static let channelDomainTypeHash = Keccak256.hash(Array(

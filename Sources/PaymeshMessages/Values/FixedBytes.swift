@@ -63,21 +63,3 @@ public struct Hash32: FixedBytes {
     public init(_ bytes: [UInt8]) throws(MessageError) { self.bytes = try Self.checkedCount(bytes) }
     public func hash(into hasher: inout Hasher) { hashBytes(into: &hasher) }
 }
-
-/// A 20-byte Ethereum address: a peer id or a contract.
-public struct Address: FixedBytes, Comparable {
-    public static let byteCount = 20
-    public let bytes: [UInt8]
-    public init(_ bytes: [UInt8]) throws(MessageError) { self.bytes = try Self.checkedCount(bytes) }
-    public func hash(into hasher: inout Hasher) { hashBytes(into: &hasher) }
-
-    /// The zero address, used for `verifying_contract` when there is no contract.
-    public static let zero = Address(unchecked: [UInt8](repeating: 0, count: byteCount))
-
-    private init(unchecked bytes: [UInt8]) { self.bytes = bytes }
-
-    /// Bytewise (unsigned, big-endian) order, as CHANNEL_ANNOUNCE requires peer_a < peer_b.
-    public static func < (lhs: Address, rhs: Address) -> Bool {
-        lhs.bytes.lexicographicallyPrecedes(rhs.bytes)
-    }
-}

@@ -20,7 +20,7 @@ extension ConsoleRegistry {
         ) { call in
             let peer = try peerID(call, "peer")
             let asset = try assetParam(call)
-            let request = OpenRequest(peer: Address(peer), asset: asset, deposit: try amountParam(call, "deposit"),
+            let request = OpenRequest(peer: peer, asset: asset, deposit: try amountParam(call, "deposit"),
                                       challengePeriodSeconds: UInt64(try nonNegative(call, "challenge_period") ?? 3_600),
                                       chainID: UInt64(try nonNegative(call, "chain_id") ?? 0),
                                       timeoutMillis: UInt64(try nonNegative(call, "timeout_ms") ?? 15_000))
@@ -135,9 +135,9 @@ extension ConsoleRegistry {
                 }
             }
             return [
-                "backend": .string(LedgerRules.localLedgerID), "offChain": true, "owner": .string(me.ethereumAddress.description),
+                "backend": .string(LedgerRules.localLedgerID), "offChain": true, "owner": .string(me.description),
                 "wallets": .array(all.filter { $0.owner == me }.map { ["asset": .string($0.assetID), "amount": .string($0.amount.description)] }),
-                "accounts": .array(all.map { ["owner": .string($0.owner.ethereumAddress.description), "asset": .string($0.assetID), "amount": .string($0.amount.description)] }),
+                "accounts": .array(all.map { ["owner": .string($0.owner.description), "asset": .string($0.assetID), "amount": .string($0.amount.description)] }),
                 "escrows": .array(escrows),
             ]
         })
@@ -226,7 +226,7 @@ func channelJSON(_ v: ChannelView) -> JSONValue {
                  "challengeDeadline": c.challengeDeadline.map { JSONValue($0) } ?? .null, "settlement": JSONValue(c.settlementID)]
     }
     return [
-        "channel": .string(t.channelID.description), "role": .string(s.role.rawValue), "peer": .string(v.peer.ethereumAddress.description),
+        "channel": .string(t.channelID.description), "role": .string(s.role.rawValue), "peer": .string(v.peer.description),
         "state": .string(s.state.rawValue), "asset": .string(t.asset.id), "decimals": JSONValue(t.asset.decimals),
         "deposit": .string(String(t.deposit)), "paid": .string(String(s.paidAmount)), "available": .string(String(s.available)),
         "nonce": JSONValue(s.latestVoucher?.nonce ?? 0), "ackedNonce": JSONValue(v.ackedNonce), "ackedAmount": .string(String(v.ackedAmount)),

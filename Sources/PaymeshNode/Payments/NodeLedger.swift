@@ -24,7 +24,7 @@ struct NodeLedger: SettlementBackend {
 
     static func millis(_ now: UInt64) -> Int64 { Int64(clamping: now) }
 
-    func fund(owner: Address, asset: Asset, amount: UInt128, now: UInt64) async throws(StoreError) {
+    func fund(owner: EthereumAddress, asset: Asset, amount: UInt128, now: UInt64) async throws(StoreError) {
         try await books.fund(owner: owner, asset: asset, amount: Amount(amount), timestampMillis: Self.millis(now))
     }
 

@@ -1,13 +1,14 @@
 import Foundation
 import Logging
 import PaymeshChannels
+import PaymeshCrypto
 import PaymeshMessages
 import PaymeshStore
 
 /// What one actor turn produced: the writes to make durable and, after them, the effects.
 struct StepBuilder {
     enum Effect {
-        case send(Address, Message)
+        case send(EthereumAddress, Message)
         case notify(ChannelNotification)
         case settle(ChannelID, SettlementRequest)
         case timer(ChannelID, deadline: UInt64)
@@ -39,7 +40,7 @@ struct StepBuilder {
     /// Appends a send. An accepted PAYMENT_ACK replaces the previous accepted ack of the same channel
     /// when only notifications lie between them: acknowledging nonce n acknowledges every voucher
     /// ≤ n (Specs/channels.md §4.3), so the payee answers a burst of vouchers with one ack.
-    mutating func send(_ m: Message, to peer: Address) {
+    mutating func send(_ m: Message, to peer: EthereumAddress) {
         if case .paymentAck(let ack) = m, ack.status == .accepted {
             var i = effects.count - 1
             while i >= 0, case .notify = effects[i] { i -= 1 }
@@ -51,7 +52,7 @@ struct StepBuilder {
         effects.append(.send(peer, m))
     }
 
-    mutating func sendNow(_ messages: [Message], to peer: Address) {
+    mutating func sendNow(_ messages: [Message], to peer: EthereumAddress) {
         for m in messages { effects.append(.send(peer, m)) }
     }
 
@@ -110,7 +111,7 @@ struct Outbox {
 
 extension PaymentsService {
     /// Turns one machine's action list into writes and effects of `step`, in order.
-    func stage(_ actions: [ChannelAction], channel: ChannelID?, peer: Address, into step: inout StepBuilder) {
+    func stage(_ actions: [ChannelAction], channel: ChannelID?, peer: EthereumAddress, into step: inout StepBuilder) {
         let writes = actions.contains { if case .persist = $0 { true } else if case .recordReceipt = $0 { true } else { false } }
         for action in actions {
             switch action {
@@ -170,7 +171,7 @@ extension PaymentsService {
     }
 
     /// One machine call outside a turn that already has a step.
-    func perform(_ actions: [ChannelAction], channel: ChannelID, peer: Address) {
+    func perform(_ actions: [ChannelAction], channel: ChannelID, peer: EthereumAddress) {
         var step = StepBuilder()
         stage(actions, channel: channel, peer: peer, into: &step)
         enqueue(step)
@@ -248,8 +249,8 @@ extension PaymentsService {
 
     /// Performs the effects of every leading step whose writes are durable; one write per peer.
     func releaseReady() {
-        var out: [Address: [Message]] = [:]
-        var order: [Address] = []
+        var out: [EthereumAddress: [Message]] = [:]
+        var order: [EthereumAddress] = []
         while let step = outbox.popReady() {
             defer { reloadIfNeeded(step) }
             if let failure = step.failure {

@@ -1,4 +1,5 @@
 import NIOCore
+import PaymeshCrypto
 import PaymeshMessages
 import PaymeshTransport
 
@@ -13,10 +14,10 @@ final class PaymentLink: Sendable {
     static let maxMessagesPerTurn = 256
 
     let id: UInt64
-    let peer: Address
+    let peer: EthereumAddress
     let stream: PaymeshStream
 
-    init(id: UInt64, peer: Address, stream: PaymeshStream) {
+    init(id: UInt64, peer: EthereumAddress, stream: PaymeshStream) {
         self.id = id
         self.peer = peer
         self.stream = stream

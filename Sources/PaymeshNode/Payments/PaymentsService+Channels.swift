@@ -1,18 +1,19 @@
 import Foundation
 import PaymeshChannels
+import PaymeshCrypto
 import PaymeshMessages
 import PaymeshStore
 
 /// What `channel.open` asks for (a struct: see `PayRequest`).
 public struct OpenRequest: Sendable {
-    public var peer: Address
+    public var peer: EthereumAddress
     public var asset: Asset
     public var deposit: UInt128
     public var challengePeriodSeconds: UInt64
     public var chainID: UInt64
     public var timeoutMillis: UInt64
 
-    public init(peer: Address, asset: Asset, deposit: UInt128, challengePeriodSeconds: UInt64 = 3_600, chainID: UInt64 = 0,
+    public init(peer: EthereumAddress, asset: Asset, deposit: UInt128, challengePeriodSeconds: UInt64 = 3_600, chainID: UInt64 = 0,
                 timeoutMillis: UInt64 = 15_000) {
         self.peer = peer
         self.asset = asset
@@ -26,7 +27,7 @@ public struct OpenRequest: Sendable {
 /// A channel as the console shows it.
 public struct ChannelView: Sendable {
     public var snapshot: ChannelSnapshot
-    public var peer: Address
+    public var peer: EthereumAddress
     /// Payer: highest acknowledged voucher; payee: the latest accepted one.
     public var ackedNonce: UInt64
     public var ackedAmount: UInt128
@@ -40,10 +41,10 @@ extension PaymentsService {
     /// signed PAYMENT_OPEN and returns once the payee accepted it (OPEN) or refused it.
     public func openChannel(_ r: OpenRequest) async throws(NodeError) -> ChannelView {
         guard r.peer != me else { throw .invalidParams("cannot open a channel to this node itself") }
-        guard await peers.connection(to: r.peer.ethereumAddress) != nil else { throw .peerNotConnected(r.peer.ethereumAddress.description) }
+        guard await peers.connection(to: r.peer) != nil else { throw .peerNotConnected(r.peer.description) }
         let proposed = payers.values.filter { $0.state == .proposed && $0.terms.payee == r.peer }.count
         guard proposed < configuration.maxProposedChannelsPerPeer else {
-            throw .paymesh(code: Int(PaymeshErrorCode.channelLimitExceeded.rawValue), name: "CHANNEL_LIMIT_EXCEEDED",
+            throw .paymesh(.channelLimitExceeded,
                            "\(proposed) channels to this peer are still waiting for its answer (limit \(configuration.maxProposedChannelsPerPeer))")
         }
         let salt = random.bytes(32)
@@ -68,13 +69,13 @@ extension PaymentsService {
         }
         guard let view = view(id) else { throw Self.channelNotFound(id) }
         if let failure = openFailures.removeValue(forKey: id) {
-            throw .paymesh(code: Int(failure.code.rawValue), name: failure.code.name ?? "UNKNOWN_ERROR",
+            throw .paymesh(failure.code,
                            "channel \(id) refused: \(failure.reason ?? "")")
         }
         guard view.snapshot.state != .settled else {
-            throw .paymesh(code: 1003, name: "CHANNEL_DEPOSIT_INVALID", "channel \(id) was refused (no reason recorded)")
+            throw .paymesh(.channelDepositInvalid, "channel \(id) was refused (no reason recorded)")
         }
-        guard outcome else { throw .paymesh(code: 1502, name: "INTERNAL_ERROR", "no answer to the open of \(id) yet (still PROPOSED)") }
+        guard outcome else { throw .internalError("no answer to the open of \(id) yet (still PROPOSED)") }
         return view
     }
 
@@ -98,7 +99,7 @@ extension PaymentsService {
         if cooperative && wait {
             let settled = await waitFor(id, timeoutMillis: timeoutMillis) { $0.state == .settled }
             if !settled, let failure = closeFailures.removeValue(forKey: id) {
-                throw .paymesh(code: Int(failure.code.rawValue), name: failure.code.name ?? "UNKNOWN_ERROR",
+                throw .paymesh(failure.code,
                                "close refused: \(failure.reason ?? "")")
             }
         }
@@ -177,7 +178,7 @@ extension PaymentsService {
     }
 
     static func fundOverflow(_ asset: Asset, _ balance: UInt128) -> NodeError {
-        .paymesh(code: Int(PaymeshErrorCode.invalidAmount.rawValue), name: "INVALID_AMOUNT",
+        .paymesh(.invalidAmount,
                  "the \(asset.id) balance (\(balance)) plus this amount would pass 2^128 - 1; nothing was credited")
     }
 
@@ -197,7 +198,7 @@ extension PaymentsService {
         for asset in Array(guards.keys) { guards[asset]!.update(p) }
     }
 
-    public var nodeAddress: Address { me }
+    public var nodeAddress: EthereumAddress { me }
 
     /// Whether the store commits (getinfo's `store`): ok, degraded (a transient failure such as a
     /// full disk; writes are retried) or stopped (a damaged file; nothing is acknowledged).

@@ -1,4 +1,5 @@
 import PaymeshChannels
+import PaymeshCrypto
 import PaymeshMessages
 
 /// What an honest peer never sends, found while handling one received chunk: counted against the
@@ -25,11 +26,11 @@ struct Misbehaviour {
 }
 
 extension PaymentsService {
-    func report(_ misbehaviour: Misbehaviour, by peer: Address) {
+    func report(_ misbehaviour: Misbehaviour, by peer: EthereumAddress) {
         guard misbehaviour.count > 0 else { return }
         logger.notice("peer misbehaved", metadata: ["peer": "\(peer)", "count": "\(misbehaviour.count)",
                                                     "first": "\(misbehaviour.firstReason ?? "?")"])
         let peers = self.peers, count = misbehaviour.count, reason = misbehaviour.firstReason ?? "misbehaviour"
-        spawn { await peers.reportMisbehaviour(peer.ethereumAddress, count: count, reason: reason) }
+        spawn { await peers.reportMisbehaviour(peer, count: count, reason: reason) }
     }
 }

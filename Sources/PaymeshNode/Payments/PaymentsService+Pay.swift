@@ -50,15 +50,15 @@ extension PaymentsService {
     static func nodeError(_ e: ChannelError) -> NodeError {
         var text = e.detail
         if let limit = e.policyLimit { text += " (spending policy: \(limit.rawValue))" }
-        return .paymesh(code: Int(e.code.rawValue), name: e.code.name ?? "UNKNOWN_ERROR", text)
+        return .paymesh(e.code, text)
     }
 
     static func notActive(_ id: ChannelID, _ state: ChannelState) -> NodeError {
-        .paymesh(code: 1002, name: "CHANNEL_NOT_ACTIVE", "channel \(id) is \(state)")
+        .paymesh(.channelNotActive, "channel \(id) is \(state)")
     }
 
     static func channelNotFound(_ id: ChannelID) -> NodeError {
-        .paymesh(code: 1000, name: "CHANNEL_NOT_FOUND", "no channel \(id) on this node")
+        .paymesh(.channelNotFound, "no channel \(id) on this node")
     }
 
     /// Signs, persists (batched) and sends `count` vouchers, pipelined: it never waits for the
@@ -73,8 +73,8 @@ extension PaymentsService {
                 throw Self.channelNotFound(id)
             }
             guard p.state.acceptsPayments else { throw Self.notActive(id, p.state) }
-            guard await peers.connection(to: p.terms.payee.ethereumAddress) != nil else {
-                throw .peerNotConnected(p.terms.payee.ethereumAddress.description)
+            guard await peers.connection(to: p.terms.payee) != nil else {
+                throw .peerNotConnected(p.terms.payee.description)
             }
         }
         let owner = nextSession
@@ -132,7 +132,7 @@ extension PaymentsService {
             }
             enqueue(step)
             if let rejected = firstRejection(r.channels) {
-                failure = .paymesh(code: Int(rejected.code.rawValue), name: rejected.code.name ?? "UNKNOWN_ERROR",
+                failure = .paymesh(rejected.code,
                                    "the payee rejected voucher \(rejected.nonce): \(rejected.reason ?? "")")
                 break
             }
@@ -150,7 +150,7 @@ extension PaymentsService {
             let done = lastNonce.allSatisfy { (payers[$0.key]?.ackedNonce ?? 0) >= $0.value }
             if done { break }
             if let rejected = firstRejection(r.channels), lastNonce[rejectedChannel(r.channels) ?? r.channels[0]] == rejected.nonce {
-                failure = .paymesh(code: Int(rejected.code.rawValue), name: rejected.code.name ?? "UNKNOWN_ERROR",
+                failure = .paymesh(rejected.code,
                                    "the payee rejected voucher \(rejected.nonce): \(rejected.reason ?? "")")
                 break
             }
@@ -188,14 +188,14 @@ extension PaymentsService {
     /// Why waiting should stop: the deadline passed, or a payee has had no stream for a second.
     private func stalled(_ channels: [ChannelID], since: inout UInt64?, deadline: UInt64) -> NodeError? {
         let now = nanos()
-        if now > deadline { return .paymesh(code: 1502, name: "INTERNAL_ERROR", "timed out waiting for acknowledgements") }
+        if now > deadline { return .internalError("timed out waiting for acknowledgements") }
         let gone = channels.compactMap { payers[$0]?.terms.payee }.first { links[$0] == nil && !opening.contains($0) }
         guard let gone else {
             since = nil
             return nil
         }
         if since == nil { since = now }
-        if now - since! > 1_000_000_000 { return .peerNotConnected(gone.ethereumAddress.description) }
+        if now - since! > 1_000_000_000 { return .peerNotConnected(gone.description) }
         return nil
     }
 }

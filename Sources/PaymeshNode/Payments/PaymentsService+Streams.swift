@@ -56,9 +56,9 @@ extension PaymentsService {
             let deadline = nanos() + 10_000_000_000
             while (payers[id]?.ackedNonce ?? 0) < nonce {
                 if let r = rejections[id], r.nonce == nonce {
-                    throw .paymesh(code: Int(r.code.rawValue), name: r.code.name ?? "UNKNOWN_ERROR", r.reason ?? "voucher rejected")
+                    throw .paymesh(r.code, r.reason ?? "voucher rejected")
                 }
-                guard nanos() < deadline else { throw .paymesh(code: 1502, name: "INTERNAL_ERROR", "no acknowledgement for voucher \(nonce)") }
+                guard nanos() < deadline else { throw .internalError("no acknowledgement for voucher \(nonce)") }
                 try? await Task.sleep(for: .milliseconds(1))
             }
         }

@@ -18,7 +18,7 @@ import PaymeshTransport
 /// store request per channel and so share one group commit; steps are released strictly in order.
 public actor PaymentsService {
     let key: IdentityKey
-    let me: Address
+    let me: EthereumAddress
     let store: ChannelStore
     let ledger: NodeLedger
     let peers: PeerManager
@@ -31,18 +31,18 @@ public actor PaymentsService {
     var payers: [ChannelID: PayerChannel] = [:]
     var payees: [ChannelID: PayeeChannel] = [:]
     /// The payee channels of each payer that may not be SETTLED yet (pruned when counted).
-    var payeesByPayer: [Address: Set<ChannelID>] = [:]
+    var payeesByPayer: [EthereumAddress: Set<ChannelID>] = [:]
     /// Peers with a channel, given reserved peer slots (issue 7 item 8). Only grows until the next
     /// start: a settled channel's peer keeps its slot until then.
-    var protectedPeers: Set<Address> = []
+    var protectedPeers: Set<EthereumAddress> = []
     /// What the store holds for each channel (to write only what changed).
     var persisted: [ChannelID: Persisted] = [:]
     /// The stream we write to, per peer; `allLinks` also holds the others we read from.
-    var links: [Address: PaymentLink] = [:]
-    var allLinks: [Address: [UInt64: PaymentLink]] = [:]
-    var opening: Set<Address> = []
+    var links: [EthereumAddress: PaymentLink] = [:]
+    var allLinks: [EthereumAddress: [UInt64: PaymentLink]] = [:]
+    var opening: Set<EthereumAddress> = []
     /// Messages waiting for a stream to their peer.
-    var pendingSends: [Address: [Message]] = [:]
+    var pendingSends: [EthereumAddress: [Message]] = [:]
     var nextLinkID: UInt64 = 1
     var policy: SpendingPolicy = .unlimited
     /// One guard per asset id (Specs/channels.md §9).
@@ -97,7 +97,7 @@ public actor PaymentsService {
         self.clock = clock
         self.random = random
         self.markerPath = markerPath
-        me = Address(key.address)
+        me = key.address
         self.store = store
         ledger = NodeLedger(store: store)
         self.peers = peers
@@ -137,7 +137,7 @@ public actor PaymentsService {
         registry.registerPaymentMethods(service)
         do {
             try peers.router.register(PaymentsProtocol.id, feature: PaymentsProtocol.feature) { stream, peer in
-                await service.adopt(stream, from: Address(peer))
+                await service.adopt(stream, from: peer)
             }
         } catch {
             await service.shutdown()
@@ -152,7 +152,7 @@ public actor PaymentsService {
         await withDiscardingTaskGroup { group in
             if let peerEvents {
                 group.addTask {
-                    for await e in peerEvents { await self.peerChanged(Address(e.peer), up: e.isUp) }
+                    for await e in peerEvents { await self.peerChanged(e.peer, up: e.isUp) }
                 }
             }
             for await job in jobs { group.addTask { await job() } }
@@ -202,7 +202,7 @@ public actor PaymentsService {
             if let v = snapshot.latestVoucher {
                 do { try v.verify(expectedSigner: snapshot.terms.payer, domain: snapshot.terms.domain) } catch {
                     throw Self.damaged(store.path, "channel \(r.id): the stored latest voucher (nonce \(v.nonce), amount \(v.amount)) "
-                                       + "is not signed by the payer \(snapshot.terms.payer)")
+                                       + "is not signed by the payer \(snapshot.terms.payer.lowercaseHex)")
                 }
             }
             persisted[r.id] = Persisted(cold: ColdKey(snapshot), voucherNonce: r.latestVoucher?.nonce ?? 0)
@@ -247,7 +247,7 @@ public actor PaymentsService {
     /// Spending totals are the cumulative amounts of our payer channels' latest vouchers (durable):
     /// nothing else needs persisting for them. The rate window starts empty after a restart.
     func rebuildGuards() {
-        var perAsset: [String: (perPeer: [Address: UInt128], total: UInt128)] = [:]
+        var perAsset: [String: (perPeer: [EthereumAddress: UInt128], total: UInt128)] = [:]
         for p in payers.values {
             let asset = p.terms.asset.id, paid = p.paidAmount
             perAsset[asset, default: ([:], 0)].perPeer[p.terms.payee, default: 0] += paid
@@ -274,12 +274,12 @@ public actor PaymentsService {
 
     func snapshot(_ id: ChannelID) -> ChannelSnapshot? { payers[id]?.snapshot ?? payees[id]?.snapshot }
 
-    func peerOf(_ id: ChannelID) -> Address? { payers[id]?.terms.payee ?? payees[id]?.terms.payer }
+    func peerOf(_ id: ChannelID) -> EthereumAddress? { payers[id]?.terms.payee ?? payees[id]?.terms.payer }
 
     // MARK: Streams
 
     /// A stream the peer opened (PeerManager's stream handler). Returns at once.
-    func adopt(_ stream: PaymeshStream, from peer: Address) {
+    func adopt(_ stream: PaymeshStream, from peer: EthereumAddress) {
         guard stream.protocolID == PaymentsProtocol.id, !stopped else { return stream.reset() }
         let link = PaymentLink(id: nextLinkID, peer: peer, stream: stream)
         nextLinkID += 1
@@ -296,7 +296,7 @@ public actor PaymentsService {
 
     private func startReading(_ link: PaymentLink) {
         spawn {
-            let peers = self.peers, peer = link.peer.ethereumAddress
+            let peers = self.peers, peer = link.peer
             await link.readLoop({ messages in await self.received(messages, on: link) }) { frames, malformed, error, replies in
                 peers.countMessages(peer, in: UInt64(frames), out: UInt64(replies))
                 if malformed > 0 {
@@ -316,20 +316,20 @@ public actor PaymentsService {
     }
 
     /// Opens a stream to `peer` if there is none and the peer is connected; queued messages follow.
-    func ensureLink(_ peer: Address) {
+    func ensureLink(_ peer: EthereumAddress) {
         guard links[peer] == nil, !opening.contains(peer), !stopped else { return }
         opening.insert(peer)
         let peers = self.peers
         spawn {
             var stream: PaymeshStream?
-            if let connection = await peers.connection(to: peer.ethereumAddress) {
+            if let connection = await peers.connection(to: peer) {
                 stream = try? await connection.openStream(PaymentsProtocol.id)
             }
             await self.opened(stream, to: peer)
         }
     }
 
-    private func opened(_ stream: PaymeshStream?, to peer: Address) {
+    private func opened(_ stream: PaymeshStream?, to peer: EthereumAddress) {
         opening.remove(peer)
         guard let stream else {
             pendingSends[peer] = nil // re-establishment resends the latest state when the peer is back
@@ -344,14 +344,14 @@ public actor PaymentsService {
         flushPending(peer)
     }
 
-    private func flushPending(_ peer: Address) {
+    private func flushPending(_ peer: EthereumAddress) {
         guard let queued = pendingSends.removeValue(forKey: peer), !queued.isEmpty else { return }
         write(queued, to: peer)
     }
 
     /// Encodes `messages` into one buffer and writes it (one flush); without a stream they wait
     /// for one.
-    func write(_ messages: [Message], to peer: Address) {
+    func write(_ messages: [Message], to peer: EthereumAddress) {
         guard let link = links[peer] else {
             pendingSends[peer, default: []].append(contentsOf: messages)
             ensureLink(peer)
@@ -368,12 +368,12 @@ public actor PaymentsService {
             }
         }
         link.write(buffer)
-        peers.countMessages(peer.ethereumAddress, out: written)
+        peers.countMessages(peer, out: written)
     }
 
     // MARK: Peers coming and going
 
-    func peerChanged(_ peer: Address, up: Bool) {
+    func peerChanged(_ peer: EthereumAddress, up: Bool) {
         if !up {
             links[peer] = nil
             for link in (allLinks.removeValue(forKey: peer) ?? [:]).values { link.stream.reset() }
@@ -384,7 +384,7 @@ public actor PaymentsService {
     }
 
     /// Specs/channels.md §8: both sides send their latest state.
-    func reestablish(with peer: Address) {
+    func reestablish(with peer: EthereumAddress) {
         let now = now()
         var step = StepBuilder()
         var count = 0
@@ -460,13 +460,13 @@ public actor PaymentsService {
     /// Gives `peer` a reserved slot in the peer table (newcomers are evicted before it when the
     /// table is full). Peers get it by having a channel with us: as payee of one we opened, or as
     /// payer of one our open policy accepted.
-    func protectPeer(_ peer: Address) {
+    func protectPeer(_ peer: EthereumAddress) {
         guard protectedPeers.insert(peer).inserted else { return }
         let peers = self.peers
-        Task { await peers.protect(peer.ethereumAddress) }
+        Task { await peers.protect(peer) }
     }
 
-    private func acceptOpen(_ open: PaymentOpen, from peer: Address, now: UInt64, into step: inout StepBuilder,
+    private func acceptOpen(_ open: PaymentOpen, from peer: EthereumAddress, now: UInt64, into step: inout StepBuilder,
                             misbehaviour: inout Misbehaviour) {
         let capacity = openCapacity(payer: peer, assetID: open.asset.id)
         switch PayeeChannel.accept(open, key: key, policy: configuration.openPolicy, authenticatedPeer: peer, backing: nil,
@@ -492,7 +492,7 @@ public actor PaymentsService {
 
     /// What the open checks need of the node's other channels (Specs/channels.md §3.2 steps 1b, 4).
     /// Counting prunes settled channels from the payer's index, so it costs what the payer has open.
-    private func openCapacity(payer: Address, assetID: String) -> OpenCapacity {
+    private func openCapacity(payer: EthereumAddress, assetID: String) -> OpenCapacity {
         let live = (payeesByPayer[payer] ?? []).filter { payees[$0].map { $0.state != .settled } ?? false }
         payeesByPayer[payer] = live.isEmpty ? nil : live
         guard live.count < configuration.openPolicy.maxChannelsPerPeer else {

@@ -9,9 +9,9 @@ enum PolicyJSON {
 
     static func json(_ p: SpendingPolicy) -> JSONValue {
         func amount(_ a: UInt128?) -> JSONValue { a.map { .string(String($0)) } ?? .null }
-        func list(_ s: Set<Address>?) -> JSONValue {
+        func list(_ s: Set<EthereumAddress>?) -> JSONValue {
             guard let s else { return .null }
-            return .array(s.sorted().map { .string($0.ethereumAddress.description) })
+            return .array(s.sorted().map { .string($0.description) })
         }
         return [
             "max_per_payment": amount(p.maxPerPayment), "max_total_per_peer": amount(p.maxTotalPerPeer), "max_total": amount(p.maxTotal),
@@ -31,16 +31,16 @@ enum PolicyJSON {
             }
             return .some(a.atomicUnits)
         }
-        func addresses(_ key: String) throws(NodeError) -> Set<Address>?? {
+        func addresses(_ key: String) throws(NodeError) -> Set<EthereumAddress>?? {
             guard let v = params[key] else { return .none }
             if v == .null { return .some(nil) }
             guard let list = v.arrayValue else { throw .invalidParams("\(key) must be an array of peer ids or null") }
-            var set = Set<Address>()
+            var set = Set<EthereumAddress>()
             for item in list {
                 guard let text = item.stringValue, let id = EthereumAddress(string: text) else {
                     throw .invalidParams("\(key) holds something that is not a peer id")
                 }
-                set.insert(Address(id))
+                set.insert(id)
             }
             return .some(set)
         }

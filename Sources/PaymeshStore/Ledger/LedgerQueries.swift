@@ -1,3 +1,4 @@
+import PaymeshCrypto
 import PaymeshMessages
 
 /// Balances and escrows of the local ledger. Since schema v3 they are rows kept up to date by the
@@ -39,7 +40,7 @@ enum LedgerQueries {
     // MARK: Reads
 
     /// The balance of (owner, asset); zero when the account has no row.
-    static func balance(owner: Address, assetID: String, _ db: SQLiteConnection) throws(StoreError) -> Amount {
+    static func balance(owner: EthereumAddress, assetID: String, _ db: SQLiteConnection) throws(StoreError) -> Amount {
         let s = try db.statement("SELECT amount FROM ledger_balances WHERE owner = ?1 AND asset_id = ?2")
         try s.bind(1, owner.bytes)
         try s.bind(2, assetID)
@@ -54,7 +55,7 @@ enum LedgerQueries {
         let s = try db.statement("SELECT owner, asset_id, amount FROM ledger_balances ORDER BY owner, asset_id")
         var result: [LedgerBalance] = []
         while try s.step() {
-            result.append(LedgerBalance(owner: try BytesDecoding.decode(Address.self, s.blob(0), "ledger_balances.owner"),
+            result.append(LedgerBalance(owner: try BytesDecoding.decode(EthereumAddress.self, s.blob(0), "ledger_balances.owner"),
                                         assetID: s.text(1) ?? "",
                                         amount: try AmountEncoding.decode(s.blob(2), "ledger_balances.amount")))
         }
@@ -102,7 +103,7 @@ enum LedgerQueries {
             guard let direction = LedgerEntry.Direction(rawValue: s.int64(3)) else { throw .corrupt("ledger_entries.direction") }
             guard let reason = LedgerReason(rawValue: s.text(5) ?? "") else { throw .corrupt("ledger_entries.reason") }
             result.append(LedgerEntry(
-                owner: try BytesDecoding.decode(Address.self, s.blob(0), "ledger_entries.owner"),
+                owner: try BytesDecoding.decode(EthereumAddress.self, s.blob(0), "ledger_entries.owner"),
                 asset: asset, direction: direction,
                 amount: try AmountEncoding.decode(s.blob(4), "ledger_entries.amount"),
                 reason: reason,
@@ -114,7 +115,7 @@ enum LedgerQueries {
 
     // MARK: Writes (writer thread, inside the request's savepoint)
 
-    static func setBalance(owner: Address, assetID: String, _ amount: UInt128, _ db: SQLiteConnection) throws(StoreError) {
+    static func setBalance(owner: EthereumAddress, assetID: String, _ amount: UInt128, _ db: SQLiteConnection) throws(StoreError) {
         try db.run("""
             INSERT INTO ledger_balances (owner, asset_id, amount) VALUES (?1, ?2, ?3)
             ON CONFLICT (owner, asset_id) DO UPDATE SET amount = excluded.amount
@@ -161,7 +162,7 @@ enum LedgerQueries {
         }
         for (key, change) in accounts {
             guard case .amount(let balance) = change.applied(to: 0) else { throw .corrupt("negative balance for \(key.asset)") }
-            let owner = try BytesDecoding.decode(Address.self, key.owner, "ledger_entries.owner")
+            let owner = try BytesDecoding.decode(EthereumAddress.self, key.owner, "ledger_entries.owner")
             try setBalance(owner: owner, assetID: key.asset, balance, db)
         }
         for (channel, change) in escrows {

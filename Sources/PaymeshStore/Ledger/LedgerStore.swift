@@ -1,3 +1,4 @@
+import PaymeshCrypto
 import PaymeshMessages
 
 /// The local ledger over a `ChannelStore`: accounts are (owner, asset) pairs whose balances are
@@ -12,13 +13,13 @@ public struct LedgerStore: Sendable {
     public init(store: ChannelStore) { self.store = store }
 
     /// Credits money from outside the ledger.
-    public func fund(owner: Address, asset: Asset, amount: Amount, timestampMillis: Int64) async throws(StoreError) {
+    public func fund(owner: EthereumAddress, asset: Asset, amount: Amount, timestampMillis: Int64) async throws(StoreError) {
         try await store.appendLedger([LedgerEntry(owner: owner, asset: asset, direction: .credit, amount: amount,
                                                   reason: .funding, channel: nil, timestampMillis: timestampMillis)])
     }
 
     /// Moves `amount` of the payer's balance into the channel's escrow; refused if the balance is short.
-    public func lockDeposit(channel: ChannelID, payer: Address, asset: Asset, amount: Amount, timestampMillis: Int64) async throws(StoreError) {
+    public func lockDeposit(channel: ChannelID, payer: EthereumAddress, asset: Asset, amount: Amount, timestampMillis: Int64) async throws(StoreError) {
         try await store.appendLedger([LedgerEntry(owner: payer, asset: asset, direction: .debit, amount: amount,
                                                   reason: .depositLock, channel: channel, timestampMillis: timestampMillis)])
     }
@@ -34,7 +35,7 @@ public struct LedgerStore: Sendable {
     }
 
     /// The balance of one account (zero when it has no entries).
-    public func balance(owner: Address, assetID: String) throws(StoreError) -> Amount {
+    public func balance(owner: EthereumAddress, assetID: String) throws(StoreError) -> Amount {
         try store.read { db throws(StoreError) in try LedgerQueries.balance(owner: owner, assetID: assetID, db) }
     }
 
@@ -56,7 +57,7 @@ public struct LedgerStore: Sendable {
     }
 
     /// An account's entries in order.
-    public func entries(owner: Address, assetID: String) throws(StoreError) -> [LedgerEntry] {
+    public func entries(owner: EthereumAddress, assetID: String) throws(StoreError) -> [LedgerEntry] {
         try store.read { db throws(StoreError) in
             try LedgerQueries.entries(where: "owner = ?1 AND asset_id = ?2", bind: { s throws(StoreError) in
                 try s.bind(1, owner.bytes)
@@ -69,8 +70,8 @@ public struct LedgerStore: Sendable {
 /// What settling a channel on the local ledger moves out of its escrow.
 public struct ChannelSettlement: Sendable, Hashable {
     public var channel: ChannelID
-    public var payer: Address
-    public var payee: Address
+    public var payer: EthereumAddress
+    public var payee: EthereumAddress
     public var asset: Asset
     /// The latest voucher's cumulative amount: the payee's payout.
     public var paid: Amount
@@ -78,7 +79,7 @@ public struct ChannelSettlement: Sendable, Hashable {
     public var refund: Amount
     public var timestampMillis: Int64
 
-    public init(channel: ChannelID, payer: Address, payee: Address, asset: Asset, paid: Amount, refund: Amount, timestampMillis: Int64) {
+    public init(channel: ChannelID, payer: EthereumAddress, payee: EthereumAddress, asset: Asset, paid: Amount, refund: Amount, timestampMillis: Int64) {
         self.channel = channel
         self.payer = payer
         self.payee = payee

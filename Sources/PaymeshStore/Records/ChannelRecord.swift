@@ -1,3 +1,4 @@
+import PaymeshCrypto
 import PaymeshMessages
 
 /// Which end of a one-way channel this node is.
@@ -42,15 +43,15 @@ public struct ChannelCloseInfo: Sendable, Hashable {
 public struct ChannelRecord: Sendable, Hashable {
     public var id: ChannelID
     public var role: ChannelRole
-    public var localAddress: Address
-    public var remoteAddress: Address
+    public var localAddress: EthereumAddress
+    public var remoteAddress: EthereumAddress
     public var asset: Asset
     public var deposit: Amount
     public var challengePeriodSeconds: UInt64
     /// e.g. "local-ledger" or "evm".
     public var settlementBackend: String
     public var chainID: UInt64
-    public var verifyingContract: Address
+    public var verifyingContract: EthereumAddress
     public var status: ChannelStatus
     /// The counterparty's signature over the open, when received.
     public var openSignature: Signature65?
@@ -62,9 +63,9 @@ public struct ChannelRecord: Sendable, Hashable {
     public var closeInfo: ChannelCloseInfo?
 
     public init(
-        id: ChannelID, role: ChannelRole, localAddress: Address, remoteAddress: Address, asset: Asset,
+        id: ChannelID, role: ChannelRole, localAddress: EthereumAddress, remoteAddress: EthereumAddress, asset: Asset,
         deposit: Amount, challengePeriodSeconds: UInt64, settlementBackend: String, chainID: UInt64,
-        verifyingContract: Address, status: ChannelStatus, openSignature: Signature65?, openedAtMillis: Int64,
+        verifyingContract: EthereumAddress, status: ChannelStatus, openSignature: Signature65?, openedAtMillis: Int64,
         latestVoucher: StoredVoucher? = nil, lockedAmount: Amount = .zero, closeInfo: ChannelCloseInfo? = nil
     ) {
         self.id = id

@@ -1,3 +1,4 @@
+import PaymeshCrypto
 import PaymeshMessages
 
 /// Why a ledger entry exists.
@@ -21,7 +22,7 @@ public struct LedgerEntry: Sendable, Hashable {
         case debit = -1
     }
 
-    public var owner: Address
+    public var owner: EthereumAddress
     public var asset: Asset
     public var direction: Direction
     /// The magnitude of the delta; the sign is `direction`.
@@ -30,7 +31,7 @@ public struct LedgerEntry: Sendable, Hashable {
     public var channel: ChannelID?
     public var timestampMillis: Int64
 
-    public init(owner: Address, asset: Asset, direction: Direction, amount: Amount, reason: LedgerReason, channel: ChannelID?, timestampMillis: Int64) {
+    public init(owner: EthereumAddress, asset: Asset, direction: Direction, amount: Amount, reason: LedgerReason, channel: ChannelID?, timestampMillis: Int64) {
         self.owner = owner
         self.asset = asset
         self.direction = direction
@@ -43,11 +44,11 @@ public struct LedgerEntry: Sendable, Hashable {
 
 /// The balance of one account, derived from its entries.
 public struct LedgerBalance: Sendable, Hashable {
-    public var owner: Address
+    public var owner: EthereumAddress
     public var assetID: String
     public var amount: Amount
 
-    public init(owner: Address, assetID: String, amount: Amount) {
+    public init(owner: EthereumAddress, assetID: String, amount: Amount) {
         self.owner = owner
         self.assetID = assetID
         self.amount = amount

@@ -1,3 +1,4 @@
+import PaymeshCrypto
 import PaymeshMessages
 
 /// Reading channels, history and receipts back into records.
@@ -50,14 +51,14 @@ enum ChannelQueries {
         }
         return ChannelRecord(
             id: id, role: role,
-            localAddress: try BytesDecoding.decode(Address.self, s.blob(2), "channels.local_address"),
-            remoteAddress: try BytesDecoding.decode(Address.self, s.blob(3), "channels.remote_address"),
+            localAddress: try BytesDecoding.decode(EthereumAddress.self, s.blob(2), "channels.local_address"),
+            remoteAddress: try BytesDecoding.decode(EthereumAddress.self, s.blob(3), "channels.remote_address"),
             asset: asset,
             deposit: try AmountEncoding.decode(s.blob(6), "channels.deposit"),
             challengePeriodSeconds: try IntegerEncoding.uint64(s.int64(7), "channels.challenge_period"),
             settlementBackend: s.text(8) ?? "",
             chainID: try IntegerEncoding.uint64(s.int64(9), "channels.chain_id"),
-            verifyingContract: try BytesDecoding.decode(Address.self, s.blob(10), "channels.verifying_contract"),
+            verifyingContract: try BytesDecoding.decode(EthereumAddress.self, s.blob(10), "channels.verifying_contract"),
             status: status,
             openSignature: try BytesDecoding.decodeOptional(Signature65.self, s.blob(12), "channels.open_signature"),
             openedAtMillis: s.int64(13),

@@ -1,4 +1,5 @@
 internal import CSQLite
+import PaymeshCrypto
 import PaymeshMessages
 
 /// How each write request is applied inside the batch transaction, on the writer thread.
@@ -280,7 +281,7 @@ extension WriteOperation {
     /// read and one write per row, never a re-sum). A request that would make any of them negative
     /// or pass 2^128 − 1 is refused; the savepoint undoes the whole request.
     private static func appendLedger(_ entries: [LedgerEntry], _ db: SQLiteConnection) throws(StoreError) {
-        struct Account: Hashable { let owner: Address; let asset: String }
+        struct Account: Hashable { let owner: EthereumAddress; let asset: String }
         var accounts: [Account: LedgerQueries.Change] = [:]
         var order: [Account] = []
         var escrows: [ChannelID: LedgerQueries.Change] = [:]
@@ -290,7 +291,7 @@ extension WriteOperation {
             let account = Account(owner: e.owner, asset: e.asset.id)
             if accounts[account] == nil { order.append(account) }
             guard accounts[account, default: .init()].add(e.amount.atomicUnits, credit: e.direction == .credit) else {
-                throw .balanceOverflow("the entries of \(e.owner) in \(e.asset.id) sum past 2^128 - 1")
+                throw .balanceOverflow("the entries of \(e.owner.lowercaseHex) in \(e.asset.id) sum past 2^128 - 1")
             }
             if let channel = e.channel {
                 if escrows[channel] == nil {
@@ -327,7 +328,7 @@ extension WriteOperation {
             switch accounts[account]!.applied(to: current) {
             case .amount(let balance): try LedgerQueries.setBalance(owner: account.owner, assetID: account.asset, balance, db)
             case .negative: throw .insufficientBalance(owner: account.owner, asset: account.asset)
-            case .overflow: throw .balanceOverflow("the balance of \(account.owner) in \(account.asset) would pass 2^128 - 1")
+            case .overflow: throw .balanceOverflow("the balance of \(account.owner.lowercaseHex) in \(account.asset) would pass 2^128 - 1")
             }
         }
         for channel in channels {
