@@ -1,0 +1,89 @@
+import PaymeshChannels
+import PaymeshMessages
+
+/// Why a waiting call was resumed.
+enum Wake: Sendable, Equatable {
+    /// Something it waits on happened: a notification of one of its channels (ack, rejection,
+    /// state change, refusal), a failed write or reload of one, or a change of a peer's stream.
+    case event
+    /// Its deadline (from the driver's deadline queue) passed.
+    case deadline
+    /// The service stopped.
+    case shutdown
+}
+
+/// The calls waiting for channel events (`pay` for its acknowledgements, `openChannel` for the
+/// answer, `closeChannel` for SETTLED, `streamUsage` for its ack): continuations, each resumed
+/// once by the first event of its channels or peers, by its deadline, or at shutdown. The caller
+/// re-checks its condition and waits again if it still does not hold (no polling: it only runs
+/// when something it waits on happened). Sans-IO: the driver resumes what this returns.
+struct Waiters {
+    /// At most this many calls that may wait run at once (console calls and app sessions; each
+    /// waits for one thing at a time). Beyond it a call is refused with 1504 RATE_LIMITED.
+    static let maxWaiters = 4_096
+
+    private struct Entry {
+        let channels: Set<ChannelID>
+        let peers: Set<Address>
+        let continuation: CheckedContinuation<Wake, Never>
+    }
+
+    private var entries: [UInt64: Entry] = [:]
+    private var byChannel: [ChannelID: Set<UInt64>] = [:]
+    private var byPeer: [Address: Set<UInt64>] = [:]
+    private var nextID: UInt64 = 1
+    /// Calls admitted (`admit`) and not yet released: each has at most one entry.
+    private(set) var admitted = 0
+
+    var count: Int { entries.count }
+
+    /// A call that may wait starts: false when `maxWaiters` calls already run.
+    mutating func admit() -> Bool {
+        guard admitted < Self.maxWaiters else { return false }
+        admitted += 1
+        return true
+    }
+
+    /// The admitted call returned.
+    mutating func release() { admitted -= 1 }
+
+    /// Registers a waiter of an admitted call; its id is the key of its deadline.
+    mutating func add(channels: Set<ChannelID>, peers: Set<Address>, _ continuation: CheckedContinuation<Wake, Never>) -> UInt64 {
+        precondition(entries.count < admitted, "only admitted calls wait, one thing at a time")
+        let id = nextID
+        nextID += 1
+        entries[id] = Entry(channels: channels, peers: peers, continuation: continuation)
+        for c in channels { byChannel[c, default: []].insert(id) }
+        for p in peers { byPeer[p, default: []].insert(id) }
+        return id
+    }
+
+    /// The waiter `id` if it still waits (its deadline fired).
+    mutating func take(_ id: UInt64) -> CheckedContinuation<Wake, Never>? {
+        guard let e = entries.removeValue(forKey: id) else { return nil }
+        for c in e.channels {
+            byChannel[c]?.remove(id)
+            if byChannel[c]?.isEmpty == true { byChannel[c] = nil }
+        }
+        for p in e.peers {
+            byPeer[p]?.remove(id)
+            if byPeer[p]?.isEmpty == true { byPeer[p] = nil }
+        }
+        return e.continuation
+    }
+
+    /// Every waiter of `channel` (hot path: one dictionary lookup when nobody waits).
+    mutating func take(channel: ChannelID) -> [CheckedContinuation<Wake, Never>] {
+        guard let ids = byChannel[channel] else { return [] }
+        return ids.compactMap { take($0) }
+    }
+
+    mutating func take(peer: Address) -> [CheckedContinuation<Wake, Never>] {
+        guard let ids = byPeer[peer] else { return [] }
+        return ids.compactMap { take($0) }
+    }
+
+    mutating func takeAll() -> [CheckedContinuation<Wake, Never>] {
+        entries.keys.compactMap { take($0) }
+    }
+}
