@@ -53,6 +53,14 @@ struct ChannelBookTests {
         }
     }
 
+    /// One payer channel opened in `book`, OPEN on both sides.
+    static func openOne(in book: inout ChannelBook, salt: UInt8) throws -> PayerChannel {
+        let (channel, open) = try payerChannel(salt: salt)
+        var payers = [channel]
+        answer(book.onReceived([.paymentOpen(open)], from: payerAddress, now: t0, balances: ["USDC": 0]), to: &payers)
+        return payers[0]
+    }
+
     /// Feeds the book's answers to the payers (their opens become OPEN).
     static func answer(_ actions: [BookAction], to payers: inout [PayerChannel]) {
         for i in payers.indices {
@@ -121,10 +129,7 @@ struct ChannelBookTests {
 
     @Test func aMessageOnAnotherPeersChannelIsRejectedAndReported() throws {
         var book = Self.book()
-        let (channel, open) = try Self.payerChannel(salt: 9)
-        var payers = [channel]
-        Self.answer(book.onReceived([.paymentOpen(open)], from: Self.payerAddress, now: Self.t0, balances: ["USDC": 0]), to: &payers)
-        var payer = payers[0]
+        var payer = try Self.openOne(in: &book, salt: 9)
         var guardrail = SpendingGuard()
         let voucher = try payer.pay(amount: 5, now: Self.t0, policy: &guardrail).compactMap { if case .send(let m) = $0 { m } else { nil } }
         // The payer's genuine voucher, relayed by someone else: not theirs to send.
@@ -146,10 +151,7 @@ struct ChannelBookTests {
 
     @Test func peerUpReestablishesItsChannelsOnly() throws {
         var book = Self.book()
-        let (channel, open) = try Self.payerChannel(salt: 4)
-        var payers = [channel]
-        Self.answer(book.onReceived([.paymentOpen(open)], from: Self.payerAddress, now: Self.t0, balances: ["USDC": 0]), to: &payers)
-        var payer = payers[0]
+        var payer = try Self.openOne(in: &book, salt: 4)
         var guardrail = SpendingGuard()
         let sent = try payer.pay(amount: 7, now: Self.t0, policy: &guardrail).compactMap { if case .send(let m) = $0 { m } else { nil } }
         _ = book.onReceived(sent, from: Self.payerAddress, now: Self.t0, balances: [:])

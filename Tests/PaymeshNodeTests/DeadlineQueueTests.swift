@@ -1,3 +1,4 @@
+import PaymeshMessages
 @testable import PaymeshNode
 import Testing
 
@@ -85,5 +86,81 @@ private actor QueueDriver {
         guard sleeper.woke(g) else { return }
         fired += queue.popDue(now: clock.now)
         arm()
+    }
+}
+
+@Suite("Waiters (calls resumed by the events they wait for)")
+struct WaitersTests {
+    private static func channel(_ byte: UInt8) -> ChannelID { try! ChannelID(hex: "0x" + String(repeating: "0\(byte)", count: 32)) }
+
+    @Test func eachWaiterIsResumedOnceByItsChannelPeerDeadlineOrShutdown() async {
+        let box = WaitersBox()
+        let a = Self.channel(1), b = Self.channel(2)
+        let peer = Address(address(7))
+        // Registered one after the other: waiter ids 1, 2, 3, 4.
+        func start(_ channels: Set<ChannelID>, _ peers: Set<Address>, _ n: Int) async -> Task<Wake, Never> {
+            let t = Task { await box.wait(channels: channels, peers: peers) }
+            while await box.count < n { await Task.yield() }
+            return t
+        }
+        let onA = await start([a], [], 1)
+        let onPeer = await start([b], [peer], 2)
+        let timedOut = await start([b], [], 3)
+        let stopped = await start([], [], 4)
+        #expect(await box.admitted == 4)
+        #expect(await box.wake(channel: a) == 1)   // only the waiter of channel a
+        #expect(await box.wake(channel: a) == 0)   // resumed once: gone
+        #expect(await box.wake(peer: peer) == 1)
+        #expect(await box.fire(3))                 // the deadline of the third waiter
+        #expect(await box.stopAll() == 1)
+        let results = [await onA.value, await onPeer.value, await timedOut.value, await stopped.value]
+        #expect(results == [.event, .event, .deadline, .shutdown])
+        #expect(await box.count == 0)
+    }
+
+    @Test func admissionIsBounded() {
+        var w = Waiters()
+        var admitted = 0
+        while w.admit() { admitted += 1 }
+        #expect(admitted == Waiters.maxWaiters && w.admitted == Waiters.maxWaiters)
+        w.release()
+        let again = w.admit()
+        #expect(again)
+    }
+}
+
+private actor WaitersBox {
+    var waiters = Waiters()
+    var count: Int { waiters.count }
+    var admitted: Int { waiters.admitted }
+
+    func wait(channels: Set<ChannelID>, peers: Set<Address>) async -> Wake {
+        precondition(waiters.admit())
+        defer { waiters.release() }
+        return await withCheckedContinuation { c in _ = waiters.add(channels: channels, peers: peers, c) }
+    }
+
+    func wake(channel: ChannelID) -> Int {
+        let list = waiters.take(channel: channel)
+        for c in list { c.resume(returning: .event) }
+        return list.count
+    }
+
+    func wake(peer: Address) -> Int {
+        let list = waiters.take(peer: peer)
+        for c in list { c.resume(returning: .event) }
+        return list.count
+    }
+
+    func fire(_ id: UInt64) -> Bool {
+        guard let c = waiters.take(id) else { return false }
+        c.resume(returning: .deadline)
+        return true
+    }
+
+    func stopAll() -> Int {
+        let list = waiters.takeAll()
+        for c in list { c.resume(returning: .shutdown) }
+        return list.count
     }
 }

@@ -195,23 +195,17 @@ struct ChannelBook {
                 }
                 continue
             }
-            if payers[id] != nil {
-                guard payers[id]!.terms.payee == peer else {
-                    misbehaviour.note(.identityNotVerified, "not this channel's payee")
-                    out.append(.channel(nil, peer: peer, Self.reject(m, .identityNotVerified, "not this channel's payee"))); continue
+            if let owner = peerOf(id) {
+                let isPayer = payers[id] != nil
+                guard owner == peer else {
+                    let reason = isPayer ? "not this channel's payee" : "not this channel's payer"
+                    misbehaviour.note(.identityNotVerified, reason)
+                    out.append(.channel(nil, peer: peer, Self.reject(m, .identityNotVerified, reason))); continue
                 }
-                let actions = payers[id]!.receive(m, now: now)
+                let actions = isPayer ? payers[id]!.receive(m, now: now) : payees[id]!.receive(m, now: now)
                 misbehaviour.scan(actions)
                 out.append(.channel(id, peer: peer, actions))
-            } else if payees[id] != nil {
-                guard payees[id]!.terms.payer == peer else {
-                    misbehaviour.note(.identityNotVerified, "not this channel's payer")
-                    out.append(.channel(nil, peer: peer, Self.reject(m, .identityNotVerified, "not this channel's payer"))); continue
-                }
-                let actions = payees[id]!.receive(m, now: now)
-                misbehaviour.scan(actions)
-                out.append(.channel(id, peer: peer, actions))
-                if case .paymentUpdate(let v) = m, let task = v.taskID, payees[id]!.latestVoucher == v {
+                if !isPayer, case .paymentUpdate(let v) = m, let task = v.taskID, payees[id]!.latestVoucher == v {
                     if let last = receipts.last, last.0 == id, last.1 == task {} else {
                         receipts.removeAll { $0.0 == id && $0.1 == task }
                         receipts.append((id, task))
