@@ -1,0 +1,46 @@
+import Foundation
+import PaymeshChannels
+import PaymeshNode
+import Testing
+
+/// Two nodes on loopback whose payments run on one `ManualClock`: channel timers wait in the
+/// driver's deadline queue and fire only when the test moves time.
+@Suite(.serialized) struct PaymentsManualClockTests {
+    @Test func challengePeriodExpiresOnlyWhenTheManualClockPassesIt() async throws {
+        try await withTimeout(120) {
+            let clock = ManualClock()
+            let payee = try await RunningNode.start {
+                $0.clock = clock
+                $0.payments.openPolicy = PayeeOpenPolicy(challengePeriodSeconds: 1...604_800)
+            }
+            let payer = try await RunningNode.start(peers: [payee.started.listen]) { $0.clock = clock }
+            defer { removeDirectory(payer.directory); removeDirectory(payee.directory) }
+            let payeeID = payee.started.id.description
+            #expect(try await eventually { try await payer.connectedPeers() == [payeeID] })
+            var params = PaymentsFlowTests.usdc
+            params["amount"] = "1000"
+            _ = try await payer.call("ledger.fund", params)
+            params = PaymentsFlowTests.usdc
+            params["peer"] = .string(payeeID)
+            params["deposit"] = "500"
+            params["challenge_period"] = 60
+            let channel = try #require(try await payer.call("channel.open", params)["channel"])
+            let paid = try await payer.call("pay", ["channel": channel, "amount": "3", "count": 10])
+            #expect(paid["ackedNonce"] == 10 && paid["ackedAmount"] == "30")
+
+            let closing = try await payee.call("channel.close", ["channel": channel, "mode": "unilateral", "wait": false])
+            #expect(closing["state"] == "CLOSING")
+            #expect(try await eventually { try await payer.call("channel.get", ["channel": channel])["state"] == "CLOSING" })
+            // Time has not moved: both still in the challenge period, their deadlines queued.
+            #expect(try await payee.call("channel.get", ["channel": channel])["state"] == "CLOSING")
+            clock.advance(by: .seconds(59))
+            #expect(try await payee.call("channel.get", ["channel": channel])["state"] == "CLOSING")
+            clock.advance(by: .seconds(2))
+            #expect(try await eventually(15) { try await payee.call("channel.get", ["channel": channel])["state"] == "SETTLED" })
+            #expect(try await eventually(15) { try await payer.call("channel.get", ["channel": channel])["state"] == "SETTLED" })
+            #expect(try await payee.call("balance", ["asset": "USDC"])["wallets"] == [["asset": "USDC", "amount": "30"]])
+            await payer.stop()
+            await payee.stop()
+        }
+    }
+}
