@@ -43,4 +43,46 @@ import Testing
             await payee.stop()
         }
     }
+
+    /// `pay` with a rate and a per-second stream sleep on the injected clock: nothing more is paid
+    /// until the test moves time, then exactly what is due.
+    @Test func pacedPayAndPerSecondStreamAdvanceWithTheManualClock() async throws {
+        try await withTimeout(120) {
+            let clock = ManualClock()
+            let payee = try await RunningNode.start { $0.clock = clock }
+            let payer = try await RunningNode.start(peers: [payee.started.listen]) { $0.clock = clock }
+            defer { removeDirectory(payer.directory); removeDirectory(payee.directory) }
+            let payeeID = payee.started.id.description
+            #expect(try await eventually { try await payer.connectedPeers() == [payeeID] })
+            var params = PaymentsFlowTests.usdc
+            params["amount"] = "100000"
+            _ = try await payer.call("ledger.fund", params)
+            params = PaymentsFlowTests.usdc
+            params["peer"] = .string(payeeID)
+            params["deposit"] = "50000"
+            let channel = try #require(try await payer.call("channel.open", params)["channel"])
+            @Sendable func state() async throws -> JSONValue { try await payer.call("channel.get", ["channel": channel]) }
+
+            // Paced at 1 payment per simulated second: one now, one per second moved.
+            let paying = Task { try await payer.call("pay", ["channel": channel, "amount": "5", "count": 3, "rate": 1]) }
+            #expect(try await eventually { try await state()["ackedNonce"] == 1 })
+            #expect(try await state()["nonce"] == 1) // time has not moved: the second is not due
+            clock.advance(by: .seconds(1))
+            #expect(try await eventually { try await state()["ackedNonce"] == 2 })
+            clock.advance(by: .seconds(1))
+            let paid = try await paying.value
+            #expect(paid["complete"] == true && paid["ackedNonce"] == 3 && paid["ackedAmount"] == "15")
+
+            // A per-second stream at 1000 per second bills exactly the simulated time.
+            let stream = try await payer.call("stream.start", ["channel": channel, "unit": "second", "price": "1000", "cap": "1000000"])
+            let name = try #require(stream["stream"])
+            clock.advance(by: .seconds(1))
+            #expect(try await eventually { try await state()["paid"] == "1015" })
+            let stopped = try await payer.call("stream.stop", ["stream": name])
+            #expect(stopped["paid"] == "1000" && stopped["status"] == "stopped")
+            #expect(try await eventually { try await state()["ackedAmount"] == "1015" })
+            await payer.stop()
+            await payee.stop()
+        }
+    }
 }
