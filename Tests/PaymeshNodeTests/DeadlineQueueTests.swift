@@ -97,47 +97,50 @@ struct WaitersTests {
         let box = WaitersBox()
         let a = Self.channel(1), b = Self.channel(2)
         let peer = Address(address(7))
-        // Registered one after the other: waiter ids 1, 2, 3, 4.
-        func start(_ channels: Set<ChannelID>, _ peers: Set<Address>, _ n: Int) async -> Task<Wake, Never> {
-            let t = Task { await box.wait(channels: channels, peers: peers) }
+        let soon = NodeInstant(nanoseconds: 10), later = NodeInstant(nanoseconds: 20)
+        func start(_ channels: Set<ChannelID>, _ peers: Set<Address>, _ deadline: NodeInstant, _ n: Int) async -> Task<Wake, Never> {
+            let t = Task { await box.wait(channels: channels, peers: peers, until: deadline) }
             while await box.count < n { await Task.yield() }
             return t
         }
-        let onA = await start([a], [], 1)
-        let onPeer = await start([b], [peer], 2)
-        let timedOut = await start([b], [], 3)
-        let stopped = await start([], [], 4)
+        let onA = await start([a], [], later, 1)
+        let onPeer = await start([b], [peer], later, 2)
+        let timedOut = await start([b], [], soon, 3)
+        let stopped = await start([], [], later, 4)
         #expect(await box.admitted == 4)
         #expect(await box.wake(channel: a) == 1)   // only the waiter of channel a
         #expect(await box.wake(channel: a) == 0)   // resumed once: gone
         #expect(await box.wake(peer: peer) == 1)
-        #expect(await box.fire(3))                 // the deadline of the third waiter
+        #expect(await box.fireAll(at: soon) == 1)  // the one whose deadline passed; not the later one
         #expect(await box.stopAll() == 1)
         let results = [await onA.value, await onPeer.value, await timedOut.value, await stopped.value]
         #expect(results == [.event, .event, .deadline, .shutdown])
-        #expect(await box.count == 0)
+        let (left, admitted) = (await box.count, await box.admitted)
+        #expect(left == 0 && admitted == 0)
     }
 
     @Test func admissionIsBounded() {
         var w = Waiters()
-        var admitted = 0
-        while w.admit() { admitted += 1 }
-        #expect(admitted == Waiters.maxWaiters && w.admitted == Waiters.maxWaiters)
-        w.release()
+        var tokens: [UInt64] = []
+        while let t = w.admit() { tokens.append(t) }
+        #expect(tokens.count == Waiters.maxWaiters && Set(tokens).count == tokens.count)
+        w.release(tokens[0])
         let again = w.admit()
-        #expect(again)
+        #expect(again != nil && w.admitted == Waiters.maxWaiters)
     }
 }
 
 private actor WaitersBox {
     var waiters = Waiters()
+    var tokens: [UInt64] = []
     var count: Int { waiters.count }
     var admitted: Int { waiters.admitted }
 
-    func wait(channels: Set<ChannelID>, peers: Set<Address>) async -> Wake {
-        precondition(waiters.admit())
-        defer { waiters.release() }
-        return await withCheckedContinuation { c in _ = waiters.add(channels: channels, peers: peers, c) }
+    func wait(channels: Set<ChannelID>, peers: Set<Address>, until deadline: NodeInstant) async -> Wake {
+        let token = waiters.admit()!
+        tokens.append(token)
+        defer { waiters.release(token) }
+        return await withCheckedContinuation { c in waiters.add(token, until: deadline, channels: channels, peers: peers, c) }
     }
 
     func wake(channel: ChannelID) -> Int {
@@ -152,10 +155,11 @@ private actor WaitersBox {
         return list.count
     }
 
-    func fire(_ id: UInt64) -> Bool {
-        guard let c = waiters.take(id) else { return false }
-        c.resume(returning: .deadline)
-        return true
+    /// What the deadline queue does when `at` passes: every token's deadline entry fires.
+    func fireAll(at now: NodeInstant) -> Int {
+        let due = tokens.compactMap { waiters.take($0, dueAt: now) }
+        for c in due { c.resume(returning: .deadline) }
+        return due.count
     }
 
     func stopAll() -> Int {

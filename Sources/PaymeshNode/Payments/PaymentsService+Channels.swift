@@ -10,8 +10,8 @@ extension PaymentsService {
     /// signed PAYMENT_OPEN and returns once the payee accepted it (OPEN) or refused it.
     public func openChannel(_ r: OpenRequest) async throws(NodeError) -> ChannelView {
         guard r.peer != me else { throw .invalidParams("cannot open a channel to this node itself") }
-        try admitWaiter()
-        defer { waiters.release() }
+        let token = try admitWaiter()
+        defer { waiters.release(token) }
         guard await peers.connection(to: r.peer.ethereumAddress) != nil else { throw .peerNotConnected(r.peer.ethereumAddress.description) }
         let proposed = book.proposedCount(to: r.peer)
         guard proposed < configuration.maxProposedChannelsPerPeer else {
@@ -33,7 +33,7 @@ extension PaymentsService {
         perform(actions, channel: id, peer: r.peer)
         // A refused open moves the machine to SETTLED before its refusal is recorded (the
         // notification follows the durable write): wait for the reason, not only the state.
-        let outcome = await waitFor(id, timeoutMillis: r.timeoutMillis) { [self] s in
+        let outcome = await waitFor(id, token: token, timeoutMillis: r.timeoutMillis) { [self] s in
             s.state != .proposed && (s.state != .settled || outcomes.openFailures[id] != nil)
         }
         guard let view = view(id) else { throw Self.channelNotFound(id) }
@@ -52,16 +52,16 @@ extension PaymentsService {
     /// CLOSING with the challenge deadline).
     public func closeChannel(_ id: ChannelID, cooperative: Bool, wait: Bool, timeoutMillis: UInt64) async throws(NodeError) -> ChannelView {
         guard peerOf(id) != nil else { throw Self.channelNotFound(id) }
-        if cooperative && wait { try admitWaiter() }
-        defer { if cooperative && wait { waiters.release() } }
+        let token = cooperative && wait ? try admitWaiter() : nil
+        defer { if let token { waiters.release(token) } }
         let actions: [BookAction]
         do { actions = try book.close(id, cooperative: cooperative, now: now()) } catch {
             throw Self.nodeError(error)
         }
         outcomes.closeFailures[id] = nil
         perform(actions)
-        if cooperative && wait {
-            let settled = await waitFor(id, timeoutMillis: timeoutMillis) { $0.state == .settled }
+        if let token {
+            let settled = await waitFor(id, token: token, timeoutMillis: timeoutMillis) { $0.state == .settled }
             if !settled, let failure = outcomes.closeFailures.removeValue(forKey: id) {
                 throw .paymesh(code: Int(failure.code.rawValue), name: failure.code.name ?? "UNKNOWN_ERROR",
                                "close refused: \(failure.reason ?? "")")
@@ -73,13 +73,13 @@ extension PaymentsService {
 
     /// Waits until `condition` holds (or a refusal is recorded), re-checking it only when an event
     /// of the channel resumes the wait; false at the deadline or shutdown.
-    func waitFor(_ id: ChannelID, timeoutMillis: UInt64, _ condition: (ChannelSnapshot) -> Bool) async -> Bool {
+    func waitFor(_ id: ChannelID, token: UInt64, timeoutMillis: UInt64, _ condition: (ChannelSnapshot) -> Bool) async -> Bool {
         let deadline = instant(afterMillis: timeoutMillis)
         while true {
             guard let s = snapshot(id) else { return false }
             if condition(s) { return true }
             if outcomes.openFailures[id] != nil || outcomes.closeFailures[id] != nil { return false }
-            if await wait(channels: [id], until: deadline) != .event { return snapshot(id).map(condition) ?? false }
+            if await wait(token, channels: [id], until: deadline) != .event { return snapshot(id).map(condition) ?? false }
         }
     }
 }

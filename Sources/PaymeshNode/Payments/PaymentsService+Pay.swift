@@ -34,8 +34,8 @@ extension PaymentsService {
                 throw .peerNotConnected(p.terms.payee.ethereumAddress.description)
             }
         }
-        try admitWaiter()
-        defer { waiters.release() }
+        let token = try admitWaiter()
+        defer { waiters.release(token) }
         let owner = outcomes.payStarted(r.channels)
         let started = nanos()
         var signed = 0
@@ -53,7 +53,7 @@ extension PaymentsService {
                 let now = nanos()
                 if now < dueNanos {
                     // Paced: sleep on the injected clock (the deadline queue) until the next payment is due.
-                    if await wait(channels: [], until: NodeInstant(nanoseconds: dueNanos)) == .shutdown {
+                    if await wait(token, channels: [], until: NodeInstant(nanoseconds: dueNanos)) == .shutdown {
                         failure = .shuttingDown()
                         break issuing
                     }
@@ -97,7 +97,7 @@ extension PaymentsService {
             if progress == 0 {
                 // The window is full: wait for an acknowledgement, a rejection or a stream change.
                 if let why = stalled(r.channels, since: &stalledSince, deadline: deadline) { failure = why; break }
-                if await wait(channels: watched, peers: payeePeers, until: Self.waitLimit(deadline, stalledSince)) == .shutdown {
+                if await wait(token, channels: watched, peers: payeePeers, until: Self.waitLimit(deadline, stalledSince)) == .shutdown {
                     failure = .shuttingDown()
                     break
                 }
@@ -117,7 +117,7 @@ extension PaymentsService {
                 break
             }
             if let why = stalled(r.channels, since: &stalledSince, deadline: deadline) { failure = why; break }
-            if await wait(channels: watched, peers: payeePeers, until: Self.waitLimit(deadline, stalledSince)) == .shutdown {
+            if await wait(token, channels: watched, peers: payeePeers, until: Self.waitLimit(deadline, stalledSince)) == .shutdown {
                 failure = .shuttingDown()
             }
         }

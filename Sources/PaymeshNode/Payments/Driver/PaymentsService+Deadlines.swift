@@ -32,7 +32,7 @@ extension PaymentsService {
         for key in deadlines.popDue(now: clock.now) {
             switch key {
             case .channelTimer(let id): timerFired(id)
-            case .waiter(let id): waiters.take(id)?.resume(returning: .deadline)
+            case .waiter(let token): waiters.take(token, dueAt: clock.now)?.resume(returning: .deadline)
             case .streamTick(let name): streamTick(name)
             }
         }
@@ -41,22 +41,25 @@ extension PaymentsService {
 
     // MARK: Waiting for events
 
-    /// Suspends until an event of `channels` or `peers` (see `Wake`), `deadline`, or shutdown.
-    /// Only calls admitted by `admitWaiter` wait.
-    func wait(channels: Set<ChannelID>, peers: Set<Address> = [], until deadline: NodeInstant) async -> Wake {
+    /// Suspends the admitted call `token` until an event of `channels` or `peers` (see `Wake`),
+    /// `deadline`, or shutdown.
+    func wait(_ token: UInt64, channels: Set<ChannelID>, peers: Set<Address> = [], until deadline: NodeInstant) async -> Wake {
         if stopped { return .shutdown }
         if deadline <= clock.now { return .deadline }
         return await withCheckedContinuation { (c: CheckedContinuation<Wake, Never>) in
-            let id = waiters.add(channels: channels, peers: peers, c)
-            schedule(.waiter(id), at: deadline)
+            waiters.add(token, until: deadline, channels: channels, peers: peers, c)
+            schedule(.waiter(token), at: deadline)
         }
     }
 
-    /// Admits a call that may wait (pair it with `defer { waiters.release() }`); refused when
-    /// `Waiters.maxWaiters` such calls already run.
-    func admitWaiter() throws(NodeError) {
+    /// Admits a call that may wait: its token (pair it with `defer { waiters.release(token) }`);
+    /// refused when `Waiters.maxWaiters` such calls already run.
+    func admitWaiter() throws(NodeError) -> UInt64 {
         if stopped { throw .shuttingDown() }
-        guard waiters.admit() else { throw .rateLimited("\(Waiters.maxWaiters) payment calls are already waiting; try again later") }
+        guard let token = waiters.admit() else {
+            throw .rateLimited("\(Waiters.maxWaiters) payment calls are already waiting; try again later")
+        }
+        return token
     }
 
     /// Resumes the calls waiting on `channel`.

@@ -17,12 +17,18 @@ enum Wake: Sendable, Equatable {
 /// once by the first event of its channels or peers, by its deadline, or at shutdown. The caller
 /// re-checks its condition and waits again if it still does not hold (no polling: it only runs
 /// when something it waits on happened). Sans-IO: the driver resumes what this returns.
+///
+/// A call is admitted once (`admit`, a token) and waits under that token as often as it needs:
+/// its deadline is keyed by the token, so repeated waits until the same deadline are one entry of
+/// the deadline queue, and a deadline entry left from an earlier wait resumes nothing early (the
+/// waiter keeps the deadline it waits for).
 struct Waiters {
     /// At most this many calls that may wait run at once (console calls and app sessions; each
     /// waits for one thing at a time). Beyond it a call is refused with 1504 RATE_LIMITED.
     static let maxWaiters = 4_096
 
     private struct Entry {
+        let deadline: NodeInstant
         let channels: Set<ChannelID>
         let peers: Set<Address>
         let continuation: CheckedContinuation<Wake, Never>
@@ -31,35 +37,45 @@ struct Waiters {
     private var entries: [UInt64: Entry] = [:]
     private var byChannel: [ChannelID: Set<UInt64>] = [:]
     private var byPeer: [Address: Set<UInt64>] = [:]
-    private var nextID: UInt64 = 1
+    private var nextToken: UInt64 = 1
     /// Calls admitted (`admit`) and not yet released: each has at most one entry.
-    private(set) var admitted = 0
+    private var admittedTokens: Set<UInt64> = []
 
     var count: Int { entries.count }
+    var admitted: Int { admittedTokens.count }
 
-    /// A call that may wait starts: false when `maxWaiters` calls already run.
-    mutating func admit() -> Bool {
-        guard admitted < Self.maxWaiters else { return false }
-        admitted += 1
-        return true
+    /// A call that may wait starts: its token, nil when `maxWaiters` calls already run.
+    mutating func admit() -> UInt64? {
+        guard admittedTokens.count < Self.maxWaiters else { return nil }
+        let token = nextToken
+        nextToken += 1
+        admittedTokens.insert(token)
+        return token
     }
 
     /// The admitted call returned.
-    mutating func release() { admitted -= 1 }
-
-    /// Registers a waiter of an admitted call; its id is the key of its deadline.
-    mutating func add(channels: Set<ChannelID>, peers: Set<Address>, _ continuation: CheckedContinuation<Wake, Never>) -> UInt64 {
-        precondition(entries.count < admitted, "only admitted calls wait, one thing at a time")
-        let id = nextID
-        nextID += 1
-        entries[id] = Entry(channels: channels, peers: peers, continuation: continuation)
-        for c in channels { byChannel[c, default: []].insert(id) }
-        for p in peers { byPeer[p, default: []].insert(id) }
-        return id
+    mutating func release(_ token: UInt64) {
+        precondition(entries[token] == nil, "a call returns only once resumed")
+        admittedTokens.remove(token)
     }
 
-    /// The waiter `id` if it still waits (its deadline fired).
-    mutating func take(_ id: UInt64) -> CheckedContinuation<Wake, Never>? {
+    /// The admitted call `token` waits until `deadline` (the key of its deadline is the token).
+    mutating func add(_ token: UInt64, until deadline: NodeInstant, channels: Set<ChannelID>, peers: Set<Address>,
+                      _ continuation: CheckedContinuation<Wake, Never>) {
+        precondition(admittedTokens.contains(token) && entries[token] == nil, "only admitted calls wait, one thing at a time")
+        entries[token] = Entry(deadline: deadline, channels: channels, peers: peers, continuation: continuation)
+        for c in channels { byChannel[c, default: []].insert(token) }
+        for p in peers { byPeer[p, default: []].insert(token) }
+    }
+
+    /// The waiter `token` if it waits for a deadline that has passed at `now`.
+    mutating func take(_ token: UInt64, dueAt now: NodeInstant) -> CheckedContinuation<Wake, Never>? {
+        guard let e = entries[token], e.deadline <= now else { return nil }
+        return take(token)
+    }
+
+    /// The waiter `id`, whatever it waits for.
+    private mutating func take(_ id: UInt64) -> CheckedContinuation<Wake, Never>? {
         guard let e = entries.removeValue(forKey: id) else { return nil }
         for c in e.channels {
             byChannel[c]?.remove(id)

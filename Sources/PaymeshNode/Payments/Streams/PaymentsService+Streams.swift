@@ -18,8 +18,8 @@ extension PaymentsService {
     /// Usage reported by the app: pays units × price (one voucher) and waits for its acknowledgement.
     public func streamUsage(_ name: String, units: UInt64) async throws(NodeError) -> StreamView {
         guard let id = streams.channel(of: name) else { throw .invalidParams("no stream \(name)") }
-        try admitWaiter()
-        defer { waiters.release() }
+        let token = try admitWaiter()
+        defer { waiters.release(token) }
         let step = streams.recordUsage(name, units: units, now: now(), available: payers[id]?.available ?? 0)
         if let step, let nonce = try apply(step, stream: name) {
             let deadline = instant(afterMillis: Self.streamAckTimeoutMillis)
@@ -27,7 +27,7 @@ extension PaymentsService {
                 if let r = outcomes.rejections[id], r.nonce == nonce {
                     throw .paymesh(code: Int(r.code.rawValue), name: r.code.name ?? "UNKNOWN_ERROR", r.reason ?? "voucher rejected")
                 }
-                switch await wait(channels: [id], until: deadline) {
+                switch await wait(token, channels: [id], until: deadline) {
                 case .event: continue
                 case .deadline: throw .paymesh(code: 1502, name: "INTERNAL_ERROR", "no acknowledgement for voucher \(nonce)")
                 case .shutdown: throw .shuttingDown()
