@@ -15,6 +15,25 @@ struct FlowTests {
         #expect(pair.ledger.escrow(of: pair.payer.channelID) == 100_000)
     }
 
+    /// The payer's first voucher moves OPEN → ACTIVE through the lifecycle table: the same
+    /// `stateChanged` notification as the payee's, after the durable write and the send.
+    @Test func payerFirstVoucherNotifiesOpenToActive() throws {
+        var pair = try Pair(funds: 1_000_000, deposit: 100_000)
+        let id = pair.payer.channelID
+        let first = try pair.payer.pay(amount: 5, now: pair.now, policy: &pair.policy)
+        #expect(first.notes == [.stateChanged(id, from: .open, to: .active)])
+        let persist = first.firstIndex { if case .persist = $0 { true } else { false } }
+        let notify = first.firstIndex { if case .notify = $0 { true } else { false } }
+        #expect(persist != nil && notify != nil && persist! < notify!)
+        #expect(first.persisted.last?.state == .active && pair.payer.state == .active)
+        pair.runPayer(first)
+        pair.pump()
+        #expect(pair.payeeNotes.contains(.stateChanged(id, from: .open, to: .active)))
+        // Later vouchers stay ACTIVE without a notification.
+        let second = try pair.payer.pay(amount: 5, now: pair.now, policy: &pair.policy)
+        #expect(second.notes.isEmpty)
+    }
+
     @Test func manyPaymentsThenCooperativeCloseSettlesExactBalances() throws {
         var pair = try Pair(funds: 1_000_000, deposit: 100_000)
         var expected: UInt128 = 0

@@ -84,10 +84,11 @@ extension PayerChannel {
             // We restored an older database than what we had sent: adopt our own newer voucher.
             core.snapshot.latestVoucher = v
             core.snapshot.ackedNonce = v.nonce
-            core.snapshot.state = .active
+            var moved: [ChannelAction] = []
+            do { try core.move(.voucher, &moved) } catch { preconditionFailure("OPEN and ACTIVE accept a voucher") }
             ackedAmount = amount
             inFlight.removeAll()
-            return [core.persist(now: now), .notify(.stateRecovered(channelID, nonce: v.nonce, cumulative: amount))]
+            return [core.persist(now: now), .notify(.stateRecovered(channelID, nonce: v.nonce, cumulative: amount))] + moved
         }
         // The payee holds v: everything up to it is acknowledged.
         guard v.nonce > ackedNonce, isSignedState(v.nonce, amount) else { return [] }

@@ -89,9 +89,14 @@ public struct PayerChannel: Sendable {
         policy.record(peer: core.terms.payee, amount: amount, now: now)
         core.snapshot.latestVoucher = voucher
         core.snapshot.updatedAt = now
-        if core.snapshot.state == .open { core.snapshot.state = .active }
+        // The first voucher moves OPEN → ACTIVE through the lifecycle table (its notification
+        // follows the durable write and the send, like the payee's).
+        var moved: [ChannelAction] = []
+        if core.snapshot.state == .open {
+            do { try core.move(.voucher, &moved) } catch { preconditionFailure("OPEN accepts a voucher") }
+        }
         inFlight.append(nonce: voucher.nonce, amount: cumulative)
-        return [.persist(core.snapshot), .send(.paymentUpdate(voucher))]
+        return [.persist(core.snapshot), .send(.paymentUpdate(voucher))] + moved
     }
 
     /// Sets the amount locked in pending HTLCs (routing layer). Throws 1100 if it would exceed

@@ -32,7 +32,6 @@ struct StepBuilder {
     var immediate: [ChannelNotification] = []
     /// Channels whose state this step writes: reloaded from the store if a write fails.
     var channels: Set<ChannelID> = []
-    private var receiptRequests: [(ChannelID, String)] = []
 
     var isEmpty: Bool { vouchers.isEmpty && cold.isEmpty && effects.isEmpty && immediate.isEmpty }
     var writeCount: Int { (vouchers.isEmpty ? 0 : 1) + cold.count }
@@ -54,17 +53,6 @@ struct StepBuilder {
 
     mutating func sendNow(_ messages: [Message], to peer: EthereumAddress) {
         for m in messages { effects.append(.send(peer, m)) }
-    }
-
-    mutating func noteReceipt(channel: ChannelID, taskID: String) {
-        if let last = receiptRequests.last, last.0 == channel, last.1 == taskID { return }
-        receiptRequests.removeAll { $0.0 == channel && $0.1 == taskID }
-        receiptRequests.append((channel, taskID))
-    }
-
-    mutating func takeReceiptRequests() -> [(ChannelID, String)] {
-        defer { receiptRequests = [] }
-        return receiptRequests
     }
 }
 
@@ -177,6 +165,23 @@ extension PaymentsService {
         enqueue(step)
     }
 
+    /// Performs what the channel book decided, in order: its channels' actions become one outbox
+    /// step (writes first, effects once they are durable); the rest is done at once.
+    func perform(_ actions: [BookAction]) {
+        var step = StepBuilder()
+        for action in actions {
+            switch action {
+            case .channel(let id, let peer, let list): stage(list, channel: id, peer: peer, into: &step)
+            case .sendNow(let messages, let peer): step.sendNow(messages, to: peer)
+            case .protectPeer(let peer): protectPeer(peer)
+            case .misbehaved(let peer, let count, let reason): reportMisbehaviour(by: peer, count: count, reason: reason)
+            case .log(let level, let message, let metadata):
+                logger.log(level: level, "\(message)", metadata: metadata.mapValues { .string($0) })
+            }
+        }
+        enqueue(step)
+    }
+
     /// Starts the step's writes and queues its effects behind them.
     func enqueue(_ step: StepBuilder) {
         for n in step.immediate { handle(n) }
@@ -271,8 +276,9 @@ extension PaymentsService {
                     out[peer, default: []].append(.paymentAck(refusal))
                 }
                 for id in step.channels where payers[id] != nil {
-                    rejections[id] = Rejection(nonce: payers[id]!.latestVoucher?.nonce ?? 0, code: .internalError,
+                    outcomes.rejections[id] = Rejection(nonce: payers[id]!.latestVoucher?.nonce ?? 0, code: .internalError,
                                                reason: "storage failed: \(failure)")
+                    wakeWaiters(channel: id)
                 }
                 continue
             }
@@ -315,20 +321,16 @@ extension PaymentsService {
             guard let r = try store.channel(id), let bytes = try store.metadata(forKey: ChannelExtras.key(id)) else {
                 // The channel never became durable: it does not exist.
                 logger.notice("channel dropped: its opening was never stored", metadata: ["channel": "\(id)"])
-                payers[id] = nil
-                payees[id] = nil
+                book.drop(id)
                 persisted[id] = nil
+                wakeWaiters(channel: id)
                 return
             }
             let snapshot = try ChannelPersistence.snapshot(r, try ChannelExtras.decode(bytes))
             persisted[id] = Persisted(cold: ColdKey(snapshot), voucherNonce: r.latestVoucher?.nonce ?? 0)
-            switch snapshot.role {
-            case .payer:
-                payers[id] = try PayerChannel(restoring: snapshot, key: key)
-                rebuildGuards()
-            case .payee:
-                payees[id] = try PayeeChannel(restoring: snapshot, key: key)
-            }
+            perform(try book.load(snapshot))
+            if snapshot.role == .payer { book.rebuildGuards() }
+            wakeWaiters(channel: id)
             logger.notice("channel reloaded from the store after a failed write",
                           metadata: ["channel": "\(id)", "nonce": "\(r.latestVoucher?.nonce ?? 0)"])
         } catch {
@@ -357,32 +359,13 @@ extension PaymentsService {
     }
 
     private func settlementDone(_ id: ChannelID, _ events: [SettlementEvent]) {
-        let now = now()
-        var step = StepBuilder()
-        for e in events {
-            if payers[id] != nil {
-                stage(payers[id]!.onSettlement(e, now: now, offChain: true), channel: id, peer: payers[id]!.terms.payee, into: &step)
-            } else if payees[id] != nil {
-                stage(payees[id]!.onSettlement(e, now: now, offChain: true), channel: id, peer: payees[id]!.terms.payer, into: &step)
-            }
-        }
-        enqueue(step)
+        perform(book.onSettlement(id, events, now: now()))
     }
 
+    /// A channel machine's `.scheduleTimer` (wall-clock milliseconds) joins the deadline queue.
     func scheduleTimer(_ id: ChannelID, deadline: UInt64) {
-        let clock = self.clock, at = clock.instant(atUnixMillis: deadline)
-        spawn {
-            do { try await clock.sleep(until: at) } catch { return }
-            await self.timerFired(id)
-        }
+        schedule(.channelTimer(id), at: clock.instant(atUnixMillis: deadline))
     }
 
-    private func timerFired(_ id: ChannelID) {
-        let now = now()
-        if payers[id] != nil {
-            perform(payers[id]!.onTimerTick(now: now), channel: id, peer: payers[id]!.terms.payee)
-        } else if payees[id] != nil {
-            perform(payees[id]!.onTimerTick(now: now), channel: id, peer: payees[id]!.terms.payer)
-        }
-    }
+    func timerFired(_ id: ChannelID) { perform(book.onTimer(id, now: now())) }
 }

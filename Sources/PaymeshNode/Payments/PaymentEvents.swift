@@ -4,25 +4,20 @@ import PaymeshMessages
 /// Channel notifications as console events (`subscribe`, topics `payment` and `channel`) and logs.
 extension PaymentsService {
     func handle(_ n: ChannelNotification) {
+        defer { wakeWaiters(channel: n.channelID) }
         switch n {
         case .paymentAcknowledged(let id, let nonce, _):
-            let t = nanos()
-            if var list = trackers[id] {
-                for i in list.indices { list[i].acknowledged(through: nonce, now: t) }
-                trackers[id] = list
-            }
+            outcomes.acknowledged(id, through: nonce, at: nanos())
         case .paymentRejected(let id, let nonce, let code, let reason):
-            // NONCE_TOO_OLD / DUPLICATE_NONCE come with the payee's held voucher, which acknowledges
-            // everything up to it (§4.2, §8): not a failure of the payments in flight.
-            if code != .nonceTooOld && code != .duplicateNonce { rejections[id] = Rejection(nonce: nonce, code: code, reason: reason) }
+            outcomes.rejected(id, nonce: nonce, code: code, reason: reason)
             logger.notice("payment rejected", metadata: ["channel": "\(id)", "nonce": "\(nonce)", "code": "\(code)"])
         case .paymentReceived:
             break
         case .openRejected(let id, let code, let reason):
-            openFailures[id] = Rejection(nonce: 0, code: code, reason: reason)
+            outcomes.openFailures[id] = Rejection(nonce: 0, code: code, reason: reason)
             logger.notice("channel open refused", metadata: ["channel": "\(id)", "code": "\(code)", "reason": "\(reason ?? "")"])
         case .closeRejected(let id, let code, let reason):
-            closeFailures[id] = Rejection(nonce: 0, code: code, reason: reason)
+            outcomes.closeFailures[id] = Rejection(nonce: 0, code: code, reason: reason)
             logger.notice("close refused", metadata: ["channel": "\(id)", "code": "\(code)", "reason": "\(reason ?? "")"])
         default:
             let event = Self.event(n)
@@ -66,28 +61,15 @@ extension PaymentsService {
     }
 }
 
-/// A payee's refusal of one of our vouchers, as `pay` reports it.
-struct Rejection: Sendable {
-    var nonce: UInt64
-    var code: PaymeshErrorCode
-    var reason: String?
-}
-
-/// Sign-to-acknowledgement times of the vouchers one `pay` call signed.
-struct LatencyTracker {
-    let owner: UInt64
-    private var pending: [(nonce: UInt64, signedAt: UInt64)] = []
-    private var head = 0
-    private(set) var latenciesNanos: [UInt64] = []
-
-    init(owner: UInt64) { self.owner = owner }
-
-    mutating func signed(nonce: UInt64, at nanos: UInt64) { pending.append((nonce, nanos)) }
-
-    mutating func acknowledged(through nonce: UInt64, now t: UInt64) {
-        while head < pending.count, pending[head].nonce <= nonce {
-            latenciesNanos.append(t - pending[head].signedAt)
-            head += 1
+extension ChannelNotification {
+    /// The channel the notification is about (every case names one).
+    var channelID: ChannelID {
+        switch self {
+        case .stateChanged(let id, _, _), .openRejected(let id, _, _), .paymentAcknowledged(let id, _, _),
+             .paymentRejected(let id, _, _, _), .paymentReceived(let id, _, _, _, _), .peerMessageRejected(let id, _, _),
+             .stateRecovered(let id, _, _), .closeRejected(let id, _, _), .disputed(let id, _, _),
+             .settlementSubmitted(let id, _), .settlementFailed(let id, _), .settled(let id, _, _, _):
+            id
         }
     }
 }

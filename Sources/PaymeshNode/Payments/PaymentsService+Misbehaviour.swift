@@ -26,11 +26,9 @@ struct Misbehaviour {
 }
 
 extension PaymentsService {
-    func report(_ misbehaviour: Misbehaviour, by peer: EthereumAddress) {
-        guard misbehaviour.count > 0 else { return }
-        logger.notice("peer misbehaved", metadata: ["peer": "\(peer)", "count": "\(misbehaviour.count)",
-                                                    "first": "\(misbehaviour.firstReason ?? "?")"])
-        let peers = self.peers, count = misbehaviour.count, reason = misbehaviour.firstReason ?? "misbehaviour"
+    func reportMisbehaviour(by peer: EthereumAddress, count: Int, reason: String) {
+        logger.notice("peer misbehaved", metadata: ["peer": "\(peer)", "count": "\(count)", "first": "\(reason)"])
+        let peers = self.peers
         spawn { await peers.reportMisbehaviour(peer, count: count, reason: reason) }
     }
 }

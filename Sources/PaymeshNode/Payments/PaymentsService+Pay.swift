@@ -2,49 +2,6 @@ import Foundation
 import PaymeshChannels
 import PaymeshMessages
 
-/// What `pay` is asked to do. A struct (not a long argument list): Swift 6.3.1 miscompiles some
-/// async calls whose long argument lists carry several UInt128 values.
-public struct PayRequest: Sendable {
-    public var channels: [ChannelID]
-    /// Increment per payment, atomic units.
-    public var amount: UInt128
-    public var taskID: String?
-    /// Payments to make (round-robin over `channels`).
-    public var count: Int
-    /// Pace issuance at this many payments per second (nil: as fast as possible).
-    public var ratePerSecond: Int?
-    public var timeoutMillis: UInt64
-
-    public init(channels: [ChannelID], amount: UInt128, taskID: String? = nil, count: Int = 1, ratePerSecond: Int? = nil,
-                timeoutMillis: UInt64 = 60_000) {
-        self.channels = channels
-        self.amount = amount
-        self.taskID = taskID
-        self.count = count
-        self.ratePerSecond = ratePerSecond
-        self.timeoutMillis = timeoutMillis
-    }
-}
-
-/// What `pay` did: how many vouchers it signed, what the payee acknowledged, and how long it took.
-public struct PayOutcome: Sendable {
-    public struct Acked: Sendable {
-        public var channel: ChannelID
-        public var latestNonce: UInt64
-        public var paid: UInt128
-        public var ackedNonce: UInt64
-        public var ackedAmount: UInt128
-    }
-
-    public var signed: Int
-    public var channels: [Acked]
-    public var elapsedNanos: UInt64
-    /// Sign-to-acknowledgement latency of each acknowledged voucher, sorted.
-    public var latenciesNanos: [UInt64]
-    /// Why the call stopped early (nil: every payment acknowledged).
-    public var error: NodeError?
-}
-
 extension PaymentsService {
 
     static func nodeError(_ e: ChannelError) -> NodeError {
@@ -77,18 +34,17 @@ extension PaymentsService {
                 throw .peerNotConnected(p.terms.payee.description)
             }
         }
-        let owner = nextSession
-        nextSession += 1
-        for id in r.channels {
-            trackers[id, default: []].append(LatencyTracker(owner: owner))
-            rejections[id] = nil
-        }
+        let token = try admitWaiter()
+        defer { waiters.release(token) }
+        let owner = outcomes.payStarted(r.channels)
         let started = nanos()
         var signed = 0
         var failure: NodeError?
         var lastNonce: [ChannelID: UInt64] = [:]
         var stalledSince: UInt64?
         let deadline = started + r.timeoutMillis * 1_000_000
+        let watched = Set(r.channels)
+        let payeePeers = Set(r.channels.compactMap { payers[$0]?.terms.payee })
 
         issuing: while signed < r.count {
             var budget = min(r.count - signed, configuration.signBatch)
@@ -96,7 +52,11 @@ extension PaymentsService {
                 let dueNanos = started + UInt64(signed) * 1_000_000_000 / UInt64(rate)
                 let now = nanos()
                 if now < dueNanos {
-                    try? await Task.sleep(for: .nanoseconds(Int64(dueNanos - now)))
+                    // Paced: sleep on the injected clock (the deadline queue) until the next payment is due.
+                    if await wait(token, channels: [], until: NodeInstant(nanoseconds: dueNanos)) == .shutdown {
+                        failure = .shuttingDown()
+                        break issuing
+                    }
                     continue
                 }
                 let due = Int((now - started) * UInt64(rate) / 1_000_000_000) + 1 - signed
@@ -108,15 +68,14 @@ extension PaymentsService {
                 let id = r.channels[signed % r.channels.count]
                 guard payers[id] != nil else { failure = Self.channelNotFound(id); break issuing }
                 if payers[id]!.unacknowledgedCount >= configuration.maxUnacknowledged { break }
-                let peer = payers[id]!.terms.payee, asset = payers[id]!.terms.asset.id
-                if guards[asset] == nil { guards[asset] = SpendingGuard(policy: policy) }
+                let peer = payers[id]!.terms.payee
                 let actions: [ChannelAction]
                 do {
-                    actions = try payers[id]!.pay(amount: r.amount, taskID: r.taskID, now: now(), policy: &guards[asset]!)
+                    actions = try book.pay(id, amount: r.amount, taskID: r.taskID, now: now())
                 } catch {
                     enqueue(step)
                     if signed == 0 {
-                        dropTrackers(owner)
+                        _ = outcomes.payEnded(owner, channels: watched)
                         throw Self.nodeError(error)
                     }
                     failure = Self.nodeError(error)
@@ -124,21 +83,24 @@ extension PaymentsService {
                 }
                 let nonce = payers[id]!.latestVoucher?.nonce ?? 0
                 lastNonce[id] = nonce
-                let t = nanos()
-                if let i = trackers[id]?.firstIndex(where: { $0.owner == owner }) { trackers[id]![i].signed(nonce: nonce, at: t) }
+                outcomes.signed(id, nonce: nonce, at: nanos(), owner: owner)
                 stage(actions, channel: id, peer: peer, into: &step)
                 signed += 1
                 progress += 1
             }
             enqueue(step)
-            if let rejected = firstRejection(r.channels) {
+            if let (_, rejected) = outcomes.firstRejection(r.channels) {
                 failure = .paymesh(rejected.code,
                                    "the payee rejected voucher \(rejected.nonce): \(rejected.reason ?? "")")
                 break
             }
             if progress == 0 {
+                // The window is full: wait for an acknowledgement, a rejection or a stream change.
                 if let why = stalled(r.channels, since: &stalledSince, deadline: deadline) { failure = why; break }
-                try? await Task.sleep(for: .microseconds(500))
+                if await wait(token, channels: watched, peers: payeePeers, until: Self.waitLimit(deadline, stalledSince)) == .shutdown {
+                    failure = .shuttingDown()
+                    break
+                }
             } else {
                 stalledSince = nil
                 await Task.yield()
@@ -149,53 +111,45 @@ extension PaymentsService {
         while failure == nil {
             let done = lastNonce.allSatisfy { (payers[$0.key]?.ackedNonce ?? 0) >= $0.value }
             if done { break }
-            if let rejected = firstRejection(r.channels), lastNonce[rejectedChannel(r.channels) ?? r.channels[0]] == rejected.nonce {
+            if let (channel, rejected) = outcomes.firstRejection(r.channels), lastNonce[channel] == rejected.nonce {
                 failure = .paymesh(rejected.code,
                                    "the payee rejected voucher \(rejected.nonce): \(rejected.reason ?? "")")
                 break
             }
             if let why = stalled(r.channels, since: &stalledSince, deadline: deadline) { failure = why; break }
-            try? await Task.sleep(for: .microseconds(500))
+            if await wait(token, channels: watched, peers: payeePeers, until: Self.waitLimit(deadline, stalledSince)) == .shutdown {
+                failure = .shuttingDown()
+            }
         }
         let elapsed = nanos() - started
-        var latencies: [UInt64] = []
-        for id in Set(r.channels) {
-            if let t = trackers[id]?.first(where: { $0.owner == owner }) { latencies += t.latenciesNanos }
-        }
-        dropTrackers(owner)
+        let latencies = outcomes.payEnded(owner, channels: watched)
         let acked = Array(Set(r.channels)).compactMap { id -> PayOutcome.Acked? in
             guard let p = payers[id] else { return nil }
             return PayOutcome.Acked(channel: id, latestNonce: p.latestVoucher?.nonce ?? 0, paid: p.paidAmount,
                                     ackedNonce: p.ackedNonce, ackedAmount: p.ackedAmount)
         }
-        return PayOutcome(signed: signed, channels: acked, elapsedNanos: elapsed, latenciesNanos: latencies.sorted(), error: failure)
+        return PayOutcome(signed: signed, channels: acked, elapsedNanos: elapsed, latenciesNanos: latencies, error: failure)
     }
 
-    private func dropTrackers(_ owner: UInt64) {
-        for id in Array(trackers.keys) {
-            trackers[id]!.removeAll { $0.owner == owner }
-            if trackers[id]!.isEmpty { trackers[id] = nil }
-        }
-    }
+    /// A payee without a stream for this long stops `pay` with PEER_NOT_CONNECTED.
+    static let payeeStallNanos: UInt64 = 1_000_000_000
 
-    private func firstRejection(_ channels: [ChannelID]) -> Rejection? {
-        for id in channels { if let r = rejections[id] { return r } }
-        return nil
+    /// Until when to wait: the call's deadline, or earlier when a payee has lost its stream.
+    static func waitLimit(_ deadline: UInt64, _ stalledSince: UInt64?) -> NodeInstant {
+        NodeInstant(nanoseconds: min(deadline, stalledSince.map { $0 + payeeStallNanos } ?? .max))
     }
-
-    private func rejectedChannel(_ channels: [ChannelID]) -> ChannelID? { channels.first { rejections[$0] != nil } }
 
     /// Why waiting should stop: the deadline passed, or a payee has had no stream for a second.
     private func stalled(_ channels: [ChannelID], since: inout UInt64?, deadline: UInt64) -> NodeError? {
         let now = nanos()
-        if now > deadline { return .internalError("timed out waiting for acknowledgements") }
+        if now >= deadline { return .internalError("timed out waiting for acknowledgements") }
         let gone = channels.compactMap { payers[$0]?.terms.payee }.first { links[$0] == nil && !opening.contains($0) }
         guard let gone else {
             since = nil
             return nil
         }
         if since == nil { since = now }
-        if now - since! > 1_000_000_000 { return .peerNotConnected(gone.description) }
+        if now - since! >= Self.payeeStallNanos { return .peerNotConnected(gone.description) }
         return nil
     }
 }

@@ -7,15 +7,20 @@ public import PaymeshMessages
 import PaymeshStore
 import PaymeshTransport
 
-/// The payments layer of a node: channel machines (`PayerChannel`, `PayeeChannel`) driven over one
-/// `/paymesh/payments/1` stream per peer, with their state in the node's `ChannelStore`.
+/// The payments layer of a node: the thin driver of its `ChannelBook` (every payer and payee
+/// channel machine and the dispatch of `/paymesh/payments/1` messages, sans-IO), over one stream
+/// per peer, with channel state in the node's `ChannelStore`.
 ///
-/// The machines are pure; this actor performs their actions in order (Specs/channels.md §1):
+/// The book decides; this actor feeds it events (received chunks, peers coming back, deadlines,
+/// settlement results, console calls) and performs what it returns in order (Specs/channels.md §1):
 /// writes (`.persist`, `.recordReceipt`) are started at once and every later action of the same
 /// list (`.send`, `.settle`, …) waits until they are durable. Pipelining comes from batching, not
 /// from relaxing that rule: everything one actor turn produces (up to `signBatch` vouchers signed by
 /// `pay`, or every message of a received chunk) becomes one `OutboxStep`, whose vouchers are one
 /// store request per channel and so share one group commit; steps are released strictly in order.
+/// Time comes from the injected clock: every deadline sits in one `DeadlineQueue` with one sleeping
+/// task, and calls that wait (`pay`, `openChannel`, `closeChannel`, `streamUsage`) are resumed by
+/// the events they wait for (`Waiters`), never by polling.
 public actor PaymentsService {
     let key: IdentityKey
     let me: EthereumAddress
@@ -28,13 +33,9 @@ public actor PaymentsService {
     let clock: any NodeClock
     let random: NodeRandom
 
-    var payers: [ChannelID: PayerChannel] = [:]
-    var payees: [ChannelID: PayeeChannel] = [:]
-    /// The payee channels of each payer that may not be SETTLED yet (pruned when counted).
-    var payeesByPayer: [EthereumAddress: Set<ChannelID>] = [:]
-    /// Peers with a channel, given reserved peer slots (issue 7 item 8). Only grows until the next
-    /// start: a settled channel's peer keeps its slot until then.
-    var protectedPeers: Set<EthereumAddress> = []
+    /// Every channel of the node and the decisions about them (sans-IO); this actor performs
+    /// what it returns.
+    var book: ChannelBook
     /// What the store holds for each channel (to write only what changed).
     var persisted: [ChannelID: Persisted] = [:]
     /// The stream we write to, per peer; `allLinks` also holds the others we read from.
@@ -44,9 +45,6 @@ public actor PaymentsService {
     /// Messages waiting for a stream to their peer.
     var pendingSends: [EthereumAddress: [Message]] = [:]
     var nextLinkID: UInt64 = 1
-    var policy: SpendingPolicy = .unlimited
-    /// One guard per asset id (Specs/channels.md §9).
-    var guards: [String: SpendingGuard] = [:]
     var outbox = Outbox()
     /// Per channel, the last non-voucher write: the next one waits for it (keeps them in order).
     var coldTail: [ChannelID: Task<String?, Never>] = [:]
@@ -57,14 +55,17 @@ public actor PaymentsService {
     /// `<datadir>/channels.marker`: exists once this node has stored a channel.
     let markerPath: String
     var markerWritten = false
-    var trackers: [ChannelID: [LatencyTracker]] = [:]
-    var rejections: [ChannelID: Rejection] = [:]
-    var openFailures: [ChannelID: Rejection] = [:]
-    var closeFailures: [ChannelID: Rejection] = [:]
-    var sessions: [String: StreamEntry] = [:]
-    var nextSession: UInt64 = 1
+    /// Refusals and latencies the console's calls report.
+    var outcomes = PaymentOutcomes()
+    var streams = StreamSessions()
     var writer = PaymentStreamCodec()
     var peerEvents: PeerLinkEvents?
+    /// Every deadline (channel timers, waiting calls, streaming ticks) and the one task asleep
+    /// until the earliest of them (`PaymentsService+Deadlines`).
+    var deadlines = DeadlineQueue<PaymentsDeadline>()
+    var deadlineSleeper = DeadlineSleeper()
+    /// Calls waiting for channel events, resumed by them (no polling).
+    var waiters = Waiters()
     let jobs: AsyncStream<@Sendable () async -> Void>
     let jobContinuation: AsyncStream<@Sendable () async -> Void>.Continuation
     var stopped = false
@@ -104,6 +105,7 @@ public actor PaymentsService {
         self.events = events
         self.configuration = configuration
         self.logger = logger
+        book = ChannelBook(key: key, openPolicy: configuration.openPolicy)
         (jobs, jobContinuation) = AsyncStream.makeStream()
     }
 
@@ -165,7 +167,7 @@ public actor PaymentsService {
         guard !stopped else { return }
         stopped = true
         for link in links.values { link.stream.close() }
-        for (_, session) in sessions { session.ticker?.cancel() }
+        stopDeadlines()
         let tails = Array(coldTail.values)
         for t in tails { _ = await t.value }
         await voucherChain?.value
@@ -202,20 +204,12 @@ public actor PaymentsService {
             if let v = snapshot.latestVoucher {
                 do { try v.verify(expectedSigner: snapshot.terms.payer, domain: snapshot.terms.domain) } catch {
                     throw Self.damaged(store.path, "channel \(r.id): the stored latest voucher (nonce \(v.nonce), amount \(v.amount)) "
-                                       + "is not signed by the payer \(snapshot.terms.payer.lowercaseHex)")
+                                       + "is not signed by the payer \(snapshot.terms.payer)")
                 }
             }
             persisted[r.id] = Persisted(cold: ColdKey(snapshot), voucherNonce: r.latestVoucher?.nonce ?? 0)
             do {
-                switch snapshot.role {
-                case .payer: payers[r.id] = try PayerChannel(restoring: snapshot, key: key)
-                case .payee:
-                    payees[r.id] = try PayeeChannel(restoring: snapshot, key: key)
-                    payeesByPayer[snapshot.terms.payer, default: []].insert(r.id)
-                }
-                if snapshot.state != .settled {
-                    protectPeer(snapshot.role == .payer ? snapshot.terms.payee : snapshot.terms.payer)
-                }
+                perform(try book.load(snapshot))
             } catch {
                 throw Self.damaged(store.path, "channel \(r.id): \(error)")
             }
@@ -223,8 +217,8 @@ public actor PaymentsService {
         }
         markerWritten = !records.isEmpty
         if markerWritten { try marker.write() }
-        if let bytes = try store.metadata(forKey: PolicyJSON.metadataKey), let p = try? PolicyJSON.decode(bytes) { policy = p }
-        rebuildGuards()
+        if let bytes = try store.metadata(forKey: PolicyJSON.metadataKey), let p = try? PolicyJSON.decode(bytes) { book.setPolicy(p) }
+        book.rebuildGuards()
         peerEvents = peers.linkEvents()
         logger.info("payments ready", metadata: ["channels": "\(restored)", "store": "\(store.path)"])
     }
@@ -244,37 +238,18 @@ public actor PaymentsService {
         }
     }
 
-    /// Spending totals are the cumulative amounts of our payer channels' latest vouchers (durable):
-    /// nothing else needs persisting for them. The rate window starts empty after a restart.
-    func rebuildGuards() {
-        var perAsset: [String: (perPeer: [EthereumAddress: UInt128], total: UInt128)] = [:]
-        for p in payers.values {
-            let asset = p.terms.asset.id, paid = p.paidAmount
-            perAsset[asset, default: ([:], 0)].perPeer[p.terms.payee, default: 0] += paid
-            perAsset[asset, default: ([:], 0)].total += paid
-        }
-        guards = perAsset.mapValues { SpendingGuard(policy: policy, spentPerPeer: $0.perPeer, spentTotal: $0.total) }
-    }
-
     /// After start: continue closes cut short by a stop or a crash (Specs/channels.md §6.4): a
     /// payout requested but not confirmed is asked for again (the ledger applies one per channel,
     /// so one already applied is confirmed and the channel becomes SETTLED), a due payout is
     /// requested, challenge deadlines and the retry of an unanswered proposal are scheduled.
-    func resumeCloses() {
-        let now = now()
-        for id in Array(payers.keys) {
-            let actions = payers[id]!.resume(now: now)
-            if !actions.isEmpty { perform(actions, channel: id, peer: payers[id]!.terms.payee) }
-        }
-        for id in Array(payees.keys) {
-            let actions = payees[id]!.resume(now: now)
-            if !actions.isEmpty { perform(actions, channel: id, peer: payees[id]!.terms.payer) }
-        }
-    }
+    func resumeCloses() { perform(book.resume(now: now())) }
 
-    func snapshot(_ id: ChannelID) -> ChannelSnapshot? { payers[id]?.snapshot ?? payees[id]?.snapshot }
+    var payers: [ChannelID: PayerChannel] { book.payers }
+    var payees: [ChannelID: PayeeChannel] { book.payees }
 
-    func peerOf(_ id: ChannelID) -> EthereumAddress? { payers[id]?.terms.payee ?? payees[id]?.terms.payer }
+    func snapshot(_ id: ChannelID) -> ChannelSnapshot? { book.snapshot(id) }
+
+    func peerOf(_ id: ChannelID) -> EthereumAddress? { book.peerOf(id) }
 
     // MARK: Streams
 
@@ -312,6 +287,7 @@ public actor PaymentsService {
         guard links[link.peer]?.id == link.id else { return }
         // Fall back to the newest other stream still open, if any.
         links[link.peer] = allLinks[link.peer]?.values.max { $0.id < $1.id }
+        wakeWaiters(peer: link.peer)
         logger.debug("payment stream closed", metadata: ["peer": "\(link.peer)", "fallback": "\(links[link.peer] != nil)"])
     }
 
@@ -331,6 +307,7 @@ public actor PaymentsService {
 
     private func opened(_ stream: PaymeshStream?, to peer: EthereumAddress) {
         opening.remove(peer)
+        defer { wakeWaiters(peer: peer) }
         guard let stream else {
             pendingSends[peer] = nil // re-establishment resends the latest state when the peer is back
             return
@@ -378,6 +355,7 @@ public actor PaymentsService {
             links[peer] = nil
             for link in (allLinks.removeValue(forKey: peer) ?? [:]).values { link.stream.reset() }
             pendingSends[peer] = nil
+            wakeWaiters(peer: peer)
             return
         }
         reestablish(with: peer)
@@ -385,171 +363,27 @@ public actor PaymentsService {
 
     /// Specs/channels.md §8: both sides send their latest state.
     func reestablish(with peer: EthereumAddress) {
-        let now = now()
-        var step = StepBuilder()
-        var count = 0
-        for id in payers.keys where payers[id]!.terms.payee == peer {
-            stage(payers[id]!.reestablish(now: now), channel: id, peer: peer, into: &step)
-            count += 1
-        }
-        for id in payees.keys where payees[id]!.terms.payer == peer {
-            stage(payees[id]!.reestablish(now: now), channel: id, peer: peer, into: &step)
-            count += 1
-        }
-        if count > 0 {
-            logger.info("re-establishing channels", metadata: ["peer": "\(peer)", "channels": "\(count)"])
-            ensureLink(peer)
-        }
-        enqueue(step)
+        let actions = book.onPeerUp(peer, now: now())
+        if !actions.isEmpty { ensureLink(peer) }
+        perform(actions)
     }
 
     // MARK: Receiving
 
     /// Every message of one received chunk, in order; one outbox step for all of them.
     func received(_ messages: [Message], on link: PaymentLink) {
-        let now = now()
-        let peer = link.peer
-        var step = StepBuilder()
-        var errors: [Message] = []
-        var misbehaviour = Misbehaviour()
-        defer { report(misbehaviour, by: peer) }
-        for m in messages {
-            guard let id = Self.channelID(of: m) else {
-                switch m {
-                case .error(let e):
-                    logger.notice("peer reported an error", metadata: ["peer": "\(peer)", "code": "\(e.code)", "message": "\(e.message)"])
-                case .negotiatePropose, .negotiateCounter, .negotiateAccept, .negotiateReject:
-                    errors.append(.error(ErrorMessage(unchecked: .negotiationNotSupported, "this node does not negotiate", m)))
-                default:
-                    errors.append(.error(ErrorMessage(unchecked: .unsupportedMessage, "\(m.type.name) is not handled", m)))
-                }
-                continue
-            }
-            if payers[id] != nil {
-                guard payers[id]!.terms.payee == peer else {
-                    misbehaviour.note(.identityNotVerified, "not this channel's payee")
-                    stage(Self.reject(m, .identityNotVerified, "not this channel's payee"), channel: nil, peer: peer, into: &step); continue
-                }
-                let actions = payers[id]!.receive(m, now: now)
-                misbehaviour.scan(actions)
-                stage(actions, channel: id, peer: peer, into: &step)
-            } else if payees[id] != nil {
-                guard payees[id]!.terms.payer == peer else {
-                    misbehaviour.note(.identityNotVerified, "not this channel's payer")
-                    stage(Self.reject(m, .identityNotVerified, "not this channel's payer"), channel: nil, peer: peer, into: &step); continue
-                }
-                let actions = payees[id]!.receive(m, now: now)
-                misbehaviour.scan(actions)
-                stage(actions, channel: id, peer: peer, into: &step)
-                if case .paymentUpdate(let v) = m, let task = v.taskID, payees[id]!.latestVoucher == v {
-                    step.noteReceipt(channel: id, taskID: task)
-                }
-            } else if case .paymentOpen(let open) = m {
-                acceptOpen(open, from: peer, now: now, into: &step, misbehaviour: &misbehaviour)
-            } else if case .paymentAck = m {
-                continue // an answer about a channel we no longer know: nothing to do
-            } else {
-                stage(Self.reject(m, .channelNotFound, "no such channel"), channel: nil, peer: peer, into: &step)
-            }
+        var balances: [String: UInt128] = [:]
+        for asset in ChannelBook.openAssets(messages) {
+            balances[asset] = try? ledger.books.balance(owner: me, assetID: asset).atomicUnits
         }
-        issueReceipts(&step, now: now)
-        if !errors.isEmpty { step.sendNow(errors, to: peer) }
-        enqueue(step)
+        perform(book.onReceived(messages, from: link.peer, now: now(), balances: balances))
     }
 
     /// Gives `peer` a reserved slot in the peer table (newcomers are evicted before it when the
     /// table is full). Peers get it by having a channel with us: as payee of one we opened, or as
     /// payer of one our open policy accepted.
     func protectPeer(_ peer: EthereumAddress) {
-        guard protectedPeers.insert(peer).inserted else { return }
         let peers = self.peers
         Task { await peers.protect(peer) }
-    }
-
-    private func acceptOpen(_ open: PaymentOpen, from peer: EthereumAddress, now: UInt64, into step: inout StepBuilder,
-                            misbehaviour: inout Misbehaviour) {
-        let capacity = openCapacity(payer: peer, assetID: open.asset.id)
-        switch PayeeChannel.accept(open, key: key, policy: configuration.openPolicy, authenticatedPeer: peer, backing: nil,
-                                   capacity: capacity, now: now) {
-        case .accepted(let channel, let actions):
-            payees[open.channelID] = channel
-            payeesByPayer[peer, default: []].insert(open.channelID)
-            protectPeer(peer)
-            logger.info("channel accepted", metadata: ["channel": "\(open.channelID)", "payer": "\(peer)",
-                                                       "deposit": "\(open.totalDeposit)", "asset": "\(open.asset)"])
-            // The payer's deposit is a term of the channel (its row), not money in our books.
-            stage(actions, channel: open.channelID, peer: peer, into: &step)
-        case .rejected(let error, let actions):
-            misbehaviour.note(error.code, "\(error)")
-            // A flood beyond the per-payer limit is answered, not logged or published open by open.
-            let flood = error.code == .channelLimitExceeded
-            logger.log(level: flood ? .debug : .notice, "channel refused",
-                       metadata: ["channel": "\(open.channelID)", "payer": "\(peer)", "error": "\(error)"])
-            stage(flood ? actions.filter { if case .notify = $0 { false } else { true } } : actions,
-                  channel: open.channelID, peer: peer, into: &step)
-        }
-    }
-
-    /// What the open checks need of the node's other channels (Specs/channels.md §3.2 steps 1b, 4).
-    /// Counting prunes settled channels from the payer's index, so it costs what the payer has open.
-    private func openCapacity(payer: EthereumAddress, assetID: String) -> OpenCapacity {
-        let live = (payeesByPayer[payer] ?? []).filter { payees[$0].map { $0.state != .settled } ?? false }
-        payeesByPayer[payer] = live.isEmpty ? nil : live
-        guard live.count < configuration.openPolicy.maxChannelsPerPeer else {
-            return OpenCapacity(channelsWithPayer: live.count, committedInflow: nil) // refused before the sum matters
-        }
-        // Our balance plus every deposit we may still be paid in this asset, checked.
-        var committed: UInt128? = (try? ledger.books.balance(owner: me, assetID: assetID).atomicUnits)
-        for channel in payees.values where channel.state != .settled && channel.terms.asset.id == assetID {
-            guard let sum = committed else { break }
-            let (next, overflow) = sum.addingReportingOverflow(channel.terms.deposit)
-            committed = overflow ? nil : next
-        }
-        return OpenCapacity(channelsWithPayer: live.count, committedInflow: committed)
-    }
-
-    /// The payee signs a receipt for the latest voucher of each task id seen in this step (the
-    /// evidence of what was paid for which request, Specs/channels.md §10).
-    private func issueReceipts(_ step: inout StepBuilder, now: UInt64) {
-        for (id, task) in step.takeReceiptRequests() {
-            guard payees[id] != nil else { continue }
-            do {
-                let (_, actions) = try payees[id]!.issueReceipt(taskID: task, now: now)
-                stage(actions, channel: id, peer: payees[id]!.terms.payer, into: &step)
-            } catch {
-                logger.warning("receipt not issued", metadata: ["channel": "\(id)", "error": "\(error)"])
-            }
-        }
-    }
-
-    static func channelID(of m: Message) -> ChannelID? {
-        switch m {
-        case .paymentOpen(let x): x.channelID
-        case .paymentUpdate(let x): x.channelID
-        case .paymentClose(let x): x.channelID
-        case .paymentAck(let x): x.channelID
-        default: nil
-        }
-    }
-
-    /// PAYMENT_ACK rejected for a message we cannot route.
-    static func reject(_ m: Message, _ code: PaymeshErrorCode, _ reason: String) -> [ChannelAction] {
-        guard let id = channelID(of: m) else { return [] }
-        let nonce: UInt64
-        switch m {
-        case .paymentOpen(let x): nonce = x.nonce
-        case .paymentUpdate(let x): nonce = x.nonce
-        case .paymentClose(let x): nonce = x.finalNonce
-        default: return []
-        }
-        guard let ack = try? PaymentAck(channelID: id, nonce: nonce, status: .rejected, reason: reason, errorCode: code) else { return [] }
-        return [.send(.paymentAck(ack))]
-    }
-}
-
-extension ErrorMessage {
-    init(unchecked code: PaymeshErrorCode, _ text: String, _ about: Message) {
-        // Codes and texts built here are in range; `try?` cannot fail.
-        self = (try? ErrorMessage(code: code, message: text, refType: UInt64(about.type.rawValue)))!
     }
 }
