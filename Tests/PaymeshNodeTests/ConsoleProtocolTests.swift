@@ -1,3 +1,4 @@
+import PaymeshConsole
 import PaymeshNode
 import Testing
 

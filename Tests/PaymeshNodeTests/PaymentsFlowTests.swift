@@ -1,5 +1,6 @@
 import Foundation
 import PaymeshChannels
+import PaymeshConsole
 import PaymeshMessages
 import PaymeshNode
 import Testing

@@ -58,7 +58,7 @@ extension PaymentsService {
         .paymesh(code: 1002, name: "CHANNEL_NOT_ACTIVE", "channel \(id) is \(state)")
     }
 
-    static func channelNotFound(_ id: ChannelID) -> NodeError {
+    public static func channelNotFound(_ id: ChannelID) -> NodeError {
         .paymesh(code: 1000, name: "CHANNEL_NOT_FOUND", "no channel \(id) on this node")
     }
 
