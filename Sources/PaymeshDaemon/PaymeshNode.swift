@@ -159,12 +159,7 @@ public final class PaymeshNode: Service, Sendable {
         registry.register(SessionMethods(registry: registry, events: events))
         registry.register(PeerMethods(peers: peers))
         registry.register(DiscoveryMethods(discovery: discovery, peers: peers))
-        registry.register(ChannelMethods(payments: payments))
-        registry.register(PayMethods(payments: payments))
-        registry.register(StreamMethods(payments: payments))
-        registry.register(LedgerMethods(payments: payments))
-        registry.register(ReceiptMethods(payments: payments))
-        registry.register(PolicyMethods(payments: payments))
+        registry.register(PaymentsMethods(payments: payments))
         let console = ConsoleServer(path: consolePath, registry: registry, group: group,
                                     maxLineBytes: configuration.consoleMaxLineBytes, logger: logger.with("component", "console"))
         do {

@@ -3,12 +3,8 @@ import PaymeshChannels
 import PaymeshNode
 
 /// `receipts` (Specs/console.md §8): the payee's signed receipt chain of a channel.
-public struct ReceiptMethods: ConsoleMethodGroup {
-    let payments: PaymentsService
-
-    public init(payments: PaymentsService) { self.payments = payments }
-
-    public var methods: [ConsoleMethod] {
+extension PaymentsMethods {
+    var receipts: [ConsoleMethod] {
         let s = payments
         return [
             ConsoleMethod(

@@ -2,12 +2,8 @@ import PaymeshChannels
 import PaymeshNode
 
 /// Metered payment streams (Specs/console.md §8): stream.start, stream.usage, stream.stop.
-public struct StreamMethods: ConsoleMethodGroup {
-    let payments: PaymentsService
-
-    public init(payments: PaymentsService) { self.payments = payments }
-
-    public var methods: [ConsoleMethod] {
+extension PaymentsMethods {
+    var streams: [ConsoleMethod] {
         let s = payments
         return [
             ConsoleMethod(

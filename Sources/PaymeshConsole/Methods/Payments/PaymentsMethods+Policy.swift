@@ -2,12 +2,8 @@ import PaymeshChannels
 import PaymeshNode
 
 /// The spending policy (Specs/console.md §8): policy.get, policy.set.
-public struct PolicyMethods: ConsoleMethodGroup {
-    let payments: PaymentsService
-
-    public init(payments: PaymentsService) { self.payments = payments }
-
-    public var methods: [ConsoleMethod] {
+extension PaymentsMethods {
+    var policy: [ConsoleMethod] {
         let s = payments
         return [
             ConsoleMethod("policy.get", summary: "The spending policy and what has been spent under it, per asset.",

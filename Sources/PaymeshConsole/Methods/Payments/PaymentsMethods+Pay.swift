@@ -3,12 +3,8 @@ import PaymeshMessages
 import PaymeshNode
 
 /// `pay` (Specs/console.md §8): signed cumulative vouchers, pipelined or paced.
-public struct PayMethods: ConsoleMethodGroup {
-    let payments: PaymentsService
-
-    public init(payments: PaymentsService) { self.payments = payments }
-
-    public var methods: [ConsoleMethod] {
+extension PaymentsMethods {
+    var pay: [ConsoleMethod] {
         let s = payments
         return [
             ConsoleMethod(

@@ -5,12 +5,8 @@ import PaymeshNode
 
 /// Channel methods (Specs/console.md §8): channel.open, channel.list, channel.get, channel.close,
 /// channel.history over `PaymentsService`. Money is atomic units as decimal strings.
-public struct ChannelMethods: ConsoleMethodGroup {
-    let payments: PaymentsService
-
-    public init(payments: PaymentsService) { self.payments = payments }
-
-    public var methods: [ConsoleMethod] {
+extension PaymentsMethods {
+    var channels: [ConsoleMethod] {
         let s = payments
         return [
             ConsoleMethod(

@@ -4,12 +4,8 @@ import PaymeshMessages
 import PaymeshNode
 
 /// The local ledger (Specs/console.md §8): balance, ledger.fund (off-chain).
-public struct LedgerMethods: ConsoleMethodGroup {
-    let payments: PaymentsService
-
-    public init(payments: PaymentsService) { self.payments = payments }
-
-    public var methods: [ConsoleMethod] {
+extension PaymentsMethods {
+    var ledger: [ConsoleMethod] {
         let s = payments
         return [
             ConsoleMethod(
