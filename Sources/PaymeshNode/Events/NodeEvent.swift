@@ -2,8 +2,8 @@ public import PaymeshChannels
 public import PaymeshMessages
 
 /// Something that happened in the node, as a typed value. Features publish these through the
-/// `NodeEventHub`; whoever subscribes decides what to make of them (the console turns them into
-/// its JSON notifications, Specs/console.md §6 and §8; nothing below it knows that format).
+/// `NodeEventHub`; whoever subscribes decides what to make of them (a wire or text format is the
+/// subscriber's business: this module has none).
 public enum NodeEvent: Hashable, Sendable {
     /// A peer came up, went down or was banned; discovery found or lost a peer (`PeerManager`).
     case peer(PeerEvent)

@@ -8,7 +8,7 @@ import NIOConcurrencyHelpers
 /// (`droppedTotal`). Consumers that must not lose anything use a lossless typed feed instead
 /// (peer links: `PeerManager.linkEvents()`, coalesced per peer).
 public final class NodeEventHub: Sendable {
-    /// Undelivered events one subscriber may hold (Specs/console.md §6: 1024).
+    /// Undelivered events one subscriber may hold (the `subscribe` bound of Specs/console.md §6).
     public static let bufferPerSubscriber = 1024
 
     private struct Subscriber {

@@ -4,8 +4,8 @@ import PaymeshCrypto
 import PaymeshMessages
 
 /// The spending policy as stored in the channel store's `metadata` under `payments/policy`
-/// (Specs/storage.md): a JSON object with the console's key names, amounts as decimal strings,
-/// peer lists as EIP-55 ids; a missing or null key is no limit.
+/// (Specs/storage.md): a JSON object, amounts as decimal strings, peer lists as EIP-55 ids; a
+/// missing or null key is no limit.
 enum PolicyRecord {
     static let metadataKey = "payments/policy"
 
