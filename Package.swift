@@ -52,16 +52,29 @@ let package = Package(
         .target(name: "PaymeshChannels", dependencies: ["PaymeshMessages", "PaymeshCrypto"]),
         // Durable state in SQLite (WAL, group commit, migrations).
         .target(name: "PaymeshStore", dependencies: ["CSQLite", "PaymeshMessages", "PaymeshCrypto"]),
-        // The node runtime: peer table, dialing, console (JSON-RPC over a Unix socket), services.
+                // The node's features: peer table, dialing, protocol router, payments, discovery glue, typed
+        // events (no console, no JSON-RPC: those are PaymeshConsole's).
         .target(name: "PaymeshNode", dependencies: [
             "PaymeshTransport", "PaymeshDiscovery", "PaymeshChannels", "PaymeshStore", "PaymeshMessages", "PaymeshMux", "PaymeshCrypto",
+            nioCore, nioHelpers,
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The console: JSON-RPC 2.0 over a Unix socket, one method group per feature, typed events as JSON.
+        .target(name: "PaymeshConsole", dependencies: [
+            "PaymeshNode", "PaymeshChannels", "PaymeshStore", "PaymeshMessages", "PaymeshCrypto",
+            nioCore, nioPosix, nioHelpers,
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The composition root: the `PaymeshNode` service wires identity, peers, payments, discovery and the console.
+        .target(name: "PaymeshDaemon", dependencies: [
+            "PaymeshNode", "PaymeshConsole", "PaymeshTransport", "PaymeshCrypto",
             nioCore, nioPosix, nioHelpers,
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // The `paymesh` command: start, identity, console, ctl, mesh.
         .executableTarget(name: "PaymeshCLI", dependencies: [
-            "PaymeshNode", "PaymeshCrypto", "PaymeshChannels", "PaymeshMessages",
+            "PaymeshDaemon", "PaymeshConsole", "PaymeshNode", "PaymeshCrypto", "PaymeshChannels", "PaymeshMessages",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -73,7 +86,7 @@ let package = Package(
         .target(name: "PaymeshHostile", dependencies: ["PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshMsgpack", "PaymeshCrypto", nioCore]),
         // Child process for the store's kill -9 test, and the store benchmarks (`bench`).
         .executableTarget(name: "paymesh-store-crashtest", dependencies: ["PaymeshStore", "PaymeshMessages", "PaymeshCrypto"], path: "Sources/PaymeshStoreCrashTest"),
-        .executableTarget(name: "PaymeshBench", dependencies: ["PaymeshNode", "PaymeshHostile", "PaymeshStore", "PaymeshTransport", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", nioCore, nioPosix, nioHelpers]),
+        .executableTarget(name: "PaymeshBench", dependencies: ["PaymeshConsole", "PaymeshNode", "PaymeshHostile", "PaymeshStore", "PaymeshTransport", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", nioCore, nioPosix, nioHelpers]),
 
         // Helpers shared by the test targets (vector loading, in-memory pipes).
         .target(name: "PaymeshTestSupport", path: "Tests/PaymeshTestSupport"),
@@ -83,7 +96,8 @@ let package = Package(
         .testTarget(name: "PaymeshMessagesTests", dependencies: ["PaymeshMessages", "PaymeshMsgpack", "PaymeshCrypto", "PaymeshTestSupport", nioCore]),
         .testTarget(name: "PaymeshChannelsTests", dependencies: ["PaymeshChannels", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshStoreTests", dependencies: ["PaymeshStore", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
-        .testTarget(name: "PaymeshNodeTests", dependencies: ["PaymeshNode", "PaymeshHostile", "PaymeshChannels", "PaymeshStore", "PaymeshMessages", "PaymeshTransport", "PaymeshMux", "PaymeshDiscovery", "PaymeshCrypto", "PaymeshTestSupport", nioCore, nioPosix, nioHelpers]),
+        .testTarget(name: "PaymeshNodeTests", dependencies: ["PaymeshDaemon", "PaymeshConsole", "PaymeshNode", "PaymeshHostile", "PaymeshChannels", "PaymeshStore", "PaymeshMessages", "PaymeshTransport", "PaymeshMux", "PaymeshDiscovery", "PaymeshCrypto", "PaymeshTestSupport", nioCore, nioPosix, nioHelpers]),
+        .testTarget(name: "PaymeshConsoleTests", dependencies: ["PaymeshConsole", "PaymeshNode", "PaymeshChannels", "PaymeshMessages", "PaymeshCrypto"]),
         .testTarget(name: "PaymeshDiscoveryTests", dependencies: ["PaymeshDiscovery"]),
         .testTarget(name: "PaymeshTransportTests", dependencies: ["PaymeshTransport", "PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport", nioCore, nioPosix, nioHelpers]),
     ]

@@ -1,4 +1,5 @@
 import Foundation
+import PaymeshConsole
 import PaymeshNode
 
 /// `paymesh-bench node`: node figures with real `paymesh` processes on loopback, started and

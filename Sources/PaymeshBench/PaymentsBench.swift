@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import PaymeshConsole
 import PaymeshCrypto
 import PaymeshMessages
 import PaymeshNode

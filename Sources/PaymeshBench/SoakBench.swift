@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import PaymeshConsole
 import PaymeshHostile
 import PaymeshNode
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import PaymeshConsole
 import PaymeshNode
 
 struct Ctl: AsyncParsableCommand {

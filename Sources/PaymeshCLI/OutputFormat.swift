@@ -1,4 +1,5 @@
 import Foundation
+import PaymeshConsole
 import PaymeshNode
 
 /// Renders console results for people (tables for lists, `key: value` lines for objects) or

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PaymeshDaemon
 import PaymeshNode
 
 @main

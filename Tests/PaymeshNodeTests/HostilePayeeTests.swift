@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import PaymeshChannels
+import PaymeshConsole
 import PaymeshCrypto
 import PaymeshMessages
 import PaymeshNode

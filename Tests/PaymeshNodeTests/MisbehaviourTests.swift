@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import PaymeshChannels
+import PaymeshConsole
 import PaymeshCrypto
 import PaymeshMessages
 import PaymeshNode

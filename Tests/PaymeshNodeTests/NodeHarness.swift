@@ -1,4 +1,6 @@
 import Foundation
+import PaymeshConsole
+import PaymeshDaemon
 import PaymeshNode
 
 /// A node running in this process on loopback with a temporary data directory.

@@ -1,5 +1,7 @@
 import Foundation
+import PaymeshConsole
 import PaymeshCrypto
+import PaymeshDaemon
 import PaymeshNode
 import Testing
 

@@ -1,3 +1,4 @@
+import PaymeshDaemon
 import PaymeshNode
 import Testing
 

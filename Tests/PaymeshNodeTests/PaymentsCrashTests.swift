@@ -1,4 +1,5 @@
 import Foundation
+import PaymeshConsole
 import PaymeshMessages
 import PaymeshNode
 import PaymeshStore

@@ -1,5 +1,6 @@
 import Foundation
 import PaymeshChannels
+import PaymeshConsole
 import PaymeshMessages
 import PaymeshNode
 import Testing
@@ -118,6 +119,43 @@ import Testing
                 Issue.record("payment on a settled channel was accepted"); return
             }
             #expect(after.code == 1002)
+            await payer.stop()
+            await payee.stop()
+        }
+    }
+
+    /// Subscribers hear the payments layer's typed events as the JSON of Specs/console.md §8: the
+    /// payee `payment.received`, the payer `payment.acked`, both `channel.state`; a `peer` topic
+    /// filter keeps them out.
+    @Test func paymentEventsReachConsoleSubscribersAsJSON() async throws {
+        try await withTimeout(120) {
+            let (payer, payee, channel) = try await Self.openChannel()
+            defer { removeDirectory(payer.directory); removeDirectory(payee.directory) }
+            try await ConsoleClient.withConnection(socketPath: payee.socket) { payeeWatch async throws in
+                try await ConsoleClient.withConnection(socketPath: payer.socket) { payerWatch async throws in
+                    #expect(try await payeeWatch.call("subscribe", ["topics": ["payment", "channel"]])["subscribed"] == ["channel", "payment"])
+                    #expect(try await payerWatch.call("subscribe", ["topics": ["payment"]])["subscribed"] == ["payment"])
+                    let paid = try await payer.call("pay", ["channel": channel, "amount": "9", "task_id": "t-1"])
+                    #expect(paid["ackedNonce"] == 1)
+                    /// The first event of each type in `types`, read in arrival order (other types are skipped).
+                    func firstOf(_ types: Set<String>, on watch: ConsoleClient) async -> [String: JSONValue] {
+                        var seen: [String: JSONValue] = [:]
+                        for await incoming in watch.incoming {
+                            guard case .notification("event", let event) = incoming, let type = event["type"]?.stringValue else { continue }
+                            #expect(type != "events.dropped")
+                            if types.contains(type), seen[type] == nil { seen[type] = event }
+                            if seen.count == types.count { break }
+                        }
+                        return seen
+                    }
+                    let onPayee = await firstOf(["channel.state", "payment.received"], on: payeeWatch)
+                    #expect(onPayee["channel.state"] == ["type": "channel.state", "channel": channel, "from": "OPEN", "to": "ACTIVE"])
+                    #expect(onPayee["payment.received"] == ["type": "payment.received", "channel": channel, "nonce": 1, "increment": "9",
+                                                            "cumulative": "9", "taskId": "t-1"])
+                    let onPayer = await firstOf(["payment.acked"], on: payerWatch)
+                    #expect(onPayer["payment.acked"] == ["type": "payment.acked", "channel": channel, "nonce": 1, "cumulative": "9"])
+                }
+            }
             await payer.stop()
             await payee.stop()
         }

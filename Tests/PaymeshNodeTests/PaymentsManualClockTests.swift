@@ -1,5 +1,6 @@
 import Foundation
 import PaymeshChannels
+import PaymeshConsole
 import PaymeshNode
 import Testing
 

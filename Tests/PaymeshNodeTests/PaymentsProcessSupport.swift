@@ -1,4 +1,5 @@
 import Foundation
+import PaymeshConsole
 import PaymeshNode
 
 /// A `paymesh start` child process on loopback with its own data directory and a fixed port, so

@@ -1,5 +1,6 @@
 import Foundation
 import PaymeshChannels
+import PaymeshConsole
 @testable import PaymeshNode
 import PaymeshTestSupport
 import Testing

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PaymeshConsole
 import PaymeshNode
 
 /// `paymesh mesh pay`: opens a payment channel across every connected pair of mesh nodes (the

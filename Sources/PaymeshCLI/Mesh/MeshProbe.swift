@@ -1,4 +1,5 @@
 import Foundation
+import PaymeshConsole
 import PaymeshNode
 
 /// What one node reports over its console (for `mesh status` and `mesh up`'s wait).

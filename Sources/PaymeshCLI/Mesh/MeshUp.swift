@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PaymeshConsole
 import PaymeshNode
 
 struct MeshUp: AsyncParsableCommand {

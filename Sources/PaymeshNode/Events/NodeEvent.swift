@@ -1,20 +1,17 @@
-/// Something subscribers hear about (console `subscribe`): `type` is dotted
-/// (`peer.up`, `discovery.found`, later `payment.*`), `data` its fields (Specs/console.md §6).
-public struct NodeEvent: Hashable, Sendable {
-    public let type: String
-    public let data: [String: JSONValue]
+public import PaymeshChannels
+public import PaymeshMessages
 
-    public init(_ type: String, _ data: [String: JSONValue] = [:]) {
-        self.type = type
-        self.data = data
-    }
-
-    /// The topic a subscriber filters on: the part before the first dot.
-    public var topic: String { String(type.prefix { $0 != "." }) }
-
-    public var json: JSONValue {
-        var o = data
-        o["type"] = .string(type)
-        return .object(o)
-    }
+/// Something that happened in the node, as a typed value. Features publish these through the
+/// `NodeEventHub`; whoever subscribes decides what to make of them (a wire or text format is the
+/// subscriber's business: this module has none).
+public enum NodeEvent: Hashable, Sendable {
+    /// A peer came up, went down or was banned; discovery found or lost a peer (`PeerManager`).
+    case peer(PeerEvent)
+    /// LAN discovery was switched on or off, with the reason (`PeerManager.setDiscoveryStatus`).
+    case discoveryStatus(DiscoveryStatus)
+    /// A channel machine's notification: state changes, refusals, acknowledgements, payments
+    /// received, disputes, settlement (`PaymentsService`).
+    case channel(ChannelNotification)
+    /// A payment stream paused (cap, balance, refusal) with the cost left unpaid.
+    case streamPaused(stream: String, channel: ChannelID, reason: StreamingSession.PauseReason, unpaid: UInt128)
 }

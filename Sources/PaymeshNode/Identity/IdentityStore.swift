@@ -137,6 +137,7 @@ private func nibble(_ c: UInt8) -> UInt8? {
     }
 }
 
-func errnoText(_ code: Int32 = errno) -> String {
+/// `errno` (or `code`) in words, for error messages.
+public func errnoText(_ code: Int32 = errno) -> String {
     String(cString: strerror(code))
 }

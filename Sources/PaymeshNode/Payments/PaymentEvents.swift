@@ -1,7 +1,8 @@
 import PaymeshChannels
 import PaymeshMessages
 
-/// Channel notifications as console events (`subscribe`, topics `payment` and `channel`) and logs.
+/// Channel notifications: bookkeeping for `pay`, `channel.open` and `channel.close`, logs, and
+/// typed `NodeEvent.channel` events for whoever subscribes (published only while someone does).
 extension PaymentsService {
     func handle(_ n: ChannelNotification) {
         defer { wakeWaiters(channel: n.channelID) }
@@ -20,44 +21,9 @@ extension PaymentsService {
             outcomes.closeFailures[id] = Rejection(nonce: 0, code: code, reason: reason)
             logger.notice("close refused", metadata: ["channel": "\(id)", "code": "\(code)", "reason": "\(reason ?? "")"])
         default:
-            let event = Self.event(n)
-            logger.info("\(event.type)", metadata: event.data.mapValues { "\($0)" })
+            logger.info("channel event", metadata: ["event": "\(n)"])
         }
-        if events.subscriberCount > 0 { events.publish(Self.event(n)) }
-    }
-
-    static func event(_ n: ChannelNotification) -> NodeEvent {
-        func code(_ c: PaymeshErrorCode) -> [String: JSONValue] { ["code": JSONValue(c.rawValue), "name": JSONValue(c.name ?? "UNKNOWN")] }
-        switch n {
-        case .stateChanged(let id, let from, let to):
-            return NodeEvent("channel.state", ["channel": .string(id.description), "from": .string(from.rawValue), "to": .string(to.rawValue)])
-        case .openRejected(let id, let c, let reason):
-            return NodeEvent("channel.openRejected", code(c).merging(["channel": .string(id.description), "reason": JSONValue(reason)]) { a, _ in a })
-        case .paymentAcknowledged(let id, let nonce, let cumulative):
-            return NodeEvent("payment.acked", ["channel": .string(id.description), "nonce": JSONValue(nonce), "cumulative": .string(String(cumulative))])
-        case .paymentRejected(let id, let nonce, let c, let reason):
-            return NodeEvent("payment.rejected", code(c).merging(["channel": .string(id.description), "nonce": JSONValue(nonce),
-                                                                   "reason": JSONValue(reason)]) { a, _ in a })
-        case .paymentReceived(let id, let nonce, let increment, let cumulative, let task):
-            return NodeEvent("payment.received", ["channel": .string(id.description), "nonce": JSONValue(nonce),
-                                                  "increment": .string(String(increment)), "cumulative": .string(String(cumulative)),
-                                                  "taskId": JSONValue(task)])
-        case .peerMessageRejected(let id, let c, let detail):
-            return NodeEvent("channel.peerMessageRejected", code(c).merging(["channel": .string(id.description), "detail": .string(detail)]) { a, _ in a })
-        case .stateRecovered(let id, let nonce, let cumulative):
-            return NodeEvent("channel.recovered", ["channel": .string(id.description), "nonce": JSONValue(nonce), "cumulative": .string(String(cumulative))])
-        case .closeRejected(let id, let c, let reason):
-            return NodeEvent("channel.closeRejected", code(c).merging(["channel": .string(id.description), "reason": JSONValue(reason)]) { a, _ in a })
-        case .disputed(let id, let nonce, let cumulative):
-            return NodeEvent("channel.disputed", ["channel": .string(id.description), "nonce": JSONValue(nonce), "cumulative": .string(String(cumulative))])
-        case .settlementSubmitted(let id, let sid):
-            return NodeEvent("channel.settlementSubmitted", ["channel": .string(id.description), "settlement": .string(sid)])
-        case .settlementFailed(let id, let reason):
-            return NodeEvent("channel.settlementFailed", ["channel": .string(id.description), "reason": .string(reason)])
-        case .settled(let id, let payee, let refund, let offChain):
-            return NodeEvent("channel.settled", ["channel": .string(id.description), "payeeAmount": .string(String(payee)),
-                                                 "refund": .string(String(refund)), "offChain": .bool(offChain)])
-        }
+        if events.hasSubscribers { events.publish(.channel(n)) }
     }
 }
 

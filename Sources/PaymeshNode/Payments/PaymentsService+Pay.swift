@@ -14,7 +14,7 @@ extension PaymentsService {
         .paymesh(.channelNotActive, "channel \(id) is \(state)")
     }
 
-    static func channelNotFound(_ id: ChannelID) -> NodeError {
+    public static func channelNotFound(_ id: ChannelID) -> NodeError {
         .paymesh(.channelNotFound, "no channel \(id) on this node")
     }
 

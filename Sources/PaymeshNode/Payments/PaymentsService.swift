@@ -27,7 +27,7 @@ public actor PaymentsService {
     let store: ChannelStore
     let ledger: NodeLedger
     let peers: PeerManager
-    let events: EventHub
+    let events: NodeEventHub
     let logger: Logger
     let configuration: PaymentsConfiguration
     let clock: any NodeClock
@@ -92,7 +92,7 @@ public actor PaymentsService {
         }
     }
 
-    init(key: IdentityKey, store: ChannelStore, peers: PeerManager, events: EventHub, configuration: PaymentsConfiguration,
+    init(key: IdentityKey, store: ChannelStore, peers: PeerManager, events: NodeEventHub, configuration: PaymentsConfiguration,
          logger: Logger, markerPath: String, clock: any NodeClock, random: NodeRandom) {
         self.key = key
         self.clock = clock
@@ -109,10 +109,10 @@ public actor PaymentsService {
         (jobs, jobContinuation) = AsyncStream.makeStream()
     }
 
-    /// Opens `<directory>/channels.sqlite`, restores every channel, registers the console methods
-    /// and the inbound stream handler. Channels re-establish when their peer connects.
-    public static func start(directory: String, key: IdentityKey, peers: PeerManager, events: EventHub,
-                             registry: ConsoleRegistry, configuration: PaymentsConfiguration,
+    /// Opens `<directory>/channels.sqlite`, restores every channel and registers the inbound
+    /// stream handler. Channels re-establish when their peer connects.
+    public static func start(directory: String, key: IdentityKey, peers: PeerManager, events: NodeEventHub,
+                             configuration: PaymentsConfiguration,
                              logger: Logger, clock: any NodeClock = SystemClock(),
                              random: NodeRandom = .system()) async throws -> PaymentsService {
         guard configuration.openPolicy.maxChannelsPerPeer >= 1 else {
@@ -136,7 +136,6 @@ public actor PaymentsService {
             throw error
         }
         await service.resumeCloses()
-        registry.registerPaymentMethods(service)
         do {
             try peers.router.register(PaymentsProtocol.id, feature: PaymentsProtocol.feature) { stream, peer in
                 await service.adopt(stream, from: peer)
@@ -217,7 +216,7 @@ public actor PaymentsService {
         }
         markerWritten = !records.isEmpty
         if markerWritten { try marker.write() }
-        if let bytes = try store.metadata(forKey: PolicyJSON.metadataKey), let p = try? PolicyJSON.decode(bytes) { book.setPolicy(p) }
+        if let bytes = try store.metadata(forKey: PolicyRecord.metadataKey), let p = try? PolicyRecord.decode(bytes) { book.setPolicy(p) }
         book.rebuildGuards()
         peerEvents = peers.linkEvents()
         logger.info("payments ready", metadata: ["channels": "\(restored)", "store": "\(store.path)"])

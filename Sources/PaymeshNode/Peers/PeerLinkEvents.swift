@@ -3,7 +3,7 @@ public import PaymeshCrypto
 public import PaymeshTransport
 
 /// A peer came up or went down: the typed event internal consumers (payments, later gossip)
-/// receive from `PeerManager.linkEvents()`. JSON events are for the console only.
+/// receive from `PeerManager.linkEvents()`, without loss (the `NodeEventHub` may drop for slow subscribers).
 public enum PeerLinkEvent: Sendable {
     /// `peer` is connected through `connection` (the one the peer table kept).
     case up(EthereumAddress, PaymeshConnection)

@@ -24,7 +24,8 @@ public actor PeerManager {
     }
 
     public nonisolated let local: EthereumAddress
-    public nonisolated let events: EventHub
+    /// Typed node events (peer up/down/banned, discovery found/lost/status) for any subscriber.
+    public nonisolated let events: NodeEventHub
     /// The stream protocols this node offers: services register here; streams a peer opens are
     /// routed by protocol id, and what is registered is what the endpoint accepts and advertises.
     public nonisolated let router: ProtocolRouter
@@ -48,7 +49,7 @@ public actor PeerManager {
     private let jobs: AsyncStream<@Sendable () async -> Void>
     private let jobContinuation: AsyncStream<@Sendable () async -> Void>.Continuation
 
-    public init(endpoint: PaymeshEndpoint, configuration: Configuration = .init(), events: EventHub = EventHub(), logger: Logger,
+    public init(endpoint: PaymeshEndpoint, configuration: Configuration = .init(), events: NodeEventHub = NodeEventHub(), logger: Logger,
                 clock: any NodeClock = SystemClock(), random: NodeRandom = .system()) {
         self.endpoint = endpoint
         self.clock = clock
@@ -165,7 +166,7 @@ public actor PeerManager {
         guard status != discoveryStatus else { return }
         discoveryStatus = status
         logger.info(status.active ? "discovery is on" : "discovery is off", metadata: status.reason.map { ["reason": "\($0)"] } ?? [:])
-        events.publish(NodeEvent("discovery.status", ["active": .bool(status.active), "reason": JSONValue(status.reason)]))
+        events.publish(.discoveryStatus(status))
     }
 
     /// A layer above found `peer` breaking the protocol beyond doubt: disconnect and ban it now
@@ -365,27 +366,21 @@ public actor PeerManager {
     }
 
     private func publish(_ event: PeerEvent) {
-        let node: NodeEvent
         switch event {
         case .peerUp(let id, let direction, let remote):
             logger.info("peer up", metadata: ["peer": "\(id)", "direction": "\(direction.rawValue)", "remote": "\(remote ?? "-")"])
-            node = NodeEvent("peer.up", ["id": .string(id.description), "direction": .string(direction.rawValue), "remote": JSONValue(remote)])
             if let connection = connection(to: id) { pushLink(.up(id, connection)) }
         case .peerDown(let id, let reason):
             logger.info("peer down", metadata: ["peer": "\(id)", "reason": "\(reason)"])
-            node = NodeEvent("peer.down", ["id": .string(id.description), "reason": .string(reason)])
             pushLink(.down(id, reason: reason))
         case .peerBanned(let id, let reason, let duration):
             logger.warning("peer banned", metadata: ["peer": "\(id)", "reason": "\(reason)", "seconds": "\(Int(duration.seconds))"])
-            node = NodeEvent("peer.banned", ["id": .string(id.description), "reason": .string(reason), "seconds": JSONValue(Int(duration.seconds))])
         case .discoveryFound(let id, let endpoint):
             logger.info("discovered peer", metadata: ["peer": "\(id)", "endpoint": "\(endpoint)"])
-            node = NodeEvent("discovery.found", ["id": .string(id.description), "host": .string(endpoint.host), "port": JSONValue(endpoint.port)])
         case .discoveryLost(let id):
             logger.info("discovered peer gone", metadata: ["peer": "\(id)"])
-            node = NodeEvent("discovery.lost", ["id": .string(id.description)])
         }
-        events.publish(node)
+        events.publish(.peer(event))
     }
 
     private func pushLink(_ event: PeerLinkEvent) {

@@ -76,7 +76,7 @@ public enum PeerAction<Instant: InstantProtocol>: Hashable, Sendable where Insta
     case emit(PeerEvent)
 }
 
-/// Events for subscribers (console `subscribe`, later the payment layer).
+/// What the table reports happened; the peer manager publishes it as `NodeEvent.peer`.
 public enum PeerEvent: Hashable, Sendable {
     case peerUp(EthereumAddress, direction: ConnectionDirection, remote: String?)
     case peerDown(EthereumAddress, reason: String)

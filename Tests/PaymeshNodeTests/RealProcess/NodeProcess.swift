@@ -1,4 +1,5 @@
 import Foundation
+import PaymeshConsole
 import PaymeshNode
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,5 @@
 import Foundation
+import PaymeshConsole
 import PaymeshNode
 import Testing
 

@@ -79,7 +79,7 @@ extension PaymentsService {
     public func spendingPolicy() -> (SpendingPolicy, [String: SpendingGuard]) { (book.policy, book.guards) }
 
     public func setSpendingPolicy(_ p: SpendingPolicy) async throws(NodeError) {
-        do { try await store.setMetadata(PolicyJSON.encode(p), forKey: PolicyJSON.metadataKey) } catch {
+        do { try await store.setMetadata(try PolicyRecord.encode(p), forKey: PolicyRecord.metadataKey) } catch {
             throw .internalError("store: \(error)")
         }
         book.setPolicy(p)

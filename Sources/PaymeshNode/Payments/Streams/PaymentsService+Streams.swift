@@ -66,10 +66,7 @@ extension PaymentsService {
             return nil
         case .paused(let reason, let unpaid):
             logger.notice("stream paused", metadata: ["stream": "\(name)", "reason": "\(reason)", "unpaid": "\(unpaid)"])
-            if events.subscriberCount > 0 {
-                events.publish(NodeEvent("payment.streamPaused", ["stream": .string(name), "channel": .string(id.description),
-                                                                  "reason": .string("\(reason)"), "unpaid": .string(String(unpaid))]))
-            }
+            if events.hasSubscribers { events.publish(.streamPaused(stream: name, channel: id, reason: reason, unpaid: unpaid)) }
             return nil
         case .pay(let increment):
             guard let payee = payers[id]?.terms.payee else { throw Self.channelNotFound(id) }

@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import PaymeshNode
 
 /// The JSON type a console parameter takes (shown by `help`, checked before the handler runs).
 public enum ConsoleParamType: String, Hashable, Sendable {
@@ -84,8 +85,14 @@ public struct ConsoleMethod: Sendable {
     }
 }
 
-/// Method name → method. The node registers its core methods; later layers (channels,
-/// payments) register theirs on the same registry before or while the console runs.
+/// A feature's console methods: a small type over the feature's typed API that turns it into JSON
+/// methods (the feature itself knows nothing of the console).
+public protocol ConsoleMethodGroup: Sendable {
+    var methods: [ConsoleMethod] { get }
+}
+
+/// Method name → method. The composition root registers one method group per feature, before or
+/// while the console runs.
 public final class ConsoleRegistry: Sendable {
     private let methods = NIOLockedValueBox<[String: ConsoleMethod]>([:])
 
@@ -97,6 +104,11 @@ public final class ConsoleRegistry: Sendable {
             precondition(m[method.name] == nil, "console method \(method.name) registered twice")
             m[method.name] = method
         }
+    }
+
+    /// Adds every method of `group`.
+    public func register(_ group: some ConsoleMethodGroup) {
+        for method in group.methods { register(method) }
     }
 
     public func method(named name: String) -> ConsoleMethod? { methods.withLockedValue { $0[name] } }

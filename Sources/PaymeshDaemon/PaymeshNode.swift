@@ -1,6 +1,8 @@
 public import Logging
 public import NIOCore
+public import PaymeshConsole
 public import PaymeshCrypto
+public import PaymeshNode
 public import ServiceLifecycle
 import Foundation
 import NIOConcurrencyHelpers
@@ -11,8 +13,9 @@ import PaymeshTransport
 /// peer manager and the console, and shuts all of it down gracefully on SIGINT/SIGTERM (through
 /// a `ServiceGroup`), on console `stop`, or when its task is cancelled.
 ///
-/// It only wires the parts together; each lives in its own type (`IdentityStore`,
-/// `PeerManager`, `ConsoleServer`, the method registry).
+/// The composition root: it only wires the parts together; each lives in its own type
+/// (`IdentityStore`, `PeerManager`, `PaymentsService`, `NodeDiscovery` in PaymeshNode; the
+/// `ConsoleServer` and one method group per feature in PaymeshConsole).
 public final class PaymeshNode: Service, Sendable {
     public static let version = "0.1.0"
 
@@ -29,9 +32,10 @@ public final class PaymeshNode: Service, Sendable {
     }
 
     public let configuration: NodeConfiguration
-    /// Console methods; later layers register theirs here (before or after `run()` starts).
+    /// Console methods: one group per feature, registered by `start()`.
     public let registry = ConsoleRegistry()
-    public let events = EventHub()
+    /// Typed events of every feature; the console's `subscribe` turns them into JSON.
+    public let events = NodeEventHub()
     public let logLevel: LogLevelControl
     private let logger: Logger
     private let group: any EventLoopGroup
@@ -125,11 +129,11 @@ public final class PaymeshNode: Service, Sendable {
         let endpoint = try PaymeshEndpoint(configuration: .init(identity: key), group: group)
         let peers = PeerManager(endpoint: endpoint, configuration: configuration.peers, events: events,
                                 logger: logger.with("component", "peers"), clock: configuration.clock, random: configuration.random)
-        // Payments: the channel store, the payments stream, console methods (Sources/PaymeshNode/Payments).
+        // Payments: the channel store and the payments stream (Sources/PaymeshNode/Payments).
         let payments: PaymentsService
         do {
             payments = try await PaymentsService.start(
-                directory: directory, key: key, peers: peers, events: events, registry: registry,
+                directory: directory, key: key, peers: peers, events: events,
                 configuration: configuration.payments, logger: logger.with("component", "payments"),
                 clock: configuration.clock, random: configuration.random)
             paymentsBox.withLockedValue { $0 = payments }
@@ -148,19 +152,15 @@ public final class PaymeshNode: Service, Sendable {
         let listen = PeerEndpoint(host: bound.ipAddress ?? configuration.listen.host, port: bound.port ?? configuration.listen.port)
         let discovery = NodeDiscovery(enabled: configuration.mdns, local: key.address, listenPort: listen.port, peers: peers,
                                       logger: logger.with("component", "discovery"))
-        registry.registerDiscoveryMethod(discovery, peers: peers)
         let consolePath = directory + "/" + NodeConfiguration.consoleSocketName
-        registry.registerCoreMethods(CoreMethodContext(
-            id: key.address, listen: [listen], consolePath: consolePath, started: .now, startedAt: Date(),
-            peers: peers, logLevel: logLevel, events: events, registry: registry, stop: { [weak self] in self?.requestStop() },
-            store: { [weak self] in
-                guard let payments = self?.payments else { return nil }
-                switch payments.storeHealth {
-                case .ok: return ("ok", nil)
-                case .degraded(let e): return ("degraded", "\(e)")
-                case .stopped(let e): return ("stopped", "\(e)")
-                }
-            }))
+        let info = NodeMethods.Info(id: key.address, version: Self.version, listen: [listen], consolePath: consolePath,
+                                    started: .now, startedAt: Date())
+        registry.register(NodeMethods(info: info, peers: peers, logLevel: logLevel, events: events,
+                                      stop: { [weak self] in self?.requestStop() }, store: { [weak self] in self?.payments?.storeHealth }))
+        registry.register(SessionMethods(registry: registry, events: events))
+        registry.register(PeerMethods(peers: peers))
+        registry.register(DiscoveryMethods(discovery: discovery, peers: peers))
+        registry.register(PaymentsMethods(payments: payments))
         let console = ConsoleServer(path: consolePath, registry: registry, group: group,
                                     maxLineBytes: configuration.consoleMaxLineBytes, logger: logger.with("component", "console"))
         do {

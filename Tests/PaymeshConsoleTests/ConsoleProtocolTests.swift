@@ -1,4 +1,5 @@
 import PaymeshMessages
+import PaymeshConsole
 import PaymeshNode
 import Testing
 

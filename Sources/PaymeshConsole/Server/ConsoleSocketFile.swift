@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import PaymeshNode
 
 /// The console socket's file: stale-file handling before bind, mode, removal.
 enum ConsoleSocketFile {

@@ -1,4 +1,6 @@
 public import Logging
+import PaymeshConsole
+public import PaymeshNode
 
 /// The `paymesh start` options as they arrive from flags, the environment and a config file;
 /// every field optional. Precedence: flags over environment over file over defaults.

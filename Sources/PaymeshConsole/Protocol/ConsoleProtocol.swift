@@ -1,3 +1,5 @@
+import PaymeshNode
+
 /// The console's JSON-RPC 2.0 envelope (Specs/console.md §3–§5). Sans-IO: turns one line into a
 /// request or an error response, and values into response and notification lines.
 public enum ConsoleProtocol {

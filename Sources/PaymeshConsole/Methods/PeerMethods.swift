@@ -1,6 +1,14 @@
-extension ConsoleRegistry {
-    func registerPeerMethods(_ c: CoreMethodContext) {
-        register(ConsoleMethod(
+import PaymeshNode
+
+/// Peer methods: peers, peer, connect, disconnect, ping (Specs/console.md §4) over `PeerManager`.
+public struct PeerMethods: ConsoleMethodGroup {
+    let peers: PeerManager
+
+    public init(peers: PeerManager) { self.peers = peers }
+
+    public var methods: [ConsoleMethod] {
+        let c = self
+        return [ConsoleMethod(
             "peers", summary: "Every known peer with its state, plus static endpoints not identified yet.",
             result: "{peers: [{id, state, direction, remote, rttMs, lastSeenAgoMs, connectedForMs}], pending: [{endpoint, source, dialing, attempt, lastError}]}"
         ) { _ in
@@ -8,37 +16,37 @@ extension ConsoleRegistry {
             return [
                 "peers": .array(s.peers.map { p in
                     ["id": .string(p.id.description), "state": .string(p.state), "direction": JSONValue(p.direction?.rawValue),
-                     "remote": JSONValue(p.remoteAddress), "rttMs": milliseconds(p.rtt), "lastSeenAgoMs": milliseconds(p.lastSeenAgo),
-                     "connectedForMs": milliseconds(p.connectedFor)]
+                     "remote": JSONValue(p.remoteAddress), "rttMs": ConsoleParams.milliseconds(p.rtt), "lastSeenAgoMs": ConsoleParams.milliseconds(p.lastSeenAgo),
+                     "connectedForMs": ConsoleParams.milliseconds(p.connectedFor)]
                 }),
                 "pending": .array(s.pendingEndpoints.map { e in
                     ["endpoint": .string(e.endpoint.description), "source": .string(e.source.rawValue), "dialing": .bool(e.dialing),
                      "attempt": JSONValue(e.attempt), "lastError": JSONValue(e.lastError)]
                 }),
             ]
-        })
+        },
 
-        register(ConsoleMethod(
+        ConsoleMethod(
             "peer", summary: "One peer in detail.",
             params: [ConsoleParam("id", .string, "peer id (0x address)")],
             result: "{id, state, direction, remote, addresses: [{endpoint, source}], connectedForMs, lastSeenAgoMs, rttMs, bytesIn, bytesOut, messagesIn, messagesOut, pingsSent, pingsAnswered, violations, attempt, retryInMs, banRemainingMs, banReason, lastDisconnectReason, held}"
         ) { call in
-            let p = try await c.peers.info(try peerID(call))
+            let p = try await c.peers.info(try ConsoleParams.peerID(call))
             return [
                 "id": .string(p.id.description), "state": .string(p.state), "direction": JSONValue(p.direction?.rawValue),
                 "remote": JSONValue(p.remoteAddress),
                 "addresses": .array(p.addresses.map { ["endpoint": .string($0.endpoint.description), "source": .string($0.source.rawValue)] }),
-                "connectedForMs": milliseconds(p.connectedFor), "lastSeenAgoMs": milliseconds(p.lastSeenAgo), "rttMs": milliseconds(p.rtt),
+                "connectedForMs": ConsoleParams.milliseconds(p.connectedFor), "lastSeenAgoMs": ConsoleParams.milliseconds(p.lastSeenAgo), "rttMs": ConsoleParams.milliseconds(p.rtt),
                 "bytesIn": JSONValue(p.counters.bytesIn), "bytesOut": JSONValue(p.counters.bytesOut),
                 "messagesIn": JSONValue(p.counters.messagesIn), "messagesOut": JSONValue(p.counters.messagesOut),
                 "pingsSent": JSONValue(p.counters.pingsSent), "pingsAnswered": JSONValue(p.counters.pingsAnswered),
                 "violations": JSONValue(p.counters.violations),
-                "attempt": JSONValue(p.attempt), "retryInMs": milliseconds(p.retryIn), "banRemainingMs": milliseconds(p.banRemaining),
+                "attempt": JSONValue(p.attempt), "retryInMs": ConsoleParams.milliseconds(p.retryIn), "banRemainingMs": ConsoleParams.milliseconds(p.banRemaining),
                 "banReason": JSONValue(p.banReason), "lastDisconnectReason": JSONValue(p.lastDisconnectReason), "held": .bool(p.held),
             ]
-        })
+        },
 
-        register(ConsoleMethod(
+        ConsoleMethod(
             "connect", summary: "Connects to a node at host:port and waits for the handshake.",
             params: [ConsoleParam("host", .string, "host name or IP address"), ConsoleParam("port", .integer, "TCP port, 1–65535")],
             result: "{id, alreadyConnected}"
@@ -48,26 +56,26 @@ extension ConsoleRegistry {
             let before = await c.peers.snapshot().peers.filter { $0.state == "connected" }.map(\.id)
             let id = try await c.peers.connect(PeerEndpoint(host: host, port: Int(port)))
             return ["id": .string(id.description), "alreadyConnected": .bool(before.contains(id))]
-        })
+        },
 
-        register(ConsoleMethod(
+        ConsoleMethod(
             "disconnect", summary: "Closes the connection to a peer (GoAway); no automatic redial until connect.",
             params: [ConsoleParam("id", .string, "peer id")],
             result: "{id, disconnecting: true}"
         ) { call in
-            let id = try peerID(call)
+            let id = try ConsoleParams.peerID(call)
             try await c.peers.disconnect(id)
             return ["id": .string(id.description), "disconnecting": true]
-        })
+        },
 
-        register(ConsoleMethod(
+        ConsoleMethod(
             "ping", summary: "Measures the round-trip time to a connected peer over the mesh (a yamux ping).",
             params: [ConsoleParam("id", .string, "peer id")],
             result: "{id, rttMs}"
         ) { call in
-            let id = try peerID(call)
+            let id = try ConsoleParams.peerID(call)
             let rtt = try await c.peers.ping(id)
-            return ["id": .string(id.description), "rttMs": milliseconds(rtt)]
-        })
+            return ["id": .string(id.description), "rttMs": ConsoleParams.milliseconds(rtt)]
+        }]
     }
 }

@@ -2,6 +2,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import PaymeshNode
 
 /// The console: JSON-RPC 2.0 over newline-delimited JSON on a Unix socket (Specs/console.md).
 ///

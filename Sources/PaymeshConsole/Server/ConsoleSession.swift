@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
 import NIOCore
+import PaymeshNode
 
 /// One console connection as methods see it: a way to send notifications, to run a
 /// subscription for as long as the connection lives, and to act after the response is sent.

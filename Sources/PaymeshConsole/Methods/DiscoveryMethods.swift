@@ -1,11 +1,21 @@
-extension ConsoleRegistry {
-    /// The `discovery` console method (Specs/console.md §4): what Avahi currently sees, whether
-    /// the daemon is reachable, and why discovery is off when it is.
-    func registerDiscoveryMethod(_ discovery: NodeDiscovery, peers: PeerManager) {
-        register(ConsoleMethod(
+import PaymeshNode
+
+/// The `discovery` method (Specs/console.md §4.1): what Avahi currently sees, whether the daemon
+/// is reachable, and why discovery is off when it is.
+public struct DiscoveryMethods: ConsoleMethodGroup {
+    let discovery: NodeDiscovery
+    let peers: PeerManager
+
+    public init(discovery: NodeDiscovery, peers: PeerManager) {
+        self.discovery = discovery
+        self.peers = peers
+    }
+
+    public var methods: [ConsoleMethod] {
+        [ConsoleMethod(
             "discovery", summary: "What LAN discovery (Avahi, DNS-SD _paymesh._tcp) currently sees.",
             result: "{active, reason, daemon, serviceType, instance, peers: [{instance, id, host, port, version, state}]}"
-        ) { _ in
+        ) { [discovery, peers] _ in
             let s = await peers.snapshot()
             let view = discovery.view
             let daemon: String
@@ -20,7 +30,7 @@ extension ConsoleRegistry {
                 "instance": JSONValue(view.published),
                 "peers": .array(Self.discoveredPeers(s, services: view.services)),
             ]
-        })
+        }]
     }
 
     /// The peers the node acts on (the peer table's discovered addresses, also those another

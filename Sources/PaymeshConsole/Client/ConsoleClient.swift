@@ -1,6 +1,7 @@
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import PaymeshNode
 
 /// A console client (the `paymesh` CLI, tests, mesh tooling): calls methods over a node's
 /// console socket and receives notifications.

@@ -1,4 +1,6 @@
 import Foundation
+import PaymeshConsole
+public import PaymeshNode
 
 /// Everything a node needs to start. Built from `NodeOptions` by the CLI, directly by tests.
 public struct NodeConfiguration: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import PaymeshNode
 
 /// A JSON value. Objects keep no order; the encoder writes keys sorted, so output is stable.
 public enum JSONValue: Hashable, Sendable {

@@ -1,10 +1,10 @@
 import PaymeshChannels
 import PaymeshCrypto
 import PaymeshMessages
+import PaymeshNode
 
-/// The spending policy as console JSON and as stored in `metadata` (amounts as decimal strings).
+/// The spending policy as console JSON (amounts as decimal strings, peers as ids; null is no limit).
 enum PolicyJSON {
-    static let metadataKey = "payments/policy"
     static let keys = ["max_per_payment", "max_total_per_peer", "max_total", "max_payments_per_minute", "allow", "deny"]
 
     static func json(_ p: SpendingPolicy) -> JSONValue {
@@ -57,11 +57,5 @@ enum PolicyJSON {
         if let v = try addresses("deny") { p.denyList = v ?? [] }
         return SpendingPolicy(maxPerPayment: p.maxPerPayment, maxTotalPerPeer: p.maxTotalPerPeer, maxTotal: p.maxTotal,
                               maxPaymentsPerMinute: p.maxPaymentsPerMinute, allowList: p.allowList, denyList: p.denyList)
-    }
-
-    static func encode(_ p: SpendingPolicy) -> [UInt8] { Array(json(p).description.utf8) }
-
-    static func decode(_ bytes: [UInt8]) throws -> SpendingPolicy {
-        try apply(try JSONValue.parse(bytes).objectValue ?? [:], to: .unlimited)
     }
 }

@@ -1,0 +1,97 @@
+import PaymeshChannels
+import PaymeshMessages
+import PaymeshNode
+
+/// Typed node events as the console's `event` notifications (Specs/console.md §6 and §8): the
+/// only place where an event becomes JSON. `params` is an object with `type` and the fields.
+enum ConsoleEvents {
+    /// What a subscriber filtering on `topics` (nil: all) is sent for `delivery`, or nil. A
+    /// `.dropped` notice (`events.dropped {count}`) is sent whatever the topics.
+    static func notification(_ delivery: NodeEventSubscription.Delivery, topics: Set<String>?) -> JSONValue? {
+        switch delivery {
+        case .dropped(let count):
+            return ["type": "events.dropped", "count": JSONValue(count)]
+        case .event(let event):
+            guard topics?.contains(topic(of: event)) ?? true else { return nil }
+            return json(event)
+        }
+    }
+
+    /// The event's topic: its `type` up to the first dot (decided without building the JSON).
+    static func topic(of event: NodeEvent) -> String {
+        switch event {
+        case .peer(.peerUp), .peer(.peerDown), .peer(.peerBanned): "peer"
+        case .peer(.discoveryFound), .peer(.discoveryLost), .discoveryStatus: "discovery"
+        case .channel(.paymentAcknowledged), .channel(.paymentRejected), .channel(.paymentReceived), .streamPaused: "payment"
+        case .channel: "channel"
+        }
+    }
+
+    /// `{type, …fields}`.
+    static func json(_ event: NodeEvent) -> JSONValue {
+        let (type, fields) = typeAndFields(event)
+        var o = fields
+        o["type"] = .string(type)
+        return .object(o)
+    }
+
+    static func typeAndFields(_ event: NodeEvent) -> (String, [String: JSONValue]) {
+        switch event {
+        case .peer(let e): peer(e)
+        case .discoveryStatus(let status): ("discovery.status", ["active": .bool(status.active), "reason": JSONValue(status.reason)])
+        case .channel(let n): channel(n)
+        case .streamPaused(let stream, let channel, let reason, let unpaid):
+            ("payment.streamPaused", ["stream": .string(stream), "channel": .string(channel.description),
+                                      "reason": .string("\(reason)"), "unpaid": .string(String(unpaid))])
+        }
+    }
+
+    static func peer(_ e: PeerEvent) -> (String, [String: JSONValue]) {
+        switch e {
+        case .peerUp(let id, let direction, let remote):
+            ("peer.up", ["id": .string(id.description), "direction": .string(direction.rawValue), "remote": JSONValue(remote)])
+        case .peerDown(let id, let reason):
+            ("peer.down", ["id": .string(id.description), "reason": .string(reason)])
+        case .peerBanned(let id, let reason, let duration):
+            ("peer.banned", ["id": .string(id.description), "reason": .string(reason), "seconds": JSONValue(Int(duration.seconds))])
+        case .discoveryFound(let id, let endpoint):
+            ("discovery.found", ["id": .string(id.description), "host": .string(endpoint.host), "port": JSONValue(endpoint.port)])
+        case .discoveryLost(let id):
+            ("discovery.lost", ["id": .string(id.description)])
+        }
+    }
+
+    static func channel(_ n: ChannelNotification) -> (String, [String: JSONValue]) {
+        func code(_ c: PaymeshErrorCode) -> [String: JSONValue] { ["code": JSONValue(c.rawValue), "name": JSONValue(c.name ?? "UNKNOWN")] }
+        func with(_ c: PaymeshErrorCode, _ fields: [String: JSONValue]) -> [String: JSONValue] { code(c).merging(fields) { a, _ in a } }
+        switch n {
+        case .stateChanged(let id, let from, let to):
+            return ("channel.state", ["channel": .string(id.description), "from": .string(from.rawValue), "to": .string(to.rawValue)])
+        case .openRejected(let id, let c, let reason):
+            return ("channel.openRejected", with(c, ["channel": .string(id.description), "reason": JSONValue(reason)]))
+        case .paymentAcknowledged(let id, let nonce, let cumulative):
+            return ("payment.acked", ["channel": .string(id.description), "nonce": JSONValue(nonce), "cumulative": .string(String(cumulative))])
+        case .paymentRejected(let id, let nonce, let c, let reason):
+            return ("payment.rejected", with(c, ["channel": .string(id.description), "nonce": JSONValue(nonce), "reason": JSONValue(reason)]))
+        case .paymentReceived(let id, let nonce, let increment, let cumulative, let task):
+            return ("payment.received", ["channel": .string(id.description), "nonce": JSONValue(nonce),
+                                         "increment": .string(String(increment)), "cumulative": .string(String(cumulative)),
+                                         "taskId": JSONValue(task)])
+        case .peerMessageRejected(let id, let c, let detail):
+            return ("channel.peerMessageRejected", with(c, ["channel": .string(id.description), "detail": .string(detail)]))
+        case .stateRecovered(let id, let nonce, let cumulative):
+            return ("channel.recovered", ["channel": .string(id.description), "nonce": JSONValue(nonce), "cumulative": .string(String(cumulative))])
+        case .closeRejected(let id, let c, let reason):
+            return ("channel.closeRejected", with(c, ["channel": .string(id.description), "reason": JSONValue(reason)]))
+        case .disputed(let id, let nonce, let cumulative):
+            return ("channel.disputed", ["channel": .string(id.description), "nonce": JSONValue(nonce), "cumulative": .string(String(cumulative))])
+        case .settlementSubmitted(let id, let sid):
+            return ("channel.settlementSubmitted", ["channel": .string(id.description), "settlement": .string(sid)])
+        case .settlementFailed(let id, let reason):
+            return ("channel.settlementFailed", ["channel": .string(id.description), "reason": .string(reason)])
+        case .settled(let id, let payee, let refund, let offChain):
+            return ("channel.settled", ["channel": .string(id.description), "payeeAmount": .string(String(payee)),
+                                        "refund": .string(String(refund)), "offChain": .bool(offChain)])
+        }
+    }
+}

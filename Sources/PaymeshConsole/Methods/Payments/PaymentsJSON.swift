@@ -1,0 +1,54 @@
+import PaymeshChannels
+import PaymeshMessages
+import PaymeshNode
+
+/// Payments values as console JSON (Specs/console.md §8).
+enum PaymentsJSON {
+    static func channelJSON(_ v: ChannelView) -> JSONValue {
+        let s = v.snapshot, t = s.terms
+        var close: JSONValue = .null
+        if let c = s.close {
+            close = ["cooperative": .bool(c.message.cooperative), "initiatedLocally": .bool(c.initiatedLocally), "completed": .bool(c.completed),
+                     "finalNonce": JSONValue(c.finalNonce), "finalAmount": .string(String(c.finalAmount)),
+                     "challengeDeadline": c.challengeDeadline.map { JSONValue($0) } ?? .null, "settlement": JSONValue(c.settlementID)]
+        }
+        return [
+            "channel": .string(t.channelID.description), "role": .string(s.role.rawValue), "peer": .string(v.peer.description),
+            "state": .string(s.state.rawValue), "asset": .string(t.asset.id), "decimals": JSONValue(t.asset.decimals),
+            "deposit": .string(String(t.deposit)), "paid": .string(String(s.paidAmount)), "available": .string(String(s.available)),
+            "nonce": JSONValue(s.latestVoucher?.nonce ?? 0), "ackedNonce": JSONValue(v.ackedNonce), "ackedAmount": .string(String(v.ackedAmount)),
+            "unacknowledged": JSONValue(v.unacknowledged), "challengePeriod": JSONValue(t.open.challengePeriodSeconds),
+            "settlement": .string(t.open.settlement), "offChain": .bool(t.open.settlement == LedgerRules.localLedgerID), "chainId": JSONValue(t.open.chainID),
+            "receipts": JSONValue(s.receiptSeq), "close": close,
+        ]
+    }
+
+    static func payJSON(_ o: PayOutcome) -> JSONValue {
+        func ms(_ nanos: UInt64) -> JSONValue { .double((Double(nanos) / 1_000).rounded() / 1_000) }
+        func percentile(_ p: Double) -> JSONValue {
+            guard !o.latenciesNanos.isEmpty else { return .null }
+            let i = min(o.latenciesNanos.count - 1, Int((Double(o.latenciesNanos.count) * p).rounded(.up)) - 1)
+            return ms(o.latenciesNanos[max(0, i)])
+        }
+        let seconds = Double(o.elapsedNanos) / 1e9
+        let first = o.channels.first
+        var error: JSONValue = .null
+        if let e = o.error { error = ["code": .int(Int64(e.consoleCode)), "name": .string(e.name), "message": .string(e.detail)] }
+        return [
+            "complete": .bool(o.error == nil), "signed": JSONValue(o.signed),
+            "ackedNonce": JSONValue(first?.ackedNonce ?? 0), "ackedAmount": .string(String(first?.ackedAmount ?? 0)),
+            "channels": .array(o.channels.map { ["channel": .string($0.channel.description), "nonce": JSONValue($0.latestNonce), "paid": .string(String($0.paid)),
+                                                  "ackedNonce": JSONValue($0.ackedNonce), "ackedAmount": .string(String($0.ackedAmount))] }),
+            "elapsedMs": ms(o.elapsedNanos), "paymentsPerSecond": .double(seconds > 0 ? (Double(o.signed) / seconds).rounded() : 0),
+            "latencyMs": ["p50": percentile(0.5), "p99": percentile(0.99), "max": o.latenciesNanos.last.map(ms) ?? .null,
+                          "samples": JSONValue(o.latenciesNanos.count)],
+            "error": error,
+        ]
+    }
+
+    static func streamJSON(_ v: StreamView) -> JSONValue {
+        ["stream": .string(v.id), "channel": .string(v.channel.description), "unit": .string(v.unit.rawValue), "price": .string(String(v.price)),
+         "cap": .string(String(v.cap)), "paid": .string(String(v.paid)), "paidUnits": JSONValue(v.paidUnits), "status": .string(v.status),
+         "vouchers": JSONValue(v.vouchers), "nonce": JSONValue(v.lastNonce)]
+    }
+}
