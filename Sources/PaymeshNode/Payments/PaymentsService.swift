@@ -8,7 +8,7 @@ import PaymeshStore
 import PaymeshTransport
 
 /// The payments layer of a node: channel machines (`PayerChannel`, `PayeeChannel`) driven over one
-/// `/paymesh/payments/1` stream per peer, with their state in the node's `ChannelStore`.
+/// payments stream per peer (`/paymesh/payments/2`, or `/1`), with their state in the node's `ChannelStore`.
 ///
 /// The machines are pure; this actor performs their actions in order (Specs/channels.md §1):
 /// writes (`.persist`, `.recordReceipt`) are started at once and every later action of the same
@@ -131,8 +131,10 @@ public actor PaymentsService {
         await service.resumeCloses()
         registry.registerPaymentMethods(service)
         do {
-            try peers.router.register(PaymentsProtocol.id, feature: PaymentsProtocol.feature) { stream, peer in
-                await service.adopt(stream, from: Address(peer))
+            for version in PaymentsProtocol.versions {
+                try peers.router.register(version.id, feature: version.feature) { stream, peer in
+                    await service.adopt(stream, from: Address(peer))
+                }
             }
         } catch {
             await service.shutdown()
@@ -272,7 +274,7 @@ public actor PaymentsService {
 
     /// A stream the peer opened (PeerManager's stream handler). Returns at once.
     func adopt(_ stream: PaymeshStream, from peer: Address) {
-        guard stream.protocolID == PaymentsProtocol.id, !stopped else { return stream.reset() }
+        guard PaymentsProtocol.versions.contains(where: { $0.id == stream.protocolID }), !stopped else { return stream.reset() }
         let link = PaymentLink(id: nextLinkID, peer: peer, stream: stream)
         nextLinkID += 1
         // The newest stream the peer opened becomes the one we write to: a peer that restarted (or
@@ -315,7 +317,7 @@ public actor PaymentsService {
         spawn {
             var stream: PaymeshStream?
             if let connection = await peers.connection(to: peer.ethereumAddress) {
-                stream = try? await connection.openStream(PaymentsProtocol.id)
+                stream = try? await connection.openStream(PaymentsProtocol.id(forPeerFeatures: connection.peer.features))
             }
             await self.opened(stream, to: peer)
         }
@@ -342,13 +344,14 @@ public actor PaymentsService {
     }
 
     /// Encodes `messages` into one buffer and writes it (one flush); without a stream they wait
-    /// for one.
+    /// for one. On a `/paymesh/payments/2` stream, runs of accepted acks go out coalesced.
     func write(_ messages: [Message], to peer: Address) {
         guard let link = links[peer] else {
             pendingSends[peer, default: []].append(contentsOf: messages)
             ensureLink(peer)
             return
         }
+        let messages = link.coalescesAcks ? PaymentAck.coalesced(messages) : messages
         var buffer = ByteBufferAllocator().buffer(capacity: messages.count * 192)
         var written: UInt64 = 0
         for m in messages {
@@ -397,7 +400,8 @@ public actor PaymentsService {
 
     // MARK: Receiving
 
-    /// Every message of one received chunk, in order; one outbox step for all of them.
+    /// Every message of one received chunk, in order; one outbox step for all of them. A coalesced
+    /// PAYMENT_ACK is applied as its acknowledgements, one after the other (Specs/messages.md §4.4.1).
     func received(_ messages: [Message], on link: PaymentLink) {
         let now = Self.now()
         let peer = link.peer
@@ -405,7 +409,7 @@ public actor PaymentsService {
         var errors: [Message] = []
         var misbehaviour = Misbehaviour()
         defer { report(misbehaviour, by: peer) }
-        for m in messages {
+        for m in PaymentAck.expanded(messages) {
             guard let id = Self.channelID(of: m) else {
                 switch m {
                 case .error(let e):
