@@ -2,8 +2,8 @@ import NIOCore
 import PaymeshMessages
 import PaymeshTransport
 
-/// One payments stream (`/paymesh/payments/1` or `/2`) to a peer. Writes are queued in order without waiting (the
-/// payer's unacknowledged-voucher window bounds what can be outstanding); reading runs in
+/// One payments stream (`/paymesh/payments/1` or `/2`) to a peer. Writes are queued in order
+/// without waiting (the payer's unacknowledged-voucher window bounds what can be outstanding); reading runs in
 /// `readLoop`, which decodes every complete frame of a chunk and hands them to the service in one
 /// call (one actor hop per chunk, not per message).
 final class PaymentLink: Sendable {
