@@ -25,4 +25,7 @@ public enum MessageLimits {
     public static let maxVoucherNonce: UInt64 = UInt64(Int64.max)
     /// ERROR.message, bytes.
     public static let errorMessageBytes: ClosedRange<Int> = 0...1_024
+    /// PAYMENT_ACK.acks (§4.4.1): at most this many entries, each `[channel_id, nonce]` (3 msgpack
+    /// objects), so that the largest coalesced ack stays below the decoder's 4,096 objects (§3.2).
+    public static let ackEntries = 1_023
 }

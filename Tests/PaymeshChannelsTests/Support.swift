@@ -52,10 +52,10 @@ struct Pair {
     var timers: [UInt64] = []
 
     /// Funds the payer with `funds`, proposes a channel with `deposit` and runs the open handshake.
-    init(funds: UInt128 = 1_000_000, deposit: UInt128 = 100_000, challenge: UInt64 = 3_600) throws {
+    init(funds: UInt128 = 1_000_000, deposit: UInt128 = 100_000, challenge: UInt64 = 3_600, salt: [UInt8] = K.salt) throws {
         try ledger.fund(K.payerAddress, asset: "USDC", amount: funds)
         let (channel, actions) = try PayerChannel.open(key: K.payer, payee: K.payeeAddress, asset: K.usdc, deposit: deposit,
-                                                       challengePeriodSeconds: challenge, salt: K.salt, now: K.t0)
+                                                       challengePeriodSeconds: challenge, salt: salt, now: K.t0)
         payer = channel
         runPayer(actions)
         pump()

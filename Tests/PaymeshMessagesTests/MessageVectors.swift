@@ -79,6 +79,12 @@ func msgpackFields(_ fields: [String: JSONValue]) throws -> [MsgpackPair] {
         case .int(let i): v = .int(i)
         case .bool(let b): v = .bool(b)
         case .null: v = .nil
+        case .array(let entries) where key == "acks": // [[channel_id hex, nonce], …] (messages.md §4.4.1)
+            v = .array(try entries.map { entry in
+                guard case .array(let pair) = entry, pair.count == 2, case .string(let id) = pair[0], case .uint(let nonce) = pair[1],
+                      let bytes = [UInt8](hex: id) else { throw VectorError.unsupportedJSON(key) }
+                return .array([.binary(bytes), .uint(nonce)])
+            })
         default: throw VectorError.unsupportedJSON(key)
         }
         return MsgpackPair(.string(key), v)

@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import PaymeshCrypto
 import PaymeshMessages
+import PaymeshMux
 import PaymeshNode
 import PaymeshTransport
 
@@ -20,11 +21,13 @@ final class HostilePayer: Sendable {
 
     var address: EthereumAddress { key.address }
 
-    static func connect(to node: RunningNode, key: IdentityKey = .generate()) async throws -> HostilePayer {
+    /// Opens a `protocolID` stream (`/paymesh/payments/1` by default: a peer that knows no later version).
+    static func connect(to node: RunningNode, key: IdentityKey = .generate(),
+                        protocolID: StreamProtocolID = PaymentsProtocol.id) async throws -> HostilePayer {
         let endpoint = try PaymeshEndpoint(configuration: .init(identity: key), group: MultiThreadedEventLoopGroup.singleton)
         let connection = try await endpoint.connect(host: node.started.listen.host, port: node.started.listen.port,
                                                     expecting: node.started.id)
-        let stream = try await connection.openStream(PaymentsProtocol.id)
+        let stream = try await connection.openStream(protocolID)
         return HostilePayer(key: key, endpoint: endpoint, connection: connection, stream: stream)
     }
 

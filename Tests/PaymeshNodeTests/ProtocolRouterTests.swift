@@ -56,8 +56,8 @@ import Testing
             let node = try await RunningNode.start()
             let endpoint = try PaymeshEndpoint(configuration: .init(identity: .generate()), group: MultiThreadedEventLoopGroup.singleton)
             let c = try await endpoint.connect(host: node.started.listen.host, port: node.started.listen.port, expecting: node.started.id)
-            #expect(c.peer.features == [PaymentsProtocol.feature])
-            #expect(node.started.peers.router.protocols == [PaymentsProtocol.id])
+            #expect(c.peer.features == [PaymentsProtocol.feature, PaymentsProtocol.featureV2])
+            #expect(node.started.peers.router.protocols == [PaymentsProtocol.id, PaymentsProtocol.idV2])
 
             let refused = try await c.openStream(Self.echo)
             do { try await refused.write(ByteBuffer(string: "hello")) } catch {
@@ -72,7 +72,7 @@ import Testing
                     stream.close()
                 }
             }
-            #expect(node.started.peers.router.protocols == [PaymentsProtocol.id, Self.echo])
+            #expect(node.started.peers.router.protocols == [PaymentsProtocol.id, PaymentsProtocol.idV2, Self.echo])
             let served = try await c.openStream(Self.echo)
             try await served.write(ByteBuffer(string: "hello"))
             served.close()

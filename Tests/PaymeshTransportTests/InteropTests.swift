@@ -47,7 +47,7 @@ struct InteropTests {
         let status = try await python.waitForExit(timeout: 90)
         let out = python.stdout
         #expect(status == 0, "python dial exited \(status)\nstdout:\n\(out)\nstderr:\n\(python.stderr)")
-        #expect(out.contains("echoed 20 frames"), "stdout:\n\(out)")
+        #expect(out.contains("echoed 21 frames"), "stdout:\n\(out)")
         #expect(out.contains("ping 1 acknowledged"))
         #expect(out.contains("peer=\(serverKey.address.description)"))
         // The Swift side authenticated exactly one connection, from the Python identity.

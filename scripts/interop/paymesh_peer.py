@@ -640,6 +640,8 @@ def uint(lo=0, hi=U64):
 
 
 AMOUNT, BOOL, SIG = ("amount",), ("bool",), ("sig",)
+ACKS = ("acks",)  # messages.md §4.4.1: 1..ACK_ENTRIES entries [channel_id bin(32), nonce uint]
+ACK_ENTRIES = 1023
 OPT = "optional"
 
 SCHEMA = {
@@ -655,7 +657,7 @@ SCHEMA = {
                           ("counter_signature", SIG, OPT)]),
     4: ("PAYMENT_ACK", [("channel_id", bin_(32)), ("nonce", uint()),
                         ("status", str_(choices=("accepted", "rejected"))), ("reason", str_(0, 256), OPT),
-                        ("error_code", uint(1000, 1999), OPT)]),
+                        ("error_code", uint(1000, 1999), OPT), ("acks", ACKS, OPT)]),
     5: ("HTLC_PROPOSE", [("channel_id", bin_(32)), ("htlc_id", bin_(16)), ("payment_hash", bin_(32)),
                          ("amount", AMOUNT), ("expiry", uint()), ("onion", bin_(1300)), ("timestamp", uint())]),
     6: ("HTLC_FULFILL", [("channel_id", bin_(32)), ("htlc_id", bin_(16)), ("preimage", bin_(32)),
@@ -712,6 +714,11 @@ def _check_field(name, kind, v):
             raise bad
     elif tag == "bool":
         if not isinstance(v, bool):
+            raise bad
+    elif tag == "acks":
+        if not isinstance(v, list) or not 1 <= len(v) <= ACK_ENTRIES or not all(
+                isinstance(e, list) and len(e) == 2 and isinstance(e[0], bytes) and len(e[0]) == 32
+                and _is_uint(e[1]) and 0 <= e[1] <= U64 for e in v):
             raise bad
     elif tag == "sig":
         if not isinstance(v, bytes) or len(v) != 65:
@@ -787,6 +794,8 @@ def decode_payload(payload: bytes):
         raise MessageError(1501, "counter_signature on a non-cooperative close")
     if mtype == 4 and "error_code" in out and out["status"] != "rejected":
         raise MessageError(1501, "error_code with status accepted")
+    if mtype == 4 and "acks" in out and out["status"] != "accepted":
+        raise MessageError(1501, "acks with status rejected")
     if mtype == 5 and int(out["amount"]) == 0:
         raise MessageError(1501, "HTLC amount 0")
     if mtype == 8 and not out["peer_a"] < out["peer_b"]:
@@ -825,11 +834,24 @@ def split_frames(data: bytes):
 def json_to_wire(mtype, fields):
     """Vector `fields` (bin as lowercase hex) to wire form."""
     kinds = {s[0]: s[1][0] for s in SCHEMA[mtype][1]}
-    return {k: (bytes.fromhex(v) if kinds.get(k) in ("bin", "sig") else v) for k, v in fields.items()}
+
+    def conv(k, v):
+        if kinds.get(k) in ("bin", "sig"):
+            return bytes.fromhex(v)
+        if kinds.get(k) == "acks":
+            return [[bytes.fromhex(c), n] for c, n in v]
+        return v
+    return {k: conv(k, v) for k, v in fields.items()}
 
 
 def wire_to_json(mtype, fields):
-    return {k: (v.hex() if isinstance(v, bytes) else v) for k, v in fields.items()}
+    def conv(v):
+        if isinstance(v, bytes):
+            return v.hex()
+        if isinstance(v, list):
+            return [conv(x) for x in v]
+        return v
+    return {k: conv(v) for k, v in fields.items()}
 
 
 def load_valid_vectors(path):

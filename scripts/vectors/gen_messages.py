@@ -26,7 +26,7 @@ SCHEMAS = {
                           ("cooperative", "bool"), ("timestamp", "uint"), ("signature", "bin"),
                           ("counter_signature", "bin")]),
     4: ("PAYMENT_ACK", [("channel_id", "bin"), ("nonce", "uint"), ("status", "str"), ("reason", "str"),
-                        ("error_code", "uint")]),
+                        ("error_code", "uint"), ("acks", "acks")]),
     5: ("HTLC_PROPOSE", [("channel_id", "bin"), ("htlc_id", "bin"), ("payment_hash", "bin"), ("amount", "amount"),
                          ("expiry", "uint"), ("onion", "bin"), ("timestamp", "uint")]),
     6: ("HTLC_FULFILL", [("channel_id", "bin"), ("htlc_id", "bin"), ("preimage", "bin"), ("timestamp", "uint")]),
@@ -46,6 +46,8 @@ SCHEMAS = {
 }
 
 CHANNEL = bytes(range(32)).hex()
+CHANNEL2 = bytes(range(32, 64)).hex()
+CHANNEL3 = ("c3" * 32)
 ALICE = ("11" * 20)
 BOB = ("22" * 20)
 CAROL = ("33" * 20)
@@ -93,6 +95,9 @@ VALID = [
     (12, dict(negotiation_id=NEG, reason="", timestamp=T + 11)),
     (15, dict(code=1500, message="unsupported message type 99", ref_type=99)),
     (15, dict(code=1100, message="Insufficient funds in channel")),
+    # A coalesced acknowledgement (messages.md §4.4.1, /paymesh/payments/2): CHANNEL at nonce 9, then
+    # CHANNEL2 at 7 and CHANNEL3 at 2^32 (a uint32 nonce).
+    (4, dict(channel_id=CHANNEL, nonce=9, status="accepted", acks=[[CHANNEL2, 7], [CHANNEL3, 2**32]])),
 ]
 
 
@@ -106,7 +111,11 @@ def wire_fields(type_id, fields):
         if key not in fields:
             continue
         v = fields[key]
-        out[key] = bytes.fromhex(v) if kind == "bin" else v
+        if kind == "bin":
+            v = bytes.fromhex(v)
+        elif kind == "acks":  # [[channel_id hex, nonce], ...] -> [[bin(32), uint], ...]
+            v = [[bytes.fromhex(c), n] for c, n in v]
+        out[key] = v
     return out
 
 
@@ -194,6 +203,14 @@ def invalid():
     add("HTLC amount 0", with_field(5, VALID[8][1], amount="0"), 1501)
     add("ACK status \"maybe\"", with_field(4, VALID[6][1], status="maybe"), 1501)
     add("ACK accepted with error_code", with_field(4, VALID[6][1], error_code=1100), 1501)
+    entry = [bytes.fromhex(CHANNEL2), 7]
+    add("ACK rejected with acks", with_field(4, VALID[7][1], acks=[entry]), 1501)
+    add("ACK with an empty acks array", with_field(4, VALID[6][1], acks=[]), 1501)
+    add("ACK with 1024 acks entries (limit 1023)", with_field(4, VALID[6][1], acks=[entry] * 1024), 1501)
+    add("ACK acks entry with a 31-byte channel_id", with_field(4, VALID[6][1], acks=[[bytes(31), 7]]), 1501)
+    add("ACK acks entry of 3 elements", with_field(4, VALID[6][1], acks=[entry + [1]]), 1501)
+    add("ACK acks entry with a negative nonce", with_field(4, VALID[6][1], acks=[[bytes.fromhex(CHANNEL2), -1]]), 1501)
+    add("ACK acks as a map", with_field(4, VALID[6][1], acks={"a": 1}), 1501)
     add("close with counter_signature but not cooperative",
         with_field(3, VALID[4][1], counter_signature=bytes.fromhex(SIG_A)), 1501)
     add("ERROR code 999", with_field(15, VALID[18][1], code=999), 1501)

@@ -17,6 +17,7 @@ struct FieldWriter {
     mutating func string(_ key: String, _ v: String) { pairs.append(MsgpackPair(.string(key), .string(v))) }
     mutating func string(_ key: String, _ v: String?) { if let v { string(key, v) } }
     mutating func binary(_ key: String, _ v: [UInt8]) { pairs.append(MsgpackPair(.string(key), .binary(v))) }
+    mutating func array(_ key: String, _ v: [MsgpackValue]) { pairs.append(MsgpackPair(.string(key), .array(v))) }
     mutating func fixed(_ key: String, _ v: some FixedBytes) { binary(key, v.bytes) }
     mutating func fixed(_ key: String, _ v: (some FixedBytes)?) { if let v { binary(key, v.bytes) } }
     mutating func amount(_ key: String, _ v: Amount) { string(key, v.description) }

@@ -3,8 +3,8 @@ import PaymeshCrypto
 import PaymeshMessages
 import PaymeshTransport
 
-/// One `/paymesh/payments/1` stream to a peer. Writes are queued in order without waiting (the
-/// payer's unacknowledged-voucher window bounds what can be outstanding); reading runs in
+/// One payments stream (`/paymesh/payments/1` or `/2`) to a peer. Writes are queued in order
+/// without waiting (the payer's unacknowledged-voucher window bounds what can be outstanding); reading runs in
 /// `readLoop`, which decodes every complete frame of a chunk and hands them to the service in one
 /// call (one actor hop per chunk, not per message).
 final class PaymentLink: Sendable {
@@ -16,11 +16,14 @@ final class PaymentLink: Sendable {
     let id: UInt64
     let peer: EthereumAddress
     let stream: PaymeshStream
+    /// A `/paymesh/payments/2` stream: accepted acks written on it are coalesced (Specs/messages.md §4.4.1).
+    let coalescesAcks: Bool
 
     init(id: UInt64, peer: EthereumAddress, stream: PaymeshStream) {
         self.id = id
         self.peer = peer
         self.stream = stream
+        coalescesAcks = PaymentsProtocol.coalescesAcks(stream.protocolID)
     }
 
     func write(_ buffer: ByteBuffer) { stream.writeWithoutWaiting([buffer]) }

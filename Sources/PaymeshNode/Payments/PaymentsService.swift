@@ -8,7 +8,7 @@ import PaymeshStore
 import PaymeshTransport
 
 /// The payments layer of a node: the thin driver of its `ChannelBook` (every payer and payee
-/// channel machine and the dispatch of `/paymesh/payments/1` messages, sans-IO), over one stream
+/// channel machine and the dispatch of payments-stream messages (`/paymesh/payments/2`, or `/1`), sans-IO), over one stream
 /// per peer, with channel state in the node's `ChannelStore`.
 ///
 /// The book decides; this actor feeds it events (received chunks, peers coming back, deadlines,
@@ -137,8 +137,10 @@ public actor PaymentsService {
         }
         await service.resumeCloses()
         do {
-            try peers.router.register(PaymentsProtocol.id, feature: PaymentsProtocol.feature) { stream, peer in
-                await service.adopt(stream, from: peer)
+            for version in PaymentsProtocol.versions {
+                try peers.router.register(version.id, feature: version.feature) { stream, peer in
+                    await service.adopt(stream, from: peer)
+                }
             }
         } catch {
             await service.shutdown()
@@ -254,7 +256,7 @@ public actor PaymentsService {
 
     /// A stream the peer opened (PeerManager's stream handler). Returns at once.
     func adopt(_ stream: PaymeshStream, from peer: EthereumAddress) {
-        guard stream.protocolID == PaymentsProtocol.id, !stopped else { return stream.reset() }
+        guard PaymentsProtocol.versions.contains(where: { $0.id == stream.protocolID }), !stopped else { return stream.reset() }
         let link = PaymentLink(id: nextLinkID, peer: peer, stream: stream)
         nextLinkID += 1
         // The newest stream the peer opened becomes the one we write to: a peer that restarted (or
@@ -298,7 +300,7 @@ public actor PaymentsService {
         spawn {
             var stream: PaymeshStream?
             if let connection = await peers.connection(to: peer) {
-                stream = try? await connection.openStream(PaymentsProtocol.id)
+                stream = try? await connection.openStream(PaymentsProtocol.id(forPeerFeatures: connection.peer.features))
             }
             await self.opened(stream, to: peer)
         }
@@ -326,13 +328,14 @@ public actor PaymentsService {
     }
 
     /// Encodes `messages` into one buffer and writes it (one flush); without a stream they wait
-    /// for one.
+    /// for one. On a `/paymesh/payments/2` stream, runs of accepted acks go out coalesced.
     func write(_ messages: [Message], to peer: EthereumAddress) {
         guard let link = links[peer] else {
             pendingSends[peer, default: []].append(contentsOf: messages)
             ensureLink(peer)
             return
         }
+        let messages = link.coalescesAcks ? PaymentAck.coalesced(messages) : messages
         var buffer = ByteBufferAllocator().buffer(capacity: messages.count * 192)
         var written: UInt64 = 0
         for m in messages {
@@ -369,8 +372,10 @@ public actor PaymentsService {
 
     // MARK: Receiving
 
-    /// Every message of one received chunk, in order; one outbox step for all of them.
+    /// Every message of one received chunk, in order; one outbox step for all of them. A coalesced
+    /// PAYMENT_ACK is applied as its acknowledgements, one after the other (Specs/messages.md §4.4.1).
     func received(_ messages: [Message], on link: PaymentLink) {
+        let messages = PaymentAck.expanded(messages)
         var balances: [String: UInt128] = [:]
         for asset in ChannelBook.openAssets(messages) {
             balances[asset] = try? ledger.books.balance(owner: me, assetID: asset).atomicUnits
