@@ -2,6 +2,7 @@ import Foundation
 import PaymeshMessages
 import PaymeshNode
 import PaymeshStore
+import PaymeshTestSupport
 import Testing
 
 /// Issue 7 item 9 with real nodes: a cooperative close cut short by a stop resumes after the

@@ -5,6 +5,7 @@ import PaymeshChannels
 import PaymeshCrypto
 import PaymeshMessages
 import PaymeshNode
+import PaymeshTestSupport
 import PaymeshTransport
 import Testing
 

@@ -2,6 +2,7 @@ import Foundation
 import PaymeshHostile
 import PaymeshMessages
 import PaymeshNode
+import PaymeshTestSupport
 import Testing
 
 /// The hostile-peer library (Sources/PaymeshHostile, written from Specs/) against a real node in

@@ -1,6 +1,7 @@
 import Foundation
 import PaymeshCrypto
 import PaymeshNode
+import PaymeshTestSupport
 import Testing
 
 /// Two real nodes in this process on loopback, driven through their real console sockets.

@@ -2,6 +2,7 @@ import Foundation
 import PaymeshMessages
 import PaymeshNode
 import PaymeshStore
+import PaymeshTestSupport
 import Testing
 
 /// Two real `paymesh start` processes: payments run from the console while the payer or the payee
@@ -144,7 +145,7 @@ import Testing
     func sigkillDuringCooperativeCloseEndsSettledOnBothSides() async throws {
         let seed = ProcessInfo.processInfo.environment["PAYMESH_CRASH_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...UInt64.max)
         print("sigkillDuringCooperativeCloseEndsSettledOnBothSides seed \(seed) (PAYMESH_CRASH_SEED=\(seed) replays it)")
-        var rng = SeededRandom(state: seed)
+        var rng = SplitMix64(seed: seed)
         let payee = PaymentNodeProcess()
         let payer = PaymentNodeProcess(peers: [payee.port])
         let keep = Flag()

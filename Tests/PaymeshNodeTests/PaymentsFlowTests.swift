@@ -2,6 +2,7 @@ import Foundation
 import PaymeshChannels
 import PaymeshMessages
 import PaymeshNode
+import PaymeshTestSupport
 import Testing
 
 /// Two nodes in this process on loopback, driven through their console sockets: the whole payment

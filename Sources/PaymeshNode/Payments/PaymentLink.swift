@@ -14,9 +14,9 @@ final class PaymentLink: Sendable {
 
     let id: UInt64
     let peer: Address
-    let stream: PaymeshStream
+    let stream: any PeerStream
 
-    init(id: UInt64, peer: Address, stream: PaymeshStream) {
+    init(id: UInt64, peer: Address, stream: any PeerStream) {
         self.id = id
         self.peer = peer
         self.stream = stream
@@ -30,6 +30,12 @@ final class PaymentLink: Sendable {
     /// many were malformed (with the first one's error) and how many ERROR replies were written.
     func readLoop(_ deliver: @Sendable ([Message]) async -> Void,
                   turn: @Sendable (_ frames: Int, _ malformed: Int, _ firstError: String?, _ replies: Int) async -> Void) async {
+        await read(stream, deliver, turn: turn)
+    }
+
+    /// The read loop, specialised for the stream's concrete type (no existential on the hot path).
+    private func read<Stream: PeerStream>(_ stream: Stream, _ deliver: @Sendable ([Message]) async -> Void,
+                                         turn: @Sendable (_ frames: Int, _ malformed: Int, _ firstError: String?, _ replies: Int) async -> Void) async {
         var codec = PaymentStreamCodec()
         do {
             for try await chunk in stream.inbound {

@@ -279,7 +279,7 @@ public actor PaymentsService {
     // MARK: Streams
 
     /// A stream the peer opened (PeerManager's stream handler). Returns at once.
-    func adopt(_ stream: PaymeshStream, from peer: Address) {
+    func adopt(_ stream: any PeerStream, from peer: Address) {
         guard stream.protocolID == PaymentsProtocol.id, !stopped else { return stream.reset() }
         let link = PaymentLink(id: nextLinkID, peer: peer, stream: stream)
         nextLinkID += 1
@@ -321,7 +321,7 @@ public actor PaymentsService {
         opening.insert(peer)
         let peers = self.peers
         spawn {
-            var stream: PaymeshStream?
+            var stream: (any PeerStream)?
             if let connection = await peers.connection(to: peer.ethereumAddress) {
                 stream = try? await connection.openStream(PaymentsProtocol.id)
             }
@@ -329,7 +329,7 @@ public actor PaymentsService {
         }
     }
 
-    private func opened(_ stream: PaymeshStream?, to peer: Address) {
+    private func opened(_ stream: (any PeerStream)?, to peer: Address) {
         opening.remove(peer)
         guard let stream else {
             pendingSends[peer] = nil // re-establishment resends the latest state when the peer is back

@@ -6,7 +6,7 @@ public import PaymeshTransport
 /// receive from `PeerManager.linkEvents()`. JSON events are for the console only.
 public enum PeerLinkEvent: Sendable {
     /// `peer` is connected through `connection` (the one the peer table kept).
-    case up(EthereumAddress, PaymeshConnection)
+    case up(EthereumAddress, any PeerConnection)
     /// `peer`'s connection is gone.
     case down(EthereumAddress, reason: String)
 

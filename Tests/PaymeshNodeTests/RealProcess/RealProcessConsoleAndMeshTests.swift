@@ -1,5 +1,6 @@
 import Foundation
 import PaymeshNode
+import PaymeshTestSupport
 import Testing
 
 /// Real `paymesh` processes without discovery (--no-mdns): the console over a real socket, and

@@ -1,5 +1,6 @@
 import Foundation
 import PaymeshNode
+import PaymeshTestSupport
 import Testing
 
 /// Real `paymesh start` processes on loopback, finding each other through the real
