@@ -3,6 +3,7 @@ import PaymeshChannels
 import PaymeshMessages
 import PaymeshNode
 import PaymeshNodeTestSupport
+import PaymeshStore
 import PaymeshTestSupport
 import Testing
 
@@ -169,6 +170,40 @@ import Testing
             try await net.connect(0, 1)
             try await net[0].waitForChannel(channel, state: .settled)
             try await net[1].waitForChannel(channel, state: .settled)
+            #expect(try await net[0].wallet() == Self.funds - 50)
+            #expect(try await net[1].wallet() == 50)
+        }
+    }
+
+    /// "A payout recorded while the state still said CLOSING": the books hold the payout, the
+    /// channel's record says CLOSING with the payout requested and submitted (a SIGKILL between the
+    /// two writes leaves exactly that). After the restart the channel is SETTLED, nothing moved twice.
+    @Test func payoutAppliedWhileTheRecordSaysClosingBecomesSettledOnRestart() async throws {
+        try await withTestNetwork(2) { net in
+            let channel = try await Self.openChannel(net)
+            _ = try await net[0].pay(channel, amount: 10, count: 5)
+            let closed = try await net[0].close(channel, cooperative: true, wait: true)
+            #expect(closed.snapshot.state == .settled)
+            await net[0].stop()
+
+            // Rewrite the payer's channel record to the state of the crash point.
+            let key = "channel/" + channel.bytes.map { String(format: "%02x", $0) }.joined()
+            let store = try ChannelStore(path: net[0].directory + "/channels.sqlite")
+            let bytes = try #require(try store.metadata(forKey: key))
+            var extras = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+            #expect(try store.channel(channel)?.status == .settled)
+            #expect(extras["state"] == nil, "the row's state is the one source of truth")
+            var close = try #require(extras["close"] as? [String: Any])
+            #expect(close["payoutRequested"] as? Bool == true && close["settlementID"] != nil)
+            close["payoutRequested"] = true
+            extras["close"] = close
+            try await store.updateState(channel: channel, status: .closing, lockedAmount: nil, closeInfo: nil,
+                                        metadata: Array(try JSONSerialization.data(withJSONObject: extras, options: .sortedKeys)), forKey: key)
+            await store.close()
+
+            try await net[0].start()
+            try await net.connect(0, 1)
+            try await net[0].waitForChannel(channel, state: .settled)
             #expect(try await net[0].wallet() == Self.funds - 50)
             #expect(try await net[1].wallet() == 50)
         }
