@@ -19,6 +19,7 @@ public final class MemoryConnection: PeerConnection {
         /// Nil while open; the close's outcome (nil error: a clean close) once closed.
         var outcome: Result<Void, TransportError>?
         var waiters: [CheckedContinuation<Void, any Error>] = []
+        /// Streams to end if the connection closes (finished ones are pruned at each open).
         var streams: [MemoryStream] = []
         var bytesReceived: UInt64 = 0
         var bytesSent: UInt64 = 0
@@ -75,6 +76,7 @@ public final class MemoryConnection: PeerConnection {
     private func track(_ stream: MemoryStream) -> Bool {
         let open = state.withLockedValue { s in
             guard s.outcome == nil else { return false }
+            s.streams.removeAll { $0.isFinished } // bounded by the streams still open
             s.streams.append(stream)
             return true
         }

@@ -55,6 +55,9 @@ final class MemoryPipe: Sendable {
         }
     }
 
+    /// True once the writer half-closed or the pipe failed.
+    var isEnded: Bool { state.withLockedValue { $0.ended } }
+
     /// Bytes written and not read yet, and the most there ever were.
     var unread: (now: Int, peak: Int) { state.withLockedValue { ($0.unread, $0.peakUnread) } }
 

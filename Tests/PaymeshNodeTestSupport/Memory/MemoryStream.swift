@@ -39,6 +39,9 @@ public final class MemoryStream: PeerStream {
 
     public func reset() { end(TransportError(.streamReset, "stream reset locally")) }
 
+    /// Both directions ended (closed or reset): nothing more to fail at a connection close.
+    var isFinished: Bool { incoming.isEnded && outgoing.isEnded }
+
     /// Both directions end with `error` (a reset, a lost connection).
     func end(_ error: TransportError) {
         outgoing.fail(error)
