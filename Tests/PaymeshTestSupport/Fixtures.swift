@@ -43,18 +43,70 @@ public struct TimedOut: Error, CustomStringConvertible {
 }
 
 /// Runs `body`, failing with `TimedOut` instead of hanging when it takes more than `seconds` of
-/// real time (the body is cancelled then). A guard against hangs, not a timed assertion: pick a
-/// bound far above the expected duration.
+/// real time. The body is then cancelled, but not waited for: a body that ignores cancellation
+/// (an unstructured task it awaits, a blocked write) cannot turn the timeout into a hang. A guard
+/// against hangs, not a timed assertion: pick a bound far above the expected duration.
 public func withTimeout<T: Sendable>(_ seconds: Double = 30, _ what: String = "the test",
                                      _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: .seconds(seconds))
-            throw TimedOut(what, after: seconds)
+    let outcome = FirstOutcome<T>()
+    return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            outcome.start(continuation)
+            let work = Task {
+                let result: Result<T, any Error>
+                do { result = .success(try await body()) } catch { result = .failure(error) }
+                outcome.finish(result)
+            }
+            let timer = Task {
+                try? await Task.sleep(for: .seconds(seconds))
+                if !Task.isCancelled { outcome.finish(.failure(TimedOut(what, after: seconds))) }
+            }
+            outcome.onFinish { work.cancel(); timer.cancel() }
         }
-        defer { group.cancelAll() }
-        return try await group.next()!
+    } onCancel: {
+        outcome.finish(.failure(CancellationError()))
+    }
+}
+
+/// The first of several outcomes resumes the continuation; the others are dropped.
+private final class FirstOutcome<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<T, any Error>?
+    private var early: Result<T, any Error>?
+    private var cleanup: (@Sendable () -> Void)?
+    private var done = false
+
+    func start(_ c: CheckedContinuation<T, any Error>) {
+        lock.lock()
+        if let early {
+            lock.unlock()
+            return c.resume(with: early)
+        }
+        continuation = c
+        lock.unlock()
+    }
+
+    func onFinish(_ body: @escaping @Sendable () -> Void) {
+        lock.lock()
+        if done {
+            lock.unlock()
+            return body()
+        }
+        cleanup = body
+        lock.unlock()
+    }
+
+    func finish(_ result: Result<T, any Error>) {
+        lock.lock()
+        guard !done else { return lock.unlock() }
+        done = true
+        let c = continuation, cleanup = self.cleanup
+        continuation = nil
+        self.cleanup = nil
+        if c == nil { early = result }
+        lock.unlock()
+        c?.resume(with: result)
+        cleanup?()
     }
 }
 
