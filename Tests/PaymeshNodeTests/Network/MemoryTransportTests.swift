@@ -120,6 +120,24 @@ import Testing
         }
     }
 
+    /// A static peer whose link is cut is redialled after its backoff in simulated time: one
+    /// clock advance past the backoff, and the peer table's tick dials it again.
+    @Test func aStaticPeerIsRedialledAfterItsBackoffInSimulatedTime() async throws {
+        try await withTestNetwork(2) { net in
+            await net[0].peers.addStaticPeer(net[1].endpoint)
+            try await net[0].waitUntilConnected(to: net[1])
+            try await net[1].waitUntilConnected(to: net[0])
+            let dials = net.memory.dialCount
+            #expect(net.disconnect(0, 1) == 1)
+            let peer = net[1].id
+            _ = try await net[0].waitFor("node 0 to see the link down") { await net[0].peers.connection(to: peer) == nil ? true : nil }
+            #expect(net.memory.dialCount == dials, "no redial before time moves")
+            net.advance(by: BackoffPolicy().maximum + .seconds(1))
+            try await net[0].waitUntilConnected(to: net[1])
+            #expect(net.memory.dialCount == dials + 1)
+        }
+    }
+
     @Test func seedsReplay() async throws {
         let first = try await TestNetwork.create(2, seed: 42)
         let ids = first.nodes.map(\.id)
