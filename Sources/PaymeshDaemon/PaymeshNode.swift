@@ -188,9 +188,6 @@ public final class PaymeshNode: Service, Sendable {
 }
 
 extension Logger {
-    /// A logger that drops everything (tests, embedding).
-    public static var silent: Logger { Logger(label: "paymesh", factory: { _ in SwiftLogNoOpLogHandler() }) }
-
     func with(_ key: String, _ value: String) -> Logger {
         var copy = self
         copy[metadataKey: key] = "\(value)"

@@ -9,6 +9,13 @@ public struct AuthenticatedPeer: Hashable, Sendable {
     public let noiseStaticKey: X25519.PublicKey
     /// Features it advertised.
     public let features: [String]
+
+    /// A peer authenticated by other means than this handshake (an in-memory test transport).
+    public init(address: EthereumAddress, noiseStaticKey: X25519.PublicKey, features: [String]) {
+        self.address = address
+        self.noiseStaticKey = noiseStaticKey
+        self.features = features
+    }
 }
 
 /// The result of a completed handshake: the peer and the transport cipher pair.

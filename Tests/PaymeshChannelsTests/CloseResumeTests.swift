@@ -121,18 +121,6 @@ struct CloseResumeTests {
 /// property test: a few thousand random sequences, invariants checked after every step.
 @Suite("Close sequences (property)")
 struct CloseSequencePropertyTests {
-    /// SplitMix64: a deterministic generator for reproducible sequences.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9e37_79b9_7f4a_7c15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Set PAYMESH_CLOSE_SEED to replay one failing seed (printed on failure).
     @Test func randomSequencesKeepTheMoneyInvariants() throws {
         let env = ProcessInfo.processInfo.environment
@@ -141,7 +129,7 @@ struct CloseSequencePropertyTests {
         var settled = 0, disputedOrClosed = 0
         for n in 0..<count {
             let seed = base &+ UInt64(n)
-            var rng = SplitMix(state: seed)
+            var rng = SplitMix64(seed: seed)
             let length = Int.random(in: 4...40, using: &rng)
             var bytes: [UInt8] = []
             for _ in 0..<length {

@@ -1,5 +1,6 @@
 import PaymeshMessages
 import PaymeshMsgpack
+import PaymeshTestSupport
 import Testing
 
 /// Property-style: no byte string crashes the decoders; every failure is a typed error.

@@ -1,5 +1,6 @@
 import PaymeshCrypto
 import PaymeshMessages
+import PaymeshTestSupport
 import Testing
 
 @Suite("EIP-712 signing of channel messages")

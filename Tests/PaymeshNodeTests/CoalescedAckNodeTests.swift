@@ -3,6 +3,7 @@ import PaymeshChannels
 import PaymeshMessages
 import PaymeshMux
 import PaymeshNode
+import PaymeshTestSupport
 import Testing
 
 /// Coalesced acknowledgements on a real node (Specs/messages.md §4.4.1, Specs/streams.md): a payer

@@ -1,6 +1,7 @@
 import PaymeshCrypto
 import PaymeshMessages
 @testable import PaymeshNode
+import PaymeshTestSupport
 import Testing
 
 @Suite("Deadline queue (min-heap of deadlines, fed by the injected clock)")
@@ -34,7 +35,7 @@ struct DeadlineQueueTests {
 
     @Test func manyRandomDeadlinesComeOutSorted() {
         var q = DeadlineQueue<Int>()
-        var rng = SeededRandom(state: 42)
+        var rng = SplitMix64(seed: 42)
         var deadlines: [UInt64] = []
         for i in 0..<2_000 {
             let d = UInt64.random(in: 0..<1_000_000, using: &rng)

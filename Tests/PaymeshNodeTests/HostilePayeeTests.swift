@@ -6,6 +6,7 @@ import PaymeshConsole
 import PaymeshCrypto
 import PaymeshMessages
 import PaymeshNode
+import PaymeshTestSupport
 import PaymeshTransport
 import Testing
 

@@ -3,6 +3,7 @@ import PaymeshConsole
 import PaymeshHostile
 import PaymeshMessages
 import PaymeshNode
+import PaymeshTestSupport
 import Testing
 
 /// The hostile-peer library (Sources/PaymeshHostile, written from Specs/) against a real node in

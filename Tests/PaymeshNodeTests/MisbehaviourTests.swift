@@ -5,6 +5,7 @@ import PaymeshConsole
 import PaymeshCrypto
 import PaymeshMessages
 import PaymeshNode
+import PaymeshTestSupport
 import Testing
 
 /// Issue 8: misbehaving peers are reported (forged signatures, malformed frames) and banned per

@@ -1,3 +1,4 @@
+import PaymeshTestSupport
 import Testing
 @testable import PaymeshNode
 
@@ -45,6 +46,14 @@ import Testing
         let max = NodeInstant(nanoseconds: .max)
         #expect(max.advanced(by: .seconds(1)) == max)
         #expect(zero.duration(to: NodeInstant(nanoseconds: 1_500_000)) == .microseconds(1_500))
+    }
+
+    @Test func seededRandomnessReplays() {
+        let a = NodeRandom(SplitMix64(seed: 7)), b = NodeRandom(SplitMix64(seed: 7))
+        #expect(a.bytes(32) == b.bytes(32))
+        #expect(a.next() == b.next())
+        var viewA = a.generatorView, viewB = b.generatorView
+        #expect(UInt64.random(in: 0...1_000, using: &viewA) == UInt64.random(in: 0...1_000, using: &viewB))
     }
 }
 

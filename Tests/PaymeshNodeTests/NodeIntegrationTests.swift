@@ -3,6 +3,7 @@ import PaymeshConsole
 import PaymeshCrypto
 import PaymeshDaemon
 import PaymeshNode
+import PaymeshTestSupport
 import Testing
 
 /// Two real nodes in this process on loopback, driven through their real console sockets.

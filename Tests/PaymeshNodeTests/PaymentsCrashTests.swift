@@ -3,11 +3,13 @@ import PaymeshConsole
 import PaymeshMessages
 import PaymeshNode
 import PaymeshStore
+import PaymeshTestSupport
 import Testing
 
 /// Two real `paymesh start` processes: payments run from the console while the payer or the payee
 /// is SIGKILLed at random moments; each victim restarts on its data directory. Nothing the payer
-/// reported as acknowledged may be lost, no nonce may be reused, and both sides must agree.
+/// reported as acknowledged may be lost, no nonce may be reused, and both sides must agree. Each
+/// test prints its seed (the kill moments); PAYMESH_CRASH_SEED=<n> replays it.
 @Suite(.serialized) struct PaymentsCrashTests {
     final class Acks: @unchecked Sendable {
         private let lock = NSLock()
@@ -56,7 +58,7 @@ import Testing
         let ch = JSONValue.string(channelText)
 
         let acks = Acks()
-        var rng = SystemRandomNumberGenerator()
+        var rng = SplitMix64(seed: TestSeed.resolve("sigkillDuringPaymentsLosesNothingAcknowledged", variable: "PAYMESH_CRASH_SEED"))
         let rounds = 6
         for round in 0..<rounds {
             let victim = round % 2 == 0 ? payee : payer // alternate, random moments
@@ -143,9 +145,8 @@ import Testing
     /// Prints its seed; PAYMESH_CRASH_SEED=<n> replays one run.
     @Test(.timeLimit(.minutes(5)))
     func sigkillDuringCooperativeCloseEndsSettledOnBothSides() async throws {
-        let seed = ProcessInfo.processInfo.environment["PAYMESH_CRASH_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...UInt64.max)
-        print("sigkillDuringCooperativeCloseEndsSettledOnBothSides seed \(seed) (PAYMESH_CRASH_SEED=\(seed) replays it)")
-        var rng = SeededRandom(state: seed)
+        let seed = TestSeed.resolve("sigkillDuringCooperativeCloseEndsSettledOnBothSides", variable: "PAYMESH_CRASH_SEED")
+        var rng = SplitMix64(seed: seed)
         let payee = PaymentNodeProcess()
         let payer = PaymentNodeProcess(peers: [payee.port])
         let keep = Flag()

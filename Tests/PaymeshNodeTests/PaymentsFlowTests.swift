@@ -3,10 +3,13 @@ import PaymeshChannels
 import PaymeshConsole
 import PaymeshMessages
 import PaymeshNode
+import PaymeshTestSupport
 import Testing
 
 /// Two nodes in this process on loopback, driven through their console sockets: the whole payment
-/// flow of Specs/channels.md over the real transport and durable stores.
+/// flow of Specs/channels.md over the real transport, the console's payment methods and durable
+/// stores. Closes, disputes, challenge periods and re-establishment run on the in-memory network
+/// (Network/PaymentsNetworkTests.swift), in simulated time.
 @Suite(.serialized) struct PaymentsFlowTests {
     static let usdc: [String: JSONValue] = ["asset": "USDC", "decimals": 6]
 
@@ -157,69 +160,6 @@ import Testing
                 }
             }
             await payer.stop()
-            await payee.stop()
-        }
-    }
-
-    /// A unilateral close by the payee: CLOSING for the challenge period, then SETTLED on both
-    /// nodes by their own timers, with the payee paid its latest voucher.
-    @Test func unilateralCloseSettlesAfterTheChallengePeriod() async throws {
-        try await withTimeout(120) {
-            let payee = try await RunningNode.start {
-                $0.payments.openPolicy = PayeeOpenPolicy(challengePeriodSeconds: 1...604_800)
-            }
-            let payer = try await RunningNode.start(peers: [payee.started.listen])
-            defer { removeDirectory(payer.directory); removeDirectory(payee.directory) }
-            let payeeID = payee.started.id.description
-            #expect(try await eventually { try await payer.connectedPeers() == [payeeID] })
-            var params = Self.usdc
-            params["amount"] = "1000"
-            _ = try await payer.call("ledger.fund", params)
-            params = Self.usdc
-            params["peer"] = .string(payeeID)
-            params["deposit"] = "500"
-            params["challenge_period"] = 2
-            let channel = try #require(try await payer.call("channel.open", params)["channel"])
-            let paid = try await payer.call("pay", ["channel": channel, "amount": "3", "count": 100])
-            #expect(paid["ackedNonce"] == 100 && paid["ackedAmount"] == "300")
-
-            let clock = ContinuousClock()
-            let closedAt = clock.now
-            let closing = try await payee.call("channel.close", ["channel": channel, "mode": "unilateral", "wait": false])
-            #expect(closing["state"] == "CLOSING")
-            // Not settled before the challenge period: a state read that returned within 2 s of the
-            // close request was taken before the node's deadline (which starts after that request).
-            let early = try await payee.call("channel.get", ["channel": channel])["state"]
-            if clock.now - closedAt < .seconds(2) { #expect(early == "CLOSING") }
-            #expect(try await eventually { try await payer.call("channel.get", ["channel": channel])["state"] != "ACTIVE" })
-            #expect(try await eventually(15) { try await payee.call("channel.get", ["channel": channel])["state"] == "SETTLED" })
-            #expect(try await eventually(15) { try await payer.call("channel.get", ["channel": channel])["state"] == "SETTLED" })
-            #expect(try await payee.call("balance", ["asset": "USDC"])["wallets"] == [["asset": "USDC", "amount": "300"]])
-            #expect(try await payer.call("balance", ["asset": "USDC"])["wallets"] == [["asset": "USDC", "amount": "700"]])
-            await payer.stop()
-            await payee.stop()
-        }
-    }
-
-    @Test func channelsSurviveARestartAndReestablish() async throws {
-        try await withTimeout(120) {
-            let (payer, payee, channel) = try await Self.openChannel()
-            defer { removeDirectory(payer.directory); removeDirectory(payee.directory) }
-            _ = try await payer.call("pay", ["channel": channel, "amount": "2", "count": 300])
-            // Restart the payer on the same data directory and listen port: it resumes from its store.
-            let port = payer.started.listen.port
-            await payer.stop()
-            let again = try await RunningNode.start(directory: payer.directory, peers: [payee.started.listen]) {
-                $0.listen = PeerEndpoint(host: "127.0.0.1", port: port)
-            }
-            defer { Task { await again.stop() } }
-            let restored = try await again.call("channel.get", ["channel": channel])
-            #expect(restored["state"] == "ACTIVE" && restored["nonce"] == 300 && restored["paid"] == "600")
-            // After re-establishment the payee's held voucher acknowledges everything.
-            #expect(try await eventually { try await again.call("channel.get", ["channel": channel])["ackedNonce"] == 300 })
-            let more = try await again.call("pay", ["channel": channel, "amount": "2", "count": 10])
-            #expect(more["ackedNonce"] == 310 && more["ackedAmount"] == "620")
-            #expect(try await payee.call("channel.get", ["channel": channel])["nonce"] == 310)
             await payee.stop()
         }
     }

@@ -2,6 +2,7 @@ import Foundation
 import PaymeshChannels
 import PaymeshConsole
 import PaymeshNode
+import PaymeshTestSupport
 import Testing
 
 /// Two nodes on loopback whose payments run on one `ManualClock`: channel timers wait in the

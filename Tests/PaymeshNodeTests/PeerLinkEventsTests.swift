@@ -1,6 +1,7 @@
 import Foundation
 import PaymeshCrypto
 import PaymeshNode
+import PaymeshTestSupport
 import Testing
 
 /// Typed internal peer events (issue 8): delivered to internal consumers without loss, bounded by

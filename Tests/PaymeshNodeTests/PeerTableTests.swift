@@ -1,5 +1,6 @@
 import PaymeshCrypto
 import PaymeshNode
+import PaymeshTestSupport
 import Testing
 
 /// The peer table without sockets: dialing, backoff, bans, limits, discovery, pings.
@@ -52,7 +53,7 @@ import Testing
         let policy = BackoffPolicy(initial: .milliseconds(500), maximum: .seconds(8), multiplier: 2, jitter: 0.5)
         #expect((0...7).map { policy.ceiling(attempt: $0) } == [0.5, 1, 2, 4, 8, 8, 8, 8].map { Duration.seconds($0) })
         #expect(policy.ceiling(attempt: 10_000) == .seconds(8))
-        var random = SeededRandom(state: 42)
+        var random = SplitMix64(seed: 42)
         var seen = Set<Duration>()
         for attempt in 0..<40 {
             let d = policy.delay(attempt: attempt, using: &random)

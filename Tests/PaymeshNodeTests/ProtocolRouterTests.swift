@@ -5,6 +5,7 @@ import NIOPosix
 import PaymeshCrypto
 import PaymeshMux
 import PaymeshNode
+import PaymeshTestSupport
 import PaymeshTransport
 import Testing
 

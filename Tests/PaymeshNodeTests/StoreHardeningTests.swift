@@ -28,7 +28,7 @@ import Testing
         try p.run()
         let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw TimedOut() }
+        guard p.terminationStatus == 0 else { throw ChildFailed(status: p.terminationStatus) }
         return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 
@@ -242,3 +242,6 @@ import Testing
         }
     }
 }
+
+/// A child process exited with a non-zero status.
+struct ChildFailed: Error { let status: Int32 }

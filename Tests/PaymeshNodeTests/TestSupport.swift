@@ -21,18 +21,6 @@ struct FixedRandom: RandomNumberGenerator {
     mutating func next() -> UInt64 { value }
 }
 
-/// SplitMix64, for reproducible "random" sequences.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 func address(_ lastByte: UInt8) -> EthereumAddress {
     try! EthereumAddress(rawRepresentation: [UInt8](repeating: 0, count: 19) + [lastByte])
 }
@@ -50,28 +38,3 @@ func temporaryDirectory() -> String {
 }
 
 func removeDirectory(_ path: String) { try? FileManager.default.removeItem(atPath: path) }
-
-struct TimedOut: Error {}
-
-/// Fails instead of hanging when `body` takes longer than `seconds`.
-func withTimeout<T: Sendable>(_ seconds: Double = 30, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: .seconds(seconds))
-            throw TimedOut()
-        }
-        defer { group.cancelAll() }
-        return try await group.next()!
-    }
-}
-
-/// Polls `condition` every 20 ms until it holds or `seconds` pass.
-func eventually(_ seconds: Double = 10, _ condition: @Sendable () async throws -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + .seconds(seconds)
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    return try await condition()
-}

@@ -1,10 +1,12 @@
 import Foundation
 import PaymeshMessages
+import PaymeshTestSupport
 import Testing
 @testable import PaymeshStore
 
 /// Kill -9 at random moments: a child process pays on 16 channels with group commit and prints
 /// each durable nonce; the test kills it, reopens the file and checks nothing acknowledged is lost.
+/// The kill moments come from a printed seed; PAYMESH_CRASH_SEED=<n> replays them.
 @Suite struct CrashTests {
     static let channels = 16
 
@@ -77,6 +79,7 @@ import Testing
     @Test(.timeLimit(.minutes(3)))
     func killNineNeverLosesAnAcknowledgedVoucher() async throws {
         let exe = try Self.childExecutable()
+        var rng = SplitMix64(seed: TestSeed.resolve("killNineNeverLosesAnAcknowledgedVoucher", variable: "PAYMESH_CRASH_SEED"))
         let dir = TemporaryDirectory()
         let db = dir.file("crash.sqlite")
         var ackedMax: [Int: UInt64] = [:]        // highest durable nonce the child reported, per channel
@@ -87,7 +90,7 @@ import Testing
         var killTimes: [Int] = []
         for roundIndex in 0..<rounds {
             // The first round gets longer: the child also creates its channels.
-            let killAfter = roundIndex == 0 ? 600 : Int.random(in: 50...400)
+            let killAfter = roundIndex == 0 ? 600 : Int.random(in: 50...400, using: &rng)
             killTimes.append(killAfter)
             let (round, reason, stderr) = try Self.runChild(exe, db: db, killAfterMillis: killAfter)
             #expect(reason == .uncaughtSignal, "child exited by itself: \(stderr)")

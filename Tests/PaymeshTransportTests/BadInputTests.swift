@@ -2,6 +2,7 @@ import NIOCore
 import PaymeshCrypto
 import PaymeshMux
 import PaymeshNoise
+import PaymeshTestSupport
 import PaymeshTransport
 import Testing
 

@@ -4,6 +4,7 @@ import NIOPosix
 import PaymeshCrypto
 import PaymeshMux
 import PaymeshNoise
+import PaymeshTestSupport
 import PaymeshTransport
 import Testing
 

@@ -3,6 +3,7 @@ import PaymeshCrypto
 import PaymeshMessages
 import PaymeshMux
 import PaymeshNoise
+import PaymeshTestSupport
 import PaymeshTransport
 import Testing
 

@@ -49,20 +49,6 @@ struct ConnectedPair {
     }
 }
 
-/// Runs `body` with a deadline so that a hung transport fails the test instead of hanging CI.
-func withTimeout<T: Sendable>(_ seconds: Double = 20, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
-            throw TransportError(.invalidState, "test timed out after \(seconds) s")
-        }
-        let result = try await group.next()!
-        group.cancelAll()
-        return result
-    }
-}
-
 /// Waits for the next failure the endpoint reports.
 func nextFailure(_ endpoint: PaymeshEndpoint) async -> TransportError? {
     var it = endpoint.failures.makeAsyncIterator()

@@ -15,11 +15,11 @@ final class PaymentLink: Sendable {
 
     let id: UInt64
     let peer: EthereumAddress
-    let stream: PaymeshStream
+    let stream: any PeerStream
     /// A `/paymesh/payments/2` stream: accepted acks written on it are coalesced (Specs/messages.md §4.4.1).
     let coalescesAcks: Bool
 
-    init(id: UInt64, peer: EthereumAddress, stream: PaymeshStream) {
+    init(id: UInt64, peer: EthereumAddress, stream: any PeerStream) {
         self.id = id
         self.peer = peer
         self.stream = stream
@@ -34,6 +34,12 @@ final class PaymentLink: Sendable {
     /// many were malformed (with the first one's error) and how many ERROR replies were written.
     func readLoop(_ deliver: @Sendable ([Message]) async -> Void,
                   turn: @Sendable (_ frames: Int, _ malformed: Int, _ firstError: String?, _ replies: Int) async -> Void) async {
+        await read(stream, deliver, turn: turn)
+    }
+
+    /// The read loop, specialised for the stream's concrete type (no existential on the hot path).
+    private func read<Stream: PeerStream>(_ stream: Stream, _ deliver: @Sendable ([Message]) async -> Void,
+                                         turn: @Sendable (_ frames: Int, _ malformed: Int, _ firstError: String?, _ replies: Int) async -> Void) async {
         var codec = PaymentStreamCodec()
         do {
             for try await chunk in stream.inbound {

@@ -255,7 +255,7 @@ public actor PaymentsService {
     // MARK: Streams
 
     /// A stream the peer opened (PeerManager's stream handler). Returns at once.
-    func adopt(_ stream: PaymeshStream, from peer: EthereumAddress) {
+    func adopt(_ stream: any PeerStream, from peer: EthereumAddress) {
         guard PaymentsProtocol.versions.contains(where: { $0.id == stream.protocolID }), !stopped else { return stream.reset() }
         let link = PaymentLink(id: nextLinkID, peer: peer, stream: stream)
         nextLinkID += 1
@@ -298,7 +298,7 @@ public actor PaymentsService {
         opening.insert(peer)
         let peers = self.peers
         spawn {
-            var stream: PaymeshStream?
+            var stream: (any PeerStream)?
             if let connection = await peers.connection(to: peer) {
                 stream = try? await connection.openStream(PaymentsProtocol.id(forPeerFeatures: connection.peer.features))
             }
@@ -306,7 +306,7 @@ public actor PaymentsService {
         }
     }
 
-    private func opened(_ stream: PaymeshStream?, to peer: EthereumAddress) {
+    private func opened(_ stream: (any PeerStream)?, to peer: EthereumAddress) {
         opening.remove(peer)
         defer { wakeWaiters(peer: peer) }
         guard let stream else {

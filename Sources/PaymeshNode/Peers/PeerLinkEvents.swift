@@ -6,7 +6,7 @@ public import PaymeshTransport
 /// receive from `PeerManager.linkEvents()`, without loss (the `NodeEventHub` may drop for slow subscribers).
 public enum PeerLinkEvent: Sendable {
     /// `peer` is connected through `connection` (the one the peer table kept).
-    case up(EthereumAddress, PaymeshConnection)
+    case up(EthereumAddress, any PeerConnection)
     /// `peer`'s connection is gone.
     case down(EthereumAddress, reason: String)
 

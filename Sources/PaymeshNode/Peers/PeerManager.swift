@@ -4,8 +4,9 @@ public import PaymeshTransport
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// Drives the `PeerTable` with a `PaymeshEndpoint`: accepts inbound connections, dials static
-/// and discovered peers, redials with backoff, pings for RTT, and publishes peer events.
+/// Drives the `PeerTable` with a transport (`PeerTransport`: the TCP `PaymeshEndpoint`, or the
+/// in-memory one of the node tests): accepts inbound connections, dials static and discovered
+/// peers, redials with backoff, pings for RTT, and publishes peer events.
 ///
 /// All I/O runs in child tasks of `run()` (one per dial, connection watcher, ping); their
 /// results come back to the actor, which feeds them to the table and performs its actions.
@@ -34,12 +35,12 @@ public actor PeerManager {
     /// Message counts added by `countMessages` since the last fold into the table (one entry per
     /// peer that exchanged messages since).
     private nonisolated let messageTally = NIOLockedValueBox<[EthereumAddress: (received: UInt64, sent: UInt64)]>([:])
-    private let endpoint: PaymeshEndpoint
+    private let endpoint: any PeerTransport
     private let configuration: Configuration
     private let logger: Logger
     private let clock: any NodeClock
     private var table: Table
-    private var connections: [ConnectionID: PaymeshConnection] = [:]
+    private var connections: [ConnectionID: any PeerConnection] = [:]
     /// The transport byte counters last folded into the table, per connection.
     private var trafficSeen: [ConnectionID: (bytesReceived: UInt64, bytesSent: UInt64)] = [:]
     private var nextConnection: UInt64 = 1
@@ -49,16 +50,16 @@ public actor PeerManager {
     private let jobs: AsyncStream<@Sendable () async -> Void>
     private let jobContinuation: AsyncStream<@Sendable () async -> Void>.Continuation
 
-    public init(endpoint: PaymeshEndpoint, configuration: Configuration = .init(), events: NodeEventHub = NodeEventHub(), logger: Logger,
+    public init(endpoint: any PeerTransport, configuration: Configuration = .init(), events: NodeEventHub = NodeEventHub(), logger: Logger,
                 clock: any NodeClock = SystemClock(), random: NodeRandom = .system()) {
         self.endpoint = endpoint
         self.clock = clock
         self.random = random.generatorView
-        self.local = endpoint.configuration.identity.address
+        self.local = endpoint.localPeer
         self.configuration = configuration
         self.events = events
         self.logger = logger
-        self.table = Table(local: endpoint.configuration.identity.address, configuration: configuration.table)
+        self.table = Table(local: endpoint.localPeer, configuration: configuration.table)
         self.router = ProtocolRouter { [endpoint] protocols, features in try endpoint.offer(protocols: protocols, features: features) }
         (jobs, jobContinuation) = AsyncStream.makeStream()
     }
@@ -68,9 +69,7 @@ public actor PeerManager {
     /// Runs until `shutdown()` completes or the task is cancelled.
     public func run() async {
         await withDiscardingTaskGroup { group in
-            group.addTask {
-                for await connection in self.endpoint.inboundConnections { await self.accepted(connection) }
-            }
+            group.addTask { await self.acceptAll(from: self.endpoint) }
             group.addTask {
                 while !Task.isCancelled {
                     try? await self.clock.sleep(for: self.configuration.tickInterval)
@@ -85,7 +84,7 @@ public actor PeerManager {
     /// Closes every connection gracefully (GoAway, then close), stops dialling, waits for the
     /// closes (each is immediate after its GoAway is written), then ends `run()`.
     public func shutdown() async {
-        let closing = table.onShutdown().compactMap { action -> PaymeshConnection? in
+        let closing = table.onShutdown().compactMap { action -> (any PeerConnection)? in
             if case .disconnect(let id, _) = action { connections[id] } else { nil }
         }
         for (_, waiters) in dialWaiters { for w in waiters { w.resume(returning: .failure(.shuttingDown())) } }
@@ -199,7 +198,7 @@ public actor PeerManager {
     public func unprotect(_ peer: EthereumAddress) { table.unprotect(peer) }
 
     /// The open connection to `peer`, for layers that open streams.
-    public func connection(to peer: EthereumAddress) -> PaymeshConnection? {
+    public func connection(to peer: EthereumAddress) -> (any PeerConnection)? {
         table.connection(to: peer).flatMap { connections[$0] }
     }
 
@@ -210,7 +209,7 @@ public actor PeerManager {
         for (peer, n) in tally { table.onTraffic(peer, messagesIn: n.received, messagesOut: n.sent, now: clock.now) }
     }
 
-    private func syncTraffic(_ id: ConnectionID, _ connection: PaymeshConnection) {
+    private func syncTraffic(_ id: ConnectionID, _ connection: any PeerConnection) {
         let now = connection.traffic
         let before = trafficSeen[id] ?? (0, 0)
         trafficSeen[id] = now
@@ -246,13 +245,17 @@ public actor PeerManager {
         perform(table.onTick(now: clock.now))
     }
 
-    private func accepted(_ connection: PaymeshConnection) {
+    private nonisolated func acceptAll<Transport: PeerTransport>(from transport: Transport) async {
+        for await connection in transport.inboundConnections { await accepted(connection) }
+    }
+
+    private func accepted(_ connection: any PeerConnection) {
         let id = register(connection)
         perform(table.onInboundConnection(id, peer: connection.peer.address, remote: connection.remoteAddress.map(Self.text),
                                           now: clock.now))
     }
 
-    private func dialFinished(_ dial: Dial, _ result: Result<PaymeshConnection, any Error>) {
+    private func dialFinished(_ dial: Dial, _ result: Result<any PeerConnection, any Error>) {
         switch result {
         case .success(let connection):
             let id = register(connection)
@@ -294,20 +297,22 @@ public actor PeerManager {
         for w in dialWaiters.removeValue(forKey: endpoint) ?? [] { w.resume(returning: result) }
     }
 
-    private func register(_ connection: PaymeshConnection) -> ConnectionID {
+    private func register(_ connection: any PeerConnection) -> ConnectionID {
         let id = ConnectionID(nextConnection)
         nextConnection += 1
         connections[id] = connection
         spawn {
             let outcome: Result<Void, any Error>
-            do { outcome = .success(try await connection.closeFuture.get()) } catch { outcome = .failure(error) }
+            do { outcome = .success(try await connection.closed()) } catch { outcome = .failure(error) }
             await self.connectionClosed(id, outcome)
         }
         let router = self.router
-        spawn {
-            for await stream in connection.inboundStreams { await router.route(stream, from: connection.peer.address) }
-        }
+        spawn { await Self.route(connection, to: router) }
         return id
+    }
+
+    private static func route<Connection: PeerConnection>(_ connection: Connection, to router: ProtocolRouter) async {
+        for await stream in connection.inboundStreams { await router.route(stream, from: connection.peer.address) }
     }
 
     private func connectionClosed(_ id: ConnectionID, _ outcome: Result<Void, any Error>) {
@@ -338,7 +343,7 @@ public actor PeerManager {
                 logger.debug("dialing", metadata: ["peer": "\(dial)"])
                 let endpoint = self.endpoint
                 spawn {
-                    let result: Result<PaymeshConnection, any Error>
+                    let result: Result<any PeerConnection, any Error>
                     do {
                         result = .success(try await endpoint.connect(host: dial.endpoint.host, port: dial.endpoint.port, expecting: dial.expected))
                     } catch {

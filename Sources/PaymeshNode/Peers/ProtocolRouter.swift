@@ -14,7 +14,7 @@ public import PaymeshTransport
 public final class ProtocolRouter: Sendable {
     /// Serves one inbound stream of the registered protocol, opened by `peer`. It should return
     /// promptly (start a reader and return); a router's caller awaits it.
-    public typealias Handler = @Sendable (_ stream: PaymeshStream, _ peer: EthereumAddress) async -> Void
+    public typealias Handler = @Sendable (_ stream: any PeerStream, _ peer: EthereumAddress) async -> Void
     /// Receives the offered protocols and features after every registration.
     public typealias OfferSink = @Sendable (_ protocols: Set<StreamProtocolID>, _ features: [String]) throws -> Void
 
@@ -72,7 +72,7 @@ public final class ProtocolRouter: Sendable {
 
     /// Hands an inbound stream to the service that registered its protocol; resets it (RST,
     /// Specs/streams.md) if there is none.
-    public func route(_ stream: PaymeshStream, from peer: EthereumAddress) async {
+    public func route(_ stream: any PeerStream, from peer: EthereumAddress) async {
         let handler: Handler? = state.withLockedValue { state in
             if let entry = state.entries[stream.protocolID] { return entry.handler }
             state.unrouted += 1

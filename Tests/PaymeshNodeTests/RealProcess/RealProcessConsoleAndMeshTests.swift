@@ -1,6 +1,7 @@
 import Foundation
 import PaymeshConsole
 import PaymeshNode
+import PaymeshTestSupport
 import Testing
 
 /// Real `paymesh` processes without discovery (--no-mdns): the console over a real socket, and

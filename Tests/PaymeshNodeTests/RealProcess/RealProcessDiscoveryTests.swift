@@ -1,6 +1,7 @@
 import Foundation
 import PaymeshConsole
 import PaymeshNode
+import PaymeshTestSupport
 import Testing
 
 /// Real `paymesh start` processes on loopback, finding each other through the real
