@@ -151,10 +151,10 @@ public final class PaymeshNode: Service, Sendable {
         }
         let listen = PeerEndpoint(host: bound.ipAddress ?? configuration.listen.host, port: bound.port ?? configuration.listen.port)
         let discovery = NodeDiscovery(enabled: configuration.mdns, local: key.address, listenPort: listen.port, peers: peers,
-                                      logger: logger.with("component", "discovery"))
+                                      logger: logger.with("component", "discovery"), clock: configuration.clock)
         let consolePath = directory + "/" + NodeConfiguration.consoleSocketName
         let info = NodeMethods.Info(id: key.address, version: Self.version, listen: [listen], consolePath: consolePath,
-                                    started: .now, startedAt: Date())
+                                    clock: configuration.clock)
         registry.register(NodeMethods(info: info, peers: peers, logLevel: logLevel, events: events,
                                       stop: { [weak self] in self?.requestStop() }, store: { [weak self] in self?.payments?.storeHealth }))
         registry.register(SessionMethods(registry: registry, events: events))

@@ -12,17 +12,19 @@ public struct NodeMethods: ConsoleMethodGroup {
         public var version: String
         public var listen: [PeerEndpoint]
         public var consolePath: String
-        public var started: ContinuousClock.Instant
-        public var startedAt: Date
+        /// The node's clock (uptime and the start time are read from it, never from the system).
+        public var clock: any NodeClock
+        public var started: NodeInstant
+        public var startedAtUnixMillis: UInt64
 
-        public init(id: EthereumAddress, version: String, listen: [PeerEndpoint], consolePath: String,
-                    started: ContinuousClock.Instant, startedAt: Date) {
+        public init(id: EthereumAddress, version: String, listen: [PeerEndpoint], consolePath: String, clock: any NodeClock) {
             self.id = id
             self.version = version
             self.listen = listen
             self.consolePath = consolePath
-            self.started = started
-            self.startedAt = startedAt
+            self.clock = clock
+            started = clock.now
+            startedAtUnixMillis = clock.unixMillis
         }
     }
 
@@ -44,7 +46,7 @@ public struct NodeMethods: ConsoleMethodGroup {
         self.store = store
     }
 
-    var uptimeMs: JSONValue { JSONValue(Int64(info.started.duration(to: .now).milliseconds)) }
+    var uptimeMs: JSONValue { JSONValue(Int64(info.started.duration(to: info.clock.now).milliseconds)) }
 
     public var methods: [ConsoleMethod] { [getinfo, metrics, loglevel, stopMethod] }
 
@@ -62,7 +64,7 @@ public struct NodeMethods: ConsoleMethodGroup {
                 "listen": .array(info.listen.map { .string($0.description) }),
                 "console": .string(info.consolePath),
                 "uptimeMs": uptimeMs,
-                "startedAt": .string(info.startedAt.formatted(.iso8601)),
+                "startedAt": .string(Date(timeIntervalSince1970: Double(info.startedAtUnixMillis) / 1_000).formatted(.iso8601)),
                 "peers": ["connected": JSONValue(s.connected), "dialing": JSONValue(s.dialing), "banned": JSONValue(s.banned),
                           "known": JSONValue(s.peers.count), "max": JSONValue(s.maxPeers)],
                 "discovery": ["active": .bool(s.discovery.active), "reason": JSONValue(s.discovery.reason)],

@@ -26,12 +26,15 @@ public final class NodeDiscovery: Sendable {
     private let discovery: Discovery?
     private let peers: PeerManager
     private let logger: Logger
+    private let clock: any NodeClock
     private let tracker: Mutex<DiscoveryTracker>
 
     /// - Parameter enabled: false for `--no-mdns`; nothing is published or browsed.
-    public init(enabled: Bool, local: EthereumAddress, listenPort: Int, peers: PeerManager, logger: Logger) {
+    public init(enabled: Bool, local: EthereumAddress, listenPort: Int, peers: PeerManager, logger: Logger,
+                clock: any NodeClock = SystemClock()) {
         self.peers = peers
         self.logger = logger
+        self.clock = clock
         self.instanceName = Self.instanceName(for: local)
         self.tracker = Mutex(DiscoveryTracker(local: local))
         guard enabled else {
@@ -64,7 +67,7 @@ public final class NodeDiscovery: Sendable {
                     if case .daemonUnavailable = event { return }
                 }
             }
-            group.addTask { try? await Task.sleep(for: Self.firstStatusWait) }
+            group.addTask { [clock] in try? await clock.sleep(for: Self.firstStatusWait) }
             await group.next()
             group.cancelAll()
         }
