@@ -7,7 +7,7 @@ import Testing
 @Suite("Gossip router")
 struct GossipRouterTests {
     let t0 = Fixture.t0
-    let me = Fixture.peer(10)
+    let me = Fixture.peer(200)
     var rng = SeededGenerator(seed: 42)
     var validator = AcceptAllValidator()
 
@@ -58,8 +58,11 @@ struct GossipRouterTests {
         }
         #expect(r.scoreComponents(of: p, now: t0 + 3_200).behaviourPenalty == -10, "penalty 3, threshold 2: -10 · 1²")
         #expect(r.meshPeers(.nodes).isEmpty)
-        // After the backoff (60 s from the PRUNE) the heartbeat grafts it again.
-        #expect(r.onHeartbeat(now: t0 + 62_001, rng: &rng) == [.send(.graft(.nodes), to: p)])
+        // Heartbeats decay the penalty; none grafts the peer before the backoff (60 s from the PRUNE) ends…
+        for second in 4...61 { #expect(r.onHeartbeat(now: t0 + UInt64(second) * 1_000, rng: &rng).isEmpty) }
+        #expect(r.score(of: p, now: t0 + 61_000) == 0)
+        // …and the first one after it does.
+        #expect(r.onHeartbeat(now: t0 + 62_000, rng: &rng) == [.send(.graft(.nodes), to: p)])
     }
 
     @Test mutating func graftIsAcceptedWhenSubscribedAndRefusedOtherwise() {
@@ -191,7 +194,7 @@ struct GossipRouterTests {
             _ = r.onFrame(.publish(Fixture.nodeMessage("m\(i)", at: t0)), from: peers[i % 2], now: t0, validator: &validator)
         }
         #expect(r.counters.delivered == 3 && r.counters.dropped[.originRateLimited] == 3)
-        #expect(r.score(of: peers[0], now: t0) == 0, "forwarders of someone else's burst are not penalised")
+        #expect(r.scoreComponents(of: peers[0], now: t0).behaviourPenalty == 0, "forwarders of someone else's burst are not penalised")
     }
 
     @Test mutating func badFramingClosesTheStreamAndBadFramesAreCounted() {

@@ -176,6 +176,12 @@ public struct GossipRouter: Sendable {
             return [.closeStream(peer, error)]
         }
         var out: [GossipAction] = []
+        if !payloads.isEmpty, isGraylisted(peer, now: now) {
+            // Framing is kept, but nothing from a graylisted peer is even parsed (§10.3).
+            counters.framesReceived += payloads.count
+            counters.drop(.graylisted, payloads.count)
+            return []
+        }
         for payload in payloads {
             do throws(GossipError) {
                 out += onFrame(try GossipFrame(payload: payload), from: peer, now: now, validator: &validator)
