@@ -67,8 +67,10 @@ public struct GossipSimulation {
     var linkFree: [Pair: UInt64] = [:]   // per direction: FIFO delivery
     var queue = EventQueue<Event>()
     var rng: SeededGenerator
-    /// CPU-free count of processed events (for the bench's per-message figures).
+    /// Frames that crossed a link.
     public private(set) var framesDelivered = 0
+    /// Adversary index → honest nodes that found it below the graylist threshold after one of its frames.
+    public private(set) var graylistedBy: [Int: Set<Int>] = [:]
 
     struct Pair: Hashable { let a: Int, b: Int }
 
@@ -217,6 +219,12 @@ public struct GossipSimulation {
                 swap(&graph, &nodes[to].graph)
                 let actions = nodes[to].router.onBytes(bytes, from: nodes[from].key.address, now: now, validator: &graph)
                 swap(&graph, &nodes[to].graph)
+                if nodes[from].behaviour != .honest {
+                    let router = nodes[to].router
+                    if router.score(of: nodes[from].key.address, now: now) < router.parameters.score.graylistThreshold {
+                        graylistedBy[from, default: []].insert(to)
+                    }
+                }
                 perform(to, actions)
             } else if nodes[to].behaviour == .replayer, nodes[to].captured.count < 10_000 {
                 nodes[to].captured.append((now, bytes))
