@@ -301,6 +301,26 @@ def main():
     ]
     write_target("FuzzNoiseResponder", unique(nr))
 
+    # FuzzGossipRouter: [header][gossip stream bytes] (Specs/gossip.md); mode bit 0 = heartbeat
+    # after every chunk, bit 1 = tiny limits. Seeds: every vector frame, the signed messages as
+    # PUBLISH frames, the invalid frames, and streams of several frames cut in various ways.
+    gv = load("gossip.json")
+    good = [bytes.fromhex(f["hex"]) for f in gv["frames"]]
+    bad = [(i["description"], bytes.fromhex(i["hex"])) for i in gv["invalid_frames"]]
+    publish = [frame(b"\x83\xa1v\x01\xa4type\x03\xa4data\x82\xa4body\xc5" + struct.pack(">H", len(bytes.fromhex(m["body_hex"])))
+                     + bytes.fromhex(m["body_hex"]) + b"\xa9signature\xc4\x41" + bytes.fromhex(m["signature"]))
+               for m in gv["messages"]]
+    gr = [("frame-" + f["name"], header(0) + bytes.fromhex(f["hex"])) for f in gv["frames"]]
+    gr += [("message-" + slug(m["description"]), header(0) + p) for m, p in zip(gv["messages"], publish)]
+    gr += [("invalid-" + slug(d), header(0) + b) for d, b in bad]
+    stream = b"".join(good) + b"".join(publish)
+    gr += [("stream-whole", header(0) + stream), ("stream-drip", header(0, [1]) + stream),
+           ("stream-chunks-heartbeats", header(1, [9, 200, 3]) + stream),
+           ("stream-tiny-limits", header(3, [0]) + stream + stream),
+           ("publish-twice-then-iwant", header(1, [0]) + publish[2] + publish[2] + good[4]),
+           ("ihave-then-bad-length", header(0) + good[3] + b"\x00\x00\x00\x00" + good[0])]
+    write_target("FuzzGossipRouter", unique(gr))
+
 
 if __name__ == "__main__":
     main()

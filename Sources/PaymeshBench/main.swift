@@ -3,6 +3,7 @@ import Foundation
 // paymesh-bench: prints measured figures (never a pass/fail timing assertion).
 //   swift run -c release paymesh-bench wire [--seconds S]
 //   swift run -c release paymesh-bench node [--seconds S]   (needs the paymesh executable built alongside)
+//   swift run -c release paymesh-bench gossip [--nodes N] [--messages M] [--latency MS]   (in-memory simulation)
 let args = Array(CommandLine.arguments.dropFirst())
 let command = args.first ?? "wire"
 var seconds = 3.0
@@ -47,7 +48,16 @@ case "soak":
         print("paymesh-bench soak: \(error)")
         exit(1)
     }
+case "gossip":
+    // paymesh-bench gossip [--nodes N] [--messages M] [--latency MS] [--seed S]
+    func option(_ name: String) -> String? { args.firstIndex(of: name).flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil } }
+    var bench = GossipBench()
+    if let v = option("--nodes").flatMap(Int.init), v > 1 { bench.nodes = v }
+    if let v = option("--messages").flatMap(Int.init), v > 0 { bench.messages = v }
+    if let v = option("--latency").flatMap(UInt64.init) { bench.latencyMillis = v }
+    if let v = option("--seed").flatMap(UInt64.init) { bench.seed = v }
+    try bench.run()
 default:
-    print("usage: paymesh-bench wire|node|payments|soak [--seconds S] [--only handshakes|bulk|messages|memory (wire)] [--sync full|normal (payments)]")
+    print("usage: paymesh-bench wire|node|payments|soak|gossip [--seconds S] [--only handshakes|bulk|messages|memory (wire)] [--sync full|normal (payments)]")
     exit(2)
 }
