@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "PaymeshMessages", targets: ["PaymeshMessages"]),
         .library(name: "PaymeshChannels", targets: ["PaymeshChannels"]),
         .library(name: "PaymeshTransport", targets: ["PaymeshTransport"]),
+        .library(name: "PaymeshOnion", targets: ["PaymeshOnion"]),
         .executable(name: "paymesh-bench", targets: ["PaymeshBench"]),
         .executable(name: "paymesh", targets: ["PaymeshCLI"]),
     ],
@@ -50,6 +51,8 @@ let package = Package(
         .target(name: "PaymeshTransport", dependencies: ["PaymeshNoise", "PaymeshMux", "PaymeshCrypto", nioCore, nioPosix, nioHelpers]),
         // Payment channels: lifecycle state machine, voucher rules, policies, receipts, streaming (sans-IO).
         .target(name: "PaymeshChannels", dependencies: ["PaymeshMessages", "PaymeshCrypto"]),
+        // Sphinx onions (BOLT 4 construction), Paymesh hop payloads and failure onions (sans-IO).
+        .target(name: "PaymeshOnion", dependencies: ["PaymeshCrypto", "PaymeshMessages", "PaymeshMsgpack"]),
         // Durable state in SQLite (WAL, group commit, migrations).
         .target(name: "PaymeshStore", dependencies: ["CSQLite", "PaymeshMessages", "PaymeshCrypto"]),
         // The node runtime: peer table, dialing, console (JSON-RPC over a Unix socket), services.
@@ -73,7 +76,7 @@ let package = Package(
         .target(name: "PaymeshHostile", dependencies: ["PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshMsgpack", "PaymeshCrypto", nioCore]),
         // Child process for the store's kill -9 test, and the store benchmarks (`bench`).
         .executableTarget(name: "paymesh-store-crashtest", dependencies: ["PaymeshStore", "PaymeshMessages", "PaymeshCrypto"], path: "Sources/PaymeshStoreCrashTest"),
-        .executableTarget(name: "PaymeshBench", dependencies: ["PaymeshNode", "PaymeshHostile", "PaymeshStore", "PaymeshTransport", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", nioCore, nioPosix, nioHelpers]),
+        .executableTarget(name: "PaymeshBench", dependencies: ["PaymeshNode", "PaymeshHostile", "PaymeshStore", "PaymeshTransport", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", "PaymeshOnion", nioCore, nioPosix, nioHelpers]),
 
         // Helpers shared by the test targets (vector loading, in-memory pipes).
         .target(name: "PaymeshTestSupport", path: "Tests/PaymeshTestSupport"),
@@ -84,6 +87,7 @@ let package = Package(
         .testTarget(name: "PaymeshChannelsTests", dependencies: ["PaymeshChannels", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshStoreTests", dependencies: ["PaymeshStore", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshNodeTests", dependencies: ["PaymeshNode", "PaymeshHostile", "PaymeshChannels", "PaymeshStore", "PaymeshMessages", "PaymeshTransport", "PaymeshMux", "PaymeshDiscovery", "PaymeshCrypto", "PaymeshTestSupport", nioCore, nioPosix, nioHelpers]),
+        .testTarget(name: "PaymeshOnionTests", dependencies: ["PaymeshOnion", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshDiscoveryTests", dependencies: ["PaymeshDiscovery"]),
         .testTarget(name: "PaymeshTransportTests", dependencies: ["PaymeshTransport", "PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport", nioCore, nioPosix, nioHelpers]),
     ]

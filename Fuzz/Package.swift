@@ -24,7 +24,7 @@ let package = Package(
         // Harnesses and their invariants: no libFuzzer, no Testing; shared with the unit tests.
         .target(name: "FuzzHarness", dependencies: [
             paymesh("PaymeshMessages"), paymesh("PaymeshMsgpack"), paymesh("PaymeshMux"), paymesh("PaymeshNoise"),
-            paymesh("PaymeshCrypto"), paymesh("PaymeshChannels"), nioCore,
+            paymesh("PaymeshCrypto"), paymesh("PaymeshChannels"), paymesh("PaymeshOnion"), nioCore,
         ]),
         .executableTarget(name: "FuzzLengthPrefixFrame", dependencies: ["FuzzSupport", "FuzzHarness"]),
         .executableTarget(name: "FuzzMessageDecoder", dependencies: ["FuzzSupport", "FuzzHarness"]),
@@ -33,5 +33,6 @@ let package = Package(
         .executableTarget(name: "FuzzYamuxSession", dependencies: ["FuzzSupport", "FuzzHarness"]),
         .executableTarget(name: "FuzzNoiseResponder", dependencies: ["FuzzSupport", "FuzzHarness"]),
         .executableTarget(name: "FuzzCloseSequence", dependencies: ["FuzzSupport", "FuzzHarness"]),
+        .executableTarget(name: "FuzzOnionPeel", dependencies: ["FuzzSupport", "FuzzHarness"]),
     ]
 )
