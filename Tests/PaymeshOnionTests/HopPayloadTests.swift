@@ -50,4 +50,19 @@ struct HopPayloadTests {
         _ = try OnionPacket.build(sessionKey: session, hops: route(9, .max), associatedData: Self.hash.bytes)
         #expect(throws: OnionError.self) { try OnionPacket.build(sessionKey: session, hops: route(10, .max), associatedData: Self.hash.bytes) }
     }
+
+    @Test func thePayloadKindMustMatchThePositionInTheRoute() throws {
+        let keys = try (1...2).map { try Secp256k1.PrivateKey(ephemeralRawRepresentation: [UInt8](repeating: UInt8($0), count: 32)) }
+        let session = try Secp256k1.PrivateKey(ephemeralRawRepresentation: [UInt8](repeating: 0x41, count: 32))
+        // A final payload at the first of two hops, a forwarding payload at the last.
+        let hops = [OnionHop(nodeKey: keys[0].publicKey, payload: Self.final(5).encoded()),
+                    OnionHop(nodeKey: keys[1].publicKey, payload: Self.forward(5).encoded())]
+        let built = try OnionPacket.build(sessionKey: session, hops: hops, associatedData: Self.hash.bytes)
+        let first = try built.packet.peel(nodeKey: keys[0], associatedData: Self.hash.bytes)
+        let e1 = #expect(throws: OnionError.self) { try first.paymeshPayload() }
+        #expect(e1?.wireCode == .invalidOnion)
+        let last = try #require(first.next).peel(nodeKey: keys[1], associatedData: Self.hash.bytes)
+        let e2 = #expect(throws: OnionError.self) { try last.paymeshPayload() }
+        #expect(e2?.wireCode == .invalidOnion)
+    }
 }

@@ -79,7 +79,7 @@ struct PaymeshOnionVectorTests {
         for (i, hop) in v.hops.enumerated() {
             #expect(packet.ephemeralKey.compressedRepresentation.hexString == hop.ephemeral_key)
             let peeled = try packet.peel(nodeKey: try privateKey(hop.private_key), associatedData: try hex(v.associated_data))
-            let payload = try HopPayload(bytes: peeled.payload)
+            let payload = try peeled.paymeshPayload()
             #expect(payload == expected[i])
             // Only the final hop's payload carries the preimage; intermediate hops never see it.
             if case .final(let f) = payload { #expect(f.preimage != nil && peeled.isFinalHop) } else { #expect(!peeled.isFinalHop) }

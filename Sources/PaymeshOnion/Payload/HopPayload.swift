@@ -132,3 +132,16 @@ public enum HopPayload: Sendable, Hashable {
         return b
     }
 }
+
+extension PeeledOnion {
+    /// The Paymesh payload of this hop (Specs/onion.md §4.3 step 5): a forwarding payload must
+    /// come with a next packet and a final payload without one, else the onion is invalid (1406).
+    public func paymeshPayload() throws(OnionError) -> HopPayload {
+        let decoded = try HopPayload(bytes: payload)
+        switch (decoded, isFinalHop) {
+        case (.forward, false), (.final, true): return decoded
+        case (.forward, true): throw .malformedPayload("a forwarding payload at the final hop")
+        case (.final, false): throw .malformedPayload("a final payload with a next hop")
+        }
+    }
+}
