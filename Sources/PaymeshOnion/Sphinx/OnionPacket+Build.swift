@@ -52,13 +52,7 @@ extension OnionPacket {
 
         let filler = try generateFiller(hops: hops, secrets: secrets)
         // Initial contents: the ChaCha20 stream under the session key's "pad" key (§4.2).
-        let padKey = sessionKey.withUnsafeRawRepresentation { raw -> SecureBytes in
-            var mac = HMACSHA256(key: Array(SphinxKeyType.pad.rawValue.utf8))
-            mac.update(bufferPointer: raw)
-            let out = SecureBytes(count: HMACSHA256.macLength)
-            out.withUnsafeMutableBytes { mac.finalize(into: $0) }
-            return out
-        }
+        let padKey = sessionKey.withUnsafeRawRepresentation { SphinxKeyType.pad.derive(from: $0) }
         var mix = try keystream(padKey, OnionLimits.hopPayloadsLength)
         var nextHMAC = [UInt8](repeating: 0, count: OnionLimits.hmacLength)
         let length = OnionLimits.hopPayloadsLength

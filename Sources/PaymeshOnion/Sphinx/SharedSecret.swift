@@ -20,13 +20,7 @@ public struct SharedSecret: Sendable, CustomStringConvertible {
     }
 
     /// HMAC-SHA256(key = ASCII key type, message = secret) (Specs/onion.md §3.2).
-    func key(_ type: SphinxKeyType) -> SecureBytes {
-        let out = SecureBytes(count: HMACSHA256.macLength)
-        var mac = HMACSHA256(key: Array(type.rawValue.utf8))
-        mac.update(bytes)
-        out.withUnsafeMutableBytes { mac.finalize(into: $0) }
-        return out
-    }
+    func key(_ type: SphinxKeyType) -> SecureBytes { type.derive(from: bytes) }
 
     /// Constant-time equality (tests and attribution).
     public func constantTimeEquals(_ other: SharedSecret) -> Bool { bytes.constantTimeEquals(other.bytes) }
@@ -42,6 +36,15 @@ public struct SharedSecret: Sendable, CustomStringConvertible {
 /// The key types of BOLT 4 "Key Generation".
 enum SphinxKeyType: String {
     case rho, mu, um, ammag, pad
+
+    /// HMAC-SHA256(key = ASCII name, message = secret), in self-wiping storage.
+    func derive(from secret: some ContiguousBytes) -> SecureBytes {
+        let out = SecureBytes(count: HMACSHA256.macLength)
+        var mac = HMACSHA256(key: Array(rawValue.utf8))
+        mac.update(secret)
+        out.withUnsafeMutableBytes { mac.finalize(into: $0) }
+        return out
+    }
 }
 
 extension SharedSecret {
