@@ -41,7 +41,7 @@ struct OnionBench {
             packet = try FailurePacket.wrap(packet, sharedSecret: built.sharedSecrets[0])
             _ = try FailurePacket.attribute(packet, sharedSecrets: built.sharedSecrets)
         }
-        printRow("failure from hop 3: create + 2 wraps + attribute", String(format: "%.1f µs", attribute))
+        printRow("failure: create, 2 wraps, attribute (hop 3)", String(format: "%.1f µs", attribute))
     }
 
     /// Mean µs per call over `seconds` (after a short warm-up).
