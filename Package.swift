@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "PaymeshChannels", targets: ["PaymeshChannels"]),
         .library(name: "PaymeshTransport", targets: ["PaymeshTransport"]),
         .library(name: "PaymeshGossip", targets: ["PaymeshGossip"]),
+        .library(name: "PaymeshOnion", targets: ["PaymeshOnion"]),
         .executable(name: "paymesh-bench", targets: ["PaymeshBench"]),
         .executable(name: "paymesh", targets: ["PaymeshCLI"]),
     ],
@@ -56,6 +57,8 @@ let package = Package(
         // The in-memory network of gossip routers (simulated clock and links, adversaries) used by
         // the gossip tests and `paymesh-bench gossip`.
         .target(name: "PaymeshGossipSimulation", dependencies: ["PaymeshGossip", "PaymeshMessages", "PaymeshCrypto"]),
+        // Sphinx onions (BOLT 4 construction), Paymesh hop payloads and failure onions (sans-IO).
+        .target(name: "PaymeshOnion", dependencies: ["PaymeshCrypto", "PaymeshMessages", "PaymeshMsgpack"]),
         // Durable state in SQLite (WAL, group commit, migrations).
         .target(name: "PaymeshStore", dependencies: ["CSQLite", "PaymeshMessages", "PaymeshCrypto"]),
                 // The node's features: peer table, dialing, protocol router, payments, discovery glue, typed
@@ -92,7 +95,7 @@ let package = Package(
         .target(name: "PaymeshHostile", dependencies: ["PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshMsgpack", "PaymeshCrypto", nioCore]),
         // Child process for the store's kill -9 test, and the store benchmarks (`bench`).
         .executableTarget(name: "paymesh-store-crashtest", dependencies: ["PaymeshStore", "PaymeshMessages", "PaymeshCrypto"], path: "Sources/PaymeshStoreCrashTest"),
-        .executableTarget(name: "PaymeshBench", dependencies: ["PaymeshConsole", "PaymeshNode", "PaymeshGossip", "PaymeshGossipSimulation", "PaymeshHostile", "PaymeshStore", "PaymeshTransport", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", nioCore, nioPosix, nioHelpers]),
+        .executableTarget(name: "PaymeshBench", dependencies: ["PaymeshConsole", "PaymeshNode", "PaymeshGossip", "PaymeshGossipSimulation", "PaymeshHostile", "PaymeshStore", "PaymeshTransport", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", "PaymeshOnion", nioCore, nioPosix, nioHelpers]),
 
         // Helpers shared by the test targets (vector loading, the seeded generator, timeouts).
         .target(name: "PaymeshTestSupport", path: "Tests/PaymeshTestSupport"),
@@ -113,6 +116,7 @@ let package = Package(
         .testTarget(name: "PaymeshConsoleTests", dependencies: ["PaymeshConsole", "PaymeshNode", "PaymeshChannels", "PaymeshMessages", "PaymeshCrypto"]),
         .testTarget(name: "PaymeshDiscoveryTests", dependencies: ["PaymeshDiscovery", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshGossipTests", dependencies: ["PaymeshGossip", "PaymeshGossipSimulation", "PaymeshMessages", "PaymeshMsgpack", "PaymeshCrypto", "PaymeshTestSupport"]),
+        .testTarget(name: "PaymeshOnionTests", dependencies: ["PaymeshOnion", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshTransportTests", dependencies: ["PaymeshTransport", "PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport", nioCore, nioPosix, nioHelpers]),
     ]
 )

@@ -24,7 +24,7 @@ let package = Package(
         // Harnesses and their invariants: no libFuzzer, no Testing; shared with the unit tests.
         .target(name: "FuzzHarness", dependencies: [
             paymesh("PaymeshMessages"), paymesh("PaymeshMsgpack"), paymesh("PaymeshMux"), paymesh("PaymeshNoise"),
-            paymesh("PaymeshCrypto"), paymesh("PaymeshChannels"), paymesh("PaymeshGossip"), nioCore,
+            paymesh("PaymeshCrypto"), paymesh("PaymeshChannels"), paymesh("PaymeshGossip"), paymesh("PaymeshOnion"), nioCore,
         ]),
         .executableTarget(name: "FuzzLengthPrefixFrame", dependencies: ["FuzzSupport", "FuzzHarness"]),
         .executableTarget(name: "FuzzMessageDecoder", dependencies: ["FuzzSupport", "FuzzHarness"]),
@@ -34,5 +34,6 @@ let package = Package(
         .executableTarget(name: "FuzzNoiseResponder", dependencies: ["FuzzSupport", "FuzzHarness"]),
         .executableTarget(name: "FuzzCloseSequence", dependencies: ["FuzzSupport", "FuzzHarness"]),
         .executableTarget(name: "FuzzGossipRouter", dependencies: ["FuzzSupport", "FuzzHarness"]),
+        .executableTarget(name: "FuzzOnionPeel", dependencies: ["FuzzSupport", "FuzzHarness"]),
     ]
 )

@@ -300,6 +300,33 @@ def main():
         ("transport-too-large", header(3) + bytes(65_520)),
     ]
     write_target("FuzzNoiseResponder", unique(nr))
+    write_target("FuzzOnionPeel", unique(onion_seeds()))
+
+
+def onion_seeds():
+    """FuzzOnionPeel (Fuzz/README.md): 0 a packet, 1 a route's payloads, 2 a failure, 3 a payload."""
+    v = load("onion.json")
+    onion = bytes.fromhex(v["onion"])
+    seeds = [("packet-vector", header(0) + onion), ("packet-short", header(0) + onion[:-1]),
+             ("packet-version-1", header(0) + b"\x01" + onion[1:]),
+             ("packet-tampered", header(0) + onion[:600] + bytes([onion[600] ^ 1]) + onion[601:]),
+             ("packet-zero", header(0) + bytes(1366))]
+    for i, hop in enumerate(v["hops"]):
+        seeds.append((f"payload-hop{i}", header(3) + bytes.fromhex(hop["payload_hex"])))
+    for bad in v["invalid_payloads"]:
+        seeds.append((f"payload-{slug(bad['why'])}", header(3) + bytes.fromhex(bad["hex"])))
+    route = b"".join(bytes.fromhex(h["payload_hex"]) for h in v["hops"])
+    sizes = [len(bytes.fromhex(h["payload_hex"])) for h in v["hops"]]
+    seeds += [("route-vector", header(1, sizes) + route), ("route-one-hop", header(1) + b"x"),
+              ("route-twenty", header(1, [30]) + bytes(range(200)) * 3),
+              ("route-twenty-one", header(1, [10]) + bytes(range(210))),
+              ("route-too-big", header(1, [60]) + bytes(range(200)) * 6),
+              ("route-big-payload", header(1, [0]) + bytes(1265))]
+    f = v["failure"]
+    seeds += [("failure-vector", header(2) + bytes.fromhex(f["packet_at_origin"])),
+              ("failure-unwrapped", header(2) + bytes.fromhex(f["packet_from_failing_hop"])),
+              ("failure-short", header(2) + bytes(35)), ("failure-long", header(2) + bytes(1025))]
+    return seeds
 
     # FuzzGossipRouter: [header][gossip stream bytes] (Specs/gossip.md); mode bit 0 = heartbeat
     # after every chunk, bit 1 = tiny limits. Seeds: every vector frame, the signed messages as

@@ -4,6 +4,7 @@ import Foundation
 //   swift run -c release paymesh-bench wire [--seconds S]
 //   swift run -c release paymesh-bench node [--seconds S]   (needs the paymesh executable built alongside)
 //   swift run -c release paymesh-bench gossip [--nodes N] [--messages M] [--latency MS]   (in-memory simulation)
+//   swift run -c release paymesh-bench onion [--seconds S]
 let args = Array(CommandLine.arguments.dropFirst())
 let command = args.first ?? "wire"
 var seconds = 3.0
@@ -28,6 +29,9 @@ case "payments":
     try await PaymentsBench(seconds: seconds, sync: option("--sync") ?? "full", channels: option("--channels").flatMap(Int.init) ?? 100,
                             historyRows: option("--history").flatMap(Int.init) ?? 1_000_000,
                             memoryChannels: option("--memory-channels").flatMap(Int.init) ?? 1_000).run()
+case "onion":
+    // paymesh-bench onion [--seconds S]: build / peel / failure attribution, µs per operation
+    try OnionBench(seconds: seconds).run()
 case "soak":
     // paymesh-bench soak [--seconds-per-attack S] [--rate R] [--fd-limit N] [--stalled N] [--fill-peers N]
     //                    [--recover S] [--rss-cap-mb MB] [--only phase,phase] [--keep]
@@ -58,6 +62,6 @@ case "gossip":
     if let v = option("--seed").flatMap(UInt64.init) { bench.seed = v }
     try bench.run()
 default:
-    print("usage: paymesh-bench wire|node|payments|soak|gossip [--seconds S] [--only handshakes|bulk|messages|memory (wire)] [--sync full|normal (payments)]")
+    print("usage: paymesh-bench wire|node|payments|onion|soak|gossip [--seconds S] [--only handshakes|bulk|messages|memory (wire)] [--sync full|normal (payments)]")
     exit(2)
 }

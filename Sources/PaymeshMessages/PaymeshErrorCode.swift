@@ -32,7 +32,7 @@ public struct PaymeshErrorCode: RawRepresentable, Sendable, Hashable, CustomStri
     public static let paymentRequired = Self(rawValue: 1301)
     public static let insufficientPayment = Self(rawValue: 1302)
     public static let invalidProof = Self(rawValue: 1303)
-    // Routing (1400–1402 AgentPay; 1403–1406 Paymesh)
+    // Routing (1400–1402 AgentPay; 1403–1411 Paymesh; Specs/onion.md §5.3)
     public static let noRouteFound = Self(rawValue: 1400)
     public static let htlcTimeout = Self(rawValue: 1401)
     public static let htlcRoutingFailed = Self(rawValue: 1402)
@@ -40,6 +40,11 @@ public struct PaymeshErrorCode: RawRepresentable, Sendable, Hashable, CustomStri
     public static let expiryTooSoon = Self(rawValue: 1404)
     public static let unknownPaymentHash = Self(rawValue: 1405)
     public static let invalidOnion = Self(rawValue: 1406)
+    public static let unknownNextPeer = Self(rawValue: 1407)
+    public static let temporaryChannelFailure = Self(rawValue: 1408)
+    public static let finalIncorrectAmount = Self(rawValue: 1409)
+    public static let finalIncorrectExpiry = Self(rawValue: 1410)
+    public static let expiryTooFar = Self(rawValue: 1411)
     // Protocol (1500–1504 AgentPay; 1505 Paymesh)
     public static let unsupportedMessage = Self(rawValue: 1500)
     public static let malformedMessage = Self(rawValue: 1501)
@@ -83,6 +88,11 @@ public struct PaymeshErrorCode: RawRepresentable, Sendable, Hashable, CustomStri
         .expiryTooSoon: "EXPIRY_TOO_SOON",
         .unknownPaymentHash: "UNKNOWN_PAYMENT_HASH",
         .invalidOnion: "INVALID_ONION",
+        .unknownNextPeer: "UNKNOWN_NEXT_PEER",
+        .temporaryChannelFailure: "TEMPORARY_CHANNEL_FAILURE",
+        .finalIncorrectAmount: "FINAL_INCORRECT_AMOUNT",
+        .finalIncorrectExpiry: "FINAL_INCORRECT_EXPIRY",
+        .expiryTooFar: "EXPIRY_TOO_FAR",
         .unsupportedMessage: "UNSUPPORTED_MESSAGE",
         .malformedMessage: "MALFORMED_MESSAGE",
         .internalError: "INTERNAL_ERROR",

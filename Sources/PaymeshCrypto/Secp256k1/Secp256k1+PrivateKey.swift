@@ -13,7 +13,7 @@ extension Secp256k1 {
             try self.init(secret: secret)
         }
 
-        private init(secret: SecureBytes) throws {
+        init(secret: SecureBytes) throws {
             guard secret.count == privateKeyByteCount else {
                 throw CryptoError.invalidKeyLength(expected: privateKeyByteCount, actual: secret.count)
             }
