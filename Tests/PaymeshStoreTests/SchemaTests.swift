@@ -8,7 +8,7 @@ import Testing
         let dir = TemporaryDirectory()
         let store = try ChannelStore(path: dir.file("s.sqlite"))
         #expect(try store.storedSchemaVersion() == ChannelStore.schemaVersion)
-        #expect(ChannelStore.schemaVersion == 4)
+        #expect(ChannelStore.schemaVersion == 5)
         let (journal, appID, fk) = try store.read { db throws(StoreError) in
             (try db.text("PRAGMA journal_mode"), try db.integer("PRAGMA application_id"), try db.integer("PRAGMA foreign_keys"))
         }
@@ -103,10 +103,81 @@ import Testing
             await v3.close()
         }
         let store = try ChannelStore(path: path)
-        #expect(try store.storedSchemaVersion() == 4)
+        #expect(try store.storedSchemaVersion() == ChannelStore.schemaVersion)
         #expect(try (0..<4).map { try store.channel(Fixtures.channelID($0))?.status } == [.disputed, .disputed, .closed, .closing])
         try await store.updateState(channel: Fixtures.channelID(3), status: .disputed)
         #expect(try store.channel(Fixtures.channelID(3))?.status == .disputed)
+        await store.close()
+    }
+
+    /// Issue 8 (performance): v5 moves the voucher history into a rowid table in insertion order
+    /// keyed by a small channel number. A v4 store's history (interleaved over three channels, one
+    /// channel without vouchers) comes out identical, latest vouchers included, and keeps working.
+    @Test func version5KeepsHistoryAndLatestVouchers() async throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("v4.sqlite")
+        let perChannel: [Int: Int] = [0: 5, 1: 0, 2: 3, 3: 7]
+        func voucher(_ c: Int, _ n: Int) -> StoredVoucher {
+            Fixtures.voucher(channel: c, nonce: UInt64(n), timestampMillis: Int64(n * 10 + c))
+        }
+        do {
+            let v4 = try ChannelStore(path: path, configuration: .default, migrateTo: 4)
+            for c in perChannel.keys.sorted() { try await v4.saveChannel(Fixtures.channel(c)) }
+            await v4.close()
+            // Vouchers as v4 wrote them: the latest in `channels`, every one in the (channel, nonce) table.
+            let raw = try SQLiteConnection(path: path, mode: .readWrite)
+            for n in 1...7 {
+                for c in perChannel.keys.sorted() where n <= perChannel[c]! {
+                    let v = voucher(c, n)
+                    try raw.run("""
+                        INSERT INTO voucher_history (channel, nonce, amount, task_id, signature, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                        """) { s throws(StoreError) in
+                        try s.bind(1, v.channel.bytes)
+                        try s.bind(2, Int64(v.nonce))
+                        try s.bind(3, AmountEncoding.encode(v.amount))
+                        try s.bind(4, v.taskID)
+                        try s.bind(5, v.signature.bytes)
+                        try s.bind(6, v.timestampMillis)
+                    }
+                    try raw.run("""
+                        UPDATE channels SET latest_nonce = ?2, latest_amount = ?3, latest_signature = ?4, latest_task_id = ?5, latest_ts = ?6
+                        WHERE id = ?1
+                        """) { s throws(StoreError) in
+                        try s.bind(1, v.channel.bytes)
+                        try s.bind(2, Int64(v.nonce))
+                        try s.bind(3, AmountEncoding.encode(v.amount))
+                        try s.bind(4, v.signature.bytes)
+                        try s.bind(5, v.taskID)
+                        try s.bind(6, v.timestampMillis)
+                    }
+                }
+            }
+        }
+        let store = try ChannelStore(path: path) // migrates, then checks every latest voucher against the history
+        #expect(try store.storedSchemaVersion() == 5)
+        for (c, count) in perChannel {
+            let expected = count == 0 ? [] : (1...count).map { voucher(c, $0) }
+            #expect(try store.voucherHistory(channel: Fixtures.channelID(c)) == expected)
+            #expect(try store.verifiedVoucherHistory(channel: Fixtures.channelID(c)) == expected)
+            #expect(try store.channel(Fixtures.channelID(c))?.latestVoucher == expected.last)
+            #expect(try store.highestHistoryNonce(channel: Fixtures.channelID(c)) == UInt64(count))
+        }
+        let layout = try store.read { db throws(StoreError) in
+            (try db.integer("SELECT count(*) FROM channel_keys"),
+             try db.integer("SELECT count(*) FROM voucher_history"),
+             try db.integer("SELECT count(*) FROM sqlite_schema WHERE name = 'voucher_history' AND sql LIKE '%WITHOUT ROWID%'"))
+        }
+        #expect(layout == (4, 15, 0))
+        #expect(try store.integrityCheck() == ["ok"])
+        // Writing carries on: the guarded batch over old and new channels, and a new channel's key.
+        try await store.saveChannel(Fixtures.channel(4))
+        try await store.recordVouchers([voucher(0, 6), voucher(1, 1), voucher(4, 1), voucher(0, 7)])
+        #expect(try store.voucherHistory(channel: Fixtures.channelID(0), afterNonce: 5) == [voucher(0, 6), voucher(0, 7)])
+        #expect(try store.voucherHistory(channel: Fixtures.channelID(4)) == [voucher(4, 1)])
+        let stale = await #expect(throws: StoreError.self) { try await store.recordVouchers([voucher(2, 4), voucher(2, 3)]) }
+        #expect(stale == .staleVoucher(Fixtures.channelID(2), nonce: 3, latest: 4))
+        #expect(try store.highestHistoryNonce(channel: Fixtures.channelID(2)) == 3)
+        try store.verifyLatestVouchers()
         await store.close()
     }
 

@@ -95,15 +95,19 @@ import Testing
     @Test func aDamagedFileStopsTheWriterLoudly() async throws {
         let dir = TemporaryDirectory()
         let path = dir.file("damaged.sqlite")
+        let root: Int64
         do {
             let store = try ChannelStore(path: path)
             try await store.saveChannel(Fixtures.channel(0))
             try await store.recordVoucher(Fixtures.voucher(channel: 0, nonce: 1))
+            root = try store.read { db throws(StoreError) in
+                try db.integer("SELECT rootpage FROM sqlite_schema WHERE name = 'voucher_history'")
+            }
             await store.close()
         }
-        // Page 3 is the root of voucher_history (v1 creates channels, voucher_history, metadata).
+        // Damage the root page of voucher_history (a rowid table since v5).
         let handle = try #require(FileHandle(forUpdatingAtPath: path))
-        try handle.seek(toOffset: 2 * 4_096)
+        try handle.seek(toOffset: UInt64(root - 1) * 4_096)
         handle.write(Data(repeating: 0xA5, count: 4_096))
         try handle.close()
 

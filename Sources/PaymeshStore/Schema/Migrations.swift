@@ -14,6 +14,7 @@ enum Migrations {
         Migration(version: 2, sql: v2),
         Migration(version: 3, sql: v3, backfill: { db throws(StoreError) in try LedgerQueries.backfill(db) }),
         Migration(version: 4, sql: v4),
+        Migration(version: 5, sql: v5),
     ]
 
     static var current: Int { all.last!.version }
@@ -120,5 +121,40 @@ enum Migrations {
             WHERE m.key = 'channel/' || lower(hex(channels.id))
               AND CASE WHEN json_valid(CAST(m.value AS TEXT))
                        THEN json_extract(CAST(m.value AS TEXT), '$.state') END = 'DISPUTED'));
+        """
+
+    /// Voucher history in insertion order. v1 clustered `voucher_history` by (channel BLOB(32),
+    /// nonce), so one group commit spread over N channels dirtied N B-tree leaves. From v5 each
+    /// channel has a small integer key (`channel_keys`, given by a trigger on every new channel), history rows are appended to a rowid table
+    /// (`seq`), and the UNIQUE index `voucher_history_by_channel (channel_key, nonce)` serves the
+    /// per-channel queries. Every row is copied (a row whose channel is unknown fails the
+    /// NOT NULL check and the migration), with the v1 checks kept.
+    private static let v5 = """
+        CREATE TABLE channel_keys (
+            key     INTEGER NOT NULL PRIMARY KEY,
+            channel BLOB    NOT NULL UNIQUE REFERENCES channels(id)
+        );
+        INSERT INTO channel_keys (channel) SELECT id FROM channels ORDER BY opened_at, id;
+        CREATE TRIGGER channels_key_on_insert AFTER INSERT ON channels
+        BEGIN
+            INSERT INTO channel_keys (channel) VALUES (NEW.id);
+        END;
+
+        CREATE TABLE voucher_history_v5 (
+            seq         INTEGER NOT NULL PRIMARY KEY,
+            channel_key INTEGER NOT NULL REFERENCES channel_keys(key),
+            nonce       INTEGER NOT NULL CHECK (nonce > 0),
+            amount      BLOB    NOT NULL CHECK (length(amount) = 16),
+            task_id     TEXT,
+            signature   BLOB    NOT NULL CHECK (length(signature) = 65),
+            ts          INTEGER NOT NULL
+        );
+        INSERT INTO voucher_history_v5 (channel_key, nonce, amount, task_id, signature, ts)
+            SELECT k.key, h.nonce, h.amount, h.task_id, h.signature, h.ts
+            FROM voucher_history h LEFT JOIN channel_keys k ON k.channel = h.channel
+            ORDER BY h.ts, k.key, h.nonce;
+        DROP TABLE voucher_history;
+        ALTER TABLE voucher_history_v5 RENAME TO voucher_history;
+        CREATE UNIQUE INDEX voucher_history_by_channel ON voucher_history (channel_key, nonce);
         """
 }

@@ -70,7 +70,7 @@ enum ChannelQueries {
     static func history(_ channel: ChannelID, after: UInt64, limit: Int, _ db: SQLiteConnection) throws(StoreError) -> [StoredVoucher] {
         let s = try db.statement("""
             SELECT nonce, amount, signature, task_id, ts FROM voucher_history
-            WHERE channel = ?1 AND nonce > ?2 ORDER BY nonce LIMIT ?3
+            WHERE channel_key = (SELECT key FROM channel_keys WHERE channel = ?1) AND nonce > ?2 ORDER BY nonce LIMIT ?3
             """)
         try s.bind(1, channel.bytes)
         try s.bind(2, Int64(clamping: after))
@@ -82,7 +82,7 @@ enum ChannelQueries {
     static func historyUpTo(_ channel: ChannelID, nonce: UInt64, limit: Int, _ db: SQLiteConnection) throws(StoreError) -> [StoredVoucher] {
         let s = try db.statement("""
             SELECT nonce, amount, signature, task_id, ts FROM voucher_history
-            WHERE channel = ?1 AND nonce <= ?2 ORDER BY nonce DESC LIMIT ?3
+            WHERE channel_key = (SELECT key FROM channel_keys WHERE channel = ?1) AND nonce <= ?2 ORDER BY nonce DESC LIMIT ?3
             """)
         try s.bind(1, channel.bytes)
         try s.bind(2, Int64(clamping: nonce))

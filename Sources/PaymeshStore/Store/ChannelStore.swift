@@ -171,10 +171,13 @@ public final class ChannelStore: Sendable {
         try read { db throws(StoreError) in try StoreVerification.history(channel, after: afterNonce, limit: limit, db) }
     }
 
-    /// The highest nonce in a channel's history (0 if none), from the primary-key index.
+    /// The highest nonce in a channel's history (0 if none), from `voucher_history_by_channel`.
     public func highestHistoryNonce(channel: ChannelID) throws(StoreError) -> UInt64 {
         try read { db throws(StoreError) in
-            let s = try db.statement("SELECT coalesce(max(nonce), 0) FROM voucher_history WHERE channel = ?1")
+            let s = try db.statement("""
+                SELECT coalesce(max(nonce), 0) FROM voucher_history
+                WHERE channel_key = (SELECT key FROM channel_keys WHERE channel = ?1)
+                """)
             try s.bind(1, channel.bytes)
             _ = try s.step()
             defer { s.reset() }

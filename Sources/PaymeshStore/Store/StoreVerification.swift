@@ -8,7 +8,10 @@ enum StoreVerification {
     static func latestVouchers(_ db: SQLiteConnection) throws(StoreError) {
         for c in try ChannelQueries.all(db) {
             guard let latest = c.latestVoucher else {
-                let s = try db.statement("SELECT count(*) FROM voucher_history WHERE channel = ?1")
+                let s = try db.statement("""
+                    SELECT count(*) FROM voucher_history
+                    WHERE channel_key = (SELECT key FROM channel_keys WHERE channel = ?1)
+                    """)
                 try s.bind(1, c.id.bytes)
                 _ = try s.step()
                 let rows = s.int64(0)

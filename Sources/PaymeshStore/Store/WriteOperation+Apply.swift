@@ -75,8 +75,10 @@ extension WriteOperation {
         UPDATE channels SET latest_nonce = ?2, latest_amount = ?3, latest_signature = ?4, latest_task_id = ?5, latest_ts = ?6
         WHERE id = ?1 AND latest_nonce < ?2 AND latest_amount <= ?3 AND ?3 <= deposit
         """
+    /// History rows refer to the channel's small key, which `channels_key_on_insert` gave it (v5).
     static let insertHistorySQL = """
-        INSERT INTO voucher_history (channel, nonce, amount, signature, task_id, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+        INSERT INTO voucher_history (channel_key, nonce, amount, signature, task_id, ts)
+        VALUES ((SELECT key FROM channel_keys WHERE channel = ?1), ?2, ?3, ?4, ?5, ?6)
         """
 
     private static func bindVoucher(_ v: StoredVoucher, _ s: SQLiteStatement) throws(StoreError) {
