@@ -56,4 +56,26 @@ import Testing
         #expect(!plan.contains("voucher_history"))
         #expect(!plan.contains("TEMP B-TREE")) // ordered by the primary key, no sort
     }
+
+    /// Schema v5: per-channel history reads go through `voucher_history_by_channel`, with no sort
+    /// and no scan of the (insertion-ordered) history table.
+    @Test func historyQueriesUseTheChannelIndex() throws {
+        let dir = TemporaryDirectory()
+        let store = try ChannelStore(path: dir.file("plan.sqlite"))
+        let key = "(SELECT key FROM channel_keys WHERE channel = ?1)"
+        for query in [
+            "SELECT nonce, amount, signature, task_id, ts FROM voucher_history WHERE channel_key = \(key) AND nonce > ?2 ORDER BY nonce LIMIT ?3",
+            "SELECT nonce, amount, signature, task_id, ts FROM voucher_history WHERE channel_key = \(key) AND nonce <= ?2 ORDER BY nonce DESC LIMIT ?3",
+            "SELECT coalesce(max(nonce), 0) FROM voucher_history WHERE channel_key = \(key)",
+        ] {
+            let plan = try store.read { db throws(StoreError) in
+                let s = try db.statement("EXPLAIN QUERY PLAN " + query)
+                var details: [String] = []
+                while try s.step() { details.append(s.text(3) ?? "") }
+                return details.joined(separator: "; ")
+            }
+            #expect(plan.contains("voucher_history_by_channel"), "\(plan)")
+            #expect(!plan.contains("TEMP B-TREE") && !plan.contains("SCAN"), "\(plan)")
+        }
+    }
 }

@@ -152,7 +152,7 @@ enum Migrations {
         INSERT INTO voucher_history_v5 (channel_key, nonce, amount, task_id, signature, ts)
             SELECT k.key, h.nonce, h.amount, h.task_id, h.signature, h.ts
             FROM voucher_history h LEFT JOIN channel_keys k ON k.channel = h.channel
-            ORDER BY h.ts, k.key, h.nonce;
+            ORDER BY h.channel, h.nonce; -- the old primary key's order: no sort, bounded memory
         DROP TABLE voucher_history;
         ALTER TABLE voucher_history_v5 RENAME TO voucher_history;
         CREATE UNIQUE INDEX voucher_history_by_channel ON voucher_history (channel_key, nonce);
