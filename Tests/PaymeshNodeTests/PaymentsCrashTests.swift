@@ -82,8 +82,11 @@ import Testing
                 #expect(reported <= held, "round \(round): payer saw ack \(reported), payee's disk holds \(held)")
             }
             try await Task.sleep(for: .milliseconds(200))
+            let before = acks.all.count
             try await victim.start()
-            try await Task.sleep(for: .milliseconds(500)) // payments continue after the restart
+            // Payments continue after the restart: wait for an acknowledged payment, not for a time.
+            let resumed = try await eventually(60) { acks.all.count > before }
+            #expect(resumed, "round \(round): no payment was acknowledged after the restart")
             acks.stop()
             _ = await paying.result
             // After re-establishment both agree on the latest voucher and it is acknowledged.
