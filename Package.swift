@@ -98,7 +98,7 @@ let package = Package(
         .executableTarget(name: "PaymeshBench", dependencies: ["PaymeshConsole", "PaymeshNode", "PaymeshGossip", "PaymeshGossipSimulation", "PaymeshHostile", "PaymeshStore", "PaymeshTransport", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", "PaymeshOnion", nioCore, nioPosix, nioHelpers]),
 
         // Helpers shared by the test targets (vector loading, the seeded generator, timeouts).
-        .target(name: "PaymeshTestSupport", path: "Tests/PaymeshTestSupport"),
+        .target(name: "PaymeshTestSupport", dependencies: ["PaymeshCrypto"], path: "Tests/PaymeshTestSupport"),
         // The in-memory network of nodes (LDK's create_network): a memory transport behind the
         // transport interface, a manual clock, seeded randomness, N nodes of peers + payments.
         .target(name: "PaymeshNodeTestSupport", dependencies: [

@@ -1,20 +1,8 @@
 import Foundation
 
-/// SplitMix64 (Steele, Lea, Flood 2014): the one seeded generator of the tests, so that a
-/// sequence of "random" choices replays from its seed.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    public var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The tests' seeded generator is the project's one SplitMix64 (PaymeshCrypto), re-exported so
+/// every test target that imports PaymeshTestSupport has it.
+@_exported import struct PaymeshCrypto.SplitMix64
 
 /// The seed of a randomised test: `PAYMESH_TEST_SEED` (or the test's own variable) if set, else a
 /// fresh one. Printed either way, so a failure's output says how to replay it.

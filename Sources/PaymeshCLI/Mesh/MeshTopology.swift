@@ -1,4 +1,5 @@
 import ArgumentParser
+import PaymeshCrypto
 
 /// Which nodes of a static mesh (`--no-mdns`) connect to which. Edges are pairs of node
 /// indexes `(a, b)` with `a < b`; node `b` dials node `a`.
@@ -31,18 +32,5 @@ enum MeshTopology: String, CaseIterable, ExpressibleByArgument {
             while set.count < target { add(Int(random.next() % UInt64(n)), Int(random.next() % UInt64(n))) }
         }
         return set.sorted { ($0[0], $0[1]) < ($1[0], $1[1]) }
-    }
-}
-
-/// SplitMix64: a small seeded generator, so `--topology random --seed S` is reproducible.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
