@@ -16,7 +16,7 @@ public enum PaymentVerifier {
     public static func verify(_ proof: ChannelSchemeProof, requirements: PaymentRequirements,
                               channel: ChannelView?) throws(Pay402Error) -> AcceptedVoucher {
         guard proof.scheme == requirements.scheme, proof.network == requirements.network else {
-            throw .schemeMismatch("proof is for \(proof.scheme) on another network than \(requirements.network)")
+            throw .schemeMismatch("the proof is not for \(requirements.scheme) on \(requirements.network)")
         }
         if let accepted = proof.accepted {
             guard accepted.payTo == requirements.payTo else { throw .wrongPayee("accepted.payTo is not this node") }
@@ -24,7 +24,7 @@ public enum PaymentVerifier {
         }
         let voucher = proof.voucher
         guard let channel, channel.channelID == voucher.channelID else {
-            throw .unknownChannel("no channel \(voucher.channelID) to this node")
+            throw .unknownChannel("no channel of this id to this node")
         }
         guard channel.payee == requirements.payTo else { throw .wrongPayee("the channel's payee is not this node") }
         guard channel.asset.id == requirements.asset else {

@@ -5,7 +5,7 @@ public import PaymeshMessages
 /// is a `Pay402Error`; our own broken invariant is a `precondition`.
 public struct Pay402Error: Error, Sendable, Hashable, CustomStringConvertible {
     public let code: PaymeshErrorCode
-    /// Human-readable, never echoes the client's bytes.
+    /// Human-readable; never echoes the client's raw bytes (parsed numbers may appear).
     public let detail: String
 
     init(_ code: PaymeshErrorCode, _ detail: String) {
@@ -15,6 +15,9 @@ public struct Pay402Error: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// "1323 PROOF_REPLAYED: nonce 4 is not above 5": the `error` text of a 402 answer (§7).
     public var description: String { "\(code.rawValue) \(code.name ?? "UNKNOWN_ERROR"): \(detail)" }
+
+    /// The `error` of an answer to a request that presented no proof.
+    public static let noPayment = Pay402Error(.paymentRequired, "payment required")
 
     @inline(never) static func malformed(_ why: String) -> Pay402Error { .init(.paymentProofMalformed, why) }
     @inline(never) static func schemeMismatch(_ why: String) -> Pay402Error { .init(.paymentSchemeMismatch, why) }

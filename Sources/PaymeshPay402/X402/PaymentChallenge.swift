@@ -13,7 +13,7 @@ public struct PaymentChallenge: Sendable, Hashable {
     public var error: Pay402Error
 
     public init(requirements: [PaymentRequirements], l402: L402Challenge? = nil,
-                error: Pay402Error = Pay402Error(.paymentRequired, "payment required")) {
+                error: Pay402Error = .noPayment) {
         precondition(requirements.count <= Pay402Limits.maxRequirements, "too many payment requirements")
         self.requirements = requirements
         self.l402 = l402

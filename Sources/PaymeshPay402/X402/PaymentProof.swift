@@ -73,7 +73,7 @@ public struct ChannelSchemeProof: Sendable, Hashable {
             throw .schemeMismatch("PAYMENT-SIGNATURE carries x402Version \(head.x402Version), not 2")
         }
         guard head.accepted.scheme == ChannelScheme.name else { throw .schemeMismatch("scheme is not \(ChannelScheme.name)") }
-        let full = try JSONCodec.decodeHeader(ProofV2Wire.self, value, what: Pay402Header.paymentSignature)
+        let full = try JSONCodec.decodeHeader(ProofV2Wire<AcceptedWire>.self, value, what: Pay402Header.paymentSignature)
         guard let payTo = EthereumAddress(string: full.accepted.payTo) else { throw .malformed("accepted.payTo is not an address") }
         let amount: Amount
         do { amount = try Amount(decimal: full.accepted.amount) } catch { throw .malformed("accepted.amount: \(error.detail)") }
@@ -102,4 +102,6 @@ private struct ProofHeadV2: Decodable {
     var accepted: Scheme
 }
 struct ProofV1Wire: Codable { var x402Version: Int; var scheme: String; var network: String; var payload: ChannelPayloadWire }
-struct ProofV2Wire: Codable { var x402Version: Int; var accepted: RequirementsV2Wire; var payload: ChannelPayloadWire }
+struct ProofV2Wire<Accepted: Codable>: Codable { var x402Version: Int; var accepted: Accepted; var payload: ChannelPayloadWire }
+/// What a v2 proof's `accepted` must carry; its other keys (`extra`, `maxTimeoutSeconds`) are not read.
+struct AcceptedWire: Codable { var scheme: String; var network: String; var asset: String; var amount: String; var payTo: String }
