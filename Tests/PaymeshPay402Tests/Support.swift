@@ -36,7 +36,7 @@ enum Fixture {
     static func voucher(nonce: UInt64, amount: UInt128, signer: IdentityKey = payerKey, taskID: String? = nil,
                         channel: ChannelID = channelID) -> PaymentUpdate {
         let unsigned = try! PaymentUpdate(channelID: channel, nonce: nonce, amount: Amount(amount), timestamp: 1_767_225_600_000,
-                                          taskID: taskID, signature: Signature65([UInt8](repeating: 0, count: 64) + [27]))
+                                          taskID: taskID, signature: Signature65([UInt8](repeating: 1, count: 64) + [27]))
         return try! unsigned.signed(with: signer, domain: domain)
     }
 
