@@ -1,4 +1,4 @@
-public import PaymeshCrypto
+import PaymeshCrypto
 public import PaymeshMessages
 
 /// The Paymesh channel scheme for x402 (Specs/http402.md §4): names and the network of a domain.

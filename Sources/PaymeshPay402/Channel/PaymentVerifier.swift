@@ -1,4 +1,4 @@
-public import PaymeshMessages
+import PaymeshMessages
 
 /// Checks a channel-scheme proof against the requirements the gateway priced the request at and
 /// the state of the client's channel (Specs/http402.md §4.3). Sans-IO and pure: the same inputs

@@ -1,4 +1,4 @@
-public import PaymeshCrypto
+import PaymeshCrypto
 
 /// L402 first-party caveats and their verification (Specs/http402.md §6.4–§6.5).
 public enum L402Caveats {

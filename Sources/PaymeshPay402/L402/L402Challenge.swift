@@ -1,4 +1,4 @@
-public import PaymeshCrypto
+import PaymeshCrypto
 
 /// The L402 part of a 402 answer (Specs/http402.md §6.1):
 /// `WWW-Authenticate: L402 macaroon="<base64>", invoice="<invoice>"`.
