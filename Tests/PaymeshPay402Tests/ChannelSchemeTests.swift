@@ -65,6 +65,9 @@ import Testing
         }
         let v = ChannelSchemeProof.xPayment(Fixture.voucher(nonce: 5, amount: 1_250), paying: req)
         #expect(refusal { () throws(Pay402Error) in try PaymentProof.parse(headers: [v, v]) } == .paymentProofMalformed)
+        // A nonce the store could not keep (above 2^63 − 1) is malformed before any channel lookup.
+        let huge = ChannelSchemeProof.xPayment(Fixture.voucher(nonce: UInt64(Int64.max) + 1, amount: 1_250), paying: req)
+        #expect(refusal { () throws(Pay402Error) in try PaymentProof.parse(headers: [huge]) } == .paymentProofMalformed)
     }
 
     @Test func aProofFedByteByByteNeverCrashes() {

@@ -46,6 +46,9 @@ import Testing
         narrower.addFirstPartyCaveat("search_valid_until=\(Fixture.now + 10)")
         #expect(code(L402Credential(macaroon: narrower, preimage: Fixture.preimage)) == nil)
         #expect(code(L402Credential(macaroon: narrower, preimage: Fixture.preimage), now: Fixture.now + 11) == .tokenExpired)
+        var signed = credential.macaroon
+        signed.addFirstPartyCaveat("search_valid_until=+99999999999")
+        #expect(code(L402Credential(macaroon: signed, preimage: Fixture.preimage)) == .invalidProof)
         // Not an L402 identifier (v0, 66 bytes).
         let plain = Macaroon(rootKey: Fixture.rootKey, identifier: Array("plain".utf8))
         #expect(code(L402Credential(macaroon: plain, preimage: Fixture.preimage)) == .paymentProofMalformed)

@@ -39,6 +39,8 @@ struct ChannelPayloadWire: Codable {
     /// The voucher, validated as PAYMENT_UPDATE validates it on the wire (Specs/messages.md §4.2).
     func voucher() throws(Pay402Error) -> PaymentUpdate {
         let nonce = try Decimal64.parse(nonce, "nonce")
+        // Stores keep nonces as signed 64-bit integers (Specs/messages.md §4.2).
+        guard nonce <= MessageLimits.maxVoucherNonce else { throw .malformed("payload: nonce exceeds 2^63 - 1") }
         let timestamp = try Decimal64.parse(timestamp, "timestamp")
         do {
             return try PaymentUpdate(channelID: ChannelID(hex: channelId), nonce: nonce, amount: Amount(decimal: amount),

@@ -38,7 +38,9 @@ public enum L402Verifier {
                     }
                 }
             } else if condition == service + L402Caveats.validUntilSuffix {
-                guard let until = UInt64(value) else { throw .invalidProof("valid_until is not a number") }
+                guard value.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }), let until = UInt64(value) else {
+                    throw .invalidProof("valid_until is not a decimal number")
+                }
                 guard now <= until else { throw .expired("the token expired at \(until)") }
             } else if condition.hasSuffix(L402Caveats.capabilitiesSuffix) || condition.hasSuffix(L402Caveats.validUntilSuffix) {
                 continue // another service's restriction (§6.5)
