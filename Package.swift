@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "PaymeshTransport", targets: ["PaymeshTransport"]),
         .library(name: "PaymeshGossip", targets: ["PaymeshGossip"]),
         .library(name: "PaymeshOnion", targets: ["PaymeshOnion"]),
+        .library(name: "PaymeshPay402", targets: ["PaymeshPay402"]),
         .executable(name: "paymesh-bench", targets: ["PaymeshBench"]),
         .executable(name: "paymesh", targets: ["PaymeshCLI"]),
     ],
@@ -59,6 +60,9 @@ let package = Package(
         .target(name: "PaymeshGossipSimulation", dependencies: ["PaymeshGossip", "PaymeshMessages", "PaymeshCrypto"]),
         // Sphinx onions (BOLT 4 construction), Paymesh hop payloads and failure onions (sans-IO).
         .target(name: "PaymeshOnion", dependencies: ["PaymeshCrypto", "PaymeshMessages", "PaymeshMsgpack"]),
+        // HTTP 402 payments (Specs/http402.md): x402 v1/v2 challenges and proofs, the Paymesh channel
+        // scheme's verifier, L402 macaroons (libmacaroons v2) — sans-IO, time passed in.
+        .target(name: "PaymeshPay402", dependencies: ["PaymeshChannels", "PaymeshMessages", "PaymeshCrypto"]),
         // Durable state in SQLite (WAL, group commit, migrations).
         .target(name: "PaymeshStore", dependencies: ["CSQLite", "PaymeshMessages", "PaymeshCrypto"]),
                 // The node's features: peer table, dialing, protocol router, payments, discovery glue, typed
@@ -117,6 +121,7 @@ let package = Package(
         .testTarget(name: "PaymeshDiscoveryTests", dependencies: ["PaymeshDiscovery", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshGossipTests", dependencies: ["PaymeshGossip", "PaymeshGossipSimulation", "PaymeshMessages", "PaymeshMsgpack", "PaymeshCrypto", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshOnionTests", dependencies: ["PaymeshOnion", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
+        .testTarget(name: "PaymeshPay402Tests", dependencies: ["PaymeshPay402", "PaymeshChannels", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshTransportTests", dependencies: ["PaymeshTransport", "PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport", nioCore, nioPosix, nioHelpers]),
     ]
 )

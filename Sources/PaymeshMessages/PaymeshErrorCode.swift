@@ -32,6 +32,13 @@ public struct PaymeshErrorCode: RawRepresentable, Sendable, Hashable, CustomStri
     public static let paymentRequired = Self(rawValue: 1301)
     public static let insufficientPayment = Self(rawValue: 1302)
     public static let invalidProof = Self(rawValue: 1303)
+    // HTTP 402 gateway proofs (1320–1325 Paymesh; Specs/http402.md §7)
+    public static let paymentProofMalformed = Self(rawValue: 1320)
+    public static let paymentSchemeMismatch = Self(rawValue: 1321)
+    public static let wrongPayee = Self(rawValue: 1322)
+    public static let proofReplayed = Self(rawValue: 1323)
+    public static let tokenExpired = Self(rawValue: 1324)
+    public static let serviceNotAuthorized = Self(rawValue: 1325)
     // Routing (1400–1402 AgentPay; 1403–1411 Paymesh; Specs/onion.md §5.3)
     public static let noRouteFound = Self(rawValue: 1400)
     public static let htlcTimeout = Self(rawValue: 1401)
@@ -81,6 +88,12 @@ public struct PaymeshErrorCode: RawRepresentable, Sendable, Hashable, CustomStri
         .paymentRequired: "PAYMENT_REQUIRED",
         .insufficientPayment: "INSUFFICIENT_PAYMENT",
         .invalidProof: "INVALID_PROOF",
+        .paymentProofMalformed: "PAYMENT_PROOF_MALFORMED",
+        .paymentSchemeMismatch: "PAYMENT_SCHEME_MISMATCH",
+        .wrongPayee: "WRONG_PAYEE",
+        .proofReplayed: "PROOF_REPLAYED",
+        .tokenExpired: "TOKEN_EXPIRED",
+        .serviceNotAuthorized: "SERVICE_NOT_AUTHORIZED",
         .noRouteFound: "NO_ROUTE_FOUND",
         .htlcTimeout: "HTLC_TIMEOUT",
         .htlcRoutingFailed: "HTLC_ROUTING_FAILED",

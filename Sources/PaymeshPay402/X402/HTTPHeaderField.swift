@@ -1,0 +1,31 @@
+/// One HTTP header line. Names compare case-insensitively (RFC 9110 §5.1).
+public struct HTTPHeaderField: Sendable, Hashable {
+    public var name: String
+    public var value: String
+
+    public init(_ name: String, _ value: String) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// Header names of Specs/http402.md §2.
+public enum Pay402Header {
+    public static let xPayment = "X-PAYMENT"
+    public static let xPaymentResponse = "X-PAYMENT-RESPONSE"
+    public static let paymentRequired = "PAYMENT-REQUIRED"
+    public static let paymentSignature = "PAYMENT-SIGNATURE"
+    public static let paymentResponse = "PAYMENT-RESPONSE"
+    public static let wwwAuthenticate = "WWW-Authenticate"
+    public static let authorization = "Authorization"
+    /// The Specs/errors.md code of a refused proof (§7).
+    public static let errorCode = "Paymesh-Error-Code"
+}
+
+extension Array where Element == HTTPHeaderField {
+    /// The values of every line named `name`, case-insensitively.
+    func values(named name: String) -> [String] {
+        let lower = name.lowercased()
+        return filter { $0.name.lowercased() == lower }.map(\.value)
+    }
+}
