@@ -66,7 +66,9 @@ enum ConsoleParams {
         for item in items {
             guard let eq = item.firstIndex(of: "="), eq != item.startIndex else { throw BadParameter(text: item) }
             let key = String(item[..<eq]), raw = String(item[item.index(after: eq)...])
-            params[key] = (try? JSONValue.parse(Array(raw.utf8))) ?? .string(raw)
+            // Digits past Int64 (an amount up to 2^128 − 1) go as text, never as a lossy JSON double.
+            let bigInteger = !raw.isEmpty && raw.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") } && Int64(raw) == nil
+            params[key] = bigInteger ? .string(raw) : (try? JSONValue.parse(Array(raw.utf8))) ?? .string(raw)
         }
         return params
     }

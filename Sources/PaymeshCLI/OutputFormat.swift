@@ -1,5 +1,6 @@
 import Foundation
 import PaymeshConsole
+import PaymeshMessages
 import PaymeshNode
 
 /// Renders console results for people (tables for lists, `key: value` lines for objects) or
@@ -49,8 +50,25 @@ struct OutputFormat {
         return ([type] + fields).joined(separator: " ")
     }
 
+    /// Fields that hold atomic units (Specs/console.md §8); in an object that names its `asset`
+    /// and `decimals`, people see them as decimal values with the asset ("0.103533 USDC").
+    static let moneyKeys: Set<String> = ["amount", "deposit", "paid", "available", "ackedAmount", "balance", "finalAmount",
+                                         "price", "cap", "locked", "lockedAmount", "spent"]
+
+    /// An object's money fields written for people, when it names its asset and decimals.
+    static func humanAmounts(_ o: [String: JSONValue]) -> [String: JSONValue] {
+        guard let id = o["asset"]?.stringValue, let d = o["decimals"]?.intValue, let decimals = UInt8(exactly: d),
+              let asset = try? Asset(id: id, decimals: decimals) else { return o }
+        var out = o
+        for key in moneyKeys {
+            if let text = o[key]?.stringValue, let amount = try? Amount(decimal: text) { out[key] = .string(amount.formatted(asset)) }
+        }
+        return out
+    }
+
     private func lines(_ value: JSONValue, indent: String = "") -> String {
-        guard case .object(let o) = value else { return indent + scalar(value) }
+        guard case .object(let raw) = value else { return indent + scalar(value) }
+        let o = Self.humanAmounts(raw)
         return o.keys.sorted().map { key in
             let v = o[key]!
             switch v {

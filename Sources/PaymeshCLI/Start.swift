@@ -10,7 +10,7 @@ struct Start: AsyncParsableCommand {
         abstract: "Runs a node until SIGINT/SIGTERM or console `stop`.",
         discussion: """
         Every option can also come from the environment (PAYMESH_DATA_DIR, PAYMESH_LISTEN, PAYMESH_LOG_LEVEL, \
-        PAYMESH_LOG_FILE, PAYMESH_PEERS comma-separated, PAYMESH_NO_MDNS, PAYMESH_CONFIG) or from a JSON config file \
+        PAYMESH_LOG_FILE, PAYMESH_PEERS comma-separated, PAYMESH_NO_MDNS, PAYMESH_ASSETS comma-separated, PAYMESH_CONFIG) or from a JSON config file \
         with the options' names as keys. Flags win over the environment, which wins over the file.
         When ready, prints one line: paymesh ready id=<id> listen=<host:port> console=<socket path>
         """)
@@ -29,6 +29,8 @@ struct Start: AsyncParsableCommand {
     var config: String?
     @Flag(name: .customLong("no-mdns"), help: "Do not use LAN discovery.")
     var noMdns = false
+    @Option(name: .customLong("asset"), help: "Fix an asset's decimals, ID:DECIMALS (repeatable), e.g. USDC:6; other assets are fixed by their first use.")
+    var assets: [String] = []
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -45,7 +47,8 @@ struct Start: AsyncParsableCommand {
             }
             merged = merged.overridden(by: .environment(environment))
             merged = merged.overridden(by: NodeOptions(dataDir: dataDir, listen: listen, logLevel: logLevel, logFile: logFile,
-                                                       peers: peers.isEmpty ? nil : peers, noMdns: noMdns ? true : nil))
+                                                       peers: peers.isEmpty ? nil : peers, noMdns: noMdns ? true : nil,
+                                                       assets: assets.isEmpty ? nil : assets))
             options = merged
             configuration = try options.nodeConfiguration()
             level = try options.resolvedLogLevel

@@ -11,12 +11,16 @@ public struct NodeOptions: Hashable, Sendable {
     public var logFile: String?
     public var peers: [String]?
     public var noMdns: Bool?
+    /// Assets whose decimals are fixed by configuration, as "ID:DECIMALS" (`--asset USDC:6`,
+    /// `PAYMESH_ASSETS` comma-separated, config key `assets`; Specs/README.md, "Money").
+    public var assets: [String]?
 
     public static let defaultDataDir = "~/.paymesh"
     public static let defaultListen = "127.0.0.1:0"
 
     public init(dataDir: String? = nil, listen: String? = nil, logLevel: String? = nil, logFile: String? = nil,
-                peers: [String]? = nil, noMdns: Bool? = nil) {
+                peers: [String]? = nil, noMdns: Bool? = nil, assets: [String]? = nil) {
+        self.assets = assets
         self.dataDir = dataDir
         self.listen = listen
         self.logLevel = logLevel
@@ -33,7 +37,8 @@ public struct NodeOptions: Hashable, Sendable {
             dataDir: value("PAYMESH_DATA_DIR"), listen: value("PAYMESH_LISTEN"), logLevel: value("PAYMESH_LOG_LEVEL"),
             logFile: value("PAYMESH_LOG_FILE"),
             peers: value("PAYMESH_PEERS").map { $0.split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty } },
-            noMdns: value("PAYMESH_NO_MDNS").map { ["1", "true", "yes"].contains($0.lowercased()) })
+            noMdns: value("PAYMESH_NO_MDNS").map { ["1", "true", "yes"].contains($0.lowercased()) },
+            assets: value("PAYMESH_ASSETS").map { $0.split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty } })
     }
 
     /// A JSON config file with the flags' names as keys:
@@ -62,8 +67,13 @@ public struct NodeOptions: Hashable, Sendable {
             case "no-mdns":
                 guard let b = v.boolValue else { throw .configuration("\(path): no-mdns must be true or false") }
                 options.noMdns = b
+            case "assets":
+                guard let a = v.arrayValue, a.allSatisfy({ $0.stringValue != nil }) else {
+                    throw .configuration("\(path): assets must be an array of \"ID:DECIMALS\" strings")
+                }
+                options.assets = a.compactMap(\.stringValue)
             default:
-                throw .configuration("\(path): unknown key \(key) (known: data-dir, listen, log-level, log-file, peers, no-mdns)")
+                throw .configuration("\(path): unknown key \(key) (known: data-dir, listen, log-level, log-file, peers, no-mdns, assets)")
             }
         }
         return options
@@ -73,7 +83,7 @@ public struct NodeOptions: Hashable, Sendable {
     public func overridden(by other: NodeOptions) -> NodeOptions {
         NodeOptions(dataDir: other.dataDir ?? dataDir, listen: other.listen ?? listen, logLevel: other.logLevel ?? logLevel,
                     logFile: other.logFile ?? logFile, peers: other.peers.flatMap { $0.isEmpty ? nil : $0 } ?? peers,
-                    noMdns: other.noMdns ?? noMdns)
+                    noMdns: other.noMdns ?? noMdns, assets: other.assets.flatMap { $0.isEmpty ? nil : $0 } ?? assets)
     }
 
     public var resolvedLogLevel: Logger.Level {
@@ -95,8 +105,10 @@ public struct NodeOptions: Hashable, Sendable {
             guard p != 0 else { throw .configuration("peer \(text): port 0 cannot be dialled") }
             peers.append(PeerEndpoint(host: h, port: p))
         }
-        return NodeConfiguration(dataDirectory: DataDirectory.expand(dataDir ?? Self.defaultDataDir),
-                                 listen: PeerEndpoint(host: host, port: port), staticPeers: peers, mdns: !(noMdns ?? false))
+        var configuration = NodeConfiguration(dataDirectory: DataDirectory.expand(dataDir ?? Self.defaultDataDir),
+                                              listen: PeerEndpoint(host: host, port: port), staticPeers: peers, mdns: !(noMdns ?? false))
+        configuration.payments.assets = try PaymentsConfiguration.parseAssets(assets ?? [])
+        return configuration
     }
 }
 

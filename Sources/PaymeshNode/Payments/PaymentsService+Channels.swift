@@ -18,6 +18,10 @@ extension PaymentsService {
             throw .paymesh(.channelLimitExceeded,
                            "\(proposed) channels to this peer are still waiting for its answer (limit \(configuration.maxProposedChannelsPerPeer))")
         }
+        do { try book.assets.check(r.asset) } catch { throw Self.nodeError(error) }
+        guard book.assets.decimals(of: r.asset.id) != nil else {
+            throw .paymesh(.insufficientFunds, "this node has no \(r.asset.id) on its ledger: fund it first (ledger.fund)")
+        }
         let salt = random.bytes(32)
         let (channel, actions): (PayerChannel, [ChannelAction])
         do {

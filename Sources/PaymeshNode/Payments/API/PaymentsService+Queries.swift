@@ -53,7 +53,24 @@ extension PaymentsService {
 
     /// Credits `amount` to this node's wallet. Refused with 1104 before anything is written when the
     /// balance would pass 2^128 − 1 (and by the store, should two credits race past that check).
+    /// An asset id not in normalised form, or a known id with other decimals, is refused with
+    /// 1106 ASSET_MISMATCH; the first funding of an id registers it.
     public func fund(asset: Asset, amount: UInt128) async throws(NodeError) {
+        let registered: Bool
+        do { registered = try book.useAsset(asset) } catch { throw Self.nodeError(error) }
+        do { try await credit(asset: asset, amount: amount) } catch {
+            if registered { book.forgetAsset(asset.id) }
+            throw error
+        }
+    }
+
+    /// The decimals this node's asset registry holds for `id` (normalised), nil when unknown.
+    public func assetDecimals(_ id: String) -> UInt8? { book.assets.decimals(of: id) }
+
+    /// The registry: decimals by normalised asset id.
+    public var registeredAssets: [String: UInt8] { book.assets.decimals }
+
+    private func credit(asset: Asset, amount: UInt128) async throws(NodeError) {
         let balance: UInt128
         do { balance = try ledger.books.balance(owner: me, assetID: asset.id).atomicUnits } catch {
             throw .internalError("ledger: \(error)")
