@@ -22,11 +22,17 @@ extension PaymentsMethods {
             ConsoleMethod(
                 "stream.usage", summary: "Reports usage on a stream: pays units × price and waits for the acknowledgement (pauses at the cap or the channel balance).",
                 params: [ConsoleParam("stream", .string, "stream id"), ConsoleParam("units", .integer, "units used")],
-                result: "stream"
+                result: "stream + {paidNow, complete}: complete is false when this call paid less than units × price (paused)"
             ) { call in
                 guard let units = call.int("units"), units > 0 else { throw NodeError.invalidParams("units must be a positive integer") }
-                let v = try await s.streamUsage(try call.requireString("stream"), units: UInt64(units))
-                return PaymentsJSON.streamJSON(v, asset: await PaymentParams.channelAsset(v.channel, s))
+                let name = try call.requireString("stream")
+                let before = await s.streamView(name)?.paid ?? 0
+                let v = try await s.streamUsage(name, units: UInt64(units))
+                // What this call paid; less than units × price when the stream paused at its cap or the balance.
+                let paidNow = v.paid >= before ? v.paid - before : 0
+                let (asked, overflow) = v.price.multipliedReportingOverflow(by: UInt128(units))
+                return PaymentsJSON.merging(PaymentsJSON.streamJSON(v, asset: await PaymentParams.channelAsset(v.channel, s)),
+                                            ["paidNow": .string(String(paidNow)), "complete": .bool(!overflow && paidNow >= asked)])
             },
             ConsoleMethod(
                 "stream.stop", summary: "Stops a stream (a per-second stream bills its last interval first).",
