@@ -32,6 +32,19 @@ import Testing
         }
     }
 
+    @Test func anOpenLargerThanTheWalletIsRefusedWith1100BeforeAnythingIsCreated() async throws {
+        try await withTestNetwork(2) { net in
+            try await net.connect(0, 1)
+            try await net[0].fund(1_500_000)
+            var refusal: NodeError?
+            do { _ = try await net[0].openChannel(to: net[1], deposit: 999_999_999_999) } catch let e as NodeError { refusal = e }
+            #expect(refusal?.paymeshCode == .insufficientFunds, "\(String(describing: refusal))")
+            #expect(refusal?.detail == "the deposit 999,999.999999 USDC is more than the USDC wallet holds (1.5 USDC); nothing was opened")
+            #expect(await net[0].payments.views().isEmpty && net[1].payments.views().isEmpty)
+            #expect(try await net[0].wallet() == 1_500_000)
+        }
+    }
+
     @Test func aPayeeRefusesAnOpenWhoseDecimalsDifferFromItsRegistry() async throws {
         try await withTestNetwork(2) { net in
             try await net.connect(0, 1)
@@ -40,6 +53,8 @@ import Testing
             let error = await Self.code { _ = try await net[0].openChannel(to: net[1], deposit: 100, asset: try Self.usdc(2)) }
             #expect(error == .assetMismatch, "the payer sees the payee's reason")
             #expect(await net[1].payments.views().isEmpty, "the payee stored nothing")
+            #expect(await net[0].payments.views().isEmpty, "the refused open leaves no channel in the payer's list")
+            #expect(try await net[0].wallet(try Self.usdc(2)) == 1_000_000, "its deposit was released")
             // An asset the payee does not know is registered by the accepted open.
             try await net[0].fund(1_000, asset: try Asset(id: "ETH", decimals: 18))
             _ = try await net[0].openChannel(to: net[1], deposit: 100, asset: try Asset(id: "ETH", decimals: 18))

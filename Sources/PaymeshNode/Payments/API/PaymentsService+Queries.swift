@@ -21,8 +21,12 @@ extension PaymentsService {
         return nil
     }
 
+    /// Every channel, oldest first, without the opens that failed (`ChannelSnapshot.neverOpened`):
+    /// a refused `channel.open` leaves no channel behind in the list (its rows stay in the store
+    /// as the record of the deposit lock and its release).
     public func views() -> [ChannelView] {
-        (Array(payers.keys) + Array(payees.keys)).compactMap(view).sorted { $0.snapshot.terms.open.timestamp < $1.snapshot.terms.open.timestamp }
+        (Array(payers.keys) + Array(payees.keys)).compactMap(view).filter { !$0.snapshot.neverOpened }
+            .sorted { $0.snapshot.terms.open.timestamp < $1.snapshot.terms.open.timestamp }
     }
 
     /// The append-only voucher log of a channel (payer: vouchers signed; payee: accepted).
