@@ -45,7 +45,7 @@ struct Ctl: AsyncParsableCommand {
                 return result
             }
         } catch {
-            fail(code: nil, name: "NODE_UNREACHABLE", message: "cannot reach the node at \(dataDir.consoleSocketPath): \(error)",
+            fail(code: nil, name: "NODE_UNREACHABLE", message: "cannot reach the node: \(error)",
                  status: .unreachable)
         }
         switch outcome {

@@ -27,9 +27,9 @@ public struct SpendingGuard: Sendable, Hashable {
 
     /// Throws unless paying `amount` more to `peer` at `now` is within every limit. Changes nothing.
     public mutating func check(peer: EthereumAddress, amount: UInt128, now: UInt64) throws(ChannelError) {
-        if policy.denyList.contains(peer) { throw .policy(.denied, .peerBlacklisted, "payee \(peer.lowercaseHex) is on the deny list") }
+        if policy.denyList.contains(peer) { throw .policy(.denied, .peerBlacklisted, "payee \(peer) is on the deny list") }
         if let allow = policy.allowList, !allow.contains(peer) {
-            throw .policy(.notAllowed, .peerBlacklisted, "payee \(peer.lowercaseHex) is not on the allow list")
+            throw .policy(.notAllowed, .peerBlacklisted, "payee \(peer) is not on the allow list")
         }
         if let max = policy.maxPerPayment, amount > max {
             throw .policy(.maxPerPayment, .invalidAmount, "payment \(amount) exceeds the maximum per payment \(max)")

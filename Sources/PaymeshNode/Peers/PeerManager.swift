@@ -284,8 +284,9 @@ public actor PeerManager {
                 failure = .unexpectedPeer
                 nodeError = .identityNotVerified("\(dial.endpoint) did not prove identity \(dial.expected.map { "\($0)" } ?? "?")")
             default:
-                failure = .unreachable(String(describing: error))
-                nodeError = .dialFailed("cannot connect to \(dial.endpoint): \(error)")
+                let why = transport.map { $0.detail.isEmpty ? $0.kind.rawValue : $0.detail } ?? SystemErrorText.describe(error)
+                failure = .unreachable(why)
+                nodeError = .dialFailed("cannot connect to \(dial.endpoint): \(why)")
             }
             logger.debug("dial failed", metadata: ["endpoint": "\(dial.endpoint)", "error": "\(error)"])
             perform(table.onDialFailed(dial, failure, now: clock.now, random: &random))
