@@ -79,14 +79,22 @@ enum ConsoleParams {
         var description: String { "parameter \(text) is not key=value" }
     }
 
+    /// Numbers JSON would carry inexactly go as text: digits past Int64 (an amount up to
+    /// 2^128 − 1) and decimal values (`1.5`), never a lossy JSON double; the node converts them exactly.
+    static func exactText(_ raw: String) -> Bool {
+        let parts = raw.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), parts.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") } }) else {
+            return false
+        }
+        return parts.count == 2 || Int64(raw) == nil
+    }
+
     static func parse(_ items: [String]) throws -> [String: JSONValue] {
         var params: [String: JSONValue] = [:]
         for item in items {
             guard let eq = item.firstIndex(of: "="), eq != item.startIndex else { throw BadParameter(text: item) }
             let key = String(item[..<eq]), raw = String(item[item.index(after: eq)...])
-            // Digits past Int64 (an amount up to 2^128 − 1) go as text, never as a lossy JSON double.
-            let bigInteger = !raw.isEmpty && raw.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") } && Int64(raw) == nil
-            params[key] = bigInteger ? .string(raw) : (try? JSONValue.parse(Array(raw.utf8))) ?? .string(raw)
+            params[key] = exactText(raw) ? .string(raw) : (try? JSONValue.parse(Array(raw.utf8))) ?? .string(raw)
         }
         return params
     }
