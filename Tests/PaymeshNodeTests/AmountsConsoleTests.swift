@@ -35,7 +35,7 @@ import Testing
             let wallets = try await node.call("balance")["wallets"]
             #expect(wallets == [["asset": "USDC", "decimals": 6, "amount": "2500001"]], "\(String(describing: wallets))")
             // A string parameter takes a number (task_id=42 from `paymesh ctl`): refused only for its meaning.
-            let noChannel = try #require(try await Self.refusal(node, "pay", ["channel": "0x" + String(repeating: "ab", count: 32), "amount": 5, "task_id": 42]))
+            let noChannel = try #require(try await Self.refusal(node, "pay", ["channel": .string("0x" + String(repeating: "ab", count: 32)), "amount": 5, "task_id": 42]))
             #expect(noChannel.code == 1000, "\(noChannel)")
             await node.stop()
         }

@@ -12,9 +12,9 @@ public struct AssetRegistry: Sendable, Hashable {
     public let configured: Set<String>
 
     /// `configured`: asset id → decimals (ids are normalised here).
-    public init(configured: [String: UInt8] = [:]) {
+    public init(configured assets: [String: UInt8] = [:]) {
         var d: [String: UInt8] = [:]
-        for (id, places) in configured { d[Asset.normalizedID(id)] = places }
+        for (id, places) in assets { d[Asset.normalizedID(id)] = places }
         decimals = d
         configured = Set(d.keys)
     }

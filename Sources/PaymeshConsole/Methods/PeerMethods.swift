@@ -60,7 +60,7 @@ public struct PeerMethods: ConsoleMethodGroup {
             if let address = call.string("address") {
                 guard call.string("host") == nil, call.int("port") == nil else { throw NodeError.invalidParams("give address, or host and port, not both") }
                 let pinned: (id: EthereumAddress?, endpoint: PeerEndpoint)
-                do { pinned = try PeerEndpoint.parsePinned(address) } catch { throw NodeError.invalidParams(error.detail) }
+                do throws(NodeError) { pinned = try PeerEndpoint.parsePinned(address) } catch { throw NodeError.invalidParams(error.detail) }
                 if let id = pinned.id, let given = expected, id != given { throw NodeError.invalidParams("address names \(id) but id is \(given)") }
                 expected = expected ?? pinned.id
                 endpoint = pinned.endpoint

@@ -1,0 +1,80 @@
+import Foundation
+import PaymeshConsole
+import PaymeshNode
+import PaymeshTestSupport
+import Testing
+
+/// `paymesh ctl` as scripts use it (README, "Exit statuses"), run as the real binary against two
+/// real nodes: amounts typed as people write them, amounts shown with decimals and asset, exit
+/// statuses per failure class, `--json` errors as JSON objects, `receipts verify` in USDC.
+@Suite(.serialized) struct CtlScriptingTests {
+    init() throws {
+        try #require(PaymeshBinary.exists, "build the paymesh executable first (swift build --build-tests): \(PaymeshBinary.path)")
+    }
+
+    static func ctl(_ node: NodeProcess, _ arguments: [String]) async throws -> PaymeshBinary.Output {
+        try await PaymeshBinary.run(["ctl", "--data-dir", node.dataDir] + arguments, timeout: 60)
+    }
+
+    static func json(_ text: String) throws -> JSONValue { try JSONValue.parse(Array(text.utf8)) }
+
+    @Test(.timeLimit(.minutes(2)))
+    func amountsExitStatusesAndJSONErrors() async throws {
+        let reaper = Reaper()
+        defer { reaper.killAll() }
+        try await withTimeout(110) {
+            let payer = reaper.track(try await NodeProcess(dataDir: reaper.nodeDirectory(), extra: ["--no-mdns"]))
+            let payee = reaper.track(try await NodeProcess(dataDir: reaper.nodeDirectory(), extra: ["--no-mdns"]))
+
+            // connect id@host:port, then amounts as people type them.
+            var out = try await Self.ctl(payer, ["connect", "address=\(payee.id)@\(payee.listen)"])
+            #expect(out.status == 0, "\(out)")
+            out = try await Self.ctl(payer, ["ledger.fund", "asset=usdc", "decimals=6", "amount=1.5USDC"])
+            #expect(out.status == 0 && out.stdout.contains("balance: 1.5 USDC") && out.stdout.contains("asset: USDC"), "\(out)")
+            out = try await Self.ctl(payer, ["ledger.fund", "asset=USDC", "amount=99998.488"])
+            #expect(out.status == 0 && out.stdout.contains("balance: 99,999.988 USDC"), "\(out)")
+
+            // A refused call: status 1, text on stderr; with --json a JSON object on stdout.
+            out = try await Self.ctl(payer, ["ledger.fund", "asset=USDC", "decimals=8", "amount=1"])
+            #expect(out.status == 1 && out.stderr.contains("ASSET_MISMATCH") && out.stdout.isEmpty, "\(out)")
+            out = try await Self.ctl(payer, ["ledger.fund", "asset=USDC", "decimals=8", "amount=1", "--json"])
+            #expect(out.status == 1 && out.stderr.isEmpty, "\(out)")
+            let refusal = try Self.json(out.stdout)
+            #expect(refusal["code"] == 1106 && refusal["name"] == "ASSET_MISMATCH"
+                    && refusal["message"] == "USDC has 6 decimals on this node, not 8", "\(out.stdout)")
+
+            // A channel of 1 USDC; a burst of 5 × 0.4 USDC stops early for lack of funds: status 4.
+            out = try await Self.ctl(payer, ["channel.open", "peer=\(payee.id)", "deposit=1USDC", "--json"])
+            #expect(out.status == 0, "\(out)")
+            let channel = try #require(try Self.json(out.stdout)["channel"]?.stringValue)
+            out = try await Self.ctl(payer, ["pay", "channel=\(channel)", "amount=0.4", "task_id=42"])
+            #expect(out.status == 0 && out.stdout.contains("ackedAmount: 0.4 USDC"), "\(out)")
+            out = try await Self.ctl(payer, ["pay", "channel=\(channel)", "amount=0.4USDC", "count=5", "--json"])
+            #expect(out.status == 4, "\(out)")
+            let early = try Self.json(out.stdout)
+            #expect(early["complete"] == false && early["error"]?["code"] == 1100 && early["ackedAmount"] == "800000", "\(out.stdout)")
+            // A refused open names the real reason and leaves nothing in the list.
+            out = try await Self.ctl(payer, ["channel.open", "peer=\(payee.id)", "deposit=999999999999", "--json"])
+            let tooLarge = try Self.json(out.stdout)
+            #expect(out.status == 1 && tooLarge["code"] == 1100, "\(out)")
+            #expect(try Self.json(try await Self.ctl(payer, ["channel.list", "--json"]).stdout)["channels"]?.arrayValue?.count == 1)
+
+            // receipts verify speaks USDC.
+            out = try await Self.ctl(payee, ["receipts", "channel=\(channel)", "--json"])
+            #expect(out.status == 0, "\(out)")
+            let file = payee.dataDir + ".receipts.json"
+            try Data(out.stdout.utf8).write(to: URL(fileURLWithPath: file))
+            out = try await PaymeshBinary.run(["receipts", "verify", file])
+            #expect(out.status == 0 && out.stdout.contains("cumulative amount 0.4 USDC"), "\(out)")
+
+            // An unreachable node: status 3, in plain words, and as JSON with --json.
+            let nowhere = reaper.directory() + "/none"
+            out = try await PaymeshBinary.run(["ctl", "--data-dir", nowhere, "getinfo"])
+            #expect(out.status == 3 && out.stderr.contains("no such file or directory") && !out.stderr.contains("errno")
+                    && !out.stderr.contains("descriptor"), "\(out)")
+            out = try await PaymeshBinary.run(["ctl", "--data-dir", nowhere, "getinfo", "--json"])
+            let unreachable = try Self.json(out.stdout)
+            #expect(out.status == 3 && unreachable["name"] == "NODE_UNREACHABLE", "\(out)")
+        }
+    }
+}
