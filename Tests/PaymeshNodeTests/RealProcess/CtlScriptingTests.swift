@@ -52,11 +52,14 @@ import Testing
             out = try await Self.ctl(payer, ["pay", "channel=\(channel)", "amount=0.4USDC", "count=5", "--json"])
             #expect(out.status == 4, "\(out)")
             let early = try Self.json(out.stdout)
-            #expect(early["complete"] == false && early["error"]?["code"] == 1100 && early["ackedAmount"] == "800000", "\(out.stdout)")
+            #expect(early["complete"] == false && early["error"]?["code"] == 1100, "\(out.stdout)")
+            #expect(early["channels"]?.arrayValue?.first?["paid"] == "800000" && early["asset"] == "USDC" && early["decimals"] == 6, "\(out.stdout)")
+            #expect(early["error"]?["message"] == "payment 0.4 USDC exceeds the available balance 0.2 USDC", "\(out.stdout)")
             // A refused open names the real reason and leaves nothing in the list.
-            out = try await Self.ctl(payer, ["channel.open", "peer=\(payee.id)", "deposit=999999999999", "--json"])
+            out = try await Self.ctl(payer, ["channel.open", "peer=\(payee.id)", "asset=USDC", "deposit=999999999999", "--json"])
             let tooLarge = try Self.json(out.stdout)
             #expect(out.status == 1 && tooLarge["code"] == 1100, "\(out)")
+            #expect(tooLarge["message"] == "the deposit 999,999.999999 USDC is more than the USDC wallet holds (99,998.988 USDC); nothing was opened")
             #expect(try Self.json(try await Self.ctl(payer, ["channel.list", "--json"]).stdout)["channels"]?.arrayValue?.count == 1)
 
             // receipts verify speaks USDC.
