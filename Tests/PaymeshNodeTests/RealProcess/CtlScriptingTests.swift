@@ -80,4 +80,42 @@ import Testing
             #expect(out.status == 3 && unreachable["name"] == "NODE_UNREACHABLE", "\(out)")
         }
     }
+
+    @Test(.timeLimit(.minutes(2)))
+    func meshDownKeepsOrPurgesTheDataAndMeshUpSaysItReusesIt() async throws {
+        let reaper = Reaper()
+        defer { reaper.killAll() }
+        try await withTimeout(110) {
+            let dir = reaper.directory() + "/mesh"
+            var out = try await PaymeshBinary.run(["mesh", "up", "--nodes", "2", "--no-mdns", "--topology", "ring", "--dir", dir, "--timeout", "60"])
+            #expect(out.status == 0 && !out.stdout.contains("reusing"), "\(out)")
+            out = try await PaymeshBinary.run(["mesh", "down", "--dir", dir], timeout: 60)
+            #expect(out.status == 0 && out.stdout.contains("data kept in \(dir)/node-*"), "\(out)")
+            #expect(FileManager.default.fileExists(atPath: dir + "/node-1/identity.key"))
+            out = try await PaymeshBinary.run(["mesh", "up", "--nodes", "2", "--no-mdns", "--topology", "ring", "--dir", dir, "--timeout", "60"])
+            #expect(out.status == 0 && out.stdout.contains("reusing the data of an earlier mesh: 2 nodes keep their identities"), "\(out)")
+            out = try await PaymeshBinary.run(["mesh", "down", "--purge", "--dir", dir], timeout: 60)
+            #expect(out.status == 0 && out.stdout.contains("purged: removed 2 data directories"), "\(out)")
+            #expect(!FileManager.default.fileExists(atPath: dir + "/node-0") && !FileManager.default.fileExists(atPath: dir + "/node-1"))
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func jsonLogsAreOneObjectPerLine() async throws {
+        let reaper = Reaper()
+        defer { reaper.killAll() }
+        try await withTimeout(50) {
+            let node = reaper.track(try await NodeProcess(dataDir: reaper.nodeDirectory(), extra: ["--no-mdns", "--log-format", "json", "--log-level", "debug"]))
+            _ = try await Self.ctl(node, ["connect", "address=127.0.0.1:1"]) // a failed dial: its error is logged in plain words
+            _ = try await Self.ctl(node, ["stop"])
+            _ = await node.terminate(seconds: 10)
+            let lines = node.logText.split(separator: "\n").filter { !$0.hasPrefix("paymesh ready ") }
+            #expect(lines.count >= 3, "\(node.logText)")
+            for line in lines {
+                let object = try JSONValue.parse(Array(line.utf8))
+                #expect(object["ts"]?.stringValue != nil && object["level"]?.stringValue != nil && object["message"]?.stringValue != nil, "\(line)")
+            }
+            #expect(!node.logText.contains("errno") && !node.logText.contains("descriptor"), "\(node.logText)")
+        }
+    }
 }
