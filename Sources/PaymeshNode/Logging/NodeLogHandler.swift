@@ -87,7 +87,7 @@ public struct NodeLogHandler: LogHandler {
             var fields = [("ts", time), ("level", "\(level)"), ("label", label), ("message", "\(message)")]
             let fixed = Set(fields.map(\.0))
             for key in all.keys.sorted() { fields.append((fixed.contains(key) ? "_" + key : key, Self.plain(all[key]!))) }
-            sink.write("{" + fields.map { "\(Self.jsonString($0.0)):\(Self.jsonString($0.1))" }.joined(separator: ",") + "}\n")
+            sink.write("{" + fields.map { "\(JSONStringLiteral.make($0.0)):\(JSONStringLiteral.make($0.1))" }.joined(separator: ",") + "}\n")
         }
     }
 
@@ -100,25 +100,6 @@ public struct NodeLogHandler: LogHandler {
         case .array(let items): "[" + items.map(plain).joined(separator: ", ") + "]"
         case .dictionary(let d): "{" + d.keys.sorted().map { "\($0): \(plain(d[$0]!))" }.joined(separator: ", ") + "}"
         }
-    }
-
-    /// A JSON string literal (RFC 8259 §7): quotes, backslashes and control characters escaped.
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 
     static func quote(_ value: String) -> String {
