@@ -88,3 +88,35 @@ struct AmountDecimalTests {
         #expect(try !Asset(id: "usdc", decimals: 6).hasNormalizedID)
     }
 }
+
+/// `Specs/vectors/amounts.json`, computed by `scripts/vectors/gen_amount_vectors.py` (Python
+/// integers and strings, independently of this code).
+@Suite("Amount vectors")
+struct AmountVectorTests {
+    struct File: Decodable {
+        struct Case: Decodable { let atomic: String, decimals: UInt8, text: String, people: String }
+        struct Refusal: Decodable { let input: String, decimals: UInt8, why: String }
+        let asset: String
+        let cases: [Case]
+        let refusals: [Refusal]
+    }
+
+    @Test func vectors() throws {
+        let file = try TestVectors.load(File.self, spec: "amounts.json")
+        #expect(file.cases.count >= 60 && file.refusals.count >= 8)
+        for c in file.cases {
+            let amount = try Amount(decimal: c.atomic), asset = try Asset(id: file.asset, decimals: c.decimals)
+            #expect(amount.decimalText(decimals: c.decimals) == c.text, "\(c.atomic)/\(c.decimals)")
+            #expect(amount.formatted(asset) == c.people, "\(c.atomic)/\(c.decimals)")
+            #expect(try Amount(decimalText: c.text, decimals: c.decimals) == amount, "\(c.text)")
+            #expect(try AmountInput(parsing: c.text + file.asset).atomicUnits(decimals: c.decimals) == amount, "\(c.text)")
+        }
+        for r in file.refusals {
+            // Refused: unparsable, or naming another asset than the call's, or not exact in its decimals.
+            let input = try? AmountInput(parsing: r.input)
+            let refused = input == nil || (input!.assetID.map { $0 != file.asset } ?? false)
+                || (try? input!.atomicUnits(decimals: r.decimals)) == nil
+            #expect(refused, "\(r.input): \(r.why)")
+        }
+    }
+}
