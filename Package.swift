@@ -74,7 +74,7 @@ let package = Package(
         ]),
         // The console: JSON-RPC 2.0 over a Unix socket, one method group per feature, typed events as JSON.
         .target(name: "PaymeshConsole", dependencies: [
-            "PaymeshNode", "PaymeshChannels", "PaymeshStore", "PaymeshMessages", "PaymeshCrypto",
+            "PaymeshNode", "PaymeshChannels", "PaymeshStore", "PaymeshMessages", "PaymeshCrypto", "PaymeshTransport",
             nioCore, nioPosix, nioHelpers,
             .product(name: "Logging", package: "swift-log"),
         ]),

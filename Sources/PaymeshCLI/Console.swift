@@ -57,7 +57,7 @@ struct Console: AsyncParsableCommand {
                 }
             }
         } catch {
-            printError("paymesh: cannot reach the node at \(path): \(error)")
+            printError("paymesh: cannot reach the node: \(error)")
             throw ExitCode(3)
         }
     }

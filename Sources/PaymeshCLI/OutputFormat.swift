@@ -1,5 +1,6 @@
 import Foundation
 import PaymeshConsole
+import PaymeshMessages
 import PaymeshNode
 
 /// Renders console results for people (tables for lists, `key: value` lines for objects) or
@@ -49,15 +50,39 @@ struct OutputFormat {
         return ([type] + fields).joined(separator: " ")
     }
 
-    private func lines(_ value: JSONValue, indent: String = "") -> String {
-        guard case .object(let o) = value else { return indent + scalar(value) }
+    /// Fields that hold atomic units (Specs/console.md §8); in an object that names its `asset`
+    /// and `decimals`, people see them as decimal values with the asset ("0.103533 USDC").
+    static let moneyKeys: Set<String> = ["amount", "deposit", "paid", "available", "ackedAmount", "balance", "finalAmount",
+                                         "price", "cap", "locked", "lockedAmount", "spent", "cumulative", "increment",
+                                         "payeeAmount", "refund", "paidNow"]
+
+    /// The asset an object names with `asset` and `decimals`, if any.
+    static func asset(of o: [String: JSONValue]) -> Asset? {
+        guard let id = o["asset"]?.stringValue, let d = o["decimals"]?.intValue, let decimals = UInt8(exactly: d) else { return nil }
+        return try? Asset(id: id, decimals: decimals)
+    }
+
+    /// An object's money fields written for people, when it (or the object it is part of, `inherited`)
+    /// names its asset and decimals.
+    static func humanAmounts(_ o: [String: JSONValue], inherited: Asset? = nil) -> [String: JSONValue] {
+        guard let asset = asset(of: o) ?? inherited else { return o }
+        var out = o
+        for key in moneyKeys {
+            if let text = o[key]?.stringValue, let amount = try? Amount(decimal: text) { out[key] = .string(amount.formatted(asset)) }
+        }
+        return out
+    }
+
+    private func lines(_ value: JSONValue, indent: String = "", asset inherited: Asset? = nil) -> String {
+        guard case .object(let raw) = value else { return indent + scalar(value) }
+        let o = Self.humanAmounts(raw, inherited: inherited), asset = Self.asset(of: raw) ?? inherited
         return o.keys.sorted().map { key in
             let v = o[key]!
             switch v {
             case .object(let inner) where !inner.isEmpty:
-                return indent + key + ":\n" + lines(v, indent: indent + "  ")
+                return indent + key + ":\n" + lines(v, indent: indent + "  ", asset: asset)
             case .array(let items) where items.contains(where: { $0.objectValue != nil }):
-                return indent + key + ":\n" + items.map { lines($0, indent: indent + "  ") }.joined(separator: "\n" + indent + "  --\n")
+                return indent + key + ":\n" + items.map { lines($0, indent: indent + "  ", asset: asset) }.joined(separator: "\n" + indent + "  --\n")
             default:
                 return indent + key + ": " + scalar(v)
             }

@@ -48,9 +48,13 @@ struct Receipts: AsyncParsableCommand {
             }
             do {
                 let n = try ReceiptVerifier.verify(bundle, expectedPayee: expected)
-                let last = bundle.receipts.last
+                let last = bundle.receipts.last, asset = try? Asset(id: bundle.asset, decimals: bundle.decimals)
+                func human(_ amount: String) -> String {
+                    guard let asset, let a = try? Amount(decimal: amount) else { return "\(amount) atomic units of \(bundle.asset)" }
+                    return a.formatted(asset)
+                }
                 printLine("ok: \(n) receipts of channel \(bundle.channelID) signed by payee \(bundle.payee)"
-                          + (last.map { "; latest nonce \($0.nonce), cumulative amount \($0.amount) \(bundle.asset)" } ?? ""))
+                          + (last.map { "; latest nonce \($0.nonce), cumulative amount \(human(String($0.amount)))" } ?? ""))
             } catch {
                 printError("invalid: \(error)")
                 throw ExitCode(1)

@@ -10,7 +10,7 @@ struct Start: AsyncParsableCommand {
         abstract: "Runs a node until SIGINT/SIGTERM or console `stop`.",
         discussion: """
         Every option can also come from the environment (PAYMESH_DATA_DIR, PAYMESH_LISTEN, PAYMESH_LOG_LEVEL, \
-        PAYMESH_LOG_FILE, PAYMESH_PEERS comma-separated, PAYMESH_NO_MDNS, PAYMESH_CONFIG) or from a JSON config file \
+        PAYMESH_LOG_FILE, PAYMESH_LOG_FORMAT, PAYMESH_PEERS comma-separated, PAYMESH_NO_MDNS, PAYMESH_ASSETS comma-separated, PAYMESH_CONFIG) or from a JSON config file \
         with the options' names as keys. Flags win over the environment, which wins over the file.
         When ready, prints one line: paymesh ready id=<id> listen=<host:port> console=<socket path>
         """)
@@ -23,18 +23,23 @@ struct Start: AsyncParsableCommand {
     var logLevel: String?
     @Option(name: .customLong("log-file"), help: "Append logs to this file instead of standard error.")
     var logFile: String?
-    @Option(name: .customLong("peer"), help: "A static peer host:port (repeatable).")
+    @Option(name: .customLong("log-format"), help: "text (default) or json: one JSON object per line for log shippers.")
+    var logFormat: String?
+    @Option(name: .customLong("peer"), help: "A static peer [id@]host:port (repeatable); with id@, only a node proving that identity is accepted.")
     var peers: [String] = []
     @Option(help: "A JSON config file.")
     var config: String?
     @Flag(name: .customLong("no-mdns"), help: "Do not use LAN discovery.")
     var noMdns = false
+    @Option(name: .customLong("asset"), help: "Fix an asset's decimals, ID:DECIMALS (repeatable), e.g. USDC:6; other assets are fixed by their first use.")
+    var assets: [String] = []
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let options: NodeOptions
         let configuration: NodeConfiguration
         let level: Logger.Level
+        let format: LogFormat
         do {
             var merged = NodeOptions()
             if let path = config ?? environment["PAYMESH_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) {
@@ -45,10 +50,12 @@ struct Start: AsyncParsableCommand {
             }
             merged = merged.overridden(by: .environment(environment))
             merged = merged.overridden(by: NodeOptions(dataDir: dataDir, listen: listen, logLevel: logLevel, logFile: logFile,
-                                                       peers: peers.isEmpty ? nil : peers, noMdns: noMdns ? true : nil))
+                                                       peers: peers.isEmpty ? nil : peers, noMdns: noMdns ? true : nil,
+                                                       assets: assets.isEmpty ? nil : assets, logFormat: logFormat))
             options = merged
             configuration = try options.nodeConfiguration()
             level = try options.resolvedLogLevel
+            format = try options.resolvedLogFormat
         } catch let error as NodeError {
             printError("paymesh: \(error.detail)")
             throw ExitCode(2)
@@ -62,7 +69,7 @@ struct Start: AsyncParsableCommand {
             printError("paymesh: \(error)")
             throw ExitCode(2)
         }
-        LoggingSystem.bootstrap { label in NodeLogHandler(label: label, sink: sink, control: control) }
+        LoggingSystem.bootstrap { label in NodeLogHandler(label: label, sink: sink, control: control, format: format) }
         let logger = Logger(label: "paymesh")
 
         let node = PaymeshNode(configuration: configuration, logger: logger, logLevel: control)

@@ -170,7 +170,7 @@ public final class PaymeshNode: Service, Sendable {
             await endpoint.shutdown()
             throw error
         }
-        for peer in configuration.staticPeers { await peers.addStaticPeer(peer) }
+        for peer in configuration.staticPeers { await peers.addStaticPeer(peer, expected: configuration.pinnedPeers[peer]) }
         await discovery.prepare()
         logger.info("listening", metadata: ["id": "\(key.address)", "listen": "\(listen)", "console": "\(consolePath)"])
         return (Started(id: key.address, listen: listen, consolePath: consolePath, peers: peers, createdIdentity: created), endpoint, console,

@@ -16,13 +16,14 @@ public struct PaymeshErrorCode: RawRepresentable, Sendable, Hashable, CustomStri
     public static let channelDepositInvalid = Self(rawValue: 1003)
     public static let channelCloseMismatch = Self(rawValue: 1004)
     public static let channelLimitExceeded = Self(rawValue: 1005)
-    // Payment / voucher (1100–1105)
+    // Payment / voucher (1100–1105 AgentPay; 1106 Paymesh)
     public static let insufficientFunds = Self(rawValue: 1100)
     public static let invalidSignature = Self(rawValue: 1101)
     public static let expiredPayment = Self(rawValue: 1102)
     public static let duplicateNonce = Self(rawValue: 1103)
     public static let invalidAmount = Self(rawValue: 1104)
     public static let nonceTooOld = Self(rawValue: 1105)
+    public static let assetMismatch = Self(rawValue: 1106)
     // Identity / trust (1200–1202)
     public static let trustBelowMinimum = Self(rawValue: 1200)
     public static let identityNotVerified = Self(rawValue: 1201)
@@ -81,6 +82,7 @@ public struct PaymeshErrorCode: RawRepresentable, Sendable, Hashable, CustomStri
         .duplicateNonce: "DUPLICATE_NONCE",
         .invalidAmount: "INVALID_AMOUNT",
         .nonceTooOld: "NONCE_TOO_OLD",
+        .assetMismatch: "ASSET_MISMATCH",
         .trustBelowMinimum: "TRUST_BELOW_MINIMUM",
         .identityNotVerified: "IDENTITY_NOT_VERIFIED",
         .peerBlacklisted: "PEER_BLACKLISTED",

@@ -142,7 +142,7 @@ public final class PaymeshEndpoint: Sendable {
                 }
                 .connect(to: address).get()
         } catch {
-            promise.fail(error)
+            promise.fail(TransportError.wrap(error, as: .connectionClosed))
         }
         return try await promise.futureResult.get()
     }

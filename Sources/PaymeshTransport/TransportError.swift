@@ -48,13 +48,13 @@ public struct TransportError: Error, Hashable, CustomStringConvertible, Sendable
         if let e = error as? TransportError { return e }
         // A socket error (connection reset by a killed peer, broken pipe) ends the connection; it is
         // not a protocol violation and must not get the peer banned.
-        if error is IOError { return TransportError(.connectionClosed, String(describing: error)) }
+        if error is IOError { return TransportError(.connectionClosed, SystemErrorText.describe(error)) }
         if let noise = error as? NoiseError {
             if noise.isSelfConnection { return TransportError(.selfConnection, noise.description) }
             if noise.isUnexpectedPeer { return TransportError(.unexpectedPeer, noise.description) }
             if noise.isNonceExhausted { return TransportError(.nonceExhausted, noise.description) }
         }
-        return TransportError(kind, String(describing: error))
+        return TransportError(kind, SystemErrorText.describe(error))
     }
 
     public var description: String { detail.isEmpty ? "transport: \(kind.rawValue)" : "transport: \(kind.rawValue): \(detail)" }

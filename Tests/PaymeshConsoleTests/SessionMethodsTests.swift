@@ -45,6 +45,20 @@ import Testing
         return params
     }
 
+    @Test func unknownTopicsAreRefused() async throws {
+        let hub = NodeEventHub(), registry = ConsoleRegistry()
+        registry.register(SessionMethods(registry: registry, events: hub))
+        let wire = Wire()
+        let line = try #require(await registry.handle(ConsoleProtocol.Request(method: "subscribe", params: ["topics": ["peer", "peers"]], id: .int(1)),
+                                                      session: wire.session))
+        guard case .response(_, .failure(let error)) = try ConsoleProtocol.parseIncoming(line: Array(line.utf8)) else {
+            Issue.record("subscribe to an unknown topic was accepted: \(line)"); return
+        }
+        #expect(error.code == -32602 && error.message == "unknown topic peers (topics: channel, discovery, payment, peer)", "\(error)")
+        #expect(hub.subscriberCount == 0, "nothing subscribed")
+        await wire.close()
+    }
+
     @Test func subscribedTopicsArriveAsNotificationsInOrder() async throws {
         let hub = NodeEventHub(), registry = ConsoleRegistry()
         registry.register(SessionMethods(registry: registry, events: hub))

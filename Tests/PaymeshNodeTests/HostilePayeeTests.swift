@@ -138,7 +138,7 @@ final class NIOLockedValueBoxSendable<T>: @unchecked Sendable {
             try await hostile.send([.paymentClose(try p.countersigned(with: hostile.key, domain: terms.domain))])
             #expect(try await closed["state"] == "SETTLED")
             // The payer's books: 2,000,000 − 50 (refund of 999,950 after the 1,000,000 lock).
-            #expect(try await payer.call("balance", ["asset": "USDC"])["wallets"] == [["asset": "USDC", "amount": "1999950"]])
+            #expect(try await payer.call("balance", ["asset": "USDC"])["wallets"] == [["asset": "USDC", "decimals": 6, "amount": "1999950"]])
             let settled = try await payer.call("channel.get", ["channel": channel])
             #expect(settled["state"] == "SETTLED")
             await payer.stop()

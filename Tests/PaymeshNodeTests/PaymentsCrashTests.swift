@@ -134,9 +134,9 @@ import Testing
         #expect(closed["state"] == "SETTLED" && closed["close"]?["finalNonce"] == .int(Int64(latest)))
         #expect(try await eventually(20) { try await payee.call("channel.get", ["channel": ch])["state"] == "SETTLED" })
         let payeeBooks = try await payee.call("balance", ["asset": "USDC"])
-        #expect(payeeBooks["wallets"] == [["asset": "USDC", "amount": .string(String(latest))]])
+        #expect(payeeBooks["wallets"] == [["asset": "USDC", "decimals": 6, "amount": .string(String(latest))]])
         let payerBooks = try await payer.call("balance", ["asset": "USDC"])
-        #expect(payerBooks["wallets"] == [["asset": "USDC", "amount": .string(String(1_000_000_000_000 - latest))]])
+        #expect(payerBooks["wallets"] == [["asset": "USDC", "decimals": 6, "amount": .string(String(1_000_000_000_000 - latest))]])
         payer.stop()
         payee.stop()
     }
@@ -192,9 +192,9 @@ import Testing
                 }
             }
             let payeeBooks = try await payee.call("balance", ["asset": "USDC"])
-            #expect(payeeBooks["wallets"] == [["asset": "USDC", "amount": .string(String(50 * (round + 1)))]], "\(who)")
+            #expect(payeeBooks["wallets"] == [["asset": "USDC", "decimals": 6, "amount": .string(String(50 * (round + 1)))]], "\(who)")
             let payerBooks = try await payer.call("balance", ["asset": "USDC"])
-            #expect(payerBooks["wallets"] == [["asset": "USDC", "amount": .string(String(funds - Int64(50 * (round + 1))))]], "\(who)")
+            #expect(payerBooks["wallets"] == [["asset": "USDC", "decimals": 6, "amount": .string(String(funds - Int64(50 * (round + 1))))]], "\(who)")
         }
         payer.stop()
         payee.stop()

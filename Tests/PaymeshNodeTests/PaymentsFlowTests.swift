@@ -112,10 +112,10 @@ import Testing
             let paidOut = Int(total)!
             let payerBooks = try await payer.call("balance", ["asset": "USDC"])
             #expect(payerBooks["offChain"] == true)
-            #expect(payerBooks["wallets"] == [["asset": "USDC", "amount": .string(String(1_000_000_000 - paidOut))]])
+            #expect(payerBooks["wallets"] == [["asset": "USDC", "decimals": 6, "amount": .string(String(1_000_000_000 - paidOut))]])
             #expect(payerBooks["escrows"] == [])
             let payeeBooks = try await payee.call("balance", ["asset": "USDC"])
-            #expect(payeeBooks["wallets"] == [["asset": "USDC", "amount": .string(total)]])
+            #expect(payeeBooks["wallets"] == [["asset": "USDC", "decimals": 6, "amount": .string(total)]])
             #expect(payeeBooks["escrows"] == [])
             // Closed is closed: no more payments.
             guard case .failure(let after) = try await payer.callResult("pay", ["channel": channel, "amount": "1"]) else {

@@ -40,7 +40,7 @@ import Testing
             clock.advance(by: .seconds(2))
             #expect(try await eventually(15) { try await payee.call("channel.get", ["channel": channel])["state"] == "SETTLED" })
             #expect(try await eventually(15) { try await payer.call("channel.get", ["channel": channel])["state"] == "SETTLED" })
-            #expect(try await payee.call("balance", ["asset": "USDC"])["wallets"] == [["asset": "USDC", "amount": "30"]])
+            #expect(try await payee.call("balance", ["asset": "USDC"])["wallets"] == [["asset": "USDC", "decimals": 6, "amount": "30"]])
             await payer.stop()
             await payee.stop()
         }

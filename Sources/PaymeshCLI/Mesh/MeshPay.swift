@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PaymeshConsole
+import PaymeshMessages
 import PaymeshNode
 
 /// `paymesh mesh pay`: opens a payment channel across every connected pair of mesh nodes (the
@@ -74,7 +75,7 @@ struct MeshPay: AsyncParsableCommand {
                 case .success(let r):
                     let ok = r["complete"]?.boolValue == true
                     incomplete = incomplete || !ok
-                    printLine("  node-\(lane.payer.index)→node-\(lane.payee.index)  acked nonce \(r["ackedNonce"]?.intValue ?? 0)  paid \(r["ackedAmount"]?.stringValue ?? "?")"
+                    printLine("  node-\(lane.payer.index)→node-\(lane.payee.index)  acked nonce \(r["ackedNonce"]?.intValue ?? 0)  paid \(human(r["ackedAmount"]?.stringValue))"
                               + "  p50 \(r["latencyMs"]?["p50"]?.doubleValue.map { String(format: "%.2f ms", $0) } ?? "-")"
                               + (ok ? "" : "  INCOMPLETE: \(r["error"]?["message"]?.stringValue ?? "")"))
                 case .failure(let e):
@@ -89,7 +90,7 @@ struct MeshPay: AsyncParsableCommand {
             for lane in lanes {
                 do {
                     let c = try await call(lane.payer, "channel.close", ["channel": .string(lane.channel), "timeout_ms": 60_000])
-                    printLine("closed node-\(lane.payer.index)→node-\(lane.payee.index): \(c["state"]?.stringValue ?? "?"), payee got \(c["close"]?["finalAmount"]?.stringValue ?? "?") (off-chain, local ledger)")
+                    printLine("closed node-\(lane.payer.index)→node-\(lane.payee.index): \(c["state"]?.stringValue ?? "?"), payee got \(human(c["close"]?["finalAmount"]?.stringValue)) (off-chain, local ledger)")
                 } catch {
                     incomplete = true
                     printLine("close node-\(lane.payer.index)→node-\(lane.payee.index) failed: \(error)")
@@ -97,11 +98,18 @@ struct MeshPay: AsyncParsableCommand {
             }
             for node in state.nodes {
                 if let b = try? await call(node, "balance", ["asset": .string(asset)]) {
-                    printLine("node-\(node.index) wallet: \(b["wallets"]?.arrayValue?.first?["amount"]?.stringValue ?? "0") \(asset) (off-chain)")
+                    printLine("node-\(node.index) wallet: \(human(b["wallets"]?.arrayValue?.first?["amount"]?.stringValue ?? "0")) (off-chain)")
                 }
             }
         }
         if incomplete { throw ExitCode(1) }
+    }
+
+    /// Atomic units of the mesh's asset for people ("99,999.988 USDC").
+    private func human(_ atomic: String?) -> String {
+        guard let atomic, let a = try? Amount(decimal: atomic), let d = UInt8(exactly: decimals),
+              let asset = try? Asset(id: Asset.normalizedID(self.asset), decimals: d) else { return "\(atomic ?? "?") atomic units of \(asset)" }
+        return a.formatted(asset)
     }
 
     /// One channel per connected pair (lower index pays); an open channel from an earlier run is reused.

@@ -56,6 +56,9 @@ struct MeshUp: AsyncParsableCommand {
             }
         }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        // Data directories left by an earlier mesh (`mesh down` keeps them): their identities and channels are reused.
+        let reused = (0..<nodes).filter { FileManager.default.fileExists(atPath: dir + "/node-\($0)/" + IdentityStore.fileName) }
+        let withChannels = reused.filter { FileManager.default.fileExists(atPath: dir + "/node-\($0)/" + PaymentsConfiguration.storeFileName) }
         let seed = self.seed ?? UInt64.random(in: 0...UInt64.max)
         let edges = noMdns ? topology.edges(nodes: nodes, seed: seed) : MeshTopology.full.edges(nodes: nodes, seed: seed)
         let began = ContinuousClock.now
@@ -87,10 +90,16 @@ struct MeshUp: AsyncParsableCommand {
                 "connectSeconds": .double(secondsValue(ready.duration(to: connected))),
                 "totalSeconds": .double(secondsValue(began.duration(to: connected))), "complete": .bool(missing.isEmpty),
                 "pids": .array(started.map { JSONValue($0.pid) }),
+                "reused": .array(reused.map { JSONValue($0) }), "reusedWithChannels": .array(withChannels.map { JSONValue($0) }),
             ]).description)
         } else {
             let how = noMdns ? "topology \(topology.rawValue)\(topology == .random ? " seed \(seed)" : ""), static wiring" : "mDNS discovery"
             printLine("mesh up: \(nodes) node\(nodes == 1 ? "" : "s") in \(dir) (\(how), \(edges.count) connection\(edges.count == 1 ? "" : "s"))")
+            if !reused.isEmpty {
+                printLine("reusing the data of an earlier mesh: \(reused.count) node\(reused.count == 1 ? "" : "s") keep their identities"
+                          + (withChannels.isEmpty ? "" : ", \(withChannels.count) with their old channels and ledgers")
+                          + " (`paymesh mesh down --purge --dir \(dir)` starts afresh)")
+            }
             for node in started {
                 printLine("  node-\(node.index)  pid \(node.pid)  \(node.id)  \(node.listen)")
             }

@@ -31,6 +31,7 @@ public struct ChannelError: Error, Sendable, Hashable, CustomStringConvertible {
     @inline(never) static func expired(_ why: String) -> ChannelError { .init(.expiredPayment, why) }
     @inline(never) static func duplicateNonce(_ why: String) -> ChannelError { .init(.duplicateNonce, why) }
     @inline(never) static func invalidAmount(_ why: String) -> ChannelError { .init(.invalidAmount, why) }
+    @inline(never) static func assetMismatch(_ why: String) -> ChannelError { .init(.assetMismatch, why) }
     @inline(never) static func nonceTooOld(_ why: String) -> ChannelError { .init(.nonceTooOld, why) }
     @inline(never) static func malformed(_ why: String) -> ChannelError { .init(.malformedMessage, why) }
     @inline(never) static func internalError(_ why: String) -> ChannelError { .init(.internalError, why) }

@@ -104,3 +104,11 @@ public struct ChannelSnapshot: Sendable, Hashable {
         return terms.deposit - spent.partialValue
     }
 }
+
+extension ChannelSnapshot {
+    /// A payer's channel whose open failed (the payee refused it, or its deposit lock failed): SETTLED
+    /// without a close record or any voucher. It never carried money; its deposit was released.
+    public var neverOpened: Bool {
+        role == .payer && state == .settled && close == nil && latestVoucher == nil && ackedNonce == 0
+    }
+}

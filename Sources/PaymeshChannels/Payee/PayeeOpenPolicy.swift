@@ -9,10 +9,14 @@ public struct OpenCapacity: Sendable, Hashable {
     /// What this node could already be paid in the open's asset (by id): its own balance plus the
     /// deposits of its payee channels that are not SETTLED; nil when that sum passes 2^128 − 1.
     public var committedInflow: UInt128?
+    /// The node's asset registry: the open's asset id must be normalised and, when known, have
+    /// the registered decimals (1106 ASSET_MISMATCH); nil skips the check.
+    public var assets: AssetRegistry?
 
-    public init(channelsWithPayer: Int, committedInflow: UInt128?) {
+    public init(channelsWithPayer: Int, committedInflow: UInt128?, assets: AssetRegistry? = nil) {
         self.channelsWithPayer = channelsWithPayer
         self.committedInflow = committedInflow
+        self.assets = assets
     }
 }
 
@@ -69,6 +73,7 @@ public struct PayeeOpenPolicy: Sendable, Hashable {
         guard deposit > 0 else { throw .depositInvalid("deposit must be positive") }
         if let maxDeposit, deposit > maxDeposit { throw .depositInvalid("deposit above \(maxDeposit)") }
         if let assets, !assets.contains(open.asset) { throw .depositInvalid("asset \(open.asset) not accepted") }
+        try capacity?.assets?.check(open.asset)
         guard settlements.contains(open.settlement) else { throw .depositInvalid("settlement backend not supported") }
         guard challengePeriodSeconds.contains(open.challengePeriodSeconds) else {
             throw .depositInvalid("challenge period outside \(challengePeriodSeconds) s")

@@ -71,7 +71,7 @@ public struct PayerChannel: Sendable {
         guard core.state.acceptsPayments else { throw .notActive(core.state, "payment") }
         guard amount > 0 else { throw .invalidAmount("payment amount must be positive") }
         guard amount <= available else {
-            throw .insufficientFunds("payment \(amount) exceeds the available balance \(available)")
+            throw .insufficientFunds("payment \(Amount(amount).formatted(terms.asset)) exceeds the available balance \(Amount(available).formatted(terms.asset))")
         }
         let previous = core.snapshot.latestVoucher
         let nonce = (previous?.nonce ?? 0).addingReportingOverflow(1)

@@ -27,18 +27,18 @@ public struct SpendingGuard: Sendable, Hashable {
 
     /// Throws unless paying `amount` more to `peer` at `now` is within every limit. Changes nothing.
     public mutating func check(peer: EthereumAddress, amount: UInt128, now: UInt64) throws(ChannelError) {
-        if policy.denyList.contains(peer) { throw .policy(.denied, .peerBlacklisted, "payee \(peer.lowercaseHex) is on the deny list") }
+        if policy.denyList.contains(peer) { throw .policy(.denied, .peerBlacklisted, "payee \(peer) is on the deny list") }
         if let allow = policy.allowList, !allow.contains(peer) {
-            throw .policy(.notAllowed, .peerBlacklisted, "payee \(peer.lowercaseHex) is not on the allow list")
+            throw .policy(.notAllowed, .peerBlacklisted, "payee \(peer) is not on the allow list")
         }
         if let max = policy.maxPerPayment, amount > max {
-            throw .policy(.maxPerPayment, .invalidAmount, "payment \(amount) exceeds the maximum per payment \(max)")
+            throw .policy(.maxPerPayment, .invalidAmount, "payment of \(amount) atomic units exceeds the maximum per payment, \(max)")
         }
         if let max = policy.maxTotalPerPeer, !Self.fits(spentPerPeer[peer] ?? 0, amount, max) {
-            throw .policy(.maxTotalPerPeer, .invalidAmount, "payment would exceed the maximum total per peer \(max)")
+            throw .policy(.maxTotalPerPeer, .invalidAmount, "payment would exceed the maximum total per peer, \(max) atomic units")
         }
         if let max = policy.maxTotal, !Self.fits(spentTotal, amount, max) {
-            throw .policy(.maxTotal, .invalidAmount, "payment would exceed the maximum total \(max)")
+            throw .policy(.maxTotal, .invalidAmount, "payment would exceed the maximum total, \(max) atomic units")
         }
         if window != nil, !window!.hasRoom(now: now) {
             throw .policy(.ratePerMinute, .rateLimited,

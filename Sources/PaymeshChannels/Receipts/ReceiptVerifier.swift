@@ -16,7 +16,7 @@ public enum ReceiptVerifier {
     @discardableResult
     public static func verify(_ bundle: ReceiptBundle, expectedPayee: EthereumAddress? = nil) throws(Failure) -> Int {
         if let expectedPayee, expectedPayee != bundle.payee {
-            throw Failure(index: nil, reason: "bundle payee \(bundle.payee.lowercaseHex) is not the expected \(expectedPayee.lowercaseHex)")
+            throw Failure(index: nil, reason: "bundle payee \(bundle.payee) is not the expected \(expectedPayee)")
         }
         let domain = bundle.domain
         var previous: Receipt?

@@ -48,7 +48,7 @@ public final class MemoryLedger: SettlementBackend {
         let refused = books.withLock { b -> String? in
             let current = b.wallets[asset]?[owner] ?? 0
             let (sum, overflow) = current.addingReportingOverflow(amount)
-            if overflow { return "balance of \(owner.lowercaseHex) in \(asset) would exceed 2^128 − 1" }
+            if overflow { return "balance of \(owner) in \(asset) would exceed 2^128 − 1" }
             b.wallets[asset, default: [:]][owner] = sum
             b.journal.append(Line(posting: LedgerPosting(owner: owner, direction: .credit, amount: amount, reason: .funding),
                                   asset: asset, channel: nil))
@@ -98,10 +98,10 @@ extension MemoryLedger.Books {
         switch p.direction {
         case .credit:
             let (sum, overflow) = current.addingReportingOverflow(p.amount)
-            if overflow { return "balance of \(p.owner.lowercaseHex) in \(asset) would exceed 2^128 − 1" }
+            if overflow { return "balance of \(p.owner) in \(asset) would exceed 2^128 − 1" }
             wallets[asset, default: [:]][p.owner] = sum
         case .debit:
-            guard p.amount <= current else { return "insufficient balance of \(p.owner.lowercaseHex) in \(asset)" }
+            guard p.amount <= current else { return "insufficient balance of \(p.owner) in \(asset)" }
             wallets[asset, default: [:]][p.owner] = current - p.amount
         }
         switch p.reason {

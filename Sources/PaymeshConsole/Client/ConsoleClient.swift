@@ -2,6 +2,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import PaymeshNode
+import PaymeshTransport
 
 /// A console client (the `paymesh` CLI, tests, mesh tooling): calls methods over a node's
 /// console socket and receives notifications.
@@ -33,10 +34,16 @@ public final class ConsoleClient: Sendable {
         socketPath: String, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         _ body: @Sendable (ConsoleClient) async throws -> R
     ) async throws -> R {
-        let channel = try await ClientBootstrap(group: group).connect(unixDomainSocketPath: socketPath) { channel in
-            channel.eventLoop.makeCompletedFuture {
-                try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+        let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+        do {
+            channel = try await ClientBootstrap(group: group).connect(unixDomainSocketPath: socketPath) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
             }
+        } catch {
+            // People read "no such file or directory", not NIO's connect(descriptor:addr:size:) text.
+            throw NodeError.consoleUnavailable("no node answers at \(socketPath): \(SystemErrorText.describe(error))")
         }
         return try await channel.executeThenClose { inbound, outbound in
             let client = ConsoleClient(eventLoop: channel.channel.eventLoop) { line in try await outbound.write(ByteBuffer(string: line + "\n")) }

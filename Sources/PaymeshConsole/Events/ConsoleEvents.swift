@@ -17,6 +17,9 @@ enum ConsoleEvents {
         }
     }
 
+    /// Every topic `topic(of:)` returns: what `subscribe` accepts (a new topic is added to both).
+    static let topics: [String] = ["channel", "discovery", "payment", "peer"]
+
     /// The event's topic: its `type` up to the first dot (decided without building the JSON).
     static func topic(of event: NodeEvent) -> String {
         switch event {

@@ -1,3 +1,4 @@
+import PaymeshCrypto
 import PaymeshNode
 
 /// Peer methods: peers, peer, connect, disconnect, ping (Specs/console.md §4) over `PeerManager`.
@@ -47,14 +48,29 @@ public struct PeerMethods: ConsoleMethodGroup {
         },
 
         ConsoleMethod(
-            "connect", summary: "Connects to a node at host:port and waits for the handshake.",
-            params: [ConsoleParam("host", .string, "host name or IP address"), ConsoleParam("port", .integer, "TCP port, 1–65535")],
+            "connect", summary: "Connects to a node at [id@]host:port (or host and port) and waits for the handshake; with an id, a node proving another identity is refused.",
+            params: [ConsoleParam("address", .string, required: false, "[id@]host:port"),
+                     ConsoleParam("host", .string, required: false, "host name or IP address"),
+                     ConsoleParam("port", .integer, required: false, "TCP port, 1–65535"),
+                     ConsoleParam("id", .string, required: false, "the peer id the node must prove")],
             result: "{id, alreadyConnected}"
         ) { call in
-            let host = try call.requireString("host"), port = try call.requireInt("port")
-            guard (1...65_535).contains(port), !host.isEmpty else { throw NodeError.invalidParams("port must be 1–65535 and host non-empty") }
+            var expected: EthereumAddress? = call.string("id") == nil ? nil : try ConsoleParams.peerID(call, "id")
+            let endpoint: PeerEndpoint
+            if let address = call.string("address") {
+                guard call.string("host") == nil, call.int("port") == nil else { throw NodeError.invalidParams("give address, or host and port, not both") }
+                let pinned: (id: EthereumAddress?, endpoint: PeerEndpoint)
+                do throws(NodeError) { pinned = try PeerEndpoint.parsePinned(address) } catch { throw NodeError.invalidParams(error.detail) }
+                if let id = pinned.id, let given = expected, id != given { throw NodeError.invalidParams("address names \(id) but id is \(given)") }
+                expected = expected ?? pinned.id
+                endpoint = pinned.endpoint
+            } else {
+                guard let host = call.string("host"), let port = call.int("port") else { throw NodeError.invalidParams("connect needs address ([id@]host:port), or host and port") }
+                endpoint = PeerEndpoint(host: host, port: Int(clamping: port))
+            }
+            guard (1...65_535).contains(endpoint.port), !endpoint.host.isEmpty else { throw NodeError.invalidParams("port must be 1–65535 and host non-empty") }
             let before = await c.peers.snapshot().peers.filter { $0.state == "connected" }.map(\.id)
-            let id = try await c.peers.connect(PeerEndpoint(host: host, port: Int(port)))
+            let id = try await c.peers.connect(endpoint, expected: expected)
             return ["id": .string(id.description), "alreadyConnected": .bool(before.contains(id))]
         },
 

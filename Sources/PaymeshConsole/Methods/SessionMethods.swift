@@ -38,6 +38,9 @@ public struct SessionMethods: ConsoleMethodGroup {
             if let list = call.params["topics"]?.arrayValue {
                 let names = list.compactMap(\.stringValue)
                 guard names.count == list.count, !names.isEmpty else { throw NodeError.invalidParams("topics must be a non-empty array of strings") }
+                if let unknown = names.first(where: { !ConsoleEvents.topics.contains($0) }) {
+                    throw NodeError.invalidParams("unknown topic \(unknown) (topics: \(ConsoleEvents.topics.joined(separator: ", ")))")
+                }
                 wanted = Set(names)
             }
             let topics = wanted

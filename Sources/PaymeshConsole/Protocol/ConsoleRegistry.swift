@@ -11,6 +11,8 @@ public enum ConsoleParamType: String, Hashable, Sendable {
             true
         case (.integer, _):
             value.intValue != nil
+        case (.string, .int):
+            true // a number typed where text is expected (`task_id=42`, `amount=1000000`) is its decimal text
         default:
             false
         }
@@ -38,7 +40,11 @@ public struct ConsoleCall: Sendable {
     /// The console connection the call came on (subscriptions attach to it).
     public let session: ConsoleSession
 
-    public func string(_ name: String) -> String? { params[name]?.stringValue }
+    /// A string parameter; an integer given for it is its decimal text.
+    public func string(_ name: String) -> String? {
+        if case .int(let i) = params[name] { return String(i) }
+        return params[name]?.stringValue
+    }
     public func int(_ name: String) -> Int64? { params[name]?.intValue }
     public func bool(_ name: String) -> Bool? { params[name]?.boolValue }
 

@@ -1,6 +1,7 @@
 import Foundation
 import PaymeshConsole
 public import PaymeshNode
+public import PaymeshCrypto
 
 /// Everything a node needs to start. Built from `NodeOptions` by the CLI, directly by tests.
 public struct NodeConfiguration: Sendable {
@@ -12,6 +13,8 @@ public struct NodeConfiguration: Sendable {
     public var listen: PeerEndpoint
     /// Peers kept connected (`--peer`).
     public var staticPeers: [PeerEndpoint]
+    /// The identity a static peer must prove (`--peer id@host:port`), by endpoint.
+    public var pinnedPeers: [PeerEndpoint: EthereumAddress] = [:]
     /// LAN discovery wanted (off with `--no-mdns`).
     public var mdns: Bool
     public var peers: PeerManager.Configuration

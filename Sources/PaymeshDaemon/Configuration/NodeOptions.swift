@@ -1,6 +1,7 @@
 public import Logging
 import PaymeshConsole
 public import PaymeshNode
+import PaymeshCrypto
 
 /// The `paymesh start` options as they arrive from flags, the environment and a config file;
 /// every field optional. Precedence: flags over environment over file over defaults.
@@ -9,14 +10,21 @@ public struct NodeOptions: Hashable, Sendable {
     public var listen: String?
     public var logLevel: String?
     public var logFile: String?
+    /// `text` (default) or `json` (`--log-format`, `PAYMESH_LOG_FORMAT`, config key `log-format`).
+    public var logFormat: String?
     public var peers: [String]?
     public var noMdns: Bool?
+    /// Assets whose decimals are fixed by configuration, as "ID:DECIMALS" (`--asset USDC:6`,
+    /// `PAYMESH_ASSETS` comma-separated, config key `assets`; Specs/README.md, "Money").
+    public var assets: [String]?
 
     public static let defaultDataDir = "~/.paymesh"
     public static let defaultListen = "127.0.0.1:0"
 
     public init(dataDir: String? = nil, listen: String? = nil, logLevel: String? = nil, logFile: String? = nil,
-                peers: [String]? = nil, noMdns: Bool? = nil) {
+                peers: [String]? = nil, noMdns: Bool? = nil, assets: [String]? = nil, logFormat: String? = nil) {
+        self.assets = assets
+        self.logFormat = logFormat
         self.dataDir = dataDir
         self.listen = listen
         self.logLevel = logLevel
@@ -33,7 +41,9 @@ public struct NodeOptions: Hashable, Sendable {
             dataDir: value("PAYMESH_DATA_DIR"), listen: value("PAYMESH_LISTEN"), logLevel: value("PAYMESH_LOG_LEVEL"),
             logFile: value("PAYMESH_LOG_FILE"),
             peers: value("PAYMESH_PEERS").map { $0.split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty } },
-            noMdns: value("PAYMESH_NO_MDNS").map { ["1", "true", "yes"].contains($0.lowercased()) })
+            noMdns: value("PAYMESH_NO_MDNS").map { ["1", "true", "yes"].contains($0.lowercased()) },
+            assets: value("PAYMESH_ASSETS").map { $0.split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty } },
+            logFormat: value("PAYMESH_LOG_FORMAT"))
     }
 
     /// A JSON config file with the flags' names as keys:
@@ -54,6 +64,7 @@ public struct NodeOptions: Hashable, Sendable {
             case "listen": options.listen = try string()
             case "log-level": options.logLevel = try string()
             case "log-file": options.logFile = try string()
+            case "log-format": options.logFormat = try string()
             case "peers":
                 guard let a = v.arrayValue, a.allSatisfy({ $0.stringValue != nil }) else {
                     throw .configuration("\(path): peers must be an array of \"host:port\" strings")
@@ -62,8 +73,13 @@ public struct NodeOptions: Hashable, Sendable {
             case "no-mdns":
                 guard let b = v.boolValue else { throw .configuration("\(path): no-mdns must be true or false") }
                 options.noMdns = b
+            case "assets":
+                guard let a = v.arrayValue, a.allSatisfy({ $0.stringValue != nil }) else {
+                    throw .configuration("\(path): assets must be an array of \"ID:DECIMALS\" strings")
+                }
+                options.assets = a.compactMap(\.stringValue)
             default:
-                throw .configuration("\(path): unknown key \(key) (known: data-dir, listen, log-level, log-file, peers, no-mdns)")
+                throw .configuration("\(path): unknown key \(key) (known: data-dir, listen, log-level, log-file, log-format, peers, no-mdns, assets)")
             }
         }
         return options
@@ -73,7 +89,8 @@ public struct NodeOptions: Hashable, Sendable {
     public func overridden(by other: NodeOptions) -> NodeOptions {
         NodeOptions(dataDir: other.dataDir ?? dataDir, listen: other.listen ?? listen, logLevel: other.logLevel ?? logLevel,
                     logFile: other.logFile ?? logFile, peers: other.peers.flatMap { $0.isEmpty ? nil : $0 } ?? peers,
-                    noMdns: other.noMdns ?? noMdns)
+                    noMdns: other.noMdns ?? noMdns, assets: other.assets.flatMap { $0.isEmpty ? nil : $0 } ?? assets,
+                    logFormat: other.logFormat ?? logFormat)
     }
 
     public var resolvedLogLevel: Logger.Level {
@@ -86,17 +103,30 @@ public struct NodeOptions: Hashable, Sendable {
         }
     }
 
+    public var resolvedLogFormat: LogFormat {
+        get throws(NodeError) {
+            guard let text = logFormat else { return .text }
+            guard let format = LogFormat(rawValue: text.lowercased()) else { throw .configuration("unknown log format \(text) (text, json)") }
+            return format
+        }
+    }
+
     /// The node configuration these options describe (defaults filled in, addresses parsed).
     public func nodeConfiguration() throws(NodeError) -> NodeConfiguration {
         let (host, port) = try PeerEndpoint.parse(listen ?? Self.defaultListen)
         var peers: [PeerEndpoint] = []
+        var pinned: [PeerEndpoint: EthereumAddress] = [:]
         for text in self.peers ?? [] {
-            let (h, p) = try PeerEndpoint.parse(text)
-            guard p != 0 else { throw .configuration("peer \(text): port 0 cannot be dialled") }
-            peers.append(PeerEndpoint(host: h, port: p))
+            let (id, endpoint) = try PeerEndpoint.parsePinned(text)
+            guard endpoint.port != 0 else { throw .configuration("peer \(text): port 0 cannot be dialled") }
+            peers.append(endpoint)
+            if let id { pinned[endpoint] = id }
         }
-        return NodeConfiguration(dataDirectory: DataDirectory.expand(dataDir ?? Self.defaultDataDir),
-                                 listen: PeerEndpoint(host: host, port: port), staticPeers: peers, mdns: !(noMdns ?? false))
+        var configuration = NodeConfiguration(dataDirectory: DataDirectory.expand(dataDir ?? Self.defaultDataDir),
+                                              listen: PeerEndpoint(host: host, port: port), staticPeers: peers, mdns: !(noMdns ?? false))
+        configuration.pinnedPeers = pinned
+        configuration.payments.assets = try PaymentsConfiguration.parseAssets(assets ?? [])
+        return configuration
     }
 }
 

@@ -15,4 +15,15 @@ public struct Asset: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "\(id)/\(decimals)" }
+
+    /// The form a node keys its asset registry and wallets by (Specs/README.md, "Money"): ASCII
+    /// letters upper-cased, surrounding spaces removed; other characters kept ("usdc" → "USDC").
+    public static func normalizedID(_ id: String) -> String {
+        String(String.UnicodeScalarView(id.trimmingASCIISpaces.unicodeScalars.map { s in
+            s.isASCII && s.properties.isLowercase ? Unicode.Scalar(s.value - 32)! : s
+        }))
+    }
+
+    /// Whether `id` is already in its normalised form.
+    public var hasNormalizedID: Bool { Self.normalizedID(id) == id }
 }

@@ -28,20 +28,31 @@ public final class LogSink: Sendable {
     }
 }
 
+/// How log lines are written (`paymesh start --log-format`).
+public enum LogFormat: String, Sendable, CaseIterable {
+    /// `<ISO-8601 time> <level> <label>: <message> key=value …`, for people.
+    case text
+    /// One JSON object per line, for log shippers: `{"ts", "level", "label", "message", <metadata keys>…}`
+    /// (metadata values are strings; a metadata key named like a fixed field is prefixed with `_`).
+    case json
+}
+
 /// Structured one-line logs: `<ISO-8601 time> <level> <label>: <message> key=value …`,
-/// metadata sorted by key, values with spaces quoted. The level comes from a shared
-/// `LogLevelControl`.
+/// metadata sorted by key, values with spaces quoted, or the same as one JSON object per line
+/// (`LogFormat.json`). The level comes from a shared `LogLevelControl`.
 public struct NodeLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
     private let label: String
     private let sink: LogSink
     private let control: LogLevelControl
+    private let format: LogFormat
 
-    public init(label: String, sink: LogSink, control: LogLevelControl) {
+    public init(label: String, sink: LogSink, control: LogLevelControl, format: LogFormat = .text) {
         self.label = label
         self.sink = sink
         self.control = control
+        self.format = format
     }
 
     public var logLevel: Logger.Level {
@@ -64,11 +75,31 @@ public struct NodeLogHandler: LogHandler {
         var all = self.metadata
         if let provided = metadataProvider?.get() { all.merge(provided) { _, new in new } }
         if let explicit { all.merge(explicit) { _, new in new } }
-        var text = "\(Date().formatted(.iso8601)) \(level) \(label): \(message)"
-        for key in all.keys.sorted() {
-            text += " \(key)=\(Self.quote("\(all[key]!)"))"
+        let time = Date().formatted(.iso8601)
+        switch format {
+        case .text:
+            var text = "\(time) \(level) \(label): \(message)"
+            for key in all.keys.sorted() {
+                text += " \(key)=\(Self.quote(Self.plain(all[key]!)))"
+            }
+            sink.write(text + "\n")
+        case .json:
+            var fields = [("ts", time), ("level", "\(level)"), ("label", label), ("message", "\(message)")]
+            let fixed = Set(fields.map(\.0))
+            for key in all.keys.sorted() { fields.append((fixed.contains(key) ? "_" + key : key, Self.plain(all[key]!))) }
+            sink.write("{" + fields.map { "\(JSONStringLiteral.make($0.0)):\(JSONStringLiteral.make($0.1))" }.joined(separator: ",") + "}\n")
         }
-        sink.write(text + "\n")
+    }
+
+    /// A metadata value as text: a string as it is; lists and dictionaries with their elements as text
+    /// (swift-log's own description quotes strings inside them, which then gets quoted again).
+    static func plain(_ value: Logger.MetadataValue) -> String {
+        switch value {
+        case .string(let s): s
+        case .stringConvertible(let c): c.description
+        case .array(let items): "[" + items.map(plain).joined(separator: ", ") + "]"
+        case .dictionary(let d): "{" + d.keys.sorted().map { "\($0): \(plain(d[$0]!))" }.joined(separator: ", ") + "}"
+        }
     }
 
     static func quote(_ value: String) -> String {

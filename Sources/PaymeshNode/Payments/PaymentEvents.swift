@@ -21,9 +21,35 @@ extension PaymentsService {
             outcomes.closeFailures[id] = Rejection(nonce: 0, code: code, reason: reason)
             logger.notice("close refused", metadata: ["channel": "\(id)", "code": "\(code)", "reason": "\(reason ?? "")"])
         default:
-            logger.info("channel event", metadata: ["event": "\(n)"])
+            logger.info("channel event", metadata: ["channel": "\(n.channelID)", "event": "\(logText(n))"])
         }
         if events.hasSubscribers { events.publish(.channel(n)) }
+    }
+}
+
+extension PaymentsService {
+    /// A notification for a log line, in plain words with amounts in the channel's asset (no
+    /// Swift enum dump, whose quoted strings end up quoted twice in `key="value"` fields).
+    func logText(_ n: ChannelNotification) -> String {
+        func money(_ atomic: UInt128) -> String {
+            snapshot(n.channelID).map { Amount(atomic).formatted($0.terms.asset) } ?? "\(atomic) atomic units"
+        }
+        switch n {
+        case .stateChanged(_, let from, let to): return "state \(from.rawValue) → \(to.rawValue)"
+        case .openRejected(_, let code, let reason): return "open refused: \(code) \(reason ?? "")"
+        case .paymentAcknowledged(_, let nonce, let cumulative): return "acknowledged through nonce \(nonce), \(money(cumulative))"
+        case .paymentRejected(_, let nonce, let code, let reason): return "voucher \(nonce) refused: \(code) \(reason ?? "")"
+        case .paymentReceived(_, let nonce, let increment, let cumulative, _):
+            return "received voucher \(nonce): \(money(increment)), cumulative \(money(cumulative))"
+        case .peerMessageRejected(_, let code, let detail): return "peer message refused: \(code) \(detail)"
+        case .stateRecovered(_, let nonce, let cumulative): return "recovered the peer's newer state: nonce \(nonce), \(money(cumulative))"
+        case .closeRejected(_, let code, let reason): return "close refused: \(code) \(reason ?? "")"
+        case .disputed(_, let nonce, let cumulative): return "disputed with nonce \(nonce), \(money(cumulative))"
+        case .settlementSubmitted(_, let id): return "settlement submitted: \(id)"
+        case .settlementFailed(_, let reason): return "settlement failed: \(reason)"
+        case .settled(_, let payee, let refund, let offChain):
+            return "settled: payee \(money(payee)), refund \(money(refund))\(offChain ? " (off-chain)" : "")"
+        }
     }
 }
 

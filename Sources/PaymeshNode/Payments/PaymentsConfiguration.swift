@@ -1,4 +1,5 @@
 import PaymeshChannels
+import PaymeshMessages
 import PaymeshStore
 
 /// Settings of the payments layer. The defaults are what `paymesh start` uses.
@@ -20,6 +21,9 @@ public struct PaymentsConfiguration: Sendable {
     public var maxUnacknowledged: Int
     /// At most this many vouchers are signed per actor turn before acks get a chance to run.
     public var signBatch: Int
+    /// Assets whose decimals are fixed by configuration (id → decimals; `paymesh start --asset
+    /// USDC:6`); other ids are fixed by their first use (Specs/README.md, "Money").
+    public var assets: [String: UInt8] = [:]
 
     public init(synchronous: StoreConfiguration.Synchronous = .full, openPolicy: PayeeOpenPolicy = PayeeOpenPolicy(),
                 maxUnacknowledged: Int = 8_192, signBatch: Int = 256, maxProposedChannelsPerPeer: Int = 8) {
@@ -42,5 +46,18 @@ public struct PaymentsConfiguration: Sendable {
             c.openPolicy.maxChannelsPerPeer = (1...1_000_000).contains(n) ? n : 0
         }
         return c
+    }
+
+    /// "USDC:6" items → normalised id → decimals; a bad item or one id twice is a configuration error.
+    public static func parseAssets(_ items: [String]) throws(NodeError) -> [String: UInt8] {
+        var assets: [String: UInt8] = [:]
+        for item in items {
+            let parts = item.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count == 2, let d = UInt8(parts[1]), let asset = try? Asset(id: Asset.normalizedID(String(parts[0])), decimals: d) else {
+                throw .configuration("asset \(item): expected ID:DECIMALS with an id of 1–32 bytes and decimals 0–36 (e.g. USDC:6)")
+            }
+            guard assets.updateValue(asset.decimals, forKey: asset.id) == nil else { throw .configuration("asset \(asset.id) is configured twice") }
+        }
+        return assets
     }
 }

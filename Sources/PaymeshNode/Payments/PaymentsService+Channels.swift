@@ -18,6 +18,17 @@ extension PaymentsService {
             throw .paymesh(.channelLimitExceeded,
                            "\(proposed) channels to this peer are still waiting for its answer (limit \(configuration.maxProposedChannelsPerPeer))")
         }
+        do { try book.assets.check(r.asset) } catch { throw Self.nodeError(error) }
+        guard book.assets.decimals(of: r.asset.id) != nil else {
+            throw .paymesh(.insufficientFunds, "this node has no \(r.asset.id) on its ledger: fund it first (ledger.fund)")
+        }
+        // Checked before anything is created, so a short wallet leaves no channel behind (the
+        // deposit lock still refuses an overdraft should two opens race past this check).
+        let wallet = (try? ledger.books.balance(owner: me, assetID: r.asset.id))?.atomicUnits ?? 0
+        guard wallet >= r.deposit else {
+            throw .paymesh(.insufficientFunds, "the deposit \(Amount(r.deposit).formatted(r.asset)) is more than the \(r.asset.id) wallet holds "
+                           + "(\(Amount(wallet).formatted(r.asset))); nothing was opened")
+        }
         let salt = random.bytes(32)
         let (channel, actions): (PayerChannel, [ChannelAction])
         do {

@@ -105,7 +105,7 @@ public actor PaymentsService {
         self.events = events
         self.configuration = configuration
         self.logger = logger
-        book = ChannelBook(key: key, openPolicy: configuration.openPolicy)
+        book = ChannelBook(key: key, openPolicy: configuration.openPolicy, assets: AssetRegistry(configured: configuration.assets))
         (jobs, jobContinuation) = AsyncStream.makeStream()
     }
 
@@ -216,12 +216,27 @@ public actor PaymentsService {
             }
             restored += 1
         }
+        try restoreAssets(channels: records)
         markerWritten = !records.isEmpty
         if markerWritten { try marker.write() }
         if let bytes = try store.metadata(forKey: PolicyRecord.metadataKey), let p = try? PolicyRecord.decode(bytes) { book.setPolicy(p) }
         book.rebuildGuards()
         peerEvents = peers.linkEvents()
         logger.info("payments ready", metadata: ["channels": "\(restored)", "store": "\(store.path)"])
+    }
+
+    /// The asset registry's uses in the store: ledger entries in order, then channels by opening
+    /// time (Specs/README.md, "Money"). A conflicting use written before the registry existed is
+    /// kept as it is and logged; new uses of the id follow the first one.
+    private func restoreAssets(channels: [ChannelRecord]) throws {
+        let byOpening = channels.sorted {
+            $0.openedAtMillis != $1.openedAtMillis ? $0.openedAtMillis < $1.openedAtMillis : $0.id.bytes.lexicographicallyPrecedes($1.id.bytes)
+        }
+        let uses = try ledger.books.assetsByFirstUse() + byOpening.map(\.asset)
+        for asset in uses where !book.learnAsset(asset) {
+            logger.warning("stored data uses an asset with other decimals than the registry", metadata: [
+                "asset": "\(asset.id)", "decimals": "\(asset.decimals)", "registered": "\(book.assets.decimals(of: asset.id).map { "\($0)" } ?? "-")"])
+        }
     }
 
     static func damaged(_ path: String, _ what: String) -> NodeError {

@@ -1,3 +1,5 @@
+public import PaymeshCrypto
+
 /// A dialable `host:port` (IPv6 literals in brackets: `[::1]:9735`).
 public struct PeerEndpoint: Hashable, Comparable, Sendable, CustomStringConvertible, LosslessStringConvertible {
     public let host: String
@@ -41,4 +43,21 @@ public struct PeerEndpoint: Hashable, Comparable, Sendable, CustomStringConverti
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
     public static func < (a: Self, b: Self) -> Bool { (a.host, a.port) < (b.host, b.port) }
+}
+
+extension PeerEndpoint {
+    /// Parses `host:port` or `id@host:port` (`connect`, `--peer`): the id, when given, is the
+    /// identity the node there must prove (EIP-55 or lower-case hex).
+    public static func parsePinned(_ text: String) throws(NodeError) -> (id: EthereumAddress?, endpoint: PeerEndpoint) {
+        guard let at = text.firstIndex(of: "@") else {
+            let (host, port) = try parse(text)
+            return (nil, PeerEndpoint(host: host, port: port))
+        }
+        let idText = String(text[..<at])
+        guard let id = EthereumAddress(string: idText) else {
+            throw .configuration("bad address \(text): \(idText) is not a peer id (0x + 40 hex digits)")
+        }
+        let (host, port) = try parse(String(text[text.index(after: at)...]))
+        return (id, PeerEndpoint(host: host, port: port))
+    }
 }

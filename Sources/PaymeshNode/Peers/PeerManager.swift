@@ -109,24 +109,29 @@ public actor PeerManager {
         return events
     }
 
-    /// A `--peer host:port`, kept connected.
-    public func addStaticPeer(_ endpoint: PeerEndpoint) {
-        perform(table.addStaticPeer(endpoint, now: clock.now))
+    /// A `--peer [id@]host:port`, kept connected (with `expected`, only to that identity).
+    public func addStaticPeer(_ endpoint: PeerEndpoint, expected: EthereumAddress? = nil) {
+        perform(table.addStaticPeer(endpoint, expected: expected, now: clock.now))
     }
 
-    /// Connects to `endpoint` (console `connect`); returns the peer's id once connected.
-    public func connect(_ endpoint: PeerEndpoint) async throws(NodeError) -> EthereumAddress {
-        let (outcome, actions) = try table.onConnectRequested(endpoint, now: clock.now)
+    /// Connects to `endpoint` (console `connect`); returns the peer's id once connected. With
+    /// `expected`, a node that proves another identity is refused (IDENTITY_NOT_VERIFIED).
+    public func connect(_ endpoint: PeerEndpoint, expected: EthereumAddress? = nil) async throws(NodeError) -> EthereumAddress {
+        let (outcome, actions) = try table.onConnectRequested(endpoint, expected: expected, now: clock.now)
+        let id: EthereumAddress
         switch outcome {
-        case .alreadyConnected(let id):
-            return id
+        case .alreadyConnected(let connected):
+            id = connected
         case .dialing(let dial):
             let result = await withCheckedContinuation { continuation in
                 dialWaiters[dial.endpoint, default: []].append(continuation)
                 perform(actions)
             }
-            return try result.get()
+            id = try result.get()
         }
+        // A dial already in flight for another request may have reached another identity.
+        if let expected, id != expected { throw .identityNotVerified("the node at \(endpoint) is \(id), not \(expected)") }
+        return id
     }
 
     /// Disconnects `peer` and holds it (no automatic redial until `connect`).
@@ -284,8 +289,9 @@ public actor PeerManager {
                 failure = .unexpectedPeer
                 nodeError = .identityNotVerified("\(dial.endpoint) did not prove identity \(dial.expected.map { "\($0)" } ?? "?")")
             default:
-                failure = .unreachable(String(describing: error))
-                nodeError = .dialFailed("cannot connect to \(dial.endpoint): \(error)")
+                let why = transport.map { $0.detail.isEmpty ? $0.kind.rawValue : $0.detail } ?? SystemErrorText.describe(error)
+                failure = .unreachable(why)
+                nodeError = .dialFailed("cannot connect to \(dial.endpoint): \(why)")
             }
             logger.debug("dial failed", metadata: ["endpoint": "\(dial.endpoint)", "error": "\(error)"])
             perform(table.onDialFailed(dial, failure, now: clock.now, random: &random))

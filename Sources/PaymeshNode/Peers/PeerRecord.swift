@@ -92,6 +92,8 @@ public struct EndpointRecord<Instant: InstantProtocol>: Hashable, Sendable where
     public internal(set) var retryAt: Instant?
     public internal(set) var attempt = 0
     public internal(set) var lastError: String?
+    /// The identity the node at this endpoint must prove (`id@host:port`); nil accepts any.
+    public internal(set) var expected: EthereumAddress?
 }
 
 /// Node-wide counters (console `metrics`).

@@ -10,10 +10,11 @@ extension PeerTable {
 
     // MARK: Configured and requested endpoints
 
-    /// A `--peer host:port`: kept connected for the node's lifetime, redialled with backoff.
-    public mutating func addStaticPeer(_ endpoint: PeerEndpoint, now: Instant) -> [Action] {
+    /// A `--peer [id@]host:port`: kept connected for the node's lifetime, redialled with backoff;
+    /// with `expected`, only a node proving that identity is accepted there.
+    public mutating func addStaticPeer(_ endpoint: PeerEndpoint, expected: EthereumAddress? = nil, now: Instant) -> [Action] {
         guard !selfEndpoints.contains(endpoint) else { return [] }
-        if let id = peers.first(where: { $0.value.addresses[endpoint] != nil })?.key, var p = peers[id] {
+        if let id = peers.first(where: { $0.value.addresses[endpoint] != nil })?.key, expected == nil || expected == id, var p = peers[id] {
             p.addresses[endpoint] = .static
             defer { store(p) }
             return dialIfIdle(&p)
@@ -24,6 +25,7 @@ extension PeerTable {
             return []
         }
         var e = EndpointRecord<Instant>(endpoint: endpoint, source: .static)
+        e.expected = expected
         defer { endpoints[endpoint] = e }
         // A static peer is protected: it may use the reserved slots (issue 8).
         guard connectedCount + dialsInFlight.count < configuration.maxPeers + 1, !stopping else {
@@ -31,15 +33,22 @@ extension PeerTable {
             return []
         }
         e.dialing = true
-        return [startDial(Dial(endpoint: endpoint, expected: nil))]
+        return [startDial(Dial(endpoint: endpoint, expected: expected))]
     }
 
-    /// An operator's `connect host port`.
-    public mutating func onConnectRequested(_ endpoint: PeerEndpoint, now: Instant) throws(NodeError) -> (ConnectOutcome, [Action]) {
+    /// An operator's `connect [id@]host:port`; with `expected`, the node there must prove that
+    /// identity (else the dial fails with `.unexpectedPeer`, IDENTITY_NOT_VERIFIED).
+    public mutating func onConnectRequested(_ endpoint: PeerEndpoint, expected: EthereumAddress? = nil,
+                                            now: Instant) throws(NodeError) -> (ConnectOutcome, [Action]) {
         guard !stopping else { throw .shuttingDown() }
         guard !selfEndpoints.contains(endpoint) else { throw .dialFailed("\(endpoint) is this node") }
         if let inFlight = dialsInFlight[endpoint] { return (.dialing(inFlight), []) }
-        if let id = peers.first(where: { $0.value.addresses[endpoint] != nil })?.key, var p = peers[id] {
+        let known = peers.first(where: { $0.value.addresses[endpoint] != nil })?.key
+        if let known, let expected, expected != known, peers[known]?.state == .connected {
+            throw .identityNotVerified("the node at \(endpoint) is \(known), not \(expected)")
+        }
+        // A known peer's address (unless another identity is asked for there: then a new endpoint).
+        if let id = known, expected == nil || expected == id, var p = peers[id] {
             defer { store(p) }
             switch p.state {
             case .connected: return (.alreadyConnected(id), [])
@@ -55,8 +64,9 @@ extension PeerTable {
         guard hasCapacity else { throw .tooManyPeers(configuration.maxPeers) }
         var e = endpoints[endpoint] ?? EndpointRecord(endpoint: endpoint, source: .manual)
         e.dialing = true
+        if let expected { e.expected = expected }
         endpoints[endpoint] = e
-        let dial = Dial(endpoint: endpoint, expected: nil)
+        let dial = Dial(endpoint: endpoint, expected: e.expected)
         return (.dialing(dial), [startDial(dial)])
     }
 
@@ -86,7 +96,9 @@ extension PeerTable {
         case .unexpectedPeer: reason = "a different node answers at \(dial.endpoint)"
         case .unreachable(let why): reason = why
         }
-        guard let id = dial.expected else {
+        // A dial of an endpoint record (static, manual, discovered; pinned to an id or not) is
+        // settled on that record; a dial of a known peer's address on the peer.
+        guard let id = dial.expected, endpoints[dial.endpoint] == nil else {
             guard var e = endpoints[dial.endpoint] else { return [] }
             e.dialing = false
             e.lastError = reason
@@ -180,7 +192,7 @@ extension PeerTable {
             e.dialing = true
             e.retryAt = nil
             endpoints[endpoint] = e
-            actions.append(startDial(Dial(endpoint: endpoint, expected: nil)))
+            actions.append(startDial(Dial(endpoint: endpoint, expected: e.expected)))
         }
         return actions
     }

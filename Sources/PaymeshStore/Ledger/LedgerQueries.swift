@@ -88,6 +88,20 @@ enum LedgerQueries {
         return payee ? deposit : .zero
     }
 
+    static func assetsByFirstUse(_ db: SQLiteConnection) throws(StoreError) -> [Asset] {
+        let s = try db.statement("""
+            SELECT asset_id, asset_decimals, MIN(id) AS first FROM ledger_entries
+            GROUP BY asset_id, asset_decimals ORDER BY first
+            """)
+        var result: [Asset] = []
+        while try s.step() {
+            do { result.append(try Asset(id: s.text(0) ?? "", decimals: UInt8(clamping: s.int64(1)))) } catch {
+                throw .corrupt("ledger_entries.asset: \(error)")
+            }
+        }
+        return result
+    }
+
     static func entries(where clause: String, bind: (SQLiteStatement) throws(StoreError) -> Void, _ db: SQLiteConnection) throws(StoreError) -> [LedgerEntry] {
         let s = try db.statement("""
             SELECT owner, asset_id, asset_decimals, direction, amount, reason, channel, ts FROM ledger_entries

@@ -49,6 +49,12 @@ public struct LedgerStore: Sendable {
         try store.read { db throws(StoreError) in try LedgerQueries.escrow(channel: channel, db) ?? .zero }
     }
 
+    /// Each (asset id, decimals) the entries name, in the order of its first entry (the asset
+    /// registry's uses at start, Specs/README.md "Money").
+    public func assetsByFirstUse() throws(StoreError) -> [Asset] {
+        try store.read { db throws(StoreError) in try LedgerQueries.assetsByFirstUse(db) }
+    }
+
     /// A channel's entries in order.
     public func entries(channel: ChannelID) throws(StoreError) -> [LedgerEntry] {
         try store.read { db throws(StoreError) in

@@ -23,7 +23,20 @@ enum PaymentsJSON {
         ]
     }
 
-    static func payJSON(_ o: PayOutcome) -> JSONValue {
+    /// `asset` and `decimals` of a channel's asset, added next to its amounts so that a reader
+    /// (and `paymesh ctl` for people) can show them as decimal values.
+    static func assetFields(_ asset: Asset?) -> [String: JSONValue] {
+        guard let asset else { return [:] }
+        return ["asset": .string(asset.id), "decimals": JSONValue(asset.decimals)]
+    }
+
+    static func merging(_ value: JSONValue, _ fields: [String: JSONValue]) -> JSONValue {
+        guard case .object(var o) = value else { return value }
+        o.merge(fields) { _, new in new }
+        return .object(o)
+    }
+
+    static func payJSON(_ o: PayOutcome, assets: [ChannelID: Asset] = [:]) -> JSONValue {
         func ms(_ nanos: UInt64) -> JSONValue { .double((Double(nanos) / 1_000).rounded() / 1_000) }
         func percentile(_ p: Double) -> JSONValue {
             guard !o.latenciesNanos.isEmpty else { return .null }
@@ -34,21 +47,22 @@ enum PaymentsJSON {
         let first = o.channels.first
         var error: JSONValue = .null
         if let e = o.error { error = ["code": .int(Int64(e.consoleCode)), "name": .string(e.name), "message": .string(e.detail)] }
-        return [
+        return merging([
             "complete": .bool(o.error == nil), "signed": JSONValue(o.signed),
             "ackedNonce": JSONValue(first?.ackedNonce ?? 0), "ackedAmount": .string(String(first?.ackedAmount ?? 0)),
-            "channels": .array(o.channels.map { ["channel": .string($0.channel.description), "nonce": JSONValue($0.latestNonce), "paid": .string(String($0.paid)),
-                                                  "ackedNonce": JSONValue($0.ackedNonce), "ackedAmount": .string(String($0.ackedAmount))] }),
+            "channels": .array(o.channels.map { merging(["channel": .string($0.channel.description), "nonce": JSONValue($0.latestNonce), "paid": .string(String($0.paid)),
+                                                          "ackedNonce": JSONValue($0.ackedNonce), "ackedAmount": .string(String($0.ackedAmount))],
+                                                         assetFields(assets[$0.channel])) }),
             "elapsedMs": ms(o.elapsedNanos), "paymentsPerSecond": .double(seconds > 0 ? (Double(o.signed) / seconds).rounded() : 0),
             "latencyMs": ["p50": percentile(0.5), "p99": percentile(0.99), "max": o.latenciesNanos.last.map(ms) ?? .null,
                           "samples": JSONValue(o.latenciesNanos.count)],
             "error": error,
-        ]
+        ], assetFields(first.flatMap { assets[$0.channel] }))
     }
 
-    static func streamJSON(_ v: StreamView) -> JSONValue {
-        ["stream": .string(v.id), "channel": .string(v.channel.description), "unit": .string(v.unit.rawValue), "price": .string(String(v.price)),
+    static func streamJSON(_ v: StreamView, asset: Asset? = nil) -> JSONValue {
+        merging(["stream": .string(v.id), "channel": .string(v.channel.description), "unit": .string(v.unit.rawValue), "price": .string(String(v.price)),
          "cap": .string(String(v.cap)), "paid": .string(String(v.paid)), "paidUnits": JSONValue(v.paidUnits), "status": .string(v.status),
-         "vouchers": JSONValue(v.vouchers), "nonce": JSONValue(v.lastNonce)]
+         "vouchers": JSONValue(v.vouchers), "nonce": JSONValue(v.lastNonce)], assetFields(asset))
     }
 }

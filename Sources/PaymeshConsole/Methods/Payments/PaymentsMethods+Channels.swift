@@ -11,17 +11,18 @@ extension PaymentsMethods {
         return [
             ConsoleMethod(
                 "channel.open", summary: "Opens a payment channel to a connected peer (locks the deposit on the local ledger) and waits for the payee's answer.",
-                params: [ConsoleParam("peer", .string, "payee peer id"), ConsoleParam("asset", .string, "asset id, e.g. USDC"),
-                         ConsoleParam("decimals", .integer, "asset decimals 0–36 (USDC 6, ETH 18)"),
-                         ConsoleParam("deposit", .string, "deposit in atomic units (decimal string)"),
+                params: [ConsoleParam("peer", .string, "payee peer id"),
+                         ConsoleParam("asset", .string, required: false, "asset id, e.g. USDC (normalised); or name it in deposit"),
+                         ConsoleParam("decimals", .integer, required: false, "asset decimals 0–36; default: this node's registry"),
+                         ConsoleParam("deposit", .string, "atomic units (1000000) or a decimal value of the asset (1.5, 1.5USDC)"),
                          ConsoleParam("challenge_period", .integer, required: false, "seconds, default 3600"),
                          ConsoleParam("chain_id", .integer, required: false, "EIP-712 chain id, default 0"),
                          ConsoleParam("timeout_ms", .integer, required: false, "default 15000")],
                 result: "channel: {channel, role, peer, state, asset, decimals, deposit, paid, available, nonce, ackedNonce, ackedAmount, …}"
             ) { call in
                 let peer = try ConsoleParams.peerID(call, "peer")
-                let asset = try PaymentParams.assetParam(call)
-                let request = OpenRequest(peer: peer, asset: asset, deposit: try PaymentParams.amountParam(call, "deposit"),
+                let asset = try await PaymentParams.assetParam(call, amount: "deposit", payments: s)
+                let request = OpenRequest(peer: peer, asset: asset, deposit: try PaymentParams.amountParam(call, "deposit", asset: asset),
                                           challengePeriodSeconds: UInt64(try PaymentParams.nonNegative(call, "challenge_period") ?? 3_600),
                                           chainID: UInt64(try PaymentParams.nonNegative(call, "chain_id") ?? 0),
                                           timeoutMillis: UInt64(try PaymentParams.nonNegative(call, "timeout_ms") ?? 15_000))

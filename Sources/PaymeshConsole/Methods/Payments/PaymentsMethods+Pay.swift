@@ -11,7 +11,7 @@ extension PaymentsMethods {
                 "pay", summary: "Pays `amount` more on a channel (a signed cumulative voucher); with `count`, that many payments as fast as possible (pipelined) or at `rate` per second.",
                 params: [ConsoleParam("channel", .string, required: false, "channel id (or `channels`)"),
                          ConsoleParam("channels", .array, required: false, "several channel ids, paid round-robin"),
-                         ConsoleParam("amount", .string, "increment per payment, atomic units (decimal string)"),
+                         ConsoleParam("amount", .string, "increment per payment: atomic units (1000) or a decimal value of the channel's asset (0.001, 0.001USDC)"),
                          ConsoleParam("task_id", .string, required: false, "request correlation id carried in the voucher"),
                          ConsoleParam("count", .integer, required: false, "number of payments, default 1"),
                          ConsoleParam("rate", .integer, required: false, "payments per second (default: as fast as possible)"),
@@ -29,9 +29,13 @@ extension PaymentsMethods {
                 guard count >= 1, count <= 100_000_000 else { throw NodeError.invalidParams("count must be 1…100000000") }
                 let rate = try PaymentParams.nonNegative(call, "rate").map { Int($0) }
                 if let task = call.string("task_id"), task.utf8.isEmpty || task.utf8.count > 128 { throw NodeError.invalidParams("task_id must be 1–128 bytes") }
-                let request = PayRequest(channels: channels, amount: try PaymentParams.amountParam(call, "amount"), taskID: call.string("task_id"), count: count,
+                let amount = try PaymentParams.amountParam(call, "amount", asset: await PaymentParams.channelAsset(channels[0], s))
+
+                let request = PayRequest(channels: channels, amount: amount, taskID: call.string("task_id"), count: count,
                                          ratePerSecond: rate, timeoutMillis: UInt64(try PaymentParams.nonNegative(call, "timeout_ms") ?? 60_000))
-                return PaymentsJSON.payJSON(try await s.pay(request))
+                var assets: [ChannelID: Asset] = [:]
+                for id in channels { assets[id] = await PaymentParams.channelAsset(id, s) }
+                return PaymentsJSON.payJSON(try await s.pay(request), assets: assets)
             },
         ]
     }

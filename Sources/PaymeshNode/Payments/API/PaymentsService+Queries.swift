@@ -21,8 +21,12 @@ extension PaymentsService {
         return nil
     }
 
+    /// Every channel, oldest first, without the opens that failed (`ChannelSnapshot.neverOpened`):
+    /// a refused `channel.open` leaves no channel behind in the list (its rows stay in the store
+    /// as the record of the deposit lock and its release).
     public func views() -> [ChannelView] {
-        (Array(payers.keys) + Array(payees.keys)).compactMap(view).sorted { $0.snapshot.terms.open.timestamp < $1.snapshot.terms.open.timestamp }
+        (Array(payers.keys) + Array(payees.keys)).compactMap(view).filter { !$0.snapshot.neverOpened }
+            .sorted { $0.snapshot.terms.open.timestamp < $1.snapshot.terms.open.timestamp }
     }
 
     /// The append-only voucher log of a channel (payer: vouchers signed; payee: accepted).
@@ -53,7 +57,24 @@ extension PaymentsService {
 
     /// Credits `amount` to this node's wallet. Refused with 1104 before anything is written when the
     /// balance would pass 2^128 − 1 (and by the store, should two credits race past that check).
+    /// An asset id not in normalised form, or a known id with other decimals, is refused with
+    /// 1106 ASSET_MISMATCH; the first funding of an id registers it.
     public func fund(asset: Asset, amount: UInt128) async throws(NodeError) {
+        let registered: Bool
+        do { registered = try book.useAsset(asset) } catch { throw Self.nodeError(error) }
+        do { try await credit(asset: asset, amount: amount) } catch {
+            if registered { book.forgetAsset(asset.id) }
+            throw error
+        }
+    }
+
+    /// The decimals this node's asset registry holds for `id` (normalised), nil when unknown.
+    public func assetDecimals(_ id: String) -> UInt8? { book.assets.decimals(of: id) }
+
+    /// The registry: decimals by normalised asset id.
+    public var registeredAssets: [String: UInt8] { book.assets.decimals }
+
+    private func credit(asset: Asset, amount: UInt128) async throws(NodeError) {
         let balance: UInt128
         do { balance = try ledger.books.balance(owner: me, assetID: asset.id).atomicUnits } catch {
             throw .internalError("ledger: \(error)")

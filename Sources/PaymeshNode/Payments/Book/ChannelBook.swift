@@ -37,11 +37,15 @@ struct ChannelBook {
     private(set) var policy: SpendingPolicy = .unlimited
     /// One guard per asset id (Specs/channels.md §9).
     private(set) var guards: [String: SpendingGuard] = [:]
+    /// One decimals per asset id (Specs/README.md, "Money"): checked for every use, local or a
+    /// peer's open; rebuilt at start from the configuration and the stored uses.
+    private(set) var assets: AssetRegistry
 
-    init(key: IdentityKey, openPolicy: PayeeOpenPolicy) {
+    init(key: IdentityKey, openPolicy: PayeeOpenPolicy, assets: AssetRegistry = AssetRegistry()) {
         self.key = key
         me = key.address
         self.openPolicy = openPolicy
+        self.assets = assets
     }
 
     // MARK: Queries
@@ -72,6 +76,17 @@ struct ChannelBook {
         payers[id] = nil
         payees[id] = nil
     }
+
+    // MARK: Asset registry
+
+    /// A local use (funding, an open this node proposes): refused with 1106 when it conflicts;
+    /// true when it registered the asset (undo with `forgetAsset` if the use is not written).
+    mutating func useAsset(_ asset: Asset) throws(ChannelError) -> Bool { try assets.use(asset) }
+
+    mutating func forgetAsset(_ id: String) { assets.forget(id) }
+
+    /// A use found in the store at start; false when it conflicts with an earlier one.
+    mutating func learnAsset(_ asset: Asset) -> Bool { assets.learn(asset) }
 
     // MARK: Spending policy
 
@@ -244,6 +259,7 @@ struct ChannelBook {
         switch PayeeChannel.accept(open, key: key, policy: openPolicy, authenticatedPeer: peer, backing: nil,
                                    capacity: capacity, now: now) {
         case .accepted(let channel, let actions):
+            assets.learn(open.asset) // checked by the open policy: registers an id not known yet
             payees[open.channelID] = channel
             payeesByPayer[peer, default: []].insert(open.channelID)
             // The payer's deposit is a term of the channel (its row), not money in our books.
@@ -269,7 +285,7 @@ struct ChannelBook {
         let live = (payeesByPayer[payer] ?? []).filter { payees[$0].map { $0.state != .settled } ?? false }
         payeesByPayer[payer] = live.isEmpty ? nil : live
         guard live.count < openPolicy.maxChannelsPerPeer else {
-            return OpenCapacity(channelsWithPayer: live.count, committedInflow: nil) // refused before the sum matters
+            return OpenCapacity(channelsWithPayer: live.count, committedInflow: nil, assets: assets) // refused before the sum matters
         }
         // Our balance plus every deposit we may still be paid in this asset, checked.
         var committed: UInt128? = balance
@@ -278,7 +294,7 @@ struct ChannelBook {
             let (next, overflow) = sum.addingReportingOverflow(channel.terms.deposit)
             committed = overflow ? nil : next
         }
-        return OpenCapacity(channelsWithPayer: live.count, committedInflow: committed)
+        return OpenCapacity(channelsWithPayer: live.count, committedInflow: committed, assets: assets)
     }
 
     /// The payee signs a receipt for the latest voucher of each task id seen in the chunk (the

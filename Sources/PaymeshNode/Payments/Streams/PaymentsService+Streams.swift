@@ -38,6 +38,9 @@ extension PaymentsService {
         return view
     }
 
+    /// A stream as it is now, nil for an unknown name.
+    public func streamView(_ name: String) -> StreamView? { streams.view(name) }
+
     public func stopStream(_ name: String) throws(NodeError) -> StreamView {
         guard let id = streams.channel(of: name) else { throw .invalidParams("no stream \(name)") }
         if streams.isPerSecond(name), let step = streams.tick(name, now: now(), available: payers[id]?.available ?? 0) {
