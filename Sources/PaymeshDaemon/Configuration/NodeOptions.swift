@@ -11,12 +11,15 @@ public struct NodeOptions: Hashable, Sendable {
     public var logFile: String?
     public var peers: [String]?
     public var noMdns: Bool?
+    /// The HTTP listener: `host:port`, or a port alone for 127.0.0.1 (`--http`, `PAYMESH_HTTP`, `"http"`).
+    public var http: String?
 
     public static let defaultDataDir = "~/.paymesh"
     public static let defaultListen = "127.0.0.1:0"
 
     public init(dataDir: String? = nil, listen: String? = nil, logLevel: String? = nil, logFile: String? = nil,
-                peers: [String]? = nil, noMdns: Bool? = nil) {
+                peers: [String]? = nil, noMdns: Bool? = nil, http: String? = nil) {
+        self.http = http
         self.dataDir = dataDir
         self.listen = listen
         self.logLevel = logLevel
@@ -26,19 +29,20 @@ public struct NodeOptions: Hashable, Sendable {
     }
 
     /// `PAYMESH_DATA_DIR`, `PAYMESH_LISTEN`, `PAYMESH_LOG_LEVEL`, `PAYMESH_LOG_FILE`,
-    /// `PAYMESH_PEERS` (comma-separated), `PAYMESH_NO_MDNS` (1/true/yes).
+    /// `PAYMESH_PEERS` (comma-separated), `PAYMESH_NO_MDNS` (1/true/yes), `PAYMESH_HTTP`.
     public static func environment(_ env: [String: String]) -> NodeOptions {
         func value(_ key: String) -> String? { env[key].flatMap { $0.isEmpty ? nil : $0 } }
         return NodeOptions(
             dataDir: value("PAYMESH_DATA_DIR"), listen: value("PAYMESH_LISTEN"), logLevel: value("PAYMESH_LOG_LEVEL"),
             logFile: value("PAYMESH_LOG_FILE"),
             peers: value("PAYMESH_PEERS").map { $0.split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty } },
-            noMdns: value("PAYMESH_NO_MDNS").map { ["1", "true", "yes"].contains($0.lowercased()) })
+            noMdns: value("PAYMESH_NO_MDNS").map { ["1", "true", "yes"].contains($0.lowercased()) },
+            http: value("PAYMESH_HTTP"))
     }
 
     /// A JSON config file with the flags' names as keys:
     /// `{"data-dir": "...", "listen": "host:port", "log-level": "info", "log-file": "...",
-    ///   "peers": ["host:port", ...], "no-mdns": true}`. Unknown keys are an error.
+    ///   "peers": ["host:port", ...], "no-mdns": true, "http": "127.0.0.1:9464"}`. Unknown keys are an error.
     public static func parseConfigFile(_ bytes: some Collection<UInt8>, path: String) throws(NodeError) -> NodeOptions {
         let value: JSONValue
         do { value = try JSONValue.parse(bytes) } catch { throw .configuration("\(path): \(error.detail)") }
@@ -62,8 +66,9 @@ public struct NodeOptions: Hashable, Sendable {
             case "no-mdns":
                 guard let b = v.boolValue else { throw .configuration("\(path): no-mdns must be true or false") }
                 options.noMdns = b
+            case "http": options.http = try string()
             default:
-                throw .configuration("\(path): unknown key \(key) (known: data-dir, listen, log-level, log-file, peers, no-mdns)")
+                throw .configuration("\(path): unknown key \(key) (known: data-dir, listen, log-level, log-file, peers, no-mdns, http)")
             }
         }
         return options
@@ -73,7 +78,7 @@ public struct NodeOptions: Hashable, Sendable {
     public func overridden(by other: NodeOptions) -> NodeOptions {
         NodeOptions(dataDir: other.dataDir ?? dataDir, listen: other.listen ?? listen, logLevel: other.logLevel ?? logLevel,
                     logFile: other.logFile ?? logFile, peers: other.peers.flatMap { $0.isEmpty ? nil : $0 } ?? peers,
-                    noMdns: other.noMdns ?? noMdns)
+                    noMdns: other.noMdns ?? noMdns, http: other.http ?? http)
     }
 
     public var resolvedLogLevel: Logger.Level {
@@ -96,7 +101,18 @@ public struct NodeOptions: Hashable, Sendable {
             peers.append(PeerEndpoint(host: h, port: p))
         }
         return NodeConfiguration(dataDirectory: DataDirectory.expand(dataDir ?? Self.defaultDataDir),
-                                 listen: PeerEndpoint(host: host, port: port), staticPeers: peers, mdns: !(noMdns ?? false))
+                                 listen: PeerEndpoint(host: host, port: port), staticPeers: peers, mdns: !(noMdns ?? false),
+                                 http: try http.map(Self.httpEndpoint))
+    }
+
+    /// `--http`: `host:port`, or a port alone, which listens on loopback (127.0.0.1).
+    static func httpEndpoint(_ text: String) throws(NodeError) -> PeerEndpoint {
+        if let port = Int(text) {
+            guard (0...65_535).contains(port) else { throw .configuration("http \(text): the port must be 0…65535") }
+            return PeerEndpoint(host: "127.0.0.1", port: port)
+        }
+        let (host, port) = try PeerEndpoint.parse(text)
+        return PeerEndpoint(host: host, port: port)
     }
 }
 
