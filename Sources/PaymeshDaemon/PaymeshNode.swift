@@ -103,6 +103,7 @@ public final class PaymeshNode: Service, Sendable {
                             logger.info("http listening", metadata: ["http": "\(bound)"])
                         case .failure(let error):
                             // Nothing else runs yet: close what start() opened and report the failure.
+                            discovery.stop()
                             await console.close()
                             await self.payments?.shutdown()
                             await endpoint.shutdown()
@@ -180,13 +181,13 @@ public final class PaymeshNode: Service, Sendable {
         let info = NodeMethods.Info(id: key.address, version: Self.version, listen: [listen], consolePath: consolePath,
                                     clock: configuration.clock)
         registry.register(NodeMethods(info: info, peers: peers, logLevel: logLevel, events: events,
-                                      stop: { [weak self] in self?.requestStop() }, store: { [weak self] in self?.payments?.storeHealth }))
+                                      stop: { [weak self] in self?.requestStop() }, store: { [weak self] in self?.payments?.storeHealth },
+                                      scrape: { [metricsCollector] in await metricsCollector.scrape() }))
         registry.register(SessionMethods(registry: registry, events: events))
         registry.register(PeerMethods(peers: peers))
         registry.register(DiscoveryMethods(discovery: discovery, peers: peers))
         registry.register(PaymentsMethods(payments: payments))
         metricsCollector.attach(peers: peers, payments: payments, events: events, clock: configuration.clock)
-        registry.register(MetricsMethods(scrape: { [metricsCollector] in await metricsCollector.scrape() }))
         // The HTTP listener and one route group per feature (it binds in run(), before ready).
         let http = configuration.http.map { endpoint in
             HTTPListener(endpoint: endpoint, groups: [MetricsRoutes(collector: metricsCollector)], logger: logger.with("component", "http"))

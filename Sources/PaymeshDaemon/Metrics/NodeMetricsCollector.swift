@@ -60,6 +60,15 @@ public final class NodeMetricsCollector: Sendable {
         }
         metrics.publish(Name.peers, byState)
         metrics.publish(Name.peerConnections, [[:]: Double(peers.connections)])
+        let m = peers.metrics
+        let tableEvents: [(String, UInt64)] = [
+            ("dials_started", m.dialsStarted), ("dials_succeeded", m.dialsSucceeded), ("dials_failed", m.dialsFailed),
+            ("inbound_accepted", m.inboundAccepted), ("duplicates_closed", m.duplicatesClosed),
+            ("rejected_too_many_peers", m.rejectedTooManyPeers), ("rejected_banned", m.rejectedBanned), ("bans_issued", m.bansIssued),
+            ("violations_reported", m.violationsReported), ("disconnects", m.disconnects), ("pings_sent", m.pingsSent),
+            ("pings_failed", m.pingsFailed),
+        ]
+        metrics.publish(Name.peerTableEvents, Dictionary(uniqueKeysWithValues: tableEvents.map { (["event": $0.0], Double($0.1)) }))
         metrics.publish(Name.peerTrafficBytes, [["direction": "in"]: traffic["bytes_in"] ?? 0, ["direction": "out"]: traffic["bytes_out"] ?? 0])
         metrics.publish(Name.peerTrafficMessages, [["direction": "in"]: traffic["messages_in"] ?? 0,
                                                    ["direction": "out"]: traffic["messages_out"] ?? 0])

@@ -51,6 +51,7 @@ public final class NodeMetrics: Sendable {
         public static let channelsUnacknowledged = "paymesh_channels_unacknowledged_vouchers"
         public static let peers = "paymesh_peers"
         public static let peerConnections = "paymesh_peer_connections"
+        public static let peerTableEvents = "paymesh_peer_table_events"
         public static let peerTrafficBytes = "paymesh_peer_traffic_bytes"
         public static let peerTrafficMessages = "paymesh_peer_traffic_messages"
         public static let storeCommits = "paymesh_store_commits"

@@ -1,27 +1,15 @@
-/// The `metrics` method: the numbers the node's `/metrics` serves (docs/operations.md), as JSON —
-/// read from the same scrape, so both always agree.
-public struct MetricsMethods: ConsoleMethodGroup {
-    let scrape: @Sendable () async -> String
-
-    /// `scrape` returns the node's metrics in the Prometheus text format.
-    public init(scrape: @escaping @Sendable () async -> String) { self.scrape = scrape }
-
-    public var methods: [ConsoleMethod] {
-        [ConsoleMethod(
-            "metrics", summary: "The node's metrics (what GET /metrics serves), one entry per sample; prefix=NAME keeps names starting with NAME.",
-            params: [ConsoleParam("prefix", .string, required: false, "keep only the metrics whose name starts with this")],
-            result: "{samples: [{name, labels: {label: value}, value}]}"
-        ) { [scrape] call in
-            let prefix = call.string("prefix") ?? ""
-            let samples = PrometheusText.samples(await scrape()).filter { $0.name.hasPrefix(prefix) }
-            return ["samples": .array(samples.map { s in
-                ["name": .string(s.name), "labels": .object(s.labels.mapValues { .string($0) }), "value": Self.json(s.value)]
-            })]
-        }]
+/// The samples of the node's metrics as console JSON (`metrics`'s `samples`).
+enum MetricSamples {
+    /// `text` (the Prometheus exposition) as `[{name, labels, value}]`, names starting with `prefix`.
+    static func json(_ text: String, prefix: String) -> JSONValue {
+        .array(PrometheusText.samples(text).filter { $0.name.hasPrefix(prefix) }.map { s in
+            ["name": .string(s.name), "labels": .object(s.labels.mapValues { .string($0) }), "value": number(s.value)]
+        })
     }
 
-    /// Whole numbers below 2^53 as JSON integers (counts, atomic amounts), others as numbers.
-    static func json(_ v: Double) -> JSONValue {
+    /// Whole numbers below 2^53 as JSON integers (counts, atomic amounts), others as numbers;
+    /// NaN and infinities as the strings Prometheus writes.
+    static func number(_ v: Double) -> JSONValue {
         if v.isFinite, v.rounded() == v, abs(v) < 9_007_199_254_740_992 { return .int(Int64(v)) }
         return v.isFinite ? .double(v) : .string(v.isNaN ? "NaN" : (v > 0 ? "+Inf" : "-Inf"))
     }
