@@ -90,7 +90,8 @@ public final class PaymeshNode: Service, Sendable {
             settle(.failure(error))
             throw error
         }
-        var (started, endpoint, console, discovery, http) = parts
+        let (started, endpoint, console, discovery, http) = parts
+        var ready = started
         var httpFailure: NodeError?
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
@@ -99,7 +100,7 @@ public final class PaymeshNode: Service, Sendable {
                         group.addTask { await http.run() }
                         switch await http.bound() {
                         case .success(let bound):
-                            started.http = bound
+                            ready.http = bound
                             logger.info("http listening", metadata: ["http": "\(bound)"])
                         case .failure(let error):
                             // Nothing else runs yet: close what start() opened and report the failure.
@@ -114,7 +115,7 @@ public final class PaymeshNode: Service, Sendable {
                             return
                         }
                     }
-                    settle(.success(started))
+                    settle(.success(ready))
                     group.addTask { await started.peers.run() }
                     group.addTask { await console.run() }
                     group.addTask { await discovery.run() }

@@ -92,7 +92,8 @@ public struct NodeMethods: ConsoleMethodGroup {
             result: "{uptimeMs, connections, peersConnected, dialsStarted, dialsSucceeded, dialsFailed, inboundAccepted, duplicatesClosed, rejectedTooManyPeers, rejectedBanned, bansIssued, violationsReported, disconnects, pingsSent, pingsFailed, bytesIn, bytesOut, messagesIn, messagesOut, eventSubscribers, eventsDropped, samples: [{name, labels: {label: value}, value}]}"
         ) { [self] call in
             // Scraped first: the samples were taken before the counters below, never after.
-            let samples = await scrape.map { MetricSamples.json(await $0(), prefix: call.string("prefix") ?? "") }
+            var samples = JSONValue.array([])
+            if let scrape { samples = MetricSamples.json(await scrape(), prefix: call.string("prefix") ?? "") }
             let s = await peers.snapshot()
             let m = s.metrics
             let totals = s.peers.reduce(into: TrafficCounters()) { t, p in
@@ -111,7 +112,7 @@ public struct NodeMethods: ConsoleMethodGroup {
                 "bytesIn": JSONValue(totals.bytesIn), "bytesOut": JSONValue(totals.bytesOut),
                 "messagesIn": JSONValue(totals.messagesIn), "messagesOut": JSONValue(totals.messagesOut),
                 "eventSubscribers": JSONValue(events.subscriberCount), "eventsDropped": JSONValue(events.droppedTotal),
-                "samples": samples ?? .array([]),
+                "samples": samples,
             ]
         }
     }

@@ -43,7 +43,7 @@ public final class NodeMetricsCollector: Sendable {
     /// Every metric in the Prometheus text exposition format (version 0.0.4).
     public func scrape() async -> String {
         if let s = sources.withLockedValue({ $0 }) { await refresh(s) }
-        return scraping.withLockedValue { registry.emitToString() }
+        return scraping.withLockedValue { _ in registry.emitToString() }
     }
 
     private func refresh(_ s: Sources) async {
