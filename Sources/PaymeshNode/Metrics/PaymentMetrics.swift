@@ -11,8 +11,9 @@ struct PaymentMetrics {
     private var rejections: [UInt16: Counter] = [:]
     private var peerRejections: [UInt16: Counter] = [:]
     /// Per payer channel, the acknowledgement counted last (nonce, cumulative amount): an ack is
-    /// cumulative, so the vouchers and amount it adds are the difference. Taken when this process
-    /// signs its first voucher on the channel; acks of vouchers signed before a restart are not counted.
+    /// cumulative, so the vouchers and amount it adds are the difference. Starts just below the
+    /// first voucher this process signs on the channel: acks of vouchers signed before a restart
+    /// (re-establishment) are not counted.
     private var acked: [ChannelID: (nonce: UInt64, amount: UInt128)] = [:]
 
     private struct AssetCounters {
@@ -39,9 +40,10 @@ struct PaymentMetrics {
         return c
     }
 
-    /// The payer signed a voucher of `amount` on `channel` (acknowledged through `ackedNonce` so far).
-    mutating func signed(_ channel: ChannelID, asset: Asset, amount: UInt128, ackedNonce: UInt64, ackedAmount: UInt128) {
-        if acked[channel] == nil { acked[channel] = (ackedNonce, ackedAmount) }
+    /// The payer signed voucher `nonce` (cumulative `cumulative`) adding `amount` on `channel`.
+    /// The first one this process signs on a channel sets where its acknowledgements start counting.
+    mutating func signed(_ channel: ChannelID, asset: Asset, amount: UInt128, nonce: UInt64, cumulative: UInt128) {
+        if acked[channel] == nil { acked[channel] = (nonce &- 1, cumulative &- amount) }
         let c = counters(asset)
         c.sent.increment()
         c.sentAmount.increment(by: Double(amount))

@@ -40,8 +40,8 @@ extension PaymentsService {
 extension PaymentsService {
     /// The payer signed a voucher of `amount` on `id` (`pay` and streams).
     func countSigned(_ id: ChannelID, amount: UInt128) {
-        guard let p = payers[id] else { return }
-        paymentMetrics.signed(id, asset: p.terms.open.asset, amount: amount, ackedNonce: p.ackedNonce, ackedAmount: p.ackedAmount)
+        guard let p = payers[id], let voucher = p.latestVoucher else { return }
+        paymentMetrics.signed(id, asset: p.terms.open.asset, amount: amount, nonce: voucher.nonce, cumulative: p.paidAmount)
     }
 }
 
