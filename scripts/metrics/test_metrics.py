@@ -117,7 +117,7 @@ class MetricsAfterKnownWorkload(unittest.TestCase):
         cls.payer.call("connect", host=host, port=int(port))
         cls.payer.call("ledger.fund", asset=ASSET, decimals=6, amount="1000000000")
         opened = cls.payer.call("channel.open", peer=cls.payee.id, asset=ASSET, decimals=6, deposit=str(DEPOSIT))
-        cls.channel = opened["channel"]["id"] if "channel" in opened else opened["id"]
+        cls.channel = opened["channel"]
         cls.paid = cls.payer.call("pay", channel=cls.channel, amount=str(AMOUNT), count=PAYMENTS, timeout_ms=120_000)
 
     @classmethod
@@ -149,7 +149,7 @@ class MetricsAfterKnownWorkload(unittest.TestCase):
         self.assertEqual(value(m, "paymesh_payments_received_atomic_total", asset=ASSET), PAYMENTS * AMOUNT)
         self.assertEqual(value(m, "paymesh_channels", state="ACTIVE", role="payee"), 1)
         self.assertEqual(value(m, "paymesh_channels_deposit_atomic", asset=ASSET, role="payee"), DEPOSIT)
-        self.assertIsNone(value(m, "paymesh_payments_sent_total", asset=ASSET))
+        self.assertIn(value(m, "paymesh_payments_sent_total", asset=ASSET), (None, 0))
 
     def test_stream_messages_and_bytes_are_counted_on_both_ends(self):
         payer, payee = samples(self.payer.scrape()[0]), samples(self.payee.scrape()[0])
@@ -188,5 +188,6 @@ class MetricsAfterKnownWorkload(unittest.TestCase):
 if __name__ == "__main__":
     result = unittest.main(exit=False, verbosity=2).result
     failed = len(result.failures) + len(result.errors)
-    print(f"{result.testsRun - failed - len(result.skipped)} passed, {failed} failed, {len(result.skipped)} skipped")
+    passed = max(0, result.testsRun - failed - len(result.skipped))
+    print(f"{passed} passed, {failed} failed, {len(result.skipped)} skipped")
     sys.exit(1 if failed else 0)

@@ -76,16 +76,20 @@ public final class NodeMetricsCollector: Sendable {
         let views = await s.payments.views()
         var channels: [NodeMetrics.Labels: Double] = [:]
         var deposits: [NodeMetrics.Labels: Double] = [:]
+        var htlcLocked: [NodeMetrics.Labels: Double] = [:]
         var unacknowledged = 0
         for v in views {
             let role = v.snapshot.role.rawValue
             channels[["state": v.snapshot.state.rawValue, "role": role], default: 0] += 1
             unacknowledged += v.unacknowledged
             guard v.snapshot.state != .settled else { continue }
-            deposits[["asset": v.snapshot.terms.open.asset.id, "role": role], default: 0] += Double(v.snapshot.terms.open.totalDeposit.atomicUnits)
+            let key = ["asset": v.snapshot.terms.open.asset.id, "role": role]
+            deposits[key, default: 0] += Double(v.snapshot.terms.open.totalDeposit.atomicUnits)
+            htlcLocked[key, default: 0] += Double(v.snapshot.lockedAmount)
         }
         metrics.publish(Name.channels, channels)
         metrics.publish(Name.channelsDeposit, deposits)
+        metrics.publish(Name.channelsHTLCLocked, htlcLocked)
         metrics.publish(Name.channelsUnacknowledged, [[:]: Double(unacknowledged)])
 
         let store = s.payments.storeStatistics

@@ -48,6 +48,7 @@ public final class NodeMetrics: Sendable {
         public static let storeBatch = "paymesh_store_commit_batch_requests"
         public static let channels = "paymesh_channels"
         public static let channelsDeposit = "paymesh_channels_deposit_atomic"
+        public static let channelsHTLCLocked = "paymesh_channels_htlc_locked_atomic"
         public static let channelsUnacknowledged = "paymesh_channels_unacknowledged_vouchers"
         public static let peers = "paymesh_peers"
         public static let peerConnections = "paymesh_peer_connections"
