@@ -13,8 +13,6 @@ public final class NodeMetricsCollector: Sendable {
     public let metrics: NodeMetrics
     private let registry: PrometheusCollectorRegistry
     private let sources = NIOLockedValueBox<Sources?>(nil)
-    /// One scrape at a time (gauges are set, then the registry rendered).
-    private let scraping = NIOLockedValueBox<Void>(())
 
     struct Sources: Sendable {
         let peers: PeerManager
@@ -43,7 +41,7 @@ public final class NodeMetricsCollector: Sendable {
     /// Every metric in the Prometheus text exposition format (version 0.0.4).
     public func scrape() async -> String {
         if let s = sources.withLockedValue({ $0 }) { await refresh(s) }
-        return scraping.withLockedValue { _ in registry.emitToString() }
+        return registry.emitToString() // the registry locks its own state
     }
 
     private func refresh(_ s: Sources) async {
