@@ -30,6 +30,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
         // C libraries from Debian packages, found with pkg-config.
@@ -71,6 +74,7 @@ let package = Package(
             "PaymeshTransport", "PaymeshDiscovery", "PaymeshChannels", "PaymeshStore", "PaymeshMessages", "PaymeshMux", "PaymeshCrypto",
             nioCore, nioHelpers,
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
         ]),
         // The console: JSON-RPC 2.0 over a Unix socket, one method group per feature, typed events as JSON.
         .target(name: "PaymeshConsole", dependencies: [
@@ -84,6 +88,9 @@ let package = Package(
             nioCore, nioPosix, nioHelpers,
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         // The `paymesh` command: start, identity, console, ctl, mesh.
         .executableTarget(name: "PaymeshCLI", dependencies: [

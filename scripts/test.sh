@@ -29,6 +29,8 @@ daemon_suites='RealDaemonTests|RealProcessDiscoveryTests'
 timeout -k 30 1800 swift test --skip-build --parallel --skip "$daemon_suites"
 timeout -k 30 600 swift test --skip-build --filter RealDaemonTests
 timeout -k 30 600 swift test --skip-build --filter RealProcessDiscoveryTests
+# Prometheus metrics of two real nodes after a known workload, parsed by prometheus-client.
+timeout -k 30 600 python3 scripts/metrics/test_metrics.py
 if [ "$fuzz_seconds" -gt 0 ]; then
   scripts/fuzz.sh --seconds "$fuzz_seconds"
 fi

@@ -10,9 +10,10 @@ struct Start: AsyncParsableCommand {
         abstract: "Runs a node until SIGINT/SIGTERM or console `stop`.",
         discussion: """
         Every option can also come from the environment (PAYMESH_DATA_DIR, PAYMESH_LISTEN, PAYMESH_LOG_LEVEL, \
-        PAYMESH_LOG_FILE, PAYMESH_LOG_FORMAT, PAYMESH_PEERS comma-separated, PAYMESH_NO_MDNS, PAYMESH_ASSETS comma-separated, PAYMESH_CONFIG) or from a JSON config file \
-        with the options' names as keys. Flags win over the environment, which wins over the file.
-        When ready, prints one line: paymesh ready id=<id> listen=<host:port> console=<socket path>
+        PAYMESH_LOG_FILE, PAYMESH_LOG_FORMAT, PAYMESH_PEERS comma-separated, PAYMESH_NO_MDNS, PAYMESH_ASSETS comma-separated, PAYMESH_HTTP, \
+        PAYMESH_CONFIG) or from a JSON config file with the options' names as keys. Flags win over the environment, which wins over the file.
+        When ready, prints one line: paymesh ready id=<id> listen=<host:port> console=<socket path> \
+        (and http=<host:port> when --http is on).
         """)
 
     @Option(name: .customLong("data-dir"), help: "Data directory (default ~/.paymesh).")
@@ -33,6 +34,8 @@ struct Start: AsyncParsableCommand {
     var noMdns = false
     @Option(name: .customLong("asset"), help: "Fix an asset's decimals, ID:DECIMALS (repeatable), e.g. USDC:6; other assets are fixed by their first use.")
     var assets: [String] = []
+    @Option(help: "Serve HTTP (/metrics) on host:port, or on 127.0.0.1:PORT given a port alone; port 0 picks a free one (default off).")
+    var http: String?
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -51,7 +54,7 @@ struct Start: AsyncParsableCommand {
             merged = merged.overridden(by: .environment(environment))
             merged = merged.overridden(by: NodeOptions(dataDir: dataDir, listen: listen, logLevel: logLevel, logFile: logFile,
                                                        peers: peers.isEmpty ? nil : peers, noMdns: noMdns ? true : nil,
-                                                       assets: assets.isEmpty ? nil : assets, logFormat: logFormat))
+                                                       assets: assets.isEmpty ? nil : assets, logFormat: logFormat, http: http))
             options = merged
             configuration = try options.nodeConfiguration()
             level = try options.resolvedLogLevel
@@ -80,7 +83,7 @@ struct Start: AsyncParsableCommand {
                 group.addTask { try await services.run() }
                 group.addTask {
                     let s = try await node.started()
-                    printLine("paymesh ready id=\(s.id) listen=\(s.listen) console=\(s.consolePath)")
+                    printLine("paymesh ready id=\(s.id) listen=\(s.listen) console=\(s.consolePath)" + (s.http.map { " http=\($0)" } ?? ""))
                 }
                 try await group.waitForAll()
             }

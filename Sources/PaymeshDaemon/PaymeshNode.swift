@@ -29,6 +29,8 @@ public final class PaymeshNode: Service, Sendable {
         public let peers: PeerManager
         /// True when this start created the identity key.
         public let createdIdentity: Bool
+        /// The HTTP listener's bound address (`/metrics`), when `configuration.http` asked for one.
+        public internal(set) var http: PeerEndpoint?
     }
 
     public let configuration: NodeConfiguration
@@ -36,6 +38,8 @@ public final class PaymeshNode: Service, Sendable {
     public let registry = ConsoleRegistry()
     /// Typed events of every feature; the console's `subscribe` turns them into JSON.
     public let events = NodeEventHub()
+    /// The node's metrics (`/metrics`, console `metrics`); the features count into `metricsCollector.metrics`.
+    public let metricsCollector = NodeMetricsCollector()
     public let logLevel: LogLevelControl
     private let logger: Logger
     private let group: any EventLoopGroup
@@ -77,7 +81,7 @@ public final class PaymeshNode: Service, Sendable {
     public func requestStop() { stopSignal.continuation.yield() }
 
     public func run() async throws {
-        let parts: (Started, PaymeshEndpoint, ConsoleServer, NodeDiscovery)
+        let parts: (Started, PaymeshEndpoint, ConsoleServer, NodeDiscovery, HTTPListener?)
         defer { lockBox.withLockedValue { $0 = nil } } // releases the data directory
         do {
             parts = try await start()
@@ -86,11 +90,32 @@ public final class PaymeshNode: Service, Sendable {
             settle(.failure(error))
             throw error
         }
-        let (started, endpoint, console, discovery) = parts
-        settle(.success(started))
+        let (started, endpoint, console, discovery, http) = parts
+        var ready = started
+        var httpFailure: NodeError?
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
                 await withDiscardingTaskGroup { group in
+                    if let http {
+                        group.addTask { await http.run() }
+                        switch await http.bound() {
+                        case .success(let bound):
+                            ready.http = bound
+                            logger.info("http listening", metadata: ["http": "\(bound)"])
+                        case .failure(let error):
+                            // Nothing else runs yet: close what start() opened and report the failure.
+                            discovery.stop()
+                            await console.close()
+                            await self.payments?.shutdown()
+                            await endpoint.shutdown()
+                            events.finish()
+                            settle(.failure(error))
+                            httpFailure = error
+                            group.cancelAll()
+                            return
+                        }
+                    }
+                    settle(.success(ready))
                     group.addTask { await started.peers.run() }
                     group.addTask { await console.run() }
                     group.addTask { await discovery.run() }
@@ -111,10 +136,11 @@ public final class PaymeshNode: Service, Sendable {
         } onGracefulShutdown: {
             self.requestStop()
         }
+        if let httpFailure { throw httpFailure }
         logger.info("stopped")
     }
 
-    private func start() async throws -> (Started, PaymeshEndpoint, ConsoleServer, NodeDiscovery) {
+    private func start() async throws -> (Started, PaymeshEndpoint, ConsoleServer, NodeDiscovery, HTTPListener?) {
         let directory = DataDirectory.expand(configuration.dataDirectory)
         try DataDirectory.ensurePrivate(directory)
         // One node per data directory, for as long as it runs (checked before anything is read).
@@ -135,7 +161,7 @@ public final class PaymeshNode: Service, Sendable {
             payments = try await PaymentsService.start(
                 directory: directory, key: key, peers: peers, events: events,
                 configuration: configuration.payments, logger: logger.with("component", "payments"),
-                clock: configuration.clock, random: configuration.random)
+                clock: configuration.clock, random: configuration.random, metrics: metricsCollector.metrics)
             paymentsBox.withLockedValue { $0 = payments }
         } catch {
             await endpoint.shutdown()
@@ -156,11 +182,17 @@ public final class PaymeshNode: Service, Sendable {
         let info = NodeMethods.Info(id: key.address, version: Self.version, listen: [listen], consolePath: consolePath,
                                     clock: configuration.clock)
         registry.register(NodeMethods(info: info, peers: peers, logLevel: logLevel, events: events,
-                                      stop: { [weak self] in self?.requestStop() }, store: { [weak self] in self?.payments?.storeHealth }))
+                                      stop: { [weak self] in self?.requestStop() }, store: { [weak self] in self?.payments?.storeHealth },
+                                      scrape: { [metricsCollector] in await metricsCollector.scrape() }))
         registry.register(SessionMethods(registry: registry, events: events))
         registry.register(PeerMethods(peers: peers))
         registry.register(DiscoveryMethods(discovery: discovery, peers: peers))
         registry.register(PaymentsMethods(payments: payments))
+        metricsCollector.attach(peers: peers, payments: payments, events: events, clock: configuration.clock)
+        // The HTTP listener and one route group per feature (it binds in run(), before ready).
+        let http = configuration.http.map { endpoint in
+            HTTPListener(endpoint: endpoint, groups: [MetricsRoutes(collector: metricsCollector)], logger: logger.with("component", "http"))
+        }
         let console = ConsoleServer(path: consolePath, registry: registry, group: group,
                                     maxLineBytes: configuration.consoleMaxLineBytes, logger: logger.with("component", "console"))
         do {
@@ -174,7 +206,7 @@ public final class PaymeshNode: Service, Sendable {
         await discovery.prepare()
         logger.info("listening", metadata: ["id": "\(key.address)", "listen": "\(listen)", "console": "\(consolePath)"])
         return (Started(id: key.address, listen: listen, consolePath: consolePath, peers: peers, createdIdentity: created), endpoint, console,
-                discovery)
+                discovery, http)
     }
 
     private func settle(_ result: Result<Started, any Error>) {

@@ -15,9 +15,10 @@ ensure_deps() {
   fi
 }
 
-# Python packages used by the interop tests (scripts/interop/paymesh_peer.py, InteropTests) and the
-# HTTP 402 checks (scripts/http402/check_swift_outputs.py, PaymeshPay402Tests: x402, pymacaroons).
-PAYMESH_PIP_PACKAGES="noiseprotocol eth-account msgpack x402 pymacaroons"
+# Python packages used by the interop tests (scripts/interop/paymesh_peer.py, InteropTests), the
+# HTTP 402 checks (scripts/http402/check_swift_outputs.py, PaymeshPay402Tests: x402, pymacaroons)
+# and the metrics test (scripts/metrics/test_metrics.py: prometheus-client's text parser).
+PAYMESH_PIP_PACKAGES="noiseprotocol eth-account msgpack x402 pymacaroons prometheus-client"
 
 ensure_python_deps() {
   if ! command -v python3 >/dev/null 2>&1 || ! python3 -m pip --version >/dev/null 2>&1; then
@@ -27,10 +28,10 @@ ensure_python_deps() {
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3 python3-pip
   fi
-  if ! python3 -c "import noise, eth_account, msgpack, x402, pymacaroons" >/dev/null 2>&1; then
+  if ! python3 -c "import noise, eth_account, msgpack, x402, pymacaroons, prometheus_client" >/dev/null 2>&1; then
     echo "installing python packages: $PAYMESH_PIP_PACKAGES"
     python3 -m pip install --quiet $PAYMESH_PIP_PACKAGES 2>/dev/null \
       || python3 -m pip install --quiet --break-system-packages $PAYMESH_PIP_PACKAGES
-    python3 -c "import noise, eth_account, msgpack, x402, pymacaroons"
+    python3 -c "import noise, eth_account, msgpack, x402, pymacaroons, prometheus_client"
   fi
 }

@@ -35,9 +35,14 @@ public struct NodeMethods: ConsoleMethodGroup {
     let stop: @Sendable () -> Void
     /// The channel store's health (nil before payments started).
     let store: @Sendable () -> StoreHealth?
+    /// The node's metrics in the Prometheus text format (what `/metrics` serves), shown by
+    /// `metrics` as `samples`; nil: none.
+    let scrape: (@Sendable () async -> String)?
 
     public init(info: Info, peers: PeerManager, logLevel: LogLevelControl, events: NodeEventHub,
-                stop: @escaping @Sendable () -> Void, store: @escaping @Sendable () -> StoreHealth?) {
+                stop: @escaping @Sendable () -> Void, store: @escaping @Sendable () -> StoreHealth?,
+                scrape: (@Sendable () async -> String)? = nil) {
+        self.scrape = scrape
         self.info = info
         self.peers = peers
         self.logLevel = logLevel
@@ -82,9 +87,13 @@ public struct NodeMethods: ConsoleMethodGroup {
 
     var metrics: ConsoleMethod {
         ConsoleMethod(
-            "metrics", summary: "Node-wide counters.",
-            result: "{uptimeMs, connections, peersConnected, dialsStarted, dialsSucceeded, dialsFailed, inboundAccepted, duplicatesClosed, rejectedTooManyPeers, rejectedBanned, bansIssued, violationsReported, disconnects, pingsSent, pingsFailed, bytesIn, bytesOut, messagesIn, messagesOut, eventSubscribers, eventsDropped}"
-        ) { [self] _ in
+            "metrics", summary: "Node-wide counters, and every sample GET /metrics serves (docs/operations.md).",
+            params: [ConsoleParam("prefix", .string, required: false, "samples: keep only names starting with this (e.g. paymesh_payments)")],
+            result: "{uptimeMs, connections, peersConnected, dialsStarted, dialsSucceeded, dialsFailed, inboundAccepted, duplicatesClosed, rejectedTooManyPeers, rejectedBanned, bansIssued, violationsReported, disconnects, pingsSent, pingsFailed, bytesIn, bytesOut, messagesIn, messagesOut, eventSubscribers, eventsDropped, samples: [{name, labels: {label: value}, value}]}"
+        ) { [self] call in
+            // Scraped first: the samples were taken before the counters below, never after.
+            var samples = JSONValue.array([])
+            if let scrape { samples = MetricSamples.json(await scrape(), prefix: call.string("prefix") ?? "") }
             let s = await peers.snapshot()
             let m = s.metrics
             let totals = s.peers.reduce(into: TrafficCounters()) { t, p in
@@ -103,6 +112,7 @@ public struct NodeMethods: ConsoleMethodGroup {
                 "bytesIn": JSONValue(totals.bytesIn), "bytesOut": JSONValue(totals.bytesOut),
                 "messagesIn": JSONValue(totals.messagesIn), "messagesOut": JSONValue(totals.messagesOut),
                 "eventSubscribers": JSONValue(events.subscriberCount), "eventsDropped": JSONValue(events.droppedTotal),
+                "samples": samples,
             ]
         }
     }

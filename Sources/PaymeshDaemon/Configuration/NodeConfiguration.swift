@@ -26,12 +26,16 @@ public struct NodeConfiguration: Sendable {
     /// a seeded generator).
     public var clock: any NodeClock
     public var random: NodeRandom
+    /// The node's HTTP listener (`/metrics`, and the routes later features register); nil: none.
+    /// Off unless asked for (`--http`), so that many nodes on one host never fight over a port.
+    public var http: PeerEndpoint?
 
     public init(dataDirectory: String, listen: PeerEndpoint = PeerEndpoint(host: "127.0.0.1", port: 0),
                 staticPeers: [PeerEndpoint] = [], mdns: Bool = true, peers: PeerManager.Configuration = .init(),
                 consoleMaxLineBytes: Int = ConsoleLineFramer.defaultMaxLineBytes,
                 payments: PaymentsConfiguration = .fromEnvironment(ProcessInfo.processInfo.environment),
-                clock: any NodeClock = SystemClock(), random: NodeRandom = .system()) {
+                clock: any NodeClock = SystemClock(), random: NodeRandom = .system(), http: PeerEndpoint? = nil) {
+        self.http = http
         self.dataDirectory = dataDirectory
         self.listen = listen
         self.staticPeers = staticPeers

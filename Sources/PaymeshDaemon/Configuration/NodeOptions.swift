@@ -17,14 +17,17 @@ public struct NodeOptions: Hashable, Sendable {
     /// Assets whose decimals are fixed by configuration, as "ID:DECIMALS" (`--asset USDC:6`,
     /// `PAYMESH_ASSETS` comma-separated, config key `assets`; Specs/README.md, "Money").
     public var assets: [String]?
+    /// The HTTP listener: `host:port`, or a port alone for 127.0.0.1 (`--http`, `PAYMESH_HTTP`, `"http"`).
+    public var http: String?
 
     public static let defaultDataDir = "~/.paymesh"
     public static let defaultListen = "127.0.0.1:0"
 
     public init(dataDir: String? = nil, listen: String? = nil, logLevel: String? = nil, logFile: String? = nil,
-                peers: [String]? = nil, noMdns: Bool? = nil, assets: [String]? = nil, logFormat: String? = nil) {
+                peers: [String]? = nil, noMdns: Bool? = nil, assets: [String]? = nil, logFormat: String? = nil, http: String? = nil) {
         self.assets = assets
         self.logFormat = logFormat
+        self.http = http
         self.dataDir = dataDir
         self.listen = listen
         self.logLevel = logLevel
@@ -34,7 +37,7 @@ public struct NodeOptions: Hashable, Sendable {
     }
 
     /// `PAYMESH_DATA_DIR`, `PAYMESH_LISTEN`, `PAYMESH_LOG_LEVEL`, `PAYMESH_LOG_FILE`,
-    /// `PAYMESH_PEERS` (comma-separated), `PAYMESH_NO_MDNS` (1/true/yes).
+    /// `PAYMESH_PEERS` (comma-separated), `PAYMESH_NO_MDNS` (1/true/yes), `PAYMESH_HTTP`.
     public static func environment(_ env: [String: String]) -> NodeOptions {
         func value(_ key: String) -> String? { env[key].flatMap { $0.isEmpty ? nil : $0 } }
         return NodeOptions(
@@ -43,12 +46,13 @@ public struct NodeOptions: Hashable, Sendable {
             peers: value("PAYMESH_PEERS").map { $0.split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty } },
             noMdns: value("PAYMESH_NO_MDNS").map { ["1", "true", "yes"].contains($0.lowercased()) },
             assets: value("PAYMESH_ASSETS").map { $0.split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty } },
-            logFormat: value("PAYMESH_LOG_FORMAT"))
+            logFormat: value("PAYMESH_LOG_FORMAT"),
+            http: value("PAYMESH_HTTP"))
     }
 
     /// A JSON config file with the flags' names as keys:
     /// `{"data-dir": "...", "listen": "host:port", "log-level": "info", "log-file": "...",
-    ///   "peers": ["host:port", ...], "no-mdns": true}`. Unknown keys are an error.
+    ///   "peers": ["host:port", ...], "no-mdns": true, "http": "127.0.0.1:9464"}`. Unknown keys are an error.
     public static func parseConfigFile(_ bytes: some Collection<UInt8>, path: String) throws(NodeError) -> NodeOptions {
         let value: JSONValue
         do { value = try JSONValue.parse(bytes) } catch { throw .configuration("\(path): \(error.detail)") }
@@ -78,8 +82,9 @@ public struct NodeOptions: Hashable, Sendable {
                     throw .configuration("\(path): assets must be an array of \"ID:DECIMALS\" strings")
                 }
                 options.assets = a.compactMap(\.stringValue)
+            case "http": options.http = try string()
             default:
-                throw .configuration("\(path): unknown key \(key) (known: data-dir, listen, log-level, log-file, log-format, peers, no-mdns, assets)")
+                throw .configuration("\(path): unknown key \(key) (known: data-dir, listen, log-level, log-file, log-format, peers, no-mdns, assets, http)")
             }
         }
         return options
@@ -90,7 +95,7 @@ public struct NodeOptions: Hashable, Sendable {
         NodeOptions(dataDir: other.dataDir ?? dataDir, listen: other.listen ?? listen, logLevel: other.logLevel ?? logLevel,
                     logFile: other.logFile ?? logFile, peers: other.peers.flatMap { $0.isEmpty ? nil : $0 } ?? peers,
                     noMdns: other.noMdns ?? noMdns, assets: other.assets.flatMap { $0.isEmpty ? nil : $0 } ?? assets,
-                    logFormat: other.logFormat ?? logFormat)
+                    logFormat: other.logFormat ?? logFormat, http: other.http ?? http)
     }
 
     public var resolvedLogLevel: Logger.Level {
@@ -123,10 +128,21 @@ public struct NodeOptions: Hashable, Sendable {
             if let id { pinned[endpoint] = id }
         }
         var configuration = NodeConfiguration(dataDirectory: DataDirectory.expand(dataDir ?? Self.defaultDataDir),
-                                              listen: PeerEndpoint(host: host, port: port), staticPeers: peers, mdns: !(noMdns ?? false))
+                                              listen: PeerEndpoint(host: host, port: port), staticPeers: peers, mdns: !(noMdns ?? false),
+                                              http: try http.map(Self.httpEndpoint))
         configuration.pinnedPeers = pinned
         configuration.payments.assets = try PaymentsConfiguration.parseAssets(assets ?? [])
         return configuration
+    }
+
+    /// `--http`: `host:port`, or a port alone, which listens on loopback (127.0.0.1).
+    static func httpEndpoint(_ text: String) throws(NodeError) -> PeerEndpoint {
+        if let port = Int(text) {
+            guard (0...65_535).contains(port) else { throw .configuration("http \(text): the port must be 0…65535") }
+            return PeerEndpoint(host: "127.0.0.1", port: port)
+        }
+        let (host, port) = try PeerEndpoint.parse(text)
+        return PeerEndpoint(host: host, port: port)
     }
 }
 

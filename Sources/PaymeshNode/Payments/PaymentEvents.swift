@@ -7,13 +7,23 @@ extension PaymentsService {
     func handle(_ n: ChannelNotification) {
         defer { wakeWaiters(channel: n.channelID) }
         switch n {
-        case .paymentAcknowledged(let id, let nonce, _):
+        case .paymentAcknowledged(let id, let nonce, let cumulative):
             outcomes.acknowledged(id, through: nonce, at: nanos())
+            if let asset = payers[id]?.terms.open.asset {
+                paymentMetrics.acknowledged(id, asset: asset, nonce: nonce, amount: cumulative)
+            }
         case .paymentRejected(let id, let nonce, let code, let reason):
             outcomes.rejected(id, nonce: nonce, code: code, reason: reason)
+            paymentMetrics.rejected(code)
             logger.notice("payment rejected", metadata: ["channel": "\(id)", "nonce": "\(nonce)", "code": "\(code)"])
-        case .paymentReceived:
-            break
+        case .paymentReceived(let id, _, let increment, _, _):
+            if let asset = payees[id]?.terms.open.asset { paymentMetrics.received(asset: asset, increment: increment) }
+        case .peerMessageRejected(_, let code, _):
+            paymentMetrics.refusedPeerMessage(code)
+            logger.info("channel event", metadata: ["channel": "\(n.channelID)", "event": "\(logText(n))"])
+        case .settled(let id, _, _, _):
+            paymentMetrics.forget(id)
+            logger.info("channel event", metadata: ["channel": "\(n.channelID)", "event": "\(logText(n))"])
         case .openRejected(let id, let code, let reason):
             outcomes.openFailures[id] = Rejection(nonce: 0, code: code, reason: reason)
             logger.notice("channel open refused", metadata: ["channel": "\(id)", "code": "\(code)", "reason": "\(reason ?? "")"])
@@ -50,6 +60,12 @@ extension PaymentsService {
         case .settled(_, let payee, let refund, let offChain):
             return "settled: payee \(money(payee)), refund \(money(refund))\(offChain ? " (off-chain)" : "")"
         }
+    }
+
+    /// The payer signed a voucher of `amount` on `id` (`pay` and streams).
+    func countSigned(_ id: ChannelID, amount: UInt128) {
+        guard let p = payers[id], let voucher = p.latestVoucher else { return }
+        paymentMetrics.signed(id, asset: p.terms.open.asset, amount: amount, nonce: voucher.nonce, cumulative: p.paidAmount)
     }
 }
 

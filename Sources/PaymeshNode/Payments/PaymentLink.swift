@@ -18,15 +18,23 @@ final class PaymentLink: Sendable {
     let stream: any PeerStream
     /// A `/paymesh/payments/2` stream: accepted acks written on it are coalesced (Specs/messages.md §4.4.1).
     let coalescesAcks: Bool
+    /// Bytes and messages of this stream's protocol (`paymesh_stream_*_total`).
+    let counters: NodeMetrics.StreamCounters
 
-    init(id: UInt64, peer: EthereumAddress, stream: any PeerStream) {
+    init(id: UInt64, peer: EthereumAddress, stream: any PeerStream, metrics: NodeMetrics) {
         self.id = id
         self.peer = peer
         self.stream = stream
         coalescesAcks = PaymentsProtocol.coalescesAcks(stream.protocolID)
+        counters = metrics.stream(stream.protocolID.description)
     }
 
-    func write(_ buffer: ByteBuffer) { stream.writeWithoutWaiting([buffer]) }
+    /// Writes `buffer`, which holds `messages` encoded messages.
+    func write(_ buffer: ByteBuffer, messages: Int) {
+        counters.bytesOut.increment(by: Int64(buffer.readableBytes))
+        counters.messagesOut.increment(by: Int64(messages))
+        stream.writeWithoutWaiting([buffer])
+    }
 
     /// Reads until the stream ends. Malformed messages inside a good frame get ERROR (1501, or 1500
     /// for an unknown type) and reading continues; a bad length prefix gets ERROR 1501 and a reset.
@@ -43,6 +51,7 @@ final class PaymentLink: Sendable {
         var codec = PaymentStreamCodec()
         do {
             for try await chunk in stream.inbound {
+                counters.bytesIn.increment(by: Int64(chunk.readableBytes))
                 codec.feed(chunk)
                 var messages: [Message] = []
                 var replies = ByteBufferAllocator().buffer(capacity: 0)
@@ -59,6 +68,7 @@ final class PaymentLink: Sendable {
                         if error.closesStream { lost = true; break }
                     }
                 }
+                counters.messagesIn.increment(by: Int64(messages.count + malformed))
                 await turn(messages.count + malformed, malformed, firstError, malformed)
                 var start = 0
                 while start < messages.count {
@@ -66,7 +76,7 @@ final class PaymentLink: Sendable {
                     await deliver(start == 0 && end == messages.count ? messages : Array(messages[start..<end]))
                     start = end
                 }
-                if replies.readableBytes > 0 { write(replies) }
+                if replies.readableBytes > 0 { write(replies, messages: malformed) }
                 if lost {
                     stream.reset()
                     return

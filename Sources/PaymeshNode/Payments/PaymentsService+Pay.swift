@@ -84,6 +84,7 @@ extension PaymentsService {
                 let nonce = payers[id]!.latestVoucher?.nonce ?? 0
                 lastNonce[id] = nonce
                 outcomes.signed(id, nonce: nonce, at: nanos(), owner: owner)
+                countSigned(id, amount: r.amount)
                 stage(actions, channel: id, peer: peer, into: &step)
                 signed += 1
                 progress += 1
@@ -123,6 +124,7 @@ extension PaymentsService {
         }
         let elapsed = nanos() - started
         let latencies = outcomes.payEnded(owner, channels: watched)
+        metrics.acknowledged(latenciesNanos: latencies)
         let acked = Array(Set(r.channels)).compactMap { id -> PayOutcome.Acked? in
             guard let p = payers[id] else { return nil }
             return PayOutcome.Acked(channel: id, latestNonce: p.latestVoucher?.nonce ?? 0, paid: p.paidAmount,

@@ -58,6 +58,9 @@ public actor PaymentsService {
     /// Refusals and latencies the console's calls report.
     var outcomes = PaymentOutcomes()
     var streams = StreamSessions()
+    /// Counters of payments sent, acknowledged, received and refused (docs/operations.md).
+    var paymentMetrics: PaymentMetrics
+    let metrics: NodeMetrics
     var writer = PaymentStreamCodec()
     var peerEvents: PeerLinkEvents?
     /// Every deadline (channel timers, waiting calls, streaming ticks) and the one task asleep
@@ -93,8 +96,10 @@ public actor PaymentsService {
     }
 
     init(key: IdentityKey, store: ChannelStore, peers: PeerManager, events: NodeEventHub, configuration: PaymentsConfiguration,
-         logger: Logger, markerPath: String, clock: any NodeClock, random: NodeRandom) {
+         logger: Logger, markerPath: String, clock: any NodeClock, random: NodeRandom, metrics: NodeMetrics) {
         self.key = key
+        self.metrics = metrics
+        paymentMetrics = PaymentMetrics(metrics: metrics)
         self.clock = clock
         self.random = random
         self.markerPath = markerPath
@@ -114,7 +119,7 @@ public actor PaymentsService {
     public static func start(directory: String, key: IdentityKey, peers: PeerManager, events: NodeEventHub,
                              configuration: PaymentsConfiguration,
                              logger: Logger, clock: any NodeClock = SystemClock(),
-                             random: NodeRandom = .system()) async throws -> PaymentsService {
+                             random: NodeRandom = .system(), metrics: NodeMetrics = .disabled) async throws -> PaymentsService {
         guard configuration.openPolicy.maxChannelsPerPeer >= 1 else {
             throw NodeError.configuration("PAYMESH_MAX_CHANNELS_PER_PEER must be a number from 1 to 1000000")
         }
@@ -127,8 +132,9 @@ public actor PaymentsService {
         } catch {
             throw NodeError.configuration("cannot open the channel store: \(error)")
         }
+        store.observeCommits(metrics.storeCommitted)
         let service = PaymentsService(key: key, store: store, peers: peers, events: events, configuration: configuration,
-                                      logger: logger, markerPath: marker.path, clock: clock, random: random)
+                                      logger: logger, markerPath: marker.path, clock: clock, random: random, metrics: metrics)
         do {
             try await service.restore()
         } catch {
@@ -272,7 +278,7 @@ public actor PaymentsService {
     /// A stream the peer opened (PeerManager's stream handler). Returns at once.
     func adopt(_ stream: any PeerStream, from peer: EthereumAddress) {
         guard PaymentsProtocol.versions.contains(where: { $0.id == stream.protocolID }), !stopped else { return stream.reset() }
-        let link = PaymentLink(id: nextLinkID, peer: peer, stream: stream)
+        let link = PaymentLink(id: nextLinkID, peer: peer, stream: stream, metrics: metrics)
         nextLinkID += 1
         // The newest stream the peer opened becomes the one we write to: a peer that restarted (or
         // reconnected before we noticed its old connection die) opens a new one, and the old one
@@ -329,7 +335,7 @@ public actor PaymentsService {
             return
         }
         if stopped { return stream.reset() }
-        let link = PaymentLink(id: nextLinkID, peer: peer, stream: stream)
+        let link = PaymentLink(id: nextLinkID, peer: peer, stream: stream, metrics: metrics)
         nextLinkID += 1
         if links[peer] == nil { links[peer] = link }
         allLinks[peer, default: [:]][link.id] = link
@@ -361,7 +367,7 @@ public actor PaymentsService {
                 logger.error("cannot encode message", metadata: ["type": "\(m.type.name)", "error": "\(error)"])
             }
         }
-        link.write(buffer)
+        link.write(buffer, messages: Int(written))
         peers.countMessages(peer, out: written)
     }
 

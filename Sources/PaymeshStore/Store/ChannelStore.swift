@@ -55,6 +55,12 @@ public final class ChannelStore: Sendable {
     /// Group-commit counters since open.
     public var statistics: StoreStatistics { writer.statistics }
 
+    /// Calls `observer` after every committed batch with its request count and duration in
+    /// nanoseconds (BEGIN to the end of COMMIT), on the writer thread: keep it quick.
+    public func observeCommits(_ observer: @escaping @Sendable (_ requests: Int, _ nanoseconds: UInt64) -> Void) {
+        writer.observeCommits(observer)
+    }
+
     /// Whether the last write batch committed, failed transiently, or the writer stopped for good.
     public var health: StoreHealth { writer.health }
 

@@ -29,7 +29,13 @@ final class GroupCommitWriter: @unchecked Sendable {
         var failure: StoreError?
         var health = StoreHealth.ok
         var statistics = StoreStatistics()
+        var observer: CommitObserver?
     }
+
+    /// Told after each committed batch: its request count and how long it took from BEGIN to the
+    /// end of COMMIT (the WAL sync included), in nanoseconds of the monotonic clock. Runs on the
+    /// writer thread: it must be quick (a metrics handler's record).
+    typealias CommitObserver = @Sendable (_ requests: Int, _ nanoseconds: UInt64) -> Void
 
     /// Set to nil by the writer thread as it exits, closing the connection before `close()` returns.
     private var connection: SQLiteConnection?
@@ -51,6 +57,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     var statistics: StoreStatistics { state.withLock { $0.statistics } }
 
     var health: StoreHealth { state.withLock { $0.health } }
+
+    func observeCommits(_ observer: @escaping CommitObserver) { state.withLock { $0.observer = observer } }
 
     /// Enqueues `operation` and returns once it is durable (or refused, or failed).
     func submit(_ operation: WriteOperation) async throws(StoreError) {
@@ -167,6 +175,8 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
         var results = [Result<Void, StoreError>](repeating: .success(()), count: batch.count)
         var batchError: StoreError?
+        // The writer thread is the store's I/O edge: it times its own commits (monotonic clock).
+        let began = DispatchTime.now().uptimeNanoseconds
         do {
             // A previous batch that failed mid-way may have left a transaction open.
             if db.isInTransaction { try db.execute("ROLLBACK") }
@@ -186,8 +196,9 @@ final class GroupCommitWriter: @unchecked Sendable {
             if db.isInTransaction { try? db.execute("ROLLBACK") }
             results = Array(repeating: .failure(error), count: batch.count)
         }
+        let took = DispatchTime.now().uptimeNanoseconds &- began
         let succeeded = results.reduce(0) { n, r in if case .success = r { n + 1 } else { n } }
-        state.withLock { s in
+        let observer = state.withLock { s -> CommitObserver? in
             if let error = batchError {
                 s.statistics.failedBatches += 1
                 if Self.isFatal(error) {
@@ -202,7 +213,9 @@ final class GroupCommitWriter: @unchecked Sendable {
                 s.statistics.largestBatch = max(s.statistics.largestBatch, batch.count)
             }
             s.statistics.requests += succeeded
+            return batchError == nil ? s.observer : nil
         }
+        observer?(batch.count, took)
         // Only now, after COMMIT returned, is each request durable: resume the callers.
         for (pending, result) in zip(batch, results) { pending.resume(result) }
     }

@@ -13,9 +13,12 @@ public struct NodeSetup: Sendable {
     public var peers: PeerManager.Configuration
     public var payments: PaymentsConfiguration
     public var logger: Logger
+    /// Where the node's counters go (no-op unless a test reads them).
+    public var metrics: NodeMetrics
 
     public init(peers: PeerManager.Configuration = .init(), payments: PaymentsConfiguration = .init(synchronous: .normal),
-                logger: Logger = .silent) {
+                logger: Logger = .silent, metrics: NodeMetrics = .disabled) {
+        self.metrics = metrics
         self.peers = peers
         self.payments = payments
         self.logger = logger
@@ -90,7 +93,7 @@ public final class TestNode: Sendable {
         do {
             payments = try await PaymentsService.start(directory: directory, key: key, peers: peers, events: events,
                                                        configuration: setup.payments, logger: logger,
-                                                       clock: clock, random: random)
+                                                       clock: clock, random: random, metrics: setup.metrics)
         } catch {
             await transport.shutdown()
             throw error

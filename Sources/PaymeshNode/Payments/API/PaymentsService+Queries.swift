@@ -112,4 +112,6 @@ extension PaymentsService {
     /// full disk; writes are retried) or stopped (a damaged file; nothing is acknowledged).
     public nonisolated var storeHealth: StoreHealth { store.health }
     public nonisolated var storePath: String { store.path }
+    /// The store's group-commit totals since the node started.
+    public nonisolated var storeStatistics: StoreStatistics { store.statistics }
 }

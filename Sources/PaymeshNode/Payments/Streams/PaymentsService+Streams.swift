@@ -80,6 +80,7 @@ extension PaymentsService {
                 throw Self.nodeError(error)
             }
             let nonce = payers[id]!.latestVoucher?.nonce ?? 0
+            countSigned(id, amount: increment)
             streams.paid(name, nonce: nonce)
             return nonce
         }
