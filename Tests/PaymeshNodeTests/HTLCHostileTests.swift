@@ -93,3 +93,22 @@ struct HTLCHostileTests {
         net.expectSettledEverywhere()
     }
 }
+
+@Suite("HTLC book: persisted state")
+struct HTLCPersistenceTests {
+    /// Every channel state a 3-hop payment persists survives the store's rows unchanged.
+    @Test func channelStateSurvivesTheStoreRows() throws {
+        var net = try HTLCNet(nodes: 3, policies: [1: HTLCPolicy(feeBase: 2)])
+        net.drop = { from, _, m in if from == 2, case .htlcFulfill = m { true } else { false } }
+        try net.pay(to: 2, amount: 90, seed: 50)
+        var seen = 0
+        for node in net.durable.indices {
+            for c in net.durable[node].values {
+                let back = HTLCChannel(restoring: c.stored, terms: c.terms, role: c.role)
+                #expect(back == c)
+                seen += 1
+            }
+        }
+        #expect(seen == 4)
+    }
+}

@@ -1,0 +1,38 @@
+import PaymeshChannels
+import PaymeshMessages
+import PaymeshStore
+
+extension HTLCChannel {
+    /// The rows of Specs/storage.md "HTLCs" for this channel.
+    public var stored: StoredHTLCChannel {
+        StoredHTLCChannel(
+            channelID: channelID, nonce: nonce, settled: Amount(settled),
+            voucher: latestVoucher.flatMap { v in latestSignature.map { (v.amount, v.timestamp, $0) } },
+            htlcs: htlcs.map { e in
+                StoredHTLC(htlcID: e.htlcID, side: e.side == .offered ? .offered : .received,
+                           state: StoredHTLC.State(rawValue: e.state.rawValue)!, paymentHash: e.paymentHash,
+                           amount: Amount(e.amount), expiryMillis: e.expiry, preimage: e.preimage, reason: e.reason,
+                           link: e.link.map { ($0.channelID, $0.htlcID) })
+            })
+    }
+
+    /// A channel's HTLC state as the store kept it, with the channel's terms and this node's role.
+    public init(restoring s: StoredHTLCChannel, terms: ChannelTerms, role: ChannelRole) {
+        self.init(terms: terms, role: role, nonce: s.nonce, settled: s.settled.atomicUnits)
+        htlcs = s.htlcs.map { h in
+            var e = HTLCEntry(channelID: s.channelID, htlcID: h.htlcID, paymentHash: h.paymentHash, amount: h.amount.atomicUnits,
+                              expiry: h.expiryMillis, side: h.side == .offered ? .offered : .received,
+                              state: HTLCEntry.State(rawValue: h.state.rawValue)!)
+            e.preimage = h.preimage
+            e.reason = h.reason
+            e.link = h.link.map { HTLCRef(channelID: $0.channelID, htlcID: $0.htlcID) }
+            return e
+        }
+        usedIDs = Set(htlcs.map(\.htlcID))
+        if let v = s.voucher {
+            latestVoucher = ConditionalVoucher(channelID: s.channelID, nonce: s.nonce, amount: v.amount, timestamp: v.timestampMillis,
+                                               locks: htlcs.map(\.lock))
+            latestSignature = v.signature
+        }
+    }
+}
