@@ -105,7 +105,8 @@ struct HTLCPersistenceTests {
         for node in net.durable.indices {
             for c in net.durable[node].values {
                 let back = HTLCChannel(restoring: c.stored, terms: c.terms, role: c.role)
-                #expect(back == c)
+                #expect(back.stored == c.stored && back.htlcs == c.htlcs && back.latestVoucher == c.latestVoucher
+                        && back.latestSignature == c.latestSignature && back.nonce == c.nonce && back.settled == c.settled)
                 seen += 1
             }
         }
