@@ -87,7 +87,7 @@ struct HTLCHostileTests {
         for c in net.durable[1].values { restarted.restore(c) }
         net.books[1] = restarted
         net.drop = { _, _, _ in false }
-        net.perform(net.books[1].resume(peer: net.address(0), now: net.now), at: 1)
+        net.perform(net.books[1].resume(peer: net.address(0), now: net.now), at: 1, resent: true)
         net.run()
         #expect(net.channel(0, 0).settled == 53 && net.channel(1, 1).settled == 50)
         net.expectSettledEverywhere()

@@ -17,7 +17,7 @@ extension HTLCChannel {
     }
 
     /// A channel's HTLC state as the store kept it, with the channel's terms and this node's role.
-    public init(restoring s: StoredHTLCChannel, terms: ChannelTerms, role: ChannelRole) {
+    public init(restoring s: StoredHTLCChannel, terms: ChannelTerms, role: PaymeshChannels.ChannelRole) {
         self.init(terms: terms, role: role, nonce: s.nonce, settled: s.settled.atomicUnits)
         htlcs = s.htlcs.map { h in
             var e = HTLCEntry(channelID: s.channelID, htlcID: h.htlcID, paymentHash: h.paymentHash, amount: h.amount.atomicUnits,
