@@ -94,6 +94,35 @@ struct HTLCHostileTests {
     }
 }
 
+extension HTLCHostileTests {
+    /// The payer's voucher answering a fulfil is lost and both ends restart: the payee repeats its
+    /// fulfil, the payer (restored from its rows) repeats the same voucher, and the ends agree.
+    @Test func aLostAnswerToAFulfilIsRepeatedAfterRestarts() throws {
+        var net = try HTLCNet(nodes: 2)
+        net.drop = { from, _, m in if from == 0, case .paymentUpdate = m { true } else { false } }
+        try net.pay(to: 1, amount: 25, seed: 9)
+        #expect(net.channel(0, 0).settled == 25 && net.channel(1, 0).settled == 0)
+        net.drop = { _, _, _ in false }
+        for node in 0..<2 {
+            var restarted = HTLCBook(key: net.keys[node])
+            for c in net.durable[node].values {
+                restarted.restore(HTLCChannel(restoring: c.stored, terms: c.terms, role: c.role))
+            }
+            net.books[node] = restarted
+        }
+        net.perform(net.books[1].resume(peer: net.address(0), now: net.now), at: 1, resent: true)
+        // The payer's answer comes from durable state too: check it by hand, then deliver.
+        let (from, to, fulfil) = net.queue.removeFirst()
+        let answer = net.books[to].onReceived(fulfil, from: net.address(from), now: net.now)
+        guard case .send(.paymentUpdate(let v), _)? = answer.first else { Issue.record("no voucher: \(answer)"); return }
+        #expect(v.amount == Amount(25) && v.locks == nil && v.nonce == 2)
+        net.perform(answer, at: to, resent: true)
+        net.run()
+        #expect(net.channel(1, 0).settled == 25 && net.channel(1, 0).htlcs.isEmpty)
+        net.expectSettledEverywhere()
+    }
+}
+
 @Suite("HTLC book: persisted state")
 struct HTLCPersistenceTests {
     /// Every channel state a 3-hop payment persists survives the store's rows unchanged.
@@ -106,7 +135,7 @@ struct HTLCPersistenceTests {
             for c in net.durable[node].values {
                 let back = HTLCChannel(restoring: c.stored, terms: c.terms, role: c.role)
                 #expect(back.stored == c.stored && back.htlcs == c.htlcs && back.latestVoucher == c.latestVoucher
-                        && back.latestSignature == c.latestSignature && back.nonce == c.nonce && back.settled == c.settled)
+                        && back.latestSignature == c.latestSignature && back.lastUpdate == c.lastUpdate && back.nonce == c.nonce && back.settled == c.settled)
                 seen += 1
             }
         }

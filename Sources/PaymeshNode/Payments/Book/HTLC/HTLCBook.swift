@@ -291,10 +291,17 @@ public struct HTLCBook: Sendable {
         return i
     }
 
-    private mutating func onFulfill(_ f: HTLCFulfill, from peer: EthereumAddress, now: UInt64) -> [HTLCAction] {
-        guard let i = offered(f.channelID, f.htlcID, from: peer) else {
-            return [.notify(.refused(peer: peer, code: .channelNotFound, detail: "HTLC_FULFILL of no pending HTLC of ours"))]
+    /// A fulfil or cancel of an HTLC this payer already answered (the payee missed the answer, e.g.
+    /// across a restart): the latest voucher again, else a refusal.
+    private func answered(_ id: ChannelID, _ htlc: HTLCID, from peer: EthereumAddress, _ what: String) -> [HTLCAction] {
+        if let c = channels[id], c.role == .payer, c.peer == peer, c.index(htlc) == nil, let v = c.lastUpdate {
+            return [.send(.paymentUpdate(v), to: peer)]
         }
+        return [.notify(.refused(peer: peer, code: .channelNotFound, detail: "\(what) of no pending HTLC of ours"))]
+    }
+
+    private mutating func onFulfill(_ f: HTLCFulfill, from peer: EthereumAddress, now: UInt64) -> [HTLCAction] {
+        guard let i = offered(f.channelID, f.htlcID, from: peer) else { return answered(f.channelID, f.htlcID, from: peer, "HTLC_FULFILL") }
         let entry = channels[f.channelID]!.htlcs[i]
         guard Self.hash(f.preimage) == entry.paymentHash else {
             return [.notify(.refused(peer: peer, code: .invalidProof, detail: "preimage does not match the payment hash"))]
@@ -313,9 +320,7 @@ public struct HTLCBook: Sendable {
     }
 
     private mutating func onCancel(_ m: HTLCCancel, from peer: EthereumAddress, now: UInt64) -> [HTLCAction] {
-        guard let i = offered(m.channelID, m.htlcID, from: peer) else {
-            return [.notify(.refused(peer: peer, code: .channelNotFound, detail: "HTLC_CANCEL of no pending HTLC of ours"))]
-        }
+        guard let i = offered(m.channelID, m.htlcID, from: peer) else { return answered(m.channelID, m.htlcID, from: peer, "HTLC_CANCEL") }
         let entry = channels[m.channelID]!.htlcs[i]
         channels[m.channelID]!.htlcs[i].state = .cancelled
         channels[m.channelID]!.htlcs[i].reason = m.reason

@@ -7,7 +7,9 @@ extension HTLCChannel {
     public var stored: StoredHTLCChannel {
         StoredHTLCChannel(
             channelID: channelID, nonce: nonce, settled: Amount(settled),
-            voucher: latestVoucher.flatMap { v in latestSignature.map { (v.amount, v.timestamp, $0) } },
+            voucher: role == .payer
+                ? lastUpdate.map { ($0.amount, $0.timestamp, $0.signature) }
+                : latestVoucher.flatMap { v in latestSignature.map { (v.amount, v.timestamp, $0) } },
             htlcs: htlcs.map { e in
                 StoredHTLC(htlcID: e.htlcID, side: e.side == .offered ? .offered : .received,
                            state: StoredHTLC.State(rawValue: e.state.rawValue)!, paymentHash: e.paymentHash,
@@ -29,7 +31,10 @@ extension HTLCChannel {
             return e
         }
         usedIDs = Set(htlcs.map(\.htlcID))
-        if let v = s.voucher {
+        if let v = s.voucher, role == .payer {
+            lastUpdate = try? PaymentUpdate(channelID: s.channelID, nonce: s.nonce, amount: v.amount, timestamp: v.timestampMillis,
+                                            locks: htlcs.isEmpty ? nil : htlcs.map(\.htlcID), signature: v.signature)
+        } else if let v = s.voucher {
             latestVoucher = ConditionalVoucher(channelID: s.channelID, nonce: s.nonce, amount: v.amount, timestamp: v.timestampMillis,
                                                locks: htlcs.map(\.lock))
             latestSignature = v.signature

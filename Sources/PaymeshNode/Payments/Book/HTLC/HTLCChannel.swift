@@ -19,6 +19,9 @@ public struct HTLCChannel: Sendable, Hashable {
     /// Payee: the latest conditional voucher and its signature (what a claim shows, §5.8).
     public internal(set) var latestVoucher: ConditionalVoucher?
     public internal(set) var latestSignature: Signature65?
+    /// Payer: the latest voucher it signed as a PAYMENT_UPDATE (after a fulfil or cancel), resent when
+    /// the payee repeats a fulfil or cancel it already answered; nil after an HTLC_PROPOSE.
+    public internal(set) var lastUpdate: PaymentUpdate?
     /// Payee: ids this channel ever held (an id is never reused, else 1103).
     var usedIDs: Set<HTLCID> = []
 
@@ -60,6 +63,7 @@ public struct HTLCChannel: Sendable, Hashable {
         } catch { throw .paymesh(error.code, "HTLC_PROPOSE: \(error)") }
         nonce = next
         htlcs.append(entry)
+        lastUpdate = nil
         return message
     }
 
@@ -76,6 +80,7 @@ public struct HTLCChannel: Sendable, Hashable {
                 let v = try PaymentUpdate(channelID: channelID, nonce: next, amount: Amount(total), timestamp: now,
                                           signature: .unsigned).signed(with: key, domain: terms.domain)
                 nonce = next
+                lastUpdate = v
                 return v
             }
             let voucher = ConditionalVoucher(channelID: channelID, nonce: next, amount: Amount(total), timestamp: now,
@@ -84,6 +89,7 @@ public struct HTLCChannel: Sendable, Hashable {
                                       locks: htlcs.map(\.htlcID),
                                       signature: voucher.sign(with: key, domain: terms.domain, type: .paymentUpdate))
             nonce = next
+            lastUpdate = v
             return v
         } catch { throw .paymesh(error.code, "voucher: \(error)") }
     }
