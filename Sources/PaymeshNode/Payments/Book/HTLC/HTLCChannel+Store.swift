@@ -11,8 +11,7 @@ extension HTLCChannel {
                 ? lastUpdate.map { ($0.amount, $0.timestamp, $0.signature) }
                 : latestVoucher.flatMap { v in latestSignature.map { (v.amount, v.timestamp, $0) } },
             htlcs: htlcs.map { e in
-                StoredHTLC(htlcID: e.htlcID, side: e.side == .offered ? .offered : .received,
-                           state: StoredHTLC.State(rawValue: e.state.rawValue)!, paymentHash: e.paymentHash,
+                StoredHTLC(htlcID: e.htlcID, side: e.side, state: e.state, paymentHash: e.paymentHash,
                            amount: Amount(e.amount), expiryMillis: e.expiry, preimage: e.preimage, reason: e.reason,
                            link: e.link.map { ($0.channelID, $0.htlcID) })
             })
@@ -23,8 +22,7 @@ extension HTLCChannel {
         self.init(terms: terms, role: role, nonce: s.nonce, settled: s.settled.atomicUnits)
         htlcs = s.htlcs.map { h in
             var e = HTLCEntry(channelID: s.channelID, htlcID: h.htlcID, paymentHash: h.paymentHash, amount: h.amount.atomicUnits,
-                              expiry: h.expiryMillis, side: h.side == .offered ? .offered : .received,
-                              state: HTLCEntry.State(rawValue: h.state.rawValue)!)
+                              expiry: h.expiryMillis, side: h.side, state: h.state)
             e.preimage = h.preimage
             e.reason = h.reason
             e.link = h.link.map { HTLCRef(channelID: $0.channelID, htlcID: $0.htlcID) }

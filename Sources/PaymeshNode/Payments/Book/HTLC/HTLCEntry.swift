@@ -1,12 +1,14 @@
 import PaymeshMessages
+import PaymeshStore
 
 /// One HTLC of one channel, as this node records it (the `htlcs` rows of Specs/storage.md §HTLCs).
 public struct HTLCEntry: Sendable, Hashable {
     /// `.offered`: this node is the channel's payer and locked the HTLC; `.received`: the payee.
-    public enum Side: String, Sendable, Hashable { case offered, received }
+    /// (The store's enum: one name for one thing.)
+    public typealias Side = StoredHTLC.Side
     /// `.pending` until the preimage or a cancel is known; `.fulfilled` / `.cancelled` stay until the
     /// payer's next voucher leaves the HTLC out (`HTLCChannel.settled` then includes a fulfilled one).
-    public enum State: String, Sendable, Hashable { case pending, fulfilled, cancelled }
+    public typealias State = StoredHTLC.State
 
     public let channelID: ChannelID
     public let htlcID: HTLCID
