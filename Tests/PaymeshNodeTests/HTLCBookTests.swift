@@ -228,6 +228,73 @@ struct HTLCBookTests {
         #expect(attributed.hopIndex == 0 && attributed.failure.code == .finalIncorrectAmount)
     }
 
+    @Test func theNextChannelLackingBalanceIsATemporaryFailureNamingIt() throws {
+        var net2 = try HTLCNet(nodes: 3, deposit: 1_000)
+        // B→C already paid 200 unconditionally: 900 more does not fit its 1,000 deposit.
+        net2.books[1] = HTLCBook(key: net2.keys[1])
+        net2.books[1].add(terms: net2.channels[0], role: .payee, nonce: 0, settled: 0)
+        net2.books[1].add(terms: net2.channels[1], role: .payer, nonce: 0, settled: 200)
+        try net2.pay(to: 2, amount: 900, seed: 25)
+        let f = try #require(Self.failure(net2))
+        #expect(f.0 == 0 && f.2 == .temporaryChannelFailure)
+        #expect(net2.channel(0, 0).locked == 0)
+    }
+
+    @Test func finalHopRefusesAnUnknownPaymentHashAndAWrongExpiry() throws {
+        var net = try HTLCNet(nodes: 3)
+        // No preimage in the onion and no invoice at the payee: 1405 from the final hop (index 1).
+        let p = HTLCNet.preimage(26)
+        net.perform(try net.books[0].send(route: net.route(to: 2), amount: 10, paymentHash: HTLCNet.hash(p), preimage: nil,
+                                          htlcID: HTLCNet.htlcID(26), sessionKey: HTLCNet.sessionKey(26), now: net.now), at: 0)
+        net.run()
+        var f = try #require(Self.failure(net))
+        #expect(f.0 == 1 && f.1 == net.address(2) && f.2 == .unknownPaymentHash)
+        // With an invoice for it, the same payment succeeds.
+        net.books[2].addInvoice(preimage: p)
+        net.events[0] = []
+        net.perform(try net.books[0].send(route: net.route(to: 2), amount: 10, paymentHash: HTLCNet.hash(p), preimage: nil,
+                                          htlcID: HTLCNet.htlcID(27), sessionKey: HTLCNet.sessionKey(27), now: net.now), at: 0)
+        net.run()
+        #expect(net.events[0] == [.paymentSucceeded(paymentHash: HTLCNet.hash(p), preimage: p, amount: 10, fees: 0)])
+        // A final hop too close to its expiry: 1404 from the final hop.
+        net.events[0] = []
+        net.books[2].policy.minFinalExpiryMillis = 10 * 60_000
+        try net.pay(to: 2, amount: 10, seed: 28)
+        f = try #require(Self.failure(net))
+        #expect(f.0 == 1 && f.2 == .expiryTooSoon)
+        net.expectSettledEverywhere()
+    }
+
+    @Test func aTamperedOnionIsInvalidAndNothingIsForwarded() throws {
+        var net = try HTLCNet(nodes: 3)
+        let p = HTLCNet.preimage(29)
+        var actions = try net.books[0].send(route: net.route(to: 2), amount: 10, paymentHash: HTLCNet.hash(p), preimage: p,
+                                            htlcID: HTLCNet.htlcID(29), sessionKey: HTLCNet.sessionKey(29), now: net.now)
+        // Flip one onion byte in flight (the payer's signature does not cover the onion).
+        for (i, a) in actions.enumerated() {
+            if case .send(.htlcPropose(var m), let to) = a { m.onion[100] ^= 1; actions[i] = .send(.htlcPropose(m), to: to) }
+        }
+        net.perform(actions, at: 0)
+        net.run()
+        let f = try #require(Self.failure(net))
+        #expect(f.2 == .invalidOnion)
+        #expect(!net.events[1].contains { if case .forwarded = $0 { true } else { false } })
+        net.expectSettledEverywhere()
+    }
+
+    @Test func anExpiryBeyondTheHopsMaximumLifetimeIsRefused() throws {
+        var net = try HTLCNet(nodes: 3, policies: [1: HTLCPolicy(maxLifetimeMillis: 60 * 60_000)])
+        let p = HTLCNet.preimage(31)
+        net.perform(try net.books[0].send(route: net.route(to: 2), amount: 10, paymentHash: HTLCNet.hash(p), preimage: p,
+                                          htlcID: HTLCNet.htlcID(31), sessionKey: HTLCNet.sessionKey(31), now: net.now,
+                                          finalExpiryMillis: 2 * 60 * 60_000), at: 0)
+        net.run()
+        // Node 1 refuses the incoming HTLC itself (before any onion): HTLC_CANCEL 1411, no failure onion.
+        let f = try #require(Self.failure(net))
+        #expect(f.0 == 0 && f.2 == .expiryTooFar)
+        net.expectSettledEverywhere()
+    }
+
     // MARK: Time
 
     @Test func aHopThatWithholdsThePreimageUnlocksEverythingAtExpiry() throws {
