@@ -14,9 +14,9 @@ public enum HTLCAction: Sendable, Equatable {
 public enum HTLCEvent: Sendable, Equatable {
     /// Origin: the payee revealed the preimage; `fees` is what the hops kept.
     case paymentSucceeded(paymentHash: Hash32, preimage: Hash32, amount: UInt128, fees: UInt128)
-    /// Origin: the route failed at hop `hopIndex` (0 = the first hop; nil when no hop could be
-    /// named), whose node is `node`, with `code` (Specs/onion.md §5.3).
-    case paymentFailed(paymentHash: Hash32, hopIndex: Int?, node: EthereumAddress?, code: PaymeshErrorCode)
+    /// Origin: the route failed at hop `hopIndex` (0 = the first hop, also blamed when no hop's
+    /// failure verifies), whose node is `node`, with `code` (Specs/onion.md §5.3).
+    case paymentFailed(paymentHash: Hash32, hopIndex: Int, node: EthereumAddress, code: PaymeshErrorCode)
     /// Final hop: a payment arrived and was fulfilled.
     case paymentReceived(paymentHash: Hash32, amount: UInt128, channelID: ChannelID)
     /// Forwarding hop: an HTLC was relayed downstream, keeping `fee`.

@@ -339,13 +339,14 @@ public struct HTLCBook: Sendable {
             return cancelReceived(up, code: reason, failure: wrapped, now: now)
         }
         guard let pay = payments.removeValue(forKey: entry.paymentHash) else { return [] }
-        var hop: Int? = failure.isEmpty ? 0 : nil
+        // No failure onion, or one no hop's HMAC verifies: the first hop is blamed (onion.md §5.3).
+        var hop = 0
         var code = reason
         if !failure.isEmpty, let attributed = try? FailurePacket.attribute(failure, sharedSecrets: pay.secrets) {
             hop = attributed.hopIndex
             code = attributed.failure.code
         }
-        return [.notify(.paymentFailed(paymentHash: entry.paymentHash, hopIndex: hop, node: hop.map { pay.route[$0].node }, code: code))]
+        return [.notify(.paymentFailed(paymentHash: entry.paymentHash, hopIndex: hop, node: pay.route[hop].node, code: code))]
     }
 
     private mutating func reissue(_ id: ChannelID, now: UInt64) -> [HTLCAction] {
