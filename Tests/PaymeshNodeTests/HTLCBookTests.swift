@@ -21,6 +21,8 @@ struct HTLCNet {
     var events: [[HTLCEvent]]
     /// The last persisted state of each node's channels (what a restart restores).
     var durable: [[ChannelID: HTLCChannel]]
+    /// Every state each node persisted, in order (what its store was asked to write).
+    var persisted: [[HTLCChannel]]
     var queue: [(from: Int, to: Int, message: Message)] = []
     /// Messages to lose (a peer offline, a hop withholding its preimage).
     var drop: (Int, Int, Message) -> Bool = { _, _, _ in false }
@@ -31,6 +33,7 @@ struct HTLCNet {
         books = keys.indices.map { HTLCBook(key: keys[$0], policy: policies[$0] ?? HTLCPolicy()) }
         events = Array(repeating: [], count: nodes)
         durable = Array(repeating: [:], count: nodes)
+        persisted = Array(repeating: [], count: nodes)
         for i in 0..<(nodes - 1) {
             let (payer, _) = try PayerChannel.open(key: keys[i], payee: keys[i + 1].address, asset: Self.usdc, deposit: deposit,
                                                    salt: [UInt8](repeating: UInt8(i), count: 32), now: Self.t0)
@@ -59,6 +62,7 @@ struct HTLCNet {
             case .persist(let c):
                 persisted.insert(c.channelID)
                 durable[node][c.channelID] = c
+                self.persisted[node].append(c)
             case .send(let m, let to):
                 if !resent { switch m {
                 case .htlcPropose(let p): #expect(persisted.contains(p.channelID), "HTLC_PROPOSE before its persist")

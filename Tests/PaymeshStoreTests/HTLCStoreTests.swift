@@ -26,12 +26,35 @@ import Testing
         #expect(try store.loadHTLCChannels() == [first])
         let second = StoredHTLCChannel(channelID: Fixtures.channelID(0), nonce: 4, settled: Amount(7), htlcs: [Self.htlc(5, state: .cancelled)])
         try await store.saveHTLCs(second)
-        #expect(try store.loadHTLCChannels() == [second])
+        // The ids no longer held come back as retired (sorted by bytes), never to be used again.
+        var loaded = second
+        loaded.retiredIDs = [Self.htlc(2).htlcID, Self.htlc(9).htlcID]
+        #expect(try store.loadHTLCChannels() == [loaded])
         await store.close()
         // Durable across a reopen.
         let reopened = try ChannelStore(path: dir.file("s.sqlite"))
-        #expect(try reopened.loadHTLCChannels() == [second])
+        #expect(try reopened.loadHTLCChannels() == [loaded])
         await reopened.close()
+    }
+
+    @Test func aForwardedHTLCsSharedSecretRoundTripsWhilePending() async throws {
+        let dir = TemporaryDirectory()
+        let store = try ChannelStore(path: dir.file("s.sqlite"))
+        try await store.saveChannel(Fixtures.channel(3))
+        var h = Self.htlc(1, link: true) // received, pending
+        h.sharedSecret = try Hash32([UInt8](repeating: 0x5e, count: 32))
+        let c = StoredHTLCChannel(channelID: Fixtures.channelID(3), nonce: 1, settled: .zero, htlcs: [h])
+        try await store.saveHTLCs(c)
+        #expect(try store.loadHTLCChannels() == [c])
+        // Only a pending received HTLC keeps a secret: anything else breaks a CHECK, refused whole.
+        var resolved = h
+        resolved.state = .cancelled
+        resolved.reason = .htlcTimeout
+        await #expect(throws: StoreError.self) {
+            try await store.saveHTLCs(StoredHTLCChannel(channelID: Fixtures.channelID(3), nonce: 2, settled: .zero, htlcs: [resolved]))
+        }
+        #expect(try store.loadHTLCChannels() == [c])
+        await store.close()
     }
 
     @Test func refusalsWriteNothing() async throws {

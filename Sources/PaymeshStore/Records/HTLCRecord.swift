@@ -21,9 +21,13 @@ public struct StoredHTLC: Sendable, Hashable {
     }
     var linkChannel: ChannelID?
     var linkHTLC: HTLCID?
+    /// A forwarded, still pending received HTLC: the onion secret this hop shares with the origin
+    /// (SHA-256 of the ECDH point, onion.md §3.1), to wrap the failure it relays upstream.
+    public var sharedSecret: Hash32?
 
     public init(htlcID: HTLCID, side: Side, state: State, paymentHash: Hash32, amount: Amount, expiryMillis: UInt64,
-                preimage: Hash32? = nil, reason: PaymeshErrorCode? = nil, link: (channelID: ChannelID, htlcID: HTLCID)? = nil) {
+                preimage: Hash32? = nil, reason: PaymeshErrorCode? = nil, link: (channelID: ChannelID, htlcID: HTLCID)? = nil,
+                sharedSecret: Hash32? = nil) {
         self.htlcID = htlcID
         self.side = side
         self.state = state
@@ -34,6 +38,7 @@ public struct StoredHTLC: Sendable, Hashable {
         self.reason = reason
         self.linkChannel = link?.channelID
         self.linkHTLC = link?.htlcID
+        self.sharedSecret = sharedSecret
     }
 }
 
@@ -52,9 +57,14 @@ public struct StoredHTLCChannel: Sendable, Hashable {
     var voucherTimestamp: UInt64?
     var voucherSignature: Signature65?
     public var htlcs: [StoredHTLC]
+    /// Ids the channel held before and no longer holds (`htlc_used_ids` minus `htlcs`), sorted by
+    /// bytes: never to be used again. Saving adds the ids of `htlcs` to the table (it only grows, for
+    /// the channel's life); these are read back, not written.
+    public var retiredIDs: [HTLCID]
 
     public init(channelID: ChannelID, nonce: UInt64, settled: Amount,
-                voucher: (amount: Amount, timestampMillis: UInt64, signature: Signature65)? = nil, htlcs: [StoredHTLC]) {
+                voucher: (amount: Amount, timestampMillis: UInt64, signature: Signature65)? = nil, htlcs: [StoredHTLC],
+                retiredIDs: [HTLCID] = []) {
         self.channelID = channelID
         self.nonce = nonce
         self.settled = settled
@@ -62,5 +72,6 @@ public struct StoredHTLCChannel: Sendable, Hashable {
         self.voucherTimestamp = voucher?.timestampMillis
         self.voucherSignature = voucher?.signature
         self.htlcs = htlcs
+        self.retiredIDs = retiredIDs
     }
 }

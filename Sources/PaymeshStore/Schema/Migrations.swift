@@ -185,10 +185,18 @@ enum Migrations {
             reason       INTEGER CHECK (reason IS NULL OR reason BETWEEN 1000 AND 1999),
             link_channel BLOB    CHECK (link_channel IS NULL OR length(link_channel) = 32),
             link_htlc    BLOB    CHECK (link_htlc IS NULL OR length(link_htlc) = 16),
+            shared_secret BLOB   CHECK (shared_secret IS NULL OR length(shared_secret) = 32),
             PRIMARY KEY (channel, htlc_id),
             UNIQUE (channel, position),
             CHECK ((state = 'fulfilled') = (preimage IS NOT NULL)),
-            CHECK ((link_channel IS NULL) = (link_htlc IS NULL))
+            CHECK ((link_channel IS NULL) = (link_htlc IS NULL)),
+            CHECK (shared_secret IS NULL OR (side = 'received' AND state = 'pending'))
+        ) WITHOUT ROWID;
+
+        CREATE TABLE htlc_used_ids (
+            channel BLOB NOT NULL REFERENCES htlc_channels(channel),
+            htlc_id BLOB NOT NULL CHECK (length(htlc_id) = 16),
+            PRIMARY KEY (channel, htlc_id)
         ) WITHOUT ROWID;
         """
 }

@@ -23,8 +23,8 @@ enum HTLCQueries {
         for (position, h) in c.htlcs.enumerated() {
             try db.run("""
                 INSERT INTO htlcs (channel, position, htlc_id, side, state, payment_hash, amount, expiry, preimage, reason,
-                                   link_channel, link_htlc)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                                   link_channel, link_htlc, shared_secret)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
                 """) { s throws(StoreError) in
                 try s.bind(1, c.channelID.bytes)
                 try s.bind(2, Int64(position))
@@ -38,6 +38,11 @@ enum HTLCQueries {
                 try s.bind(10, h.reason.map { Int64($0.rawValue) })
                 try s.bind(11, h.linkChannel?.bytes)
                 try s.bind(12, h.linkHTLC?.bytes)
+                try s.bind(13, h.sharedSecret?.bytes)
+            }
+            try db.run("INSERT OR IGNORE INTO htlc_used_ids (channel, htlc_id) VALUES (?1, ?2)") { s throws(StoreError) in
+                try s.bind(1, c.channelID.bytes)
+                try s.bind(2, h.htlcID.bytes)
             }
         }
     }
@@ -59,7 +64,7 @@ enum HTLCQueries {
             channels.append(c)
         }
         let rows = try db.statement("""
-            SELECT channel, htlc_id, side, state, payment_hash, amount, expiry, preimage, reason, link_channel, link_htlc
+            SELECT channel, htlc_id, side, state, payment_hash, amount, expiry, preimage, reason, link_channel, link_htlc, shared_secret
             FROM htlcs ORDER BY channel, position
             """)
         while try rows.step() {
@@ -76,7 +81,19 @@ enum HTLCQueries {
             if !rows.isNull(8) { h.reason = PaymeshErrorCode(rawValue: UInt16(clamping: rows.int64(8))) }
             h.linkChannel = try BytesDecoding.decodeOptional(ChannelID.self, rows.blob(9), "htlcs.link_channel")
             h.linkHTLC = try BytesDecoding.decodeOptional(HTLCID.self, rows.blob(10), "htlcs.link_htlc")
+            h.sharedSecret = try BytesDecoding.decodeOptional(Hash32.self, rows.blob(11), "htlcs.shared_secret")
             channels[i].htlcs.append(h)
+        }
+        // Used ids not held any more (the table's primary key orders them by bytes).
+        let used = try db.statement("""
+            SELECT u.channel, u.htlc_id FROM htlc_used_ids u
+            WHERE NOT EXISTS (SELECT 1 FROM htlcs h WHERE h.channel = u.channel AND h.htlc_id = u.htlc_id)
+            ORDER BY u.channel, u.htlc_id
+            """)
+        while try used.step() {
+            let id = try BytesDecoding.decode(ChannelID.self, used.blob(0), "htlc_used_ids.channel")
+            guard let i = index[id] else { throw .corrupt("htlc_used_ids row of a channel without htlc_channels") }
+            channels[i].retiredIDs.append(try BytesDecoding.decode(HTLCID.self, used.blob(1), "htlc_used_ids.htlc_id"))
         }
         return channels
     }

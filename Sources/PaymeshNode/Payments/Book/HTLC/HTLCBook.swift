@@ -15,8 +15,6 @@ public struct HTLCBook: Sendable {
     var invoices: [Hash32: Hash32] = [:]
     /// Payments this node started, by payment hash.
     private(set) var payments: [Hash32: OutgoingPayment] = [:]
-    /// Received HTLCs this node forwarded: the secret shared with the origin, to wrap failures.
-    private var secrets: [HTLCRef: SharedSecret] = [:]
 
     struct OutgoingPayment: Sendable {
         let route: [RouteHop]
@@ -106,7 +104,7 @@ public struct HTLCBook: Sendable {
         try checkCapacity(channel, adding: amounts[0])
         let entry = HTLCEntry(channelID: first.channelID, htlcID: htlcID, paymentHash: paymentHash, amount: amounts[0],
                               expiry: expiries[0], side: .offered, state: .pending)
-        guard channel.index(htlcID) == nil else { throw .paymesh(.duplicateNonce, "htlc id in use") }
+        guard !channel.usedIDs.contains(htlcID) else { throw .paymesh(.duplicateNonce, "htlc id in use") }
         let propose = try channels[first.channelID]!.propose(entry, onion: onion.packet.bytes, key: key, now: now)
         payments[paymentHash] = OutgoingPayment(route: route, secrets: onion.sharedSecrets, amount: amount,
                                                 fees: amounts[0] - amount, first: entry.ref)
@@ -115,6 +113,9 @@ public struct HTLCBook: Sendable {
 
     /// Room for one more HTLC of `amount` on our payer channel: slots, locked value, balance.
     private func checkCapacity(_ c: HTLCChannel, adding amount: UInt128) throws(NodeError) {
+        guard c.usedIDs.count < policy.maxHTLCsPerChannel else {
+            throw .paymesh(.temporaryChannelFailure, "channel \(c.channelID) held \(c.usedIDs.count) HTLCs (limit \(policy.maxHTLCsPerChannel)); close it")
+        }
         guard c.pending.count < policy.maxInFlight else {
             throw .paymesh(.temporaryChannelFailure, "channel \(c.channelID) has \(c.pending.count) HTLCs in flight (limit \(policy.maxInFlight))")
         }
@@ -166,6 +167,9 @@ public struct HTLCBook: Sendable {
                               expiry: p.expiry, side: .received, state: .pending)
         do throws(NodeError) {
             guard !c.usedIDs.contains(p.htlcID) else { throw .paymesh(.duplicateNonce, "htlc_id \(p.htlcID) was used before") }
+            guard c.usedIDs.count < policy.maxHTLCsPerChannel else {
+                throw .paymesh(.channelLimitExceeded, "channel held \(c.usedIDs.count) HTLCs (limit \(policy.maxHTLCsPerChannel)); close it")
+            }
             // Counted over what the payer's voucher still holds (a fulfilled HTLC keeps its slot
             // until the payer's next voucher pays it).
             guard c.htlcs.count < policy.maxInFlight else {
@@ -247,10 +251,10 @@ public struct HTLCBook: Sendable {
         do { propose = try channels[fwd.nextChannel]!.propose(entry, onion: next.bytes, key: key, now: now) } catch {
             return fail(ref, secret, .temporaryChannelFailure, data: fwd.nextChannel.bytes, now: now)
         }
-        channels[fwd.nextChannel]!.usedIDs.insert(outID)
         let i = channels[ref.channelID]!.index(ref.htlcID)!
         channels[ref.channelID]!.htlcs[i].link = entry.ref
-        secrets[ref] = secret
+        // SharedSecret is 32 bytes (SHA-256 of the ECDH point).
+        channels[ref.channelID]!.htlcs[i].sharedSecret = secret.withUnsafeBytes { try! Hash32(Array($0)) }
         return [.persist(channels[ref.channelID]!), .persist(channels[fwd.nextChannel]!),
                 .send(.htlcPropose(propose), to: channels[fwd.nextChannel]!.peer),
                 .notify(.forwarded(paymentHash: p.paymentHash, incoming: ref, outgoing: entry.ref, fee: incoming - outgoing))]
@@ -269,7 +273,7 @@ public struct HTLCBook: Sendable {
         else { return [] }
         channels[ref.channelID]!.htlcs[i].state = .cancelled
         channels[ref.channelID]!.htlcs[i].reason = code
-        secrets[ref] = nil
+        channels[ref.channelID]!.htlcs[i].sharedSecret = nil
         let c = channels[ref.channelID]!
         return [.persist(c), .send(.htlcCancel(cancel), to: c.peer)]
     }
@@ -278,7 +282,7 @@ public struct HTLCBook: Sendable {
         guard let i = channels[ref.channelID]?.index(ref.htlcID), channels[ref.channelID]!.htlcs[i].state == .pending else { return [] }
         channels[ref.channelID]!.htlcs[i].state = .fulfilled
         channels[ref.channelID]!.htlcs[i].preimage = preimage
-        secrets[ref] = nil
+        channels[ref.channelID]!.htlcs[i].sharedSecret = nil
         let c = channels[ref.channelID]!
         return [.persist(c), .send(.htlcFulfill(HTLCFulfill(channelID: ref.channelID, htlcID: ref.htlcID, preimage: preimage, timestamp: now)), to: c.peer)]
     }
@@ -333,7 +337,10 @@ public struct HTLCBook: Sendable {
     /// origin, attribute it to a hop.
     private mutating func failUpstream(_ entry: HTLCEntry, reason: PaymeshErrorCode, failure: [UInt8], now: UInt64) -> [HTLCAction] {
         if let up = entry.link {
-            guard let secret = secrets[up] else { return cancelReceived(up, code: reason, failure: failure, now: now) }
+            guard let c = channels[up.channelID], let i = c.index(up.htlcID), let stored = c.htlcs[i].sharedSecret,
+                  let secret = try? SharedSecret(copying: stored.bytes) else {
+                return cancelReceived(up, code: reason, failure: failure, now: now)
+            }
             if failure.isEmpty { return fail(up, secret, reason, now: now) }
             let wrapped = (try? FailurePacket.wrap(failure, sharedSecret: secret)) ?? failure
             return cancelReceived(up, code: reason, failure: wrapped, now: now)

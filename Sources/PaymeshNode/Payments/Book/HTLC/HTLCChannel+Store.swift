@@ -13,7 +13,7 @@ extension HTLCChannel {
             htlcs: htlcs.map { e in
                 StoredHTLC(htlcID: e.htlcID, side: e.side, state: e.state, paymentHash: e.paymentHash,
                            amount: Amount(e.amount), expiryMillis: e.expiry, preimage: e.preimage, reason: e.reason,
-                           link: e.link.map { ($0.channelID, $0.htlcID) })
+                           link: e.link.map { ($0.channelID, $0.htlcID) }, sharedSecret: e.sharedSecret)
             })
     }
 
@@ -26,9 +26,10 @@ extension HTLCChannel {
             e.preimage = h.preimage
             e.reason = h.reason
             e.link = h.link.map { HTLCRef(channelID: $0.channelID, htlcID: $0.htlcID) }
+            e.sharedSecret = h.sharedSecret
             return e
         }
-        usedIDs = Set(htlcs.map(\.htlcID))
+        usedIDs = Set(htlcs.map(\.htlcID)).union(s.retiredIDs)
         if let v = s.voucher, role == .payer {
             lastUpdate = try? PaymentUpdate(channelID: s.channelID, nonce: s.nonce, amount: v.amount, timestamp: v.timestampMillis,
                                             locks: htlcs.isEmpty ? nil : htlcs.map(\.htlcID), signature: v.signature)

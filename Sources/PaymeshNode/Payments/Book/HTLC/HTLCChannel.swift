@@ -22,7 +22,8 @@ public struct HTLCChannel: Sendable, Hashable {
     /// Payer: the latest voucher it signed as a PAYMENT_UPDATE (after a fulfil or cancel), resent when
     /// the payee repeats a fulfil or cancel it already answered; nil after an HTLC_PROPOSE.
     public internal(set) var lastUpdate: PaymentUpdate?
-    /// Payee: ids this channel ever held (an id is never reused, else 1103).
+    /// Ids this channel ever held (an id is never reused, else 1103); durable (`htlc_used_ids`,
+    /// Specs/storage.md) and at most `HTLCPolicy.maxHTLCsPerChannel` for the channel's life.
     var usedIDs: Set<HTLCID> = []
 
     public var channelID: ChannelID { terms.channelID }
@@ -63,6 +64,7 @@ public struct HTLCChannel: Sendable, Hashable {
         } catch { throw .paymesh(error.code, "HTLC_PROPOSE: \(error)") }
         nonce = next
         htlcs.append(entry)
+        usedIDs.insert(entry.htlcID)
         lastUpdate = nil
         return message
     }

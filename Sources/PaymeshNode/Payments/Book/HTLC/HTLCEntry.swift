@@ -23,6 +23,10 @@ public struct HTLCEntry: Sendable, Hashable {
     /// A forwarded HTLC's other half: for a received one the HTLC offered downstream, for an offered
     /// one the HTLC received upstream. Nil at the origin and the final hop.
     public var link: HTLCRef?
+    /// A forwarded received HTLC while pending: the onion secret this hop shares with the origin
+    /// (SHA-256 of the ECDH point, onion.md §3.1), durable so that a restarted forwarder still wraps
+    /// the failure it relays upstream (onion.md §5) and the origin can name the failing hop.
+    public var sharedSecret: Hash32?
 
     public var ref: HTLCRef { HTLCRef(channelID: channelID, htlcID: htlcID) }
     public var lock: HTLCLock { HTLCLock(htlcID: htlcID, paymentHash: paymentHash, amount: Amount(amount), expiry: expiry) }

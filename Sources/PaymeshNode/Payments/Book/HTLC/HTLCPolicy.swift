@@ -11,6 +11,9 @@ public struct HTLCPolicy: Sendable, Hashable {
     public static let defaultExpiryDeltaMillis: UInt64 = 600_000
     /// The final hop needs at least this long before the expiry to claim (1404). 1 minute.
     public static let defaultMinFinalExpiryMillis: UInt64 = 60_000
+    /// HTLC ids one channel may ever hold (its used ids are kept for its life, Specs/storage.md
+    /// `htlc_used_ids`): past it the payee refuses with 1005 and the payer offers no more (1408).
+    public static let defaultMaxHTLCsPerChannel = 100_000
 
     public var maxInFlight: Int
     /// Most value locked in pending HTLCs per channel, each direction (atomic units; nil: the deposit).
@@ -21,11 +24,14 @@ public struct HTLCPolicy: Sendable, Hashable {
     public var feePPM: UInt64
     public var expiryDeltaMillis: UInt64
     public var minFinalExpiryMillis: UInt64
+    public var maxHTLCsPerChannel: Int
 
     public init(maxInFlight: Int = Self.defaultMaxInFlight, maxLockedValue: UInt128? = nil,
                 maxLifetimeMillis: UInt64 = Self.defaultMaxLifetimeMillis, feeBase: UInt128 = 0, feePPM: UInt64 = 0,
                 expiryDeltaMillis: UInt64 = Self.defaultExpiryDeltaMillis,
-                minFinalExpiryMillis: UInt64 = Self.defaultMinFinalExpiryMillis) {
+                minFinalExpiryMillis: UInt64 = Self.defaultMinFinalExpiryMillis,
+                maxHTLCsPerChannel: Int = Self.defaultMaxHTLCsPerChannel) {
+        precondition(maxHTLCsPerChannel >= 1)
         precondition((1..<MessageLimits.maxLocks).contains(maxInFlight), "maxInFlight within the wire's locks limit")
         precondition(MessageLimits.feePPM.contains(feePPM))
         self.maxInFlight = maxInFlight
@@ -35,6 +41,7 @@ public struct HTLCPolicy: Sendable, Hashable {
         self.feePPM = feePPM
         self.expiryDeltaMillis = expiryDeltaMillis
         self.minFinalExpiryMillis = minFinalExpiryMillis
+        self.maxHTLCsPerChannel = maxHTLCsPerChannel
     }
 
     /// The fee for forwarding `amount` (messages.md §4.8); nil on overflow.
