@@ -71,7 +71,7 @@ let package = Package(
                 // The node's features: peer table, dialing, protocol router, payments, discovery glue, typed
         // events (no console, no JSON-RPC: those are PaymeshConsole's).
         .target(name: "PaymeshNode", dependencies: [
-            "PaymeshTransport", "PaymeshDiscovery", "PaymeshChannels", "PaymeshStore", "PaymeshMessages", "PaymeshMux", "PaymeshCrypto",
+            "PaymeshTransport", "PaymeshDiscovery", "PaymeshChannels", "PaymeshOnion", "PaymeshStore", "PaymeshMessages", "PaymeshMux", "PaymeshCrypto",
             nioCore, nioHelpers,
             .product(name: "Logging", package: "swift-log"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -123,7 +123,7 @@ let package = Package(
         .testTarget(name: "PaymeshMessagesTests", dependencies: ["PaymeshMessages", "PaymeshMsgpack", "PaymeshCrypto", "PaymeshTestSupport", nioCore]),
         .testTarget(name: "PaymeshChannelsTests", dependencies: ["PaymeshChannels", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshStoreTests", dependencies: ["PaymeshStore", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
-        .testTarget(name: "PaymeshNodeTests", dependencies: ["PaymeshDaemon", "PaymeshConsole", "PaymeshNode", "PaymeshHostile", "PaymeshChannels", "PaymeshStore", "PaymeshMessages", "PaymeshTransport", "PaymeshMux", "PaymeshDiscovery", "PaymeshCrypto", "PaymeshTestSupport", "PaymeshNodeTestSupport", nioCore, nioPosix, nioHelpers]),
+        .testTarget(name: "PaymeshNodeTests", dependencies: ["PaymeshDaemon", "PaymeshConsole", "PaymeshNode", "PaymeshOnion", "PaymeshHostile", "PaymeshChannels", "PaymeshStore", "PaymeshMessages", "PaymeshTransport", "PaymeshMux", "PaymeshDiscovery", "PaymeshCrypto", "PaymeshTestSupport", "PaymeshNodeTestSupport", nioCore, nioPosix, nioHelpers]),
         .testTarget(name: "PaymeshConsoleTests", dependencies: ["PaymeshConsole", "PaymeshNode", "PaymeshChannels", "PaymeshMessages", "PaymeshCrypto"]),
         .testTarget(name: "PaymeshDiscoveryTests", dependencies: ["PaymeshDiscovery", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshGossipTests", dependencies: ["PaymeshGossip", "PaymeshGossipSimulation", "PaymeshMessages", "PaymeshMsgpack", "PaymeshCrypto", "PaymeshTestSupport"]),

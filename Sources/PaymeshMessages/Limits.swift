@@ -8,8 +8,11 @@ public enum MessageLimits {
     public static let settlementBytes: ClosedRange<Int> = 1...32
     /// PAYMENT_OPEN.challenge_period, seconds: at least 1 s, at most 365 days.
     public static let challengePeriodSeconds: ClosedRange<UInt64> = 1...31_536_000
-    /// HTLC_PROPOSE.onion: fixed-size opaque ciphertext, bytes (layout defined by routing).
-    public static let onionBytes = 1_300
+    /// HTLC_PROPOSE.onion: the whole Sphinx packet, bytes (Specs/onion.md §2: 1 + 33 + 1300 + 32).
+    public static let onionBytes = 1_366
+    /// HTLC_PROPOSE.locks and PAYMENT_UPDATE.locks (§4.5, §4.2): at most this many HTLCs held by one
+    /// conditional voucher (BOLT 2's max_accepted_htlcs); a channel's own limit is lower.
+    public static let maxLocks = 483
     /// HTLC_CANCEL.failure: encrypted failure onion, bytes.
     public static let failureBytes: ClosedRange<Int> = 0...1_024
     /// CHANNEL_ANNOUNCE.fee_ppm: parts per million, at most 100 %.

@@ -75,13 +75,13 @@ struct MoneyTests {
         let lock = LedgerPosting(owner: K.payerAddress, direction: .debit, amount: 10, reason: .depositLock)
         let payout = Payout(channelID: channel, payer: K.payerAddress, payee: K.payeeAddress, asset: "USDC", deposit: 10,
                             payeeAmount: 10, finalNonce: 1, cooperative: false)
-        #expect(LedgerRules.plan(.payout(payout), side: .payer, prior: [lock])
+        #expect(LedgerRules.plan(.payout(payout), side: .payer, prior: [lock], at: 0)
                 == .post([LedgerPosting(owner: K.payeeAddress, direction: .credit, amount: 10, reason: .payout)]))
         var wrongDeposit = payout
         wrongDeposit.deposit = 11
-        #expect(LedgerRules.plan(.payout(wrongDeposit), side: .payer, prior: [lock]) == .refuse("payout does not match the locked deposit"))
+        #expect(LedgerRules.plan(.payout(wrongDeposit), side: .payer, prior: [lock], at: 0) == .refuse("payout does not match the locked deposit"))
         let again = DepositLock(channelID: channel, payer: K.payerAddress, asset: "USDC", amount: 10)
-        #expect(LedgerRules.plan(.lockDeposit(again), side: .payer, prior: [lock]) == .refuse("channel already has a deposit"))
+        #expect(LedgerRules.plan(.lockDeposit(again), side: .payer, prior: [lock], at: 0) == .refuse("channel already has a deposit"))
     }
 
     @Test func journalIsBalanced() throws {

@@ -117,7 +117,8 @@ struct MessageTests {
         }
         #expect(throws: MessageError.self) {
             try HTLCPropose(channelID: Samples.channel, htlcID: Samples.htlc, paymentHash: try Hash32(Samples.bytes(1, 32)),
-                            amount: Amount(1), expiry: 0, onion: Samples.bytes(0, 1301), timestamp: 0)
+                            amount: Amount(1), expiry: 0, onion: Samples.bytes(0, 1301), nonce: 1, voucherAmount: Amount(1),
+                            timestamp: 0, signature: Samples.sigA)
         }
         #expect(throws: MessageError.self) { try ErrorMessage(code: PaymeshErrorCode(rawValue: 2000), message: "") }
         #expect(throws: MessageError.self) { try ErrorMessage(code: .internalError, message: String(repeating: "é", count: 513)) }

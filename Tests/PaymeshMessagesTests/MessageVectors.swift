@@ -85,6 +85,11 @@ func msgpackFields(_ fields: [String: JSONValue]) throws -> [MsgpackPair] {
                       let bytes = [UInt8](hex: id) else { throw VectorError.unsupportedJSON(key) }
                 return .array([.binary(bytes), .uint(nonce)])
             })
+        case .array(let ids) where key == "locks": // [htlc_id hex, …] (messages.md §4.2, §4.5)
+            v = .array(try ids.map { id in
+                guard case .string(let hex) = id, let bytes = [UInt8](hex: hex) else { throw VectorError.unsupportedJSON(key) }
+                return .binary(bytes)
+            })
         default: throw VectorError.unsupportedJSON(key)
         }
         return MsgpackPair(.string(key), v)

@@ -642,6 +642,8 @@ def uint(lo=0, hi=U64):
 AMOUNT, BOOL, SIG = ("amount",), ("bool",), ("sig",)
 ACKS = ("acks",)  # messages.md §4.4.1: 1..ACK_ENTRIES entries [channel_id bin(32), nonce uint]
 ACK_ENTRIES = 1023
+LOCKS = ("locks",)  # messages.md §4.2, §4.5: distinct bin(16) htlc ids
+MAX_LOCKS = 483
 OPT = "optional"
 
 SCHEMA = {
@@ -651,7 +653,8 @@ SCHEMA = {
                          ("chain_id", uint()), ("verifying_contract", bin_(20)), ("nonce", uint()),
                          ("timestamp", uint()), ("signature", SIG)]),
     2: ("PAYMENT_UPDATE", [("channel_id", bin_(32)), ("nonce", uint(1)), ("amount", AMOUNT),
-                           ("timestamp", uint()), ("task_id", str_(1, 128), OPT), ("signature", SIG)]),
+                           ("timestamp", uint()), ("task_id", str_(1, 128), OPT), ("locks", LOCKS, OPT),
+                           ("signature", SIG)]),
     3: ("PAYMENT_CLOSE", [("channel_id", bin_(32)), ("final_nonce", uint()), ("final_amount", AMOUNT),
                           ("cooperative", BOOL), ("timestamp", uint()), ("signature", SIG),
                           ("counter_signature", SIG, OPT)]),
@@ -659,7 +662,9 @@ SCHEMA = {
                         ("status", str_(choices=("accepted", "rejected"))), ("reason", str_(0, 256), OPT),
                         ("error_code", uint(1000, 1999), OPT), ("acks", ACKS, OPT)]),
     5: ("HTLC_PROPOSE", [("channel_id", bin_(32)), ("htlc_id", bin_(16)), ("payment_hash", bin_(32)),
-                         ("amount", AMOUNT), ("expiry", uint()), ("onion", bin_(1300)), ("timestamp", uint())]),
+                         ("amount", AMOUNT), ("expiry", uint()), ("onion", bin_(1366)),
+                         ("nonce", uint(1, (1 << 63) - 1)), ("voucher_amount", AMOUNT), ("locks", LOCKS),
+                         ("timestamp", uint()), ("signature", SIG)]),
     6: ("HTLC_FULFILL", [("channel_id", bin_(32)), ("htlc_id", bin_(16)), ("preimage", bin_(32)),
                          ("timestamp", uint())]),
     7: ("HTLC_CANCEL", [("channel_id", bin_(32)), ("htlc_id", bin_(16)), ("reason", uint(1000, 1999)),
@@ -719,6 +724,10 @@ def _check_field(name, kind, v):
         if not isinstance(v, list) or not 1 <= len(v) <= ACK_ENTRIES or not all(
                 isinstance(e, list) and len(e) == 2 and isinstance(e[0], bytes) and len(e[0]) == 32
                 and _is_uint(e[1]) and 0 <= e[1] <= U64 for e in v):
+            raise bad
+    elif tag == "locks":
+        if not isinstance(v, list) or len(v) > MAX_LOCKS or not all(
+                isinstance(e, bytes) and len(e) == 16 for e in v) or len(set(v)) != len(v):
             raise bad
     elif tag == "sig":
         if not isinstance(v, bytes) or len(v) != 65:
@@ -798,6 +807,11 @@ def decode_payload(payload: bytes):
         raise MessageError(1501, "acks with status rejected")
     if mtype == 5 and int(out["amount"]) == 0:
         raise MessageError(1501, "HTLC amount 0")
+    if mtype == 5 and (int(out["voucher_amount"]) < int(out["amount"]) or out["htlc_id"] in out["locks"]
+                       or len(out["locks"]) > MAX_LOCKS - 1):
+        raise MessageError(1501, "HTLC_PROPOSE voucher_amount or locks")
+    if mtype == 2 and "locks" in out and (not out["locks"] or "task_id" in out):
+        raise MessageError(1501, "PAYMENT_UPDATE locks")
     if mtype == 8 and not out["peer_a"] < out["peer_b"]:
         raise MessageError(1501, "peer_a not below peer_b")
     return mtype, out
@@ -840,6 +854,8 @@ def json_to_wire(mtype, fields):
             return bytes.fromhex(v)
         if kinds.get(k) == "acks":
             return [[bytes.fromhex(c), n] for c, n in v]
+        if kinds.get(k) == "locks":
+            return [bytes.fromhex(x) for x in v]
         return v
     return {k: conv(k, v) for k, v in fields.items()}
 

@@ -21,14 +21,15 @@ SCHEMAS = {
                          ("settlement", "str"), ("chain_id", "uint"), ("verifying_contract", "bin"),
                          ("nonce", "uint"), ("timestamp", "uint"), ("signature", "bin")]),
     2: ("PAYMENT_UPDATE", [("channel_id", "bin"), ("nonce", "uint"), ("amount", "amount"), ("timestamp", "uint"),
-                           ("task_id", "str"), ("signature", "bin")]),
+                           ("task_id", "str"), ("locks", "locks"), ("signature", "bin")]),
     3: ("PAYMENT_CLOSE", [("channel_id", "bin"), ("final_nonce", "uint"), ("final_amount", "amount"),
                           ("cooperative", "bool"), ("timestamp", "uint"), ("signature", "bin"),
                           ("counter_signature", "bin")]),
     4: ("PAYMENT_ACK", [("channel_id", "bin"), ("nonce", "uint"), ("status", "str"), ("reason", "str"),
                         ("error_code", "uint"), ("acks", "acks")]),
     5: ("HTLC_PROPOSE", [("channel_id", "bin"), ("htlc_id", "bin"), ("payment_hash", "bin"), ("amount", "amount"),
-                         ("expiry", "uint"), ("onion", "bin"), ("timestamp", "uint")]),
+                         ("expiry", "uint"), ("onion", "bin"), ("nonce", "uint"), ("voucher_amount", "amount"),
+                         ("locks", "locks"), ("timestamp", "uint"), ("signature", "bin")]),
     6: ("HTLC_FULFILL", [("channel_id", "bin"), ("htlc_id", "bin"), ("preimage", "bin"), ("timestamp", "uint")]),
     7: ("HTLC_CANCEL", [("channel_id", "bin"), ("htlc_id", "bin"), ("reason", "uint"), ("failure", "bin"),
                         ("timestamp", "uint")]),
@@ -59,7 +60,8 @@ HTLC = "f0" * 16
 NEG = "0123456789abcdef0123456789abcdef"
 PREIMAGE = "42" * 32
 PAYMENT_HASH = "7c" * 32  # opaque here; SHA-256(preimage) is checked by the HTLC layer, not the codec
-ONION = bytes((i * 7 + 3) % 256 for i in range(1300)).hex()
+ONION = bytes((i * 7 + 3) % 256 for i in range(1366)).hex()  # the whole Sphinx packet (onion.md §2)
+HTLC2 = "f1" * 16
 T = 1_767_225_600_000  # 2026-01-01T00:00:00Z in ms
 MAX_AMOUNT = str(2**128 - 1)
 
@@ -80,7 +82,7 @@ VALID = [
     (4, dict(channel_id=CHANNEL, nonce=1, status="accepted")),
     (4, dict(channel_id=CHANNEL, nonce=2, status="rejected", reason="nonce not increasing", error_code=1105)),
     (5, dict(channel_id=CHANNEL, htlc_id=HTLC, payment_hash=PAYMENT_HASH, amount="1000", expiry=T + 600_000,
-             onion=ONION, timestamp=T + 4)),
+             onion=ONION, nonce=4, voucher_amount="1250", locks=[], timestamp=T + 4, signature=SIG_A)),
     (6, dict(channel_id=CHANNEL, htlc_id=HTLC, preimage=PREIMAGE, timestamp=T + 5)),
     (7, dict(channel_id=CHANNEL, htlc_id=HTLC, reason=1401, failure="", timestamp=T + 6)),
     (7, dict(channel_id=CHANNEL, htlc_id=HTLC, reason=1403, failure=("e5" * 300), timestamp=T + 6)),
@@ -98,6 +100,11 @@ VALID = [
     # A coalesced acknowledgement (messages.md §4.4.1, /paymesh/payments/2): CHANNEL at nonce 9, then
     # CHANNEL2 at 7 and CHANNEL3 at 2^32 (a uint32 nonce).
     (4, dict(channel_id=CHANNEL, nonce=9, status="accepted", acks=[[CHANNEL2, 7], [CHANNEL3, 2**32]])),
+    # HTLCs (messages.md §4.5, §4.2, /paymesh/payments/3): a conditional voucher that also keeps HTLC2
+    # locked (amount above 2^64), and the payer's conditional PAYMENT_UPDATE answering a fulfil.
+    (5, dict(channel_id=CHANNEL, htlc_id=HTLC, payment_hash=PAYMENT_HASH, amount=str(2**64 + 5), expiry=T + 600_000,
+             onion=ONION, nonce=2**63 - 1, voucher_amount=str(2**65), locks=[HTLC2], timestamp=T + 4, signature=SIG_A)),
+    (2, dict(channel_id=CHANNEL, nonce=301, amount="1500", timestamp=T + 12, locks=[HTLC, HTLC2], signature=SIG_A)),
 ]
 
 
@@ -113,6 +120,8 @@ def wire_fields(type_id, fields):
         v = fields[key]
         if kind == "bin":
             v = bytes.fromhex(v)
+        elif kind == "locks":  # [htlc_id hex, ...] -> [bin(16), ...]
+            v = [bytes.fromhex(x) for x in v]
         elif kind == "acks":  # [[channel_id hex, nonce], ...] -> [[bin(32), uint], ...]
             v = [[bytes.fromhex(c), n] for c, n in v]
         out[key] = v
@@ -199,7 +208,20 @@ def invalid():
     add("challenge_period 0", with_field(1, OPEN, challenge_period=0), 1501)
     add("peer_a not less than peer_b", with_field(8, ANNOUNCE, peer_a=bytes.fromhex(CAROL)), 1501)
     add("fee_ppm over 1000000", with_field(8, ANNOUNCE, fee_ppm=1_000_001), 1501)
-    add("onion of 1299 bytes", with_field(5, VALID[8][1], onion=bytes(1299)), 1501)
+    add("onion of 1300 bytes (the payload area alone)", with_field(5, VALID[8][1], onion=bytes(1300)), 1501)
+    add("onion of 1367 bytes", with_field(5, VALID[8][1], onion=bytes(1367)), 1501)
+    add("HTLC_PROPOSE without a signature", with_field(5, VALID[8][1], signature=DELETE), 1501)
+    add("HTLC_PROPOSE without locks", with_field(5, VALID[8][1], locks=DELETE), 1501)
+    add("HTLC_PROPOSE nonce 0", with_field(5, VALID[8][1], nonce=0), 1501)
+    add("HTLC_PROPOSE nonce 2^63", with_field(5, VALID[8][1], nonce=2**63), 1501)
+    add("HTLC_PROPOSE voucher_amount below amount", with_field(5, VALID[8][1], voucher_amount="999"), 1501)
+    add("HTLC_PROPOSE locks naming its own htlc_id", with_field(5, VALID[8][1], locks=[bytes.fromhex(HTLC)]), 1501)
+    add("HTLC_PROPOSE locks repeating an id", with_field(5, VALID[8][1], locks=[bytes.fromhex(HTLC2)] * 2), 1501)
+    add("HTLC_PROPOSE locks entry of 15 bytes", with_field(5, VALID[8][1], locks=[bytes(15)]), 1501)
+    add("HTLC_PROPOSE with 483 other locks (limit 482)",
+        with_field(5, VALID[8][1], locks=[i.to_bytes(16, "big") for i in range(1, 484)]), 1501)
+    add("PAYMENT_UPDATE with an empty locks array", with_field(2, UPDATE, locks=[]), 1501)
+    add("PAYMENT_UPDATE with locks and task_id", with_field(2, UPDATE, locks=[bytes.fromhex(HTLC)], task_id="t"), 1501)
     add("HTLC amount 0", with_field(5, VALID[8][1], amount="0"), 1501)
     add("ACK status \"maybe\"", with_field(4, VALID[6][1], status="maybe"), 1501)
     add("ACK accepted with error_code", with_field(4, VALID[6][1], error_code=1100), 1501)

@@ -44,6 +44,9 @@ public struct LedgerPosting: Sendable, Hashable {
 ///   `payeeAmount` and the payer the refund (a zero line is not written). On the payee's books:
 ///   one `payout` credit of `payeeAmount`, also for 0 (it marks the channel settled there).
 ///   A repeat with the same division is confirmed again without new postings; another one is refused.
+///   With a conditional claim (`Payout.claim`, messages.md §5.8) the payee's amount is what the
+///   claim pays when registered at `now` (`claimed`); a repeat is confirmed again when the books
+///   hold what the claim paid at any earlier registration.
 public enum LedgerRules {
     /// The id of the local ledger in PAYMENT_OPEN.settlement.
     public static let localLedgerID = "local-ledger"
@@ -69,8 +72,8 @@ public enum LedgerRules {
     }
 
     /// What `request` writes to the books of the `side` of the channel that asks, given the
-    /// postings those books already hold for the channel (in order).
-    public static func plan(_ request: SettlementRequest, side: ChannelRole, prior: [LedgerPosting]) -> Plan {
+    /// postings those books already hold for the channel (in order), registered at `now` (unix ms).
+    public static func plan(_ request: SettlementRequest, side: ChannelRole, prior: [LedgerPosting], at now: UInt64) -> Plan {
         let locks = prior.filter { $0.reason == .depositLock }
         let payouts = prior.filter { $0.reason == .payout }
         let refunds = prior.filter { $0.reason == .refund }
@@ -90,16 +93,27 @@ public enum LedgerRules {
             }
             return refunds.count == 1 && refunds[0].amount == lock.amount ? .alreadyApplied : .refuse("deposit already released")
 
-        case .payout(let p):
-            guard let refund = refund(deposit: p.deposit, payeeAmount: p.payeeAmount) else {
+        case .payout(var p):
+            guard refund(deposit: p.deposit, payeeAmount: p.payeeAmount) != nil else {
                 return .refuse("payout exceeds the deposit")
             }
+            // What an earlier registration may have paid (one amount without a claim).
+            var earlier: Set<UInt128> = [p.payeeAmount]
+            if let claim = p.claim {
+                switch claimed(p, claim, at: now) {
+                case .failure(let r): return .refuse(r.reason)
+                case .success(let amount): p.payeeAmount = amount
+                }
+                earlier = claimableUntil(claim, now: now)
+            }
+            // payeeAmount only went down: the refund exists.
+            let refund = refund(deposit: p.deposit, payeeAmount: p.payeeAmount)!
             switch side {
             case .payee:
                 if !payouts.isEmpty {
                     // The payee's books hold only its payout; the refund is the rest of the deposit term.
                     guard let paid = sum(payouts), paid <= p.deposit else { return .refuse("channel already settled with another final state") }
-                    return paid == p.payeeAmount ? .alreadyApplied : .refuse("channel already settled with another final state")
+                    return earlier.contains(paid) ? .alreadyApplied : .refuse("channel already settled with another final state")
                 }
                 // One posting even for zero: it marks the channel settled on these books.
                 return .post([LedgerPosting(owner: p.payee, direction: .credit, amount: p.payeeAmount, reason: .payout)])
@@ -108,8 +122,8 @@ public enum LedgerRules {
                     return .refuse("payout does not match the locked deposit")
                 }
                 if !payouts.isEmpty || !refunds.isEmpty {
-                    guard let paid = sum(payouts), let refunded = sum(refunds), paid == p.payeeAmount, refunded == refund,
-                          p.payeeAmount == 0 || payouts.allSatisfy({ $0.owner == p.payee }) else {
+                    guard let paid = sum(payouts), let refunded = sum(refunds), earlier.contains(paid), refunded == p.deposit - paid,
+                          paid == 0 || payouts.allSatisfy({ $0.owner == p.payee }) else {
                         return .refuse("channel already settled with another final state")
                     }
                     return .alreadyApplied

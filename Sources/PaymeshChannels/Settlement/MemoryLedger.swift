@@ -71,7 +71,7 @@ public final class MemoryLedger: SettlementBackend {
         let id = LedgerRules.settlementID(request)
         let refused = books.withLock { b -> String? in
             let prior = b.journal.filter { $0.channel == channel }.map(\.posting)
-            switch LedgerRules.plan(request, side: side, prior: prior) {
+            switch LedgerRules.plan(request, side: side, prior: prior, at: now) {
             case .refuse(let why): return why
             case .alreadyApplied: return nil
             case .post(let postings):

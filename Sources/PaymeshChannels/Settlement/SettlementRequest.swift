@@ -30,9 +30,13 @@ public struct Payout: Sendable, Hashable {
     public var payeeAmount: UInt128
     public var finalNonce: UInt64
     public var cooperative: Bool
+    /// Set when the final voucher is conditional (messages.md §5.8): `payeeAmount` is then the
+    /// voucher's amount (the most it pays) and the backend pays what the claim shows when it
+    /// registers it (`LedgerRules.claimed`).
+    public var claim: ConditionalClaim?
 
     public init(channelID: ChannelID, payer: EthereumAddress, payee: EthereumAddress, asset: String, deposit: UInt128, payeeAmount: UInt128,
-                finalNonce: UInt64, cooperative: Bool) {
+                finalNonce: UInt64, cooperative: Bool, claim: ConditionalClaim? = nil) {
         precondition(payeeAmount <= deposit, "a payout never exceeds its deposit")
         self.channelID = channelID
         self.payer = payer
@@ -42,6 +46,7 @@ public struct Payout: Sendable, Hashable {
         self.payeeAmount = payeeAmount
         self.finalNonce = finalNonce
         self.cooperative = cooperative
+        self.claim = claim
     }
 
     public var refund: UInt128 { LedgerRules.refund(deposit: deposit, payeeAmount: payeeAmount) ?? 0 }

@@ -12,14 +12,25 @@ public struct PaymentUpdate: PaymeshMessage {
     public var timestamp: UInt64
     /// Optional task the payment is for (1…128 bytes); signed via `taskIdHash`.
     public var taskID: String?
+    /// Present on a conditional voucher (§4.2, §5.7, `/paymesh/payments/3`): the channel's pending
+    /// HTLCs it keeps locked, 1…483 distinct ids; `amount` then includes them and `signature` covers
+    /// `ConditionalVoucher`. Absent: a plain `Voucher`.
+    public var locks: [HTLCID]?
     public var signature: Signature65
 
     public init(channelID: ChannelID, nonce: UInt64, amount: Amount, timestamp: UInt64, taskID: String? = nil,
-                signature: Signature65) throws(MessageError) {
+                locks: [HTLCID]? = nil, signature: Signature65) throws(MessageError) {
         try require(nonce >= 1, Self.messageType, "nonce must be ≥ 1")
         if let taskID {
             try require(MessageLimits.taskIDBytes.containsLength(of: taskID), Self.messageType, "task_id must be 1…128 bytes")
         }
+        if let locks {
+            try require((1...MessageLimits.maxLocks).contains(locks.count), Self.messageType,
+                        "locks must hold 1…\(MessageLimits.maxLocks) entries")
+            try require(Set(locks).count == locks.count, Self.messageType, "locks repeats an htlc_id")
+            try require(taskID == nil, Self.messageType, "a conditional voucher carries no task_id")
+        }
+        self.locks = locks
         self.channelID = channelID
         self.nonce = nonce
         self.amount = amount
@@ -36,6 +47,7 @@ public struct PaymentUpdate: PaymeshMessage {
             amount: try r.amount("amount"),
             timestamp: try r.uint("timestamp"),
             taskID: try r.optionalString("task_id", bytes: MessageLimits.taskIDBytes),
+            locks: try r.optionalHTLCIDs("locks", count: 1...MessageLimits.maxLocks),
             signature: try r.fixed("signature"))
     }
 
@@ -46,6 +58,7 @@ public struct PaymentUpdate: PaymeshMessage {
         w.amount("amount", amount)
         w.uint("timestamp", timestamp)
         w.string("task_id", taskID)
+        if let locks { w.htlcIDs("locks", locks) }
         w.fixed("signature", signature)
         return w.value
     }

@@ -34,7 +34,7 @@ struct NodeLedger: SettlementBackend {
         let id = LedgerRules.settlementID(request)
         do throws(StoreError) {
             let prior = try books.entries(channel: channel).compactMap(Self.posting)
-            switch LedgerRules.plan(request, side: side, prior: prior) {
+            switch LedgerRules.plan(request, side: side, prior: prior, at: now) {
             case .refuse(let why): return [.failed(nil, channel, kind, reason: why)]
             case .alreadyApplied: break
             case .post(let postings):

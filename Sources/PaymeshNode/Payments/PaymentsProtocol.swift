@@ -10,6 +10,10 @@ public enum PaymentsProtocol {
     /// acknowledgements, Specs/messages.md §4.4.1).
     public static let idV2 = try! StreamProtocolID("/paymesh/payments/2")
     public static let featureV2 = "payments/2"
+    /// `/paymesh/payments/3`: version 2 plus HTLCs (Specs/streams.md, Specs/channels.md §12). Not in
+    /// `versions` yet: the HTLC book is not wired to this driver, so the node does not offer it.
+    public static let idV3 = try! StreamProtocolID("/paymesh/payments/3")
+    public static let featureV3 = "payments/3"
 
     /// Every version this node serves, with its feature.
     static let versions: [(id: StreamProtocolID, feature: String)] = [(id, feature), (idV2, featureV2)]

@@ -15,6 +15,7 @@ enum Migrations {
         Migration(version: 3, sql: v3, backfill: { db throws(StoreError) in try LedgerQueries.backfill(db) }),
         Migration(version: 4, sql: v4),
         Migration(version: 5, sql: v5),
+        Migration(version: 6, sql: v6),
     ]
 
     static var current: Int { all.last!.version }
@@ -156,5 +157,46 @@ enum Migrations {
         DROP TABLE voucher_history;
         ALTER TABLE voucher_history_v5 RENAME TO voucher_history;
         CREATE UNIQUE INDEX voucher_history_by_channel ON voucher_history (channel_key, nonce);
+        """
+
+    /// HTLCs (issue 10): per channel the voucher nonce, settled amount and latest conditional
+    /// voucher (`htlc_channels`), and its HTLCs in signing order (`htlcs`).
+    private static let v6 = """
+        CREATE TABLE htlc_channels (
+            channel           BLOB    NOT NULL PRIMARY KEY REFERENCES channels(id),
+            nonce             INTEGER NOT NULL CHECK (nonce >= 0),
+            settled           BLOB    NOT NULL CHECK (length(settled) = 16),
+            voucher_amount    BLOB    CHECK (voucher_amount IS NULL OR length(voucher_amount) = 16),
+            voucher_ts        INTEGER CHECK (voucher_ts IS NULL OR voucher_ts >= 0),
+            voucher_signature BLOB    CHECK (voucher_signature IS NULL OR length(voucher_signature) = 65),
+            CHECK ((voucher_amount IS NULL) = (voucher_signature IS NULL) AND (voucher_amount IS NULL) = (voucher_ts IS NULL))
+        ) WITHOUT ROWID;
+
+        CREATE TABLE htlcs (
+            channel      BLOB    NOT NULL REFERENCES htlc_channels(channel),
+            position     INTEGER NOT NULL CHECK (position >= 0),
+            htlc_id      BLOB    NOT NULL CHECK (length(htlc_id) = 16),
+            side         TEXT    NOT NULL CHECK (side IN ('offered', 'received')),
+            state        TEXT    NOT NULL CHECK (state IN ('pending', 'fulfilled', 'cancelled')),
+            payment_hash BLOB    NOT NULL CHECK (length(payment_hash) = 32),
+            amount       BLOB    NOT NULL CHECK (length(amount) = 16),
+            expiry       INTEGER NOT NULL CHECK (expiry >= 0),
+            preimage     BLOB    CHECK (preimage IS NULL OR length(preimage) = 32),
+            reason       INTEGER CHECK (reason IS NULL OR reason BETWEEN 1000 AND 1999),
+            link_channel BLOB    CHECK (link_channel IS NULL OR length(link_channel) = 32),
+            link_htlc    BLOB    CHECK (link_htlc IS NULL OR length(link_htlc) = 16),
+            shared_secret BLOB   CHECK (shared_secret IS NULL OR length(shared_secret) = 32),
+            PRIMARY KEY (channel, htlc_id),
+            UNIQUE (channel, position),
+            CHECK ((state = 'fulfilled') = (preimage IS NOT NULL)),
+            CHECK ((link_channel IS NULL) = (link_htlc IS NULL)),
+            CHECK (shared_secret IS NULL OR (side = 'received' AND state = 'pending'))
+        ) WITHOUT ROWID;
+
+        CREATE TABLE htlc_used_ids (
+            channel BLOB NOT NULL REFERENCES htlc_channels(channel),
+            htlc_id BLOB NOT NULL CHECK (length(htlc_id) = 16),
+            PRIMARY KEY (channel, htlc_id)
+        ) WITHOUT ROWID;
         """
 }

@@ -148,7 +148,18 @@ public final class ChannelStore: Sendable {
     /// The ledger view over this store.
     public var ledger: LedgerStore { LedgerStore(store: self) }
 
+    /// Replaces a channel's HTLC state (its `htlc_channels` row and `htlcs` rows) in one request;
+    /// refused with `unknownChannel` for a channel the store does not hold.
+    public func saveHTLCs(_ channel: StoredHTLCChannel) async throws(StoreError) {
+        try await writer.submit(.saveHTLCs(channel))
+    }
+
     // MARK: Reads
+
+    /// Every channel's HTLC state, the HTLCs in signing order (what an HTLC book restores).
+    public func loadHTLCChannels() throws(StoreError) -> [StoredHTLCChannel] {
+        try read { db throws(StoreError) in try HTLCQueries.all(db) }
+    }
 
     func read<T>(_ body: (SQLiteConnection) throws(StoreError) -> sending T) throws(StoreError) -> sending T {
         try reader.withLock { (db: inout SQLiteConnection) throws(StoreError) -> sending T in try body(db) }

@@ -45,6 +45,8 @@ extension WriteOperation {
             }
         case .importHistory(let vouchers):
             try Self.inSavepoint(db) { () throws(StoreError) in try Self.importHistory(vouchers, db) }
+        case .saveHTLCs(let channel):
+            try Self.inSavepoint(db) { () throws(StoreError) in try HTLCQueries.save(channel, db) }
         }
     }
 

@@ -14,6 +14,8 @@ enum WriteOperation: Sendable {
     case appendLedger([LedgerEntry])
     case setMetadata(key: String, value: [UInt8]?)
     case importHistory([StoredVoucher])
+    /// A channel's whole HTLC state, replacing the previous one (Specs/storage.md "HTLCs").
+    case saveHTLCs(StoredHTLCChannel)
 
     enum ChannelWrite: Sendable {
         case insert(ChannelRecord)
@@ -32,6 +34,7 @@ enum WriteOperation: Sendable {
         case .appendLedger(let entries): 120 * entries.count
         case .setMetadata(let key, let value): key.utf8.count + (value?.count ?? 0)
         case .importHistory(let vouchers): 160 * vouchers.count
+        case .saveHTLCs(let c): 200 + 200 * c.htlcs.count
         }
     }
 }

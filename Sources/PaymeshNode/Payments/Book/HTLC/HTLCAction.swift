@@ -1,0 +1,48 @@
+import PaymeshCrypto
+import PaymeshMessages
+
+/// What the HTLC book asks its driver to do, in order. A `.persist` must be durable before any
+/// later action of the same list is performed (persist before send, Specs/channels.md §12.4).
+public enum HTLCAction: Sendable, Equatable {
+    /// Make this channel's HTLC state durable (its `htlcs` rows and latest voucher).
+    case persist(HTLCChannel)
+    case send(Message, to: EthereumAddress)
+    case notify(HTLCEvent)
+}
+
+/// What happened to an HTLC, for subscribers, `pay.route` callers and tests.
+public enum HTLCEvent: Sendable, Equatable {
+    /// Origin: the payee revealed the preimage; `fees` is what the hops kept.
+    case paymentSucceeded(paymentHash: Hash32, preimage: Hash32, amount: UInt128, fees: UInt128)
+    /// Origin: the route failed at hop `hopIndex` (0 = the first hop, also blamed when no hop's
+    /// failure verifies), whose node is `node`, with `code` (Specs/onion.md §5.3).
+    case paymentFailed(paymentHash: Hash32, hopIndex: Int, node: EthereumAddress, code: PaymeshErrorCode)
+    /// Final hop: a payment arrived and was fulfilled.
+    case paymentReceived(paymentHash: Hash32, amount: UInt128, channelID: ChannelID)
+    /// Forwarding hop: an HTLC was relayed downstream, keeping `fee`.
+    case forwarded(paymentHash: Hash32, incoming: HTLCRef, outgoing: HTLCRef, fee: UInt128)
+    /// A peer's HTLC message was refused (answered on the wire with `code`).
+    case refused(peer: EthereumAddress, code: PaymeshErrorCode, detail: String)
+}
+
+/// One hop of an explicit route (issue 10 item 4; path search comes later): the node, its onion key
+/// (its secp256k1 identity key, Specs/onion.md §1), the channel that reaches it from the previous
+/// hop, and the node's forwarding terms (ignored for the final hop).
+public struct RouteHop: Sendable, Hashable {
+    public let node: EthereumAddress
+    public let nodeKey: Secp256k1.PublicKey
+    public let channelID: ChannelID
+    public let feeBase: UInt128
+    public let feePPM: UInt64
+    public let expiryDeltaMillis: UInt64
+
+    public init(nodeKey: Secp256k1.PublicKey, channelID: ChannelID, feeBase: UInt128 = 0, feePPM: UInt64 = 0,
+                expiryDeltaMillis: UInt64 = HTLCPolicy.defaultExpiryDeltaMillis) {
+        self.node = EthereumAddress(publicKey: nodeKey)
+        self.nodeKey = nodeKey
+        self.channelID = channelID
+        self.feeBase = feeBase
+        self.feePPM = feePPM
+        self.expiryDeltaMillis = expiryDeltaMillis
+    }
+}
