@@ -114,7 +114,10 @@ public struct GossipMethods: ConsoleMethodGroup {
         return unit
     }
 
-    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef")
+        return String(bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0x0f)]] })
+    }
 
     static func statusJSON(_ s: GossipStatus) -> JSONValue {
         var mesh: [String: JSONValue] = [:]
@@ -140,8 +143,8 @@ public struct GossipMethods: ConsoleMethodGroup {
                          "dropped": .object(dropped), "droppedTotal": JSONValue(c.droppedTotal)],
             "driver": ["heartbeats": JSONValue(s.driver.heartbeats), "writeFailures": JSONValue(s.driver.writeFailures),
                        "streamOpenFailures": JSONValue(s.driver.streamOpenFailures), "announcementsRefused": JSONValue(s.driver.announcementsRefused),
-                       "prunedChannels": JSONValue(s.driver.graphPruned.channels), "prunedNodes": JSONValue(s.driver.graphPruned.nodes),
-                       "prunedServices": JSONValue(s.driver.graphPruned.services)],
+                       "prunedChannels": JSONValue(s.driver.prunedChannels), "prunedNodes": JSONValue(s.driver.prunedNodes),
+                       "prunedServices": JSONValue(s.driver.prunedServices)],
             "graph": ["channels": JSONValue(s.graphChannels), "nodes": JSONValue(s.graphNodes), "services": JSONValue(s.graphServices)],
             "announcements": ["announceable": JSONValue(s.announceable), "announced": JSONValue(s.announced),
                               "proposalsSent": JSONValue(s.proposalsSent), "counterSigned": JSONValue(s.counterSigned)],

@@ -28,7 +28,7 @@ struct AnnouncementExchange {
     }
 
     let key: IdentityKey
-    let terms: GossipConfiguration.ChannelTerms
+    let terms: GossipConfiguration.ForwardingTerms
     /// A proposal whose timestamp is further than this from our clock is refused (§7.5).
     let windowMillis: UInt64
 
@@ -41,7 +41,7 @@ struct AnnouncementExchange {
     private(set) var counterSigned = 0
     private(set) var refusedCount = 0
 
-    init(key: IdentityKey, terms: GossipConfiguration.ChannelTerms, windowMillis: UInt64) {
+    init(key: IdentityKey, terms: GossipConfiguration.ForwardingTerms, windowMillis: UInt64) {
         self.key = key
         self.terms = terms
         self.windowMillis = windowMillis

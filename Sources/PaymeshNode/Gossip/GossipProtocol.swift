@@ -20,7 +20,7 @@ public struct GossipConfiguration: Sendable {
     public var addresses: [String] = []
     /// The forwarding terms this node puts in the CHANNEL_ANNOUNCE it proposes (as payer) and in
     /// its channel updates.
-    public var channelTerms = ChannelTerms()
+    public var channelTerms = ForwardingTerms()
     /// How often the node re-publishes its node announcement, its channels' announcements and
     /// updates, and its services (§8.3: at most `channelStale / 4`).
     public var refreshInterval: Duration = .seconds(3_600)
@@ -33,7 +33,7 @@ public struct GossipConfiguration: Sendable {
     /// every refresh, so it lives while the node does).
     public var serviceLifetimeMillis: UInt64 = 86_400_000
 
-    public struct ChannelTerms: Sendable, Hashable {
+    public struct ForwardingTerms: Sendable, Hashable {
         public var feeBase = Amount(0)
         public var feePPM: UInt64 = 0
         public var htlcMinimum = Amount(1)

@@ -102,7 +102,7 @@ extension GossipService {
             throw .invalidParams("lifetime must be 1…\(ServiceAnnouncement.maxLifetimeMillis) ms")
         }
         let announcement: ServiceAnnouncement
-        do {
+        do throws(GossipError) {
             announcement = try ServiceAnnouncement(name: advert.name, description: advert.description, unit: advert.unit, price: advert.price,
                                                    asset: advert.asset, endpoint: advert.endpoint, agentCard: advert.agentCard,
                                                    expires: now() + lifetime)

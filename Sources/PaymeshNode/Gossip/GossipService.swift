@@ -80,7 +80,9 @@ public actor GossipService {
         public var writeFailures = 0
         public var streamOpenFailures = 0
         public var announcementsRefused = 0
-        public var graphPruned = NetworkGraph.Pruned()
+        public var prunedChannels = 0
+        public var prunedNodes = 0
+        public var prunedServices = 0
     }
 
     init(key: IdentityKey, peers: PeerManager, payments: PaymentsService?, events: NodeEventHub,
@@ -109,7 +111,7 @@ public actor GossipService {
                              configuration: GossipConfiguration = GossipConfiguration(), logger: Logger,
                              clock: any NodeClock = SystemClock(), random: NodeRandom = .system()) async throws -> GossipService {
         // Checked before anything is registered: a bad alias or address list is a configuration error.
-        do {
+        do throws(GossipError) {
             _ = try NodeAnnouncement(alias: configuration.alias, addresses: configuration.addresses,
                                      features: [], onionKey: key.publicKey)
         } catch {
@@ -445,9 +447,9 @@ public actor GossipService {
                 schedule(.refresh, at: instant(after: configuration.refreshInterval))
             case .prune:
                 let pruned = graph.prune(now: now())
-                driverCounters.graphPruned.channels += pruned.channels
-                driverCounters.graphPruned.nodes += pruned.nodes
-                driverCounters.graphPruned.services += pruned.services
+                driverCounters.prunedChannels += pruned.channels
+                driverCounters.prunedNodes += pruned.nodes
+                driverCounters.prunedServices += pruned.services
                 schedule(.prune, at: instant(after: configuration.pruneInterval))
             }
         }

@@ -33,7 +33,9 @@ extension TestNetwork {
                 for s in streams { group.addTask { for await _ in s { sink.yield() } } }
                 defer { group.cancelAll() }
                 if await check() { return }
-                for await _ in merged where await check() { return }
+                for await _ in merged {
+                    if await check() { return }
+                }
             }
         }
     }

@@ -58,7 +58,9 @@ import Testing
             }
             for e in edges.sorted(by: { $0.lexicographicallyPrecedes($1) }) { try await net.connect(e[0], e[1]) }
             try await net.runGossip("meshes formed") {
-                for node in net.nodes where await node.gossip.status().mesh[GossipTopic.channels.name]?.isEmpty ?? true { return false }
+                for node in net.nodes {
+                    if await node.gossip.status().mesh[GossipTopic.channels.name]?.isEmpty ?? true { return false }
+                }
                 return true
             }
             var channels: [ChannelID] = []
@@ -90,7 +92,9 @@ import Testing
             // Withdrawal reaches everyone.
             try await net[0].gossip.withdraw("svc-0")
             try await net.runGossip("svc-0 withdrawn everywhere") {
-                for node in net.nodes where await node.gossip.graphCounts().services != n - 1 { return false }
+                for node in net.nodes {
+                    if await node.gossip.graphCounts().services != n - 1 { return false }
+                }
                 return true
             }
             #expect(await far.gossip.findServices(NetworkGraph.ServiceQuery(name: "svc-0")).isEmpty)
@@ -126,7 +130,7 @@ import Testing
             // Node 2 is the hostile peer: it offers the gossip protocol (so the victim opens a stream
             // to it) but drains what it receives and writes frames by hand.
             try net[2].peers.router.register(GossipProtocol.id, feature: GossipProtocol.feature) { stream, _ in
-                Task { do { for try await _ in stream.inbound {} } catch {} }
+                _ = Task { do { for try await _ in stream.inbound {} } catch {} }
             }
             try await net.connect(0, 1)
             try await net.connect(2, 0)
