@@ -60,7 +60,7 @@ import Testing
             #expect(status["graph"]?["channels"] == 1 && status["graph"]?["services"] == 1)
             #expect(status["counters"]?["invalid"] == 0 && (status["counters"]?["delivered"]?.intValue ?? 0) >= 3)
             let peer = try #require(status["peers"]?.arrayValue?.first)
-            #expect(peer["id"] == .string(net[1].id.description) && peer["components"]?["invalidMessages"] == 0.0)
+            #expect(peer["id"] == .string(net[1].id.description) && peer["components"]?["invalidMessages"]?.doubleValue == 0)
             #expect(try await call(near, "gossip.status", on: wire)["announcements"]?["announced"] == 1)
 
             // Withdrawal.
@@ -80,8 +80,8 @@ import Testing
                 do {
                     _ = try await call(near, method, params, on: wire)
                     Issue.record("\(method) \(params) succeeded")
-                } catch let error as NodeError {
-                    #expect(error.consoleCode == -32602, "\(method) \(params)")
+                } catch let error as ConsoleProtocol.RemoteError {
+                    #expect(error.code == -32602, "\(method) \(params)")
                 }
             }
             #expect(await net[0].gossip.status().graphServices == 0)

@@ -90,11 +90,16 @@ public struct GossipMethods: ConsoleMethodGroup {
             let endpoint = call.string("endpoint").map { $0 == "mesh" ? ServiceAnnouncement.Endpoint.mesh : .http($0) } ?? .mesh
             var lifetime: UInt64?
             if let ms = try PaymentParams.nonNegative(call, "lifetimeMs") { lifetime = UInt64(ms) }
-            let advert = ServiceAdvert(name: try call.requireString("name"), description: call.string("description") ?? "",
-                                       unit: try Self.unit(try call.requireString("unit")),
-                                       price: Amount(try PaymentParams.amountParam(call, "price")), asset: try PaymentParams.assetParam(call),
-                                       endpoint: endpoint, agentCard: call.string("agentCard"), lifetimeMillis: lifetime)
-            let a = try await g.advertise(advert)
+            let service: ServiceAnnouncement
+            do {
+                service = try ServiceAnnouncement(name: try call.requireString("name"), description: call.string("description") ?? "",
+                                                  unit: try Self.unit(try call.requireString("unit")),
+                                                  price: Amount(try PaymentParams.amountParam(call, "price")), asset: try PaymentParams.assetParam(call),
+                                                  endpoint: endpoint, agentCard: call.string("agentCard"), expires: 0)
+            } catch let error as GossipError {
+                throw NodeError.invalidParams(error.detail)
+            }
+            let a = try await g.advertise(service, lifetimeMillis: lifetime)
             return ["origin": .string(g.id.description), "name": .string(a.name), "expires": JSONValue(a.expires)]
         },
 

@@ -29,31 +29,6 @@ public struct GossipStatus: Sendable {
     public var cachedMessages: Int
 }
 
-/// A service as `service.advertise` takes it.
-public struct ServiceAdvert: Sendable {
-    public var name: String
-    public var description: String
-    public var unit: ServiceAnnouncement.Unit
-    public var price: Amount
-    public var asset: Asset
-    public var endpoint: ServiceAnnouncement.Endpoint
-    public var agentCard: String?
-    /// How long each announcement lasts (re-published at every refresh); nil: the configured default.
-    public var lifetimeMillis: UInt64?
-
-    public init(name: String, description: String = "", unit: ServiceAnnouncement.Unit, price: Amount, asset: Asset,
-                endpoint: ServiceAnnouncement.Endpoint = .mesh, agentCard: String? = nil, lifetimeMillis: UInt64? = nil) {
-        self.name = name
-        self.description = description
-        self.unit = unit
-        self.price = price
-        self.asset = asset
-        self.endpoint = endpoint
-        self.agentCard = agentCard
-        self.lifetimeMillis = lifetimeMillis
-    }
-}
-
 extension GossipService {
     /// This node's id (the origin of its gossip).
     public nonisolated var id: EthereumAddress { me }
@@ -90,24 +65,21 @@ extension GossipService {
     /// Number of (channels, nodes, services) in the graph.
     public func graphCounts() -> (channels: Int, nodes: Int, services: Int) { (graph.channels.count, graph.nodes.count, graph.services.count) }
 
-    /// Signs and publishes a service announcement (§7.4), re-published at every refresh until
-    /// withdrawn. A second advert of the same name replaces the first.
-    public func advertise(_ advert: ServiceAdvert) throws(NodeError) -> ServiceAnnouncement {
+    /// Signs and publishes `service` (§7.4) with `expires` = now + `lifetimeMillis` (default: the
+    /// configured lifetime), re-published with a fresh expiry at every refresh until withdrawn. A
+    /// second advert of the same name replaces the first.
+    public func advertise(_ service: ServiceAnnouncement, lifetimeMillis: UInt64? = nil) throws(NodeError) -> ServiceAnnouncement {
         if stopped { throw .shuttingDown() }
-        guard ownServices[advert.name] != nil || ownServices.count < maxOwnServices else {
+        guard ownServices[service.name] != nil || ownServices.count < maxOwnServices else {
             throw .invalidParams("this node already advertises \(maxOwnServices) services")
         }
-        let lifetime = advert.lifetimeMillis ?? configuration.serviceLifetimeMillis
+        let lifetime = lifetimeMillis ?? configuration.serviceLifetimeMillis
         guard (1...ServiceAnnouncement.maxLifetimeMillis).contains(lifetime) else {
             throw .invalidParams("lifetime must be 1…\(ServiceAnnouncement.maxLifetimeMillis) ms")
         }
-        let announcement: ServiceAnnouncement
-        do throws(GossipError) {
-            announcement = try ServiceAnnouncement(name: advert.name, description: advert.description, unit: advert.unit, price: advert.price,
-                                                   asset: advert.asset, endpoint: advert.endpoint, agentCard: advert.agentCard,
-                                                   expires: now() + lifetime)
-        } catch { throw .invalidParams(error.detail) }
-        ownServices[advert.name] = OwnService(announcement: announcement, lifetimeMillis: lifetime)
+        var announcement = service
+        announcement.expires = now() + lifetime
+        ownServices[service.name] = OwnService(announcement: announcement, lifetimeMillis: lifetime)
         guard publishOwn(.service(announcement)) else { throw .internalError("cannot sign the service announcement") }
         return announcement
     }

@@ -4,7 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import PaymeshChannels
 public import PaymeshCrypto
-public import PaymeshGossip
+import PaymeshGossip
 import PaymeshMessages
 import PaymeshTransport
 

@@ -67,8 +67,8 @@ import Testing
             for i in 0..<n {
                 try await net[i].fund(Self.funds)
                 channels.append(try await net[i].openChannel(to: net[(i + 1) % n], deposit: UInt128(100 + i)))
-                _ = try await net[i].gossip.advertise(ServiceAdvert(name: "svc-\(i)", description: "service of node \(i)", unit: .call,
-                                                                    price: Amount(UInt128(10 + i)), asset: Self.usdc))
+                _ = try await net[i].gossip.advertise(ServiceAnnouncement(name: "svc-\(i)", description: "service of node \(i)", unit: .call,
+                                                                          price: Amount(UInt128(10 + i)), asset: Self.usdc, endpoint: .mesh, expires: 0))
             }
             try await net.runGossip("every graph holds every channel, node and service") {
                 for node in net.nodes {
@@ -109,8 +109,8 @@ import Testing
             try await net.runGossip("meshes formed") {
                 await net[1].gossip.status().mesh[GossipTopic.services.name]?.count == 2
             }
-            _ = try await net[0].gossip.advertise(ServiceAdvert(name: "short", unit: .second, price: Amount(3), asset: Self.usdc,
-                                                                endpoint: .http("https://example.test/x"), lifetimeMillis: 5_000))
+            _ = try await net[0].gossip.advertise(ServiceAnnouncement(name: "short", description: "", unit: .second, price: Amount(3), asset: Self.usdc,
+                                                                      endpoint: .http("https://example.test/x"), expires: 0), lifetimeMillis: 5_000)
             try await net.runGossip("node 2 finds the service") {
                 await net[2].gossip.findServices(NetworkGraph.ServiceQuery(name: "short")).count == 1
             }
