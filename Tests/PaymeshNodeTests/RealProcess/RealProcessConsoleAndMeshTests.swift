@@ -188,6 +188,8 @@ import Testing
                 #expect(neighbours == [(index + 19) % 20, (index + 1) % 20], "node \(index): \(connected)")
                 #expect(connected.count == 2)
                 #expect(connected.allSatisfy { ($0["rttMs"]?.doubleValue ?? -1) > 0 }, "node \(index): \(connected)")
+                // Gossip runs by default: each node's graph holds at least its own node announcement.
+                #expect((node["graph"]?["nodes"]?.intValue ?? 0) >= 1 && node["graph"]?["channels"] == 0, "node \(index): \(node)")
             }
             let table = try await PaymeshBinary.run(["mesh", "status", "--dir", dir], timeout: 60)
             #expect(table.status == 0 && table.stdout.contains("20 nodes, 20 up"), "\(table.stdout)")
