@@ -1,6 +1,5 @@
 import Foundation
 public import Logging
-import NIOConcurrencyHelpers
 import NIOCore
 import PaymeshChannels
 public import PaymeshCrypto
@@ -63,7 +62,8 @@ public actor GossipService {
     /// The node announcement's listen addresses (`setAddresses` once the endpoint listens).
     var addresses: [String]
     var peerEvents: PeerLinkEvents?
-    var nodeEvents: NodeEventSubscription?
+    /// The payments layer's channel-state signal (lossless in effect: coalesced "look again").
+    var channelChanges: AsyncStream<Void>?
     let jobs: AsyncStream<@Sendable () async -> Void>
     let jobContinuation: AsyncStream<@Sendable () async -> Void>.Continuation
     let changes = ChangeSignal()
@@ -128,7 +128,7 @@ public actor GossipService {
 
     private func prepare() {
         peerEvents = peers.linkEvents()
-        nodeEvents = events.subscribe()
+        channelChanges = payments?.channelChanges.watch()
         var rng = random.generatorView
         for topic in GossipTopic.all { perform(router.subscribe(topic, now: now(), rng: &rng)) }
         scheduleHeartbeat()
@@ -138,7 +138,7 @@ public actor GossipService {
 
     /// Runs the link-event consumer, the channel watcher, stream readers and writers until `shutdown()`.
     public func run() async {
-        let peerEvents = self.peerEvents, nodeEvents = self.nodeEvents
+        let peerEvents = self.peerEvents, channelChanges = self.channelChanges
         await withDiscardingTaskGroup { group in
             if let peerEvents {
                 group.addTask {
@@ -150,15 +150,10 @@ public actor GossipService {
                     }
                 }
             }
-            if let nodeEvents, payments != nil {
+            if let channelChanges {
                 group.addTask {
                     await self.syncChannels()
-                    for await delivery in nodeEvents {
-                        switch delivery {
-                        case .event(.channel(.stateChanged)), .dropped: await self.syncChannels()
-                        default: break
-                        }
-                    }
+                    for await _ in channelChanges { await self.syncChannels() }
                 }
             }
             for await job in jobs { group.addTask { await job() } }
@@ -172,7 +167,6 @@ public actor GossipService {
         stopped = true
         sleeper.stop()
         for peer in outboxes.keys.sorted() { dropPeer(peer, reason: "shutdown") }
-        nodeEvents?.cancel()
         changes.finish()
         jobContinuation.finish()
     }
@@ -464,42 +458,5 @@ public actor GossipService {
         let at = instant(after: .milliseconds(Int64(clamping: configuration.parameters.heartbeatMillis)))
         heartbeatDue = at
         schedule(.heartbeat, at: at)
-    }
-}
-
-/// A "something changed" signal for watchers that re-read the service's state (tests waiting for
-/// the mesh to settle): each watcher holds the newest signal only (bounded, never lossy in effect:
-/// a pending signal means "look again").
-public final class ChangeSignal: Sendable {
-    public static let maxWatchers = 64
-    private let state = NIOLockedValueBox<(next: Int, watchers: [Int: AsyncStream<Void>.Continuation], finished: Bool)>((0, [:], false))
-
-    /// A stream that yields after each change (coalesced); finished when the service stops. Nil
-    /// when `maxWatchers` already watch.
-    public func watch() -> AsyncStream<Void>? {
-        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        let id: Int? = state.withLockedValue { s in
-            guard !s.finished, s.watchers.count < Self.maxWatchers else { return nil }
-            s.next += 1
-            s.watchers[s.next] = continuation
-            return s.next
-        }
-        guard let id else { return nil }
-        continuation.onTermination = { [weak self] _ in self?.state.withLockedValue { _ = $0.watchers.removeValue(forKey: id) } }
-        return stream
-    }
-
-    func signal() {
-        let watchers = state.withLockedValue { Array($0.watchers.values) }
-        for w in watchers { w.yield() }
-    }
-
-    func finish() {
-        let watchers = state.withLockedValue { s in
-            s.finished = true
-            defer { s.watchers = [:] }
-            return Array(s.watchers.values)
-        }
-        for w in watchers { w.finish() }
     }
 }

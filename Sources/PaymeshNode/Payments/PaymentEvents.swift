@@ -23,6 +23,7 @@ extension PaymentsService {
         default:
             logger.info("channel event", metadata: ["event": "\(n)"])
         }
+        if case .stateChanged = n { channelChanges.signal() }
         if events.hasSubscribers { events.publish(.channel(n)) }
     }
 }
