@@ -11,14 +11,20 @@ import Testing
         try #require(PaymeshBinary.exists, "build the paymesh executable first (swift build --build-tests): \(PaymeshBinary.path)")
     }
 
+    /// Two `paymesh start --no-mdns` processes, the second wired to the first, once connected.
+    static func twoConnectedNodes(_ reaper: Reaper) async throws -> (NodeProcess, NodeProcess) {
+        let a = reaper.track(try await NodeProcess(dataDir: reaper.nodeDirectory(), extra: ["--no-mdns"]))
+        let b = reaper.track(try await NodeProcess(dataDir: reaper.nodeDirectory(), extra: ["--no-mdns", "--peer", a.listen.description]))
+        #expect(try await eventually(10) { try await a.connectedPeers() == [b.id.lowercased()] })
+        return (a, b)
+    }
+
     @Test(.timeLimit(.minutes(1)))
     func theConsoleAnswersEveryMethodAndRejectsBadInputWithoutDroppingTheSession() async throws {
         let reaper = Reaper()
         defer { reaper.killAll() }
         try await withTimeout(50) {
-            let a = reaper.track(try await NodeProcess(dataDir: reaper.nodeDirectory(), extra: ["--no-mdns"]))
-            let b = reaper.track(try await NodeProcess(dataDir: reaper.nodeDirectory(), extra: ["--no-mdns", "--peer", a.listen.description]))
-            #expect(try await eventually(10) { try await a.connectedPeers() == [b.id.lowercased()] })
+            let (a, b) = try await Self.twoConnectedNodes(reaper)
             let bID = JSONValue.string(b.id)
 
             try await ConsoleClient.withConnection(socketPath: a.socket) { console in
@@ -138,9 +144,7 @@ import Testing
         let reaper = Reaper()
         defer { reaper.killAll() }
         try await withTimeout(50) {
-            let a = reaper.track(try await NodeProcess(dataDir: reaper.nodeDirectory(), extra: ["--no-mdns"]))
-            let b = reaper.track(try await NodeProcess(dataDir: reaper.nodeDirectory(), extra: ["--no-mdns", "--peer", a.listen.description]))
-            #expect(try await eventually(10) { try await a.connectedPeers() == [b.id.lowercased()] })
+            let (a, b) = try await Self.twoConnectedNodes(reaper)
             _ = try await a.call("ledger.fund", ["asset": "USDC", "decimals": 6, "amount": "1000"])
             let opened = try await a.call("channel.open", ["peer": .string(b.id), "asset": "USDC", "decimals": 6, "deposit": "400"])
             let channel = try #require(opened["channel"]?.stringValue ?? opened["id"]?.stringValue)
