@@ -72,19 +72,19 @@ let package = Package(
         // events (no console, no JSON-RPC: those are PaymeshConsole's).
         .target(name: "PaymeshNode", dependencies: [
             "PaymeshTransport", "PaymeshDiscovery", "PaymeshChannels", "PaymeshOnion", "PaymeshStore", "PaymeshMessages", "PaymeshMux", "PaymeshCrypto",
-            nioCore, nioHelpers,
+            "PaymeshGossip", nioCore, nioHelpers,
             .product(name: "Logging", package: "swift-log"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
         ]),
         // The console: JSON-RPC 2.0 over a Unix socket, one method group per feature, typed events as JSON.
         .target(name: "PaymeshConsole", dependencies: [
-            "PaymeshNode", "PaymeshChannels", "PaymeshStore", "PaymeshMessages", "PaymeshCrypto", "PaymeshTransport",
+            "PaymeshNode", "PaymeshChannels", "PaymeshStore", "PaymeshMessages", "PaymeshCrypto", "PaymeshTransport", "PaymeshGossip",
             nioCore, nioPosix, nioHelpers,
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The composition root: the `PaymeshNode` service wires identity, peers, payments, discovery and the console.
         .target(name: "PaymeshDaemon", dependencies: [
-            "PaymeshNode", "PaymeshConsole", "PaymeshTransport", "PaymeshCrypto",
+            "PaymeshNode", "PaymeshConsole", "PaymeshTransport", "PaymeshCrypto", "PaymeshGossip",
             nioCore, nioPosix, nioHelpers,
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -114,7 +114,7 @@ let package = Package(
         // transport interface, a manual clock, seeded randomness, N nodes of peers + payments.
         .target(name: "PaymeshNodeTestSupport", dependencies: [
             "PaymeshNode", "PaymeshTransport", "PaymeshNoise", "PaymeshMux", "PaymeshChannels", "PaymeshMessages", "PaymeshStore",
-            "PaymeshCrypto", "PaymeshTestSupport", nioCore, nioHelpers,
+            "PaymeshCrypto", "PaymeshGossip", "PaymeshTestSupport", nioCore, nioHelpers,
             .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/PaymeshNodeTestSupport"),
         .testTarget(name: "PaymeshCryptoTests", dependencies: ["PaymeshCrypto", "PaymeshTestSupport"]),
@@ -123,8 +123,8 @@ let package = Package(
         .testTarget(name: "PaymeshMessagesTests", dependencies: ["PaymeshMessages", "PaymeshMsgpack", "PaymeshCrypto", "PaymeshTestSupport", nioCore]),
         .testTarget(name: "PaymeshChannelsTests", dependencies: ["PaymeshChannels", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshStoreTests", dependencies: ["PaymeshStore", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
-        .testTarget(name: "PaymeshNodeTests", dependencies: ["PaymeshDaemon", "PaymeshConsole", "PaymeshNode", "PaymeshOnion", "PaymeshHostile", "PaymeshChannels", "PaymeshStore", "PaymeshMessages", "PaymeshTransport", "PaymeshMux", "PaymeshDiscovery", "PaymeshCrypto", "PaymeshTestSupport", "PaymeshNodeTestSupport", nioCore, nioPosix, nioHelpers]),
-        .testTarget(name: "PaymeshConsoleTests", dependencies: ["PaymeshConsole", "PaymeshNode", "PaymeshChannels", "PaymeshMessages", "PaymeshCrypto"]),
+        .testTarget(name: "PaymeshNodeTests", dependencies: ["PaymeshDaemon", "PaymeshConsole", "PaymeshNode", "PaymeshOnion", "PaymeshHostile", "PaymeshChannels", "PaymeshStore", "PaymeshMessages", "PaymeshTransport", "PaymeshMux", "PaymeshDiscovery", "PaymeshCrypto", "PaymeshGossip", "PaymeshTestSupport", "PaymeshNodeTestSupport", nioCore, nioPosix, nioHelpers]),
+        .testTarget(name: "PaymeshConsoleTests", dependencies: ["PaymeshConsole", "PaymeshNode", "PaymeshChannels", "PaymeshMessages", "PaymeshCrypto", "PaymeshGossip", "PaymeshNodeTestSupport", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshDiscoveryTests", dependencies: ["PaymeshDiscovery", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshGossipTests", dependencies: ["PaymeshGossip", "PaymeshGossipSimulation", "PaymeshMessages", "PaymeshMsgpack", "PaymeshCrypto", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshOnionTests", dependencies: ["PaymeshOnion", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),

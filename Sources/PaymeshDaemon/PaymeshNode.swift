@@ -49,6 +49,10 @@ public final class PaymeshNode: Service, Sendable {
     private let paymentsBox = NIOLockedValueBox<PaymentsService?>(nil)
     /// The payments layer once started (channels, vouchers, the local ledger).
     public var payments: PaymentsService? { paymentsBox.withLockedValue { $0 } }
+    // Gossip layer (Sources/PaymeshNode/Gossip), set by start() unless configured off.
+    private let gossipBox = NIOLockedValueBox<GossipService?>(nil)
+    /// The gossip layer once started (network graph, service directory).
+    public var gossip: GossipService? { gossipBox.withLockedValue { $0 } }
     /// The data directory's lock, held from start until `run()` returns.
     private let lockBox = NIOLockedValueBox<DataDirectoryLock?>(nil)
 
@@ -120,11 +124,13 @@ public final class PaymeshNode: Service, Sendable {
                     group.addTask { await console.run() }
                     group.addTask { await discovery.run() }
                     if let payments = self.payments { group.addTask { await payments.run() } }
+                    if let gossip = self.gossip { group.addTask { await gossip.run() } }
                     for await _ in stopSignal.stream { break }
                     logger.info("stopping")
                     discovery.stop() // withdraw our service before the connections go
                     await console.close()
                     await started.peers.shutdown()
+                    await self.gossip?.shutdown()
                     await self.payments?.shutdown()
                     await endpoint.shutdown()
                     events.finish()
@@ -167,10 +173,25 @@ public final class PaymeshNode: Service, Sendable {
             await endpoint.shutdown()
             throw error
         }
+        // Gossip: the network graph and service directory (Sources/PaymeshNode/Gossip).
+        var gossip: GossipService?
+        if let gossipConfiguration = configuration.gossip {
+            do {
+                gossip = try await GossipService.start(
+                    key: key, peers: peers, payments: payments, events: events, configuration: gossipConfiguration,
+                    logger: logger.with("component", "gossip"), clock: configuration.clock, random: configuration.random)
+                gossipBox.withLockedValue { $0 = gossip }
+            } catch {
+                await payments.shutdown()
+                await endpoint.shutdown()
+                throw error
+            }
+        }
         let bound: SocketAddress
         do {
             bound = try await endpoint.listen(host: configuration.listen.host, port: configuration.listen.port)
         } catch {
+            await gossip?.shutdown()
             await payments.shutdown()
             await endpoint.shutdown()
             throw NodeError.configuration("cannot listen on \(configuration.listen): \(error)")
@@ -188,6 +209,10 @@ public final class PaymeshNode: Service, Sendable {
         registry.register(PeerMethods(peers: peers))
         registry.register(DiscoveryMethods(discovery: discovery, peers: peers))
         registry.register(PaymentsMethods(payments: payments))
+        if let gossip {
+            if (configuration.gossip?.addresses ?? []).isEmpty { await gossip.setAddresses([listen.description]) }
+            registry.register(GossipMethods(gossip: gossip))
+        }
         metricsCollector.attach(peers: peers, payments: payments, events: events, clock: configuration.clock)
         // The HTTP listener and one route group per feature (it binds in run(), before ready).
         let http = configuration.http.map { endpoint in
@@ -198,6 +223,7 @@ public final class PaymeshNode: Service, Sendable {
         do {
             try await console.bind()
         } catch {
+            await gossip?.shutdown()
             await payments.shutdown()
             await endpoint.shutdown()
             throw error

@@ -256,7 +256,7 @@ public struct GossipSimulation {
                 transmit(i, j, frame.encoded())
             case .deliver(let message):
                 if nodes[i].deliveredAt[message.id] == nil { nodes[i].deliveredAt[message.id] = now }
-            case .misbehaviour, .closeStream:
+            case .misbehaviour, .closeStream, .announceSignatures:
                 break
             }
         }

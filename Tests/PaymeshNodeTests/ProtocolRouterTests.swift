@@ -49,16 +49,16 @@ import Testing
         #expect(router.protocols.isEmpty)
     }
 
-    /// A real node: its identity proof advertises the payments feature (derived from the payments
-    /// registration); a stream of a protocol nobody registered is reset; once a service registers
+    /// A real node: its identity proof advertises the payments and gossip features (derived from
+    /// their registrations); a stream of a protocol nobody registered is reset; once a service registers
     /// that protocol on the running node, the same kind of stream is accepted and served.
     @Test func aNodeOffersWhatIsRegistered() async throws {
         try await withTimeout(60) {
             let node = try await RunningNode.start()
             let endpoint = try PaymeshEndpoint(configuration: .init(identity: .generate()), group: MultiThreadedEventLoopGroup.singleton)
             let c = try await endpoint.connect(host: node.started.listen.host, port: node.started.listen.port, expecting: node.started.id)
-            #expect(c.peer.features == [PaymentsProtocol.feature, PaymentsProtocol.featureV2])
-            #expect(node.started.peers.router.protocols == [PaymentsProtocol.id, PaymentsProtocol.idV2])
+            #expect(c.peer.features == [GossipProtocol.feature, PaymentsProtocol.feature, PaymentsProtocol.featureV2])
+            #expect(node.started.peers.router.protocols == [PaymentsProtocol.id, PaymentsProtocol.idV2, GossipProtocol.id])
 
             let refused = try await c.openStream(Self.echo)
             do { try await refused.write(ByteBuffer(string: "hello")) } catch {
@@ -73,7 +73,7 @@ import Testing
                     stream.close()
                 }
             }
-            #expect(node.started.peers.router.protocols == [PaymentsProtocol.id, PaymentsProtocol.idV2, Self.echo])
+            #expect(node.started.peers.router.protocols == [PaymentsProtocol.id, PaymentsProtocol.idV2, GossipProtocol.id, Self.echo])
             let served = try await c.openStream(Self.echo)
             try await served.write(ByteBuffer(string: "hello"))
             served.close()

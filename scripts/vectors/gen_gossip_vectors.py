@@ -52,6 +52,8 @@ def wire(fields):
             out[k] = bytes.fromhex(v)
         elif k == "ids":
             out[k] = [bytes.fromhex(x) for x in v]
+        elif k == "announce":
+            out[k] = wire(v)
         else:
             out[k] = v
     return out
@@ -130,6 +132,12 @@ def main():
     add("iwant", 5, {"ids": ids[:1]})
     add("graft", 6, {"topic": "paymesh/nodes/1"})
     add("prune", 7, {"topic": "paymesh/nodes/1", "backoff": 60})
+    add("announce_signatures (complete)", 8, {"announce": announce})
+    # A payer's proposal (gossip.md §7.5): the other end's slot holds the placeholder r = s = 1, v = 27.
+    placeholder = "00" * 31 + "01" + "00" * 31 + "01" + "1b"
+    proposal = dict(announce)
+    proposal["signature_b"] = placeholder
+    add("announce_signatures (proposal)", 8, {"announce": proposal})
 
     def raw(obj):
         return framed(pack(obj)).hex()
@@ -142,6 +150,10 @@ def main():
         {"description": "not msgpack", "hex": framed(b"\xc1").hex(), "expected": "malformedFrame"},
         {"description": "envelope is an array", "hex": raw([1, 1, {}]), "expected": "malformedFrame"},
         {"description": "version 2", "hex": raw({"v": 2, "type": 1, "data": {"topic": "t"}}), "expected": "unsupportedVersion"},
+        {"description": "announce_signatures without announce", "hex": raw({"v": 1, "type": 8, "data": {}}), "expected": "malformedFrame"},
+        {"description": "announce_signatures with peer_a > peer_b",
+         "hex": raw({"v": 1, "type": 8, "data": {"announce": dict(wire(announce), peer_a=bytes.fromhex(announce["peer_b"]), peer_b=bytes.fromhex(announce["peer_a"]))}}),
+         "expected": "malformedFrame"},
         {"description": "type 9", "hex": raw({"v": 1, "type": 9, "data": {}}), "expected": "unknownFrameType"},
         {"description": "topic with a space", "hex": raw({"v": 1, "type": 1, "data": {"topic": "a b"}}), "expected": "malformedFrame"},
         {"description": "topic 65 bytes", "hex": raw({"v": 1, "type": 6, "data": {"topic": "t" * 65}}), "expected": "malformedFrame"},

@@ -92,6 +92,9 @@ public enum GossipRouterHarness {
                 case .closeStream(let peer, let error):
                     try fuzzRequire(peer == sender && error.closesStream, "closeStream without lost framing")
                     closed = true
+                case .announceSignatures(let announce, let from):
+                    try fuzzRequire(from == sender && (announce.peerA == from || announce.peerB == from),
+                                    "ANNOUNCE_SIGNATURES passed up from a peer that is not an end")
                 }
             }
             if input.mode & 1 != 0 {

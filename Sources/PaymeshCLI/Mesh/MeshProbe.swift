@@ -19,6 +19,8 @@ struct NodeReport: Sendable {
     let listen: String?
     let discovery: String?
     let peers: [Peer]
+    /// Channels, nodes and services in the node's gossip graph (nil: no answer, or gossip off).
+    var graph: (channels: Int, nodes: Int, services: Int)?
 
     var connectedIDs: Set<String> { Set(peers.filter { $0.state == "connected" }.map { $0.id.lowercased() }) }
 }
@@ -57,8 +59,12 @@ enum MeshProbe {
                         peers.append(.init(id: id, state: state, rttMs: rtt))
                     }
                     let discovery = info["discovery"]?["active"]?.boolValue == true ? "on" : "off"
-                    return NodeReport(index: node.index, pid: node.pid, alive: true, error: nil, id: info["id"]?.stringValue ?? node.id,
-                                      listen: info["listen"]?.arrayValue?.first?.stringValue ?? node.listen, discovery: discovery, peers: peers)
+                    var report = NodeReport(index: node.index, pid: node.pid, alive: true, error: nil, id: info["id"]?.stringValue ?? node.id,
+                                            listen: info["listen"]?.arrayValue?.first?.stringValue ?? node.listen, discovery: discovery, peers: peers)
+                    if case .success(let g) = try await client.callResult("gossip.status", [:]), let graph = g["graph"] {
+                        report.graph = (Int(graph["channels"]?.intValue ?? 0), Int(graph["nodes"]?.intValue ?? 0), Int(graph["services"]?.intValue ?? 0))
+                    }
+                    return report
                 }
             }
         } catch {

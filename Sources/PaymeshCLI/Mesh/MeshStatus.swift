@@ -6,7 +6,7 @@ import PaymeshNode
 struct MeshStatus: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Prints each node of the mesh with its peers and their round-trip times.",
+        abstract: "Prints each node of the mesh with its peers, their round-trip times, and how many channels its gossip graph holds.",
         discussion: """
         Gathered over the nodes' console sockets (getinfo, peers, and a ping to every connected peer). A node \
         whose process is gone is shown dead; one that does not answer is shown unresponsive. \
@@ -48,6 +48,7 @@ struct MeshStatus: AsyncParsableCommand {
                     "index": JSONValue(r.index), "pid": JSONValue(r.pid), "alive": .bool(r.alive), "state": .string(nodeState(r)),
                     "error": JSONValue(r.error), "id": JSONValue(r.id), "listen": JSONValue(r.listen), "discovery": JSONValue(r.discovery),
                     "connected": JSONValue(r.peers.filter { $0.state == "connected" }.count),
+                    "graph": r.graph.map { ["channels": JSONValue($0.channels), "nodes": JSONValue($0.nodes), "services": JSONValue($0.services)] } ?? .null,
                     "peers": .array(r.peers.map { p in
                         ["id": .string(p.id), "node": names[p.id.lowercased()].map { JSONValue($0) } ?? .null, "state": .string(p.state),
                          "rttMs": p.rttMs.map { .double($0) } ?? .null]
@@ -60,10 +61,11 @@ struct MeshStatus: AsyncParsableCommand {
     private func table(_ reports: [NodeReport], state: MeshState, names: [String: Int]) -> String {
         let alive = reports.filter { $0.alive && $0.error == nil }.count
         var lines = ["mesh \(dir.resolved): \(reports.count) nodes, \(alive) up, \(state.mdns ? "mDNS discovery" : "topology \(state.topology)")"]
-        var rows = [["NODE", "PID", "STATE", "ID", "LISTEN", "DISCOVERY", "PEERS"]]
+        var rows = [["NODE", "PID", "STATE", "ID", "LISTEN", "DISCOVERY", "PEERS", "GRAPH CHANNELS"]]
         for r in reports {
             rows.append(["node-\(r.index)", "\(r.pid)", nodeState(r), r.id ?? "-", r.listen ?? "-", r.discovery ?? "-",
-                         r.alive && r.error == nil ? "\(r.peers.filter { $0.state == "connected" }.count)" : "-"])
+                         r.alive && r.error == nil ? "\(r.peers.filter { $0.state == "connected" }.count)" : "-",
+                         r.graph.map { "\($0.channels)" } ?? "-"])
         }
         lines.append(columns(rows))
         for r in reports where !r.peers.isEmpty || r.error != nil {

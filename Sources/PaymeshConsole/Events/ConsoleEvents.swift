@@ -18,7 +18,7 @@ enum ConsoleEvents {
     }
 
     /// Every topic `topic(of:)` returns: what `subscribe` accepts (a new topic is added to both).
-    static let topics: [String] = ["channel", "discovery", "payment", "peer"]
+    static let topics: [String] = ["channel", "discovery", "graph", "payment", "peer", "service"]
 
     /// The event's topic: its `type` up to the first dot (decided without building the JSON).
     static func topic(of event: NodeEvent) -> String {
@@ -27,6 +27,9 @@ enum ConsoleEvents {
         case .peer(.discoveryFound), .peer(.discoveryLost), .discoveryStatus: "discovery"
         case .channel(.paymentAcknowledged), .channel(.paymentRejected), .channel(.paymentReceived), .streamPaused: "payment"
         case .channel: "channel"
+        case .gossip(.channelAnnounced): "graph"
+        case .gossip(.nodeAnnounced): "graph"
+        case .gossip(.serviceAnnounced), .gossip(.serviceWithdrawn): "service"
         }
     }
 
@@ -46,6 +49,21 @@ enum ConsoleEvents {
         case .streamPaused(let stream, let channel, let reason, let unpaid):
             ("payment.streamPaused", ["stream": .string(stream), "channel": .string(channel.description),
                                       "reason": .string("\(reason)"), "unpaid": .string(String(unpaid))])
+        case .gossip(let e): gossip(e)
+        }
+    }
+
+    static func gossip(_ e: GossipEvent) -> (String, [String: JSONValue]) {
+        switch e {
+        case .channelAnnounced(let id, let a, let b, let capacity, let asset):
+            ("graph.channel", ["channel": .string(id.description), "peerA": .string(a.description), "peerB": .string(b.description),
+                               "capacity": .string(String(capacity)), "asset": .string(asset)])
+        case .nodeAnnounced(let id, let alias):
+            ("graph.node", ["id": .string(id.description), "alias": .string(alias)])
+        case .serviceAnnounced(let origin, let name, let price, let asset):
+            ("service.announced", ["origin": .string(origin.description), "name": .string(name), "price": .string(String(price)), "asset": .string(asset)])
+        case .serviceWithdrawn(let origin, let name):
+            ("service.withdrawn", ["origin": .string(origin.description), "name": .string(name)])
         }
     }
 

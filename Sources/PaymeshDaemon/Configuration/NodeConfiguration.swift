@@ -22,6 +22,9 @@ public struct NodeConfiguration: Sendable {
     public var consoleMaxLineBytes: Int
     /// The payments layer (store sync mode, what a payee accepts, pipelining bounds).
     public var payments: PaymentsConfiguration
+    /// The gossip layer (Specs/gossip.md): router parameters, graph limits, alias, channel terms;
+    /// nil runs the node without gossip.
+    public var gossip: GossipConfiguration? = GossipConfiguration()
     /// Time and randomness for everything above the transport (tests inject a `ManualClock` and
     /// a seeded generator).
     public var clock: any NodeClock

@@ -1,4 +1,5 @@
 public import PaymeshCrypto
+public import PaymeshMessages
 
 /// What the router asks its driver to do (Specs/gossip.md §9). A driver performs them in order.
 public enum GossipAction: Sendable, Hashable {
@@ -10,6 +11,9 @@ public enum GossipAction: Sendable, Hashable {
     case misbehaviour(EthereumAddress, GossipError)
     /// Framing with the peer is lost: close its gossip stream (the peer stays connected).
     case closeStream(EthereumAddress, GossipError)
+    /// An ANNOUNCE_SIGNATURES frame (§7.5) from a peer that is one end of the channel, its own
+    /// signature verified: the application counter-signs or completes it (never forwarded).
+    case announceSignatures(ChannelAnnounce, from: EthereumAddress)
 }
 
 /// The application's verdict on a message whose envelope signature verified (§8).

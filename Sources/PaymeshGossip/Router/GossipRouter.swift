@@ -1,4 +1,5 @@
 public import PaymeshCrypto
+public import PaymeshMessages
 
 /// GossipSub v1.1 over `/paymesh/gossip/1` as a sans-IO value type (Specs/gossip.md §9–§11):
 /// events in (`onPeerConnected`, `onBytes`/`onFrame`, `onHeartbeat`, `publish`, `subscribe`),
@@ -267,7 +268,40 @@ public struct GossipRouter: Sendable {
             leaveMesh(peer, topic)
             let until = now + min(backoffSeconds, GossipLimits.pruneBackoffSeconds.upperBound) * 1_000
             backoff[topic, default: [:]][peer] = max(backoff[topic]?[peer] ?? 0, until)
+        case .announceSignatures(let announce):
+            out = onAnnounceSignatures(announce, from: peer)
         }
+        return out
+    }
+
+    /// §7.5: the sender must be one end of the channel and its own signature must verify; else
+    /// the frame is an invalid message from the sender (P4 on the channels topic).
+    private mutating func onAnnounceSignatures(_ announce: ChannelAnnounce, from peer: PeerID) -> [GossipAction] {
+        // Only the sender's own slot is checked: the other end's may be the `Signature65.unsigned`
+        // placeholder of a proposal.
+        var problem: String?
+        if announce.peerA != peer, announce.peerB != peer {
+            problem = "the sender is not an end of the channel"
+        } else {
+            let own = announce.peerA == peer ? announce.signatureA : announce.signatureB
+            do throws(MessageError) {
+                let signer = try? EthereumAddress.recover(digest32: try announce.signingDigest(), signature65: own.bytes)
+                if signer != peer { problem = "the sender's signature is not its own" }
+            } catch { problem = error.detail }
+        }
+        if let problem {
+            counters.invalid += 1
+            counters.drop(.invalidSignature)
+            penalizeInvalid(peer, topic: .channels)
+            return [.misbehaviour(peer, GossipError(.invalidSignature, "ANNOUNCE_SIGNATURES: \(problem)"))]
+        }
+        return [.announceSignatures(announce, from: peer)]
+    }
+
+    /// Queues an ANNOUNCE_SIGNATURES frame to `peer` (§7.5) in its bounded send queue.
+    public mutating func sendAnnounceSignatures(_ announce: ChannelAnnounce, to peer: PeerID) -> [GossipAction] {
+        var out: [GossipAction] = []
+        send(.announceSignatures(announce), to: peer, &out)
         return out
     }
 

@@ -1,4 +1,4 @@
-import PaymeshMessages
+public import PaymeshMessages
 import PaymeshMsgpack
 
 /// One frame of `/paymesh/gossip/1` (Specs/gossip.md §3–§4): the control messages of GossipSub
@@ -12,6 +12,9 @@ public enum GossipFrame: Sendable, Hashable {
     case graft(GossipTopic)
     /// `backoffSeconds`: the sender will not accept a GRAFT for the topic from the receiver before it passes.
     case prune(GossipTopic, backoffSeconds: UInt64)
+    /// Not gossiped: a CHANNEL_ANNOUNCE exchanged between the channel's two ends to collect both
+    /// signatures (§7.5). The sender's own signature is valid; the other may be a placeholder.
+    case announceSignatures(ChannelAnnounce)
 
     /// Envelope schema version (§3).
     public static let version: UInt64 = 1
@@ -20,6 +23,7 @@ public enum GossipFrame: Sendable, Hashable {
     /// The frame type ids of §4.
     public enum FrameType: UInt64, Sendable, CaseIterable {
         case subscribe = 1, unsubscribe = 2, publish = 3, ihave = 4, iwant = 5, graft = 6, prune = 7
+        case announceSignatures = 8
     }
 
     public var type: FrameType {
@@ -31,6 +35,7 @@ public enum GossipFrame: Sendable, Hashable {
         case .iwant: .iwant
         case .graft: .graft
         case .prune: .prune
+        case .announceSignatures: .announceSignatures
         }
     }
 
@@ -53,6 +58,8 @@ public enum GossipFrame: Sendable, Hashable {
         case .prune(let topic, let backoff):
             w.string("topic", topic.name)
             w.uint("backoff", backoff)
+        case .announceSignatures(let announce):
+            w.put("announce", announce.encode())
         }
         return w.value
     }
@@ -108,6 +115,11 @@ public enum GossipFrame: Sendable, Hashable {
             // A body that breaks §5 is the origin's fault but reaches us through this frame: the
             // router counts it as an invalid message from the sender (not a framing error).
             self = .publish(try GossipMessage(body: body, signature: signature))
+        case .announceSignatures:
+            guard let fields = try f.map("announce").mapValue else { throw f.fail("announce", "expected a map") }
+            do throws(MessageError) { self = .announceSignatures(try ChannelAnnounce(fields: fields)) } catch {
+                throw f.fail("announce", error.detail)
+            }
         }
     }
 

@@ -14,4 +14,6 @@ public enum NodeEvent: Hashable, Sendable {
     case channel(ChannelNotification)
     /// A payment stream paused (cap, balance, refusal) with the cost left unpaid.
     case streamPaused(stream: String, channel: ChannelID, reason: StreamingSession.PauseReason, unpaid: UInt128)
+    /// The network graph learned a channel, node or service from gossip (`GossipService`).
+    case gossip(GossipEvent)
 }

@@ -33,6 +33,7 @@ extension PaymentsService {
         default:
             logger.info("channel event", metadata: ["channel": "\(n.channelID)", "event": "\(logText(n))"])
         }
+        if case .stateChanged = n { channelChanges.signal() }
         if events.hasSubscribers { events.publish(.channel(n)) }
     }
 }

@@ -69,6 +69,9 @@ public actor PaymentsService {
     var deadlineSleeper = DeadlineSleeper()
     /// Calls waiting for channel events, resumed by them (no polling).
     var waiters = Waiters()
+    /// Signalled after every channel state change (the gossip service re-reads `views()`), whether
+    /// or not anyone subscribes to the event hub.
+    public nonisolated let channelChanges = ChangeSignal()
     let jobs: AsyncStream<@Sendable () async -> Void>
     let jobContinuation: AsyncStream<@Sendable () async -> Void>.Continuation
     var stopped = false

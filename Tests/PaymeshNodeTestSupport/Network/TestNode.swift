@@ -15,13 +15,16 @@ public struct NodeSetup: Sendable {
     public var logger: Logger
     /// Where the node's counters go (no-op unless a test reads them).
     public var metrics: NodeMetrics
+    /// The gossip layer; nil (the default) runs the node without it.
+    public var gossip: GossipConfiguration?
 
     public init(peers: PeerManager.Configuration = .init(), payments: PaymentsConfiguration = .init(synchronous: .normal),
-                logger: Logger = .silent, metrics: NodeMetrics = .disabled) {
+                logger: Logger = .silent, metrics: NodeMetrics = .disabled, gossip: GossipConfiguration? = nil) {
         self.metrics = metrics
         self.peers = peers
         self.payments = payments
         self.logger = logger
+        self.gossip = gossip
     }
 }
 
@@ -35,6 +38,7 @@ public final class TestNode: Sendable {
         public let events: NodeEventHub
         public let peers: PeerManager
         public let payments: PaymentsService
+        public let gossip: GossipService?
         let tasks: Task<Void, Never>
     }
 
@@ -78,6 +82,11 @@ public final class TestNode: Sendable {
     public var payments: PaymentsService { parts.payments }
     public var transport: MemoryTransport { parts.transport }
     public var events: NodeEventHub { parts.events }
+    /// The gossip service; a precondition failure if the node runs without one (a broken test).
+    public var gossip: GossipService {
+        guard let g = parts.gossip else { preconditionFailure("node \(index) runs without gossip") }
+        return g
+    }
 
     // MARK: Lifecycle
 
@@ -98,18 +107,31 @@ public final class TestNode: Sendable {
             await transport.shutdown()
             throw error
         }
-        let tasks = Task {
+        var gossip: GossipService?
+        if let configuration = setup.gossip {
+            do {
+                gossip = try await GossipService.start(key: key, peers: peers, payments: payments, events: events, configuration: configuration,
+                                                       logger: logger, clock: clock, random: random)
+            } catch {
+                await payments.shutdown()
+                await transport.shutdown()
+                throw error
+            }
+        }
+        let tasks = Task { [gossip] in
             await withDiscardingTaskGroup { group in
                 group.addTask { await peers.run() }
                 group.addTask { await payments.run() }
+                if let gossip { group.addTask { await gossip.run() } }
             }
         }
-        partsBox.withLockedValue { $0 = Parts(transport: transport, events: events, peers: peers, payments: payments, tasks: tasks) }
+        partsBox.withLockedValue { $0 = Parts(transport: transport, events: events, peers: peers, payments: payments, gossip: gossip, tasks: tasks) }
     }
 
     /// Stops gracefully: connections closed, queued writes finished, the store closed.
     public func stop() async {
         guard let p = partsBox.withLockedValue({ p in defer { p = nil }; return p }) else { return }
+        await p.gossip?.shutdown()
         await p.peers.shutdown()
         await p.payments.shutdown()
         await p.transport.shutdown()
@@ -123,6 +145,7 @@ public final class TestNode: Sendable {
         guard let p = partsBox.withLockedValue({ p in defer { p = nil }; return p }) else { return }
         p.transport.crash()
         p.tasks.cancel()
+        await p.gossip?.shutdown()
         await p.payments.shutdown()
         await p.peers.shutdown()
         p.events.finish()

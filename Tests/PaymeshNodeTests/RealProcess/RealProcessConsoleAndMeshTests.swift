@@ -11,14 +11,20 @@ import Testing
         try #require(PaymeshBinary.exists, "build the paymesh executable first (swift build --build-tests): \(PaymeshBinary.path)")
     }
 
+    /// Two `paymesh start --no-mdns` processes, the second wired to the first, once connected.
+    static func twoConnectedNodes(_ reaper: Reaper) async throws -> (NodeProcess, NodeProcess) {
+        let a = reaper.track(try await NodeProcess(dataDir: reaper.nodeDirectory(), extra: ["--no-mdns"]))
+        let b = reaper.track(try await NodeProcess(dataDir: reaper.nodeDirectory(), extra: ["--no-mdns", "--peer", a.listen.description]))
+        #expect(try await eventually(10) { try await a.connectedPeers() == [b.id.lowercased()] })
+        return (a, b)
+    }
+
     @Test(.timeLimit(.minutes(1)))
     func theConsoleAnswersEveryMethodAndRejectsBadInputWithoutDroppingTheSession() async throws {
         let reaper = Reaper()
         defer { reaper.killAll() }
         try await withTimeout(50) {
-            let a = reaper.track(try await NodeProcess(dataDir: reaper.nodeDirectory(), extra: ["--no-mdns"]))
-            let b = reaper.track(try await NodeProcess(dataDir: reaper.nodeDirectory(), extra: ["--no-mdns", "--peer", a.listen.description]))
-            #expect(try await eventually(10) { try await a.connectedPeers() == [b.id.lowercased()] })
+            let (a, b) = try await Self.twoConnectedNodes(reaper)
             let bID = JSONValue.string(b.id)
 
             try await ConsoleClient.withConnection(socketPath: a.socket) { console in
@@ -130,6 +136,37 @@ import Testing
         return process.terminationStatus == 0
     }
 
+    /// Gossip between two real processes (Specs/gossip.md): a channel opened over the console is
+    /// announced by both ends and lands in both graphs with each end's update; a service advertised
+    /// on one node is found on the other and gone after its withdrawal.
+    @Test(.timeLimit(.minutes(1)))
+    func twoProcessesGossipTheirChannelNodesAndServices() async throws {
+        let reaper = Reaper()
+        defer { reaper.killAll() }
+        try await withTimeout(50) {
+            let (a, b) = try await Self.twoConnectedNodes(reaper)
+            _ = try await a.call("ledger.fund", ["asset": "USDC", "decimals": 6, "amount": "1000"])
+            let opened = try await a.call("channel.open", ["peer": .string(b.id), "asset": "USDC", "decimals": 6, "deposit": "400"])
+            let channel = try #require(opened["channel"]?.stringValue ?? opened["id"]?.stringValue)
+            for node in [a, b] {
+                #expect(try await eventually(15) {
+                    let list = try await node.call("graph.channels")["channels"]?.arrayValue ?? []
+                    return list.count == 1 && list[0]["id"]?.stringValue == channel && list[0]["updates"]?.arrayValue?.count == 2
+                }, "both ends' graphs hold the channel")
+                #expect(try await eventually(10) {
+                    Set((try await node.call("graph.nodes")["nodes"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue?.lowercased() })
+                        == [a.id.lowercased(), b.id.lowercased()]
+                })
+            }
+            _ = try await a.call("service.advertise", ["name": "echo", "unit": "call", "price": "2", "asset": "USDC", "decimals": 6])
+            #expect(try await eventually(10) { try await b.call("services.find", ["name": "echo"])["services"]?.arrayValue?.count == 1 })
+            _ = try await a.call("service.withdraw", ["name": "echo"])
+            #expect(try await eventually(10) { try await b.call("services.find", ["name": "echo"])["services"] == [] })
+            let status = try await b.call("gossip.status")
+            #expect(status["counters"]?["invalid"] == 0 && status["announcements"]?["announced"] == 1)
+        }
+    }
+
     @Test(.timeLimit(.minutes(3)))
     func aTwentyNodeRingFormsReportsItsNeighboursAndGoesDown() async throws {
         let reaper = Reaper()
@@ -155,6 +192,8 @@ import Testing
                 #expect(neighbours == [(index + 19) % 20, (index + 1) % 20], "node \(index): \(connected)")
                 #expect(connected.count == 2)
                 #expect(connected.allSatisfy { ($0["rttMs"]?.doubleValue ?? -1) > 0 }, "node \(index): \(connected)")
+                // Gossip runs by default: each node's graph holds at least its own node announcement.
+                #expect((node["graph"]?["nodes"]?.intValue ?? 0) >= 1 && node["graph"]?["channels"] == 0, "node \(index): \(node)")
             }
             let table = try await PaymeshBinary.run(["mesh", "status", "--dir", dir], timeout: 60)
             #expect(table.status == 0 && table.stdout.contains("20 nodes, 20 up"), "\(table.stdout)")
