@@ -211,7 +211,7 @@ public final class PaymeshNode: Service, Sendable {
         registry.register(PaymentsMethods(payments: payments))
         if let gossip {
             if (configuration.gossip?.addresses ?? []).isEmpty { await gossip.setAddresses([listen.description]) }
-            registry.register(GossipMethods(gossip: gossip))
+            registry.register(GossipMethods(gossip: gossip, payments: payments))
         }
         metricsCollector.attach(peers: peers, payments: payments, events: events, clock: configuration.clock)
         // The HTTP listener and one route group per feature (it binds in run(), before ready).

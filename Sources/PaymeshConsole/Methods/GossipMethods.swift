@@ -8,7 +8,12 @@ import PaymeshNode
 public struct GossipMethods: ConsoleMethodGroup {
     let gossip: GossipService
 
-    public init(gossip: GossipService) { self.gossip = gossip }
+    /// Checks advertised assets against the node's asset registry when given.
+    let payments: PaymentsService?
+    public init(gossip: GossipService, payments: PaymentsService? = nil) {
+        self.gossip = gossip
+        self.payments = payments
+    }
 
     public var methods: [ConsoleMethod] {
         let g = gossip
@@ -59,7 +64,7 @@ public struct GossipMethods: ConsoleMethodGroup {
         ) { call in
             var query = NetworkGraph.ServiceQuery(name: call.string("name"), asset: call.string("asset"))
             if let unit = call.string("unit") { query.unit = try Self.unit(unit) }
-            if call.params["maxPrice"] != nil { query.maxPrice = Amount(try PaymentParams.amountParam(call, "maxPrice")) }
+            if call.params["maxPrice"] != nil { query.maxPrice = Amount(try PaymentParams.amountParam(call, "maxPrice", asset: nil)) }
             return ["services": .array(await g.findServices(query).map { s in
                 let a = s.announcement
                 var o: [String: JSONValue] = ["origin": .string(s.origin.description), "name": .string(a.name), "description": .string(a.description),
@@ -90,11 +95,12 @@ public struct GossipMethods: ConsoleMethodGroup {
             let endpoint = call.string("endpoint").map { $0 == "mesh" ? ServiceAnnouncement.Endpoint.mesh : .http($0) } ?? .mesh
             var lifetime: UInt64?
             if let ms = try PaymentParams.nonNegative(call, "lifetimeMs") { lifetime = UInt64(ms) }
+            let asset = try await Self.asset(call, payments: payments)
             let service: ServiceAnnouncement
             do {
                 service = try ServiceAnnouncement(name: try call.requireString("name"), description: call.string("description") ?? "",
                                                   unit: try Self.unit(try call.requireString("unit")),
-                                                  price: Amount(try PaymentParams.amountParam(call, "price")), asset: try PaymentParams.assetParam(call),
+                                                  price: Amount(try PaymentParams.amountParam(call, "price", asset: asset)), asset: asset,
                                                   endpoint: endpoint, agentCard: call.string("agentCard"), expires: 0)
             } catch let error as GossipError {
                 throw NodeError.invalidParams(error.detail)
@@ -112,6 +118,17 @@ public struct GossipMethods: ConsoleMethodGroup {
             try await g.withdraw(name)
             return ["name": .string(name), "withdrawn": true]
         }]
+    }
+
+    /// `asset` and `decimals` of an advertised service: through the node's asset registry when
+    /// the group has the payments service (other decimals than the registered ones are refused).
+    static func asset(_ call: ConsoleCall, payments: PaymentsService?) async throws(NodeError) -> Asset {
+        if let payments { return try await PaymentParams.assetParam(call, amount: "price", payments: payments) }
+        let id = Asset.normalizedID(try call.requireString("asset")), decimals = try call.requireInt("decimals")
+        guard (0...36).contains(decimals), let asset = try? Asset(id: id, decimals: UInt8(decimals)) else {
+            throw .invalidParams("asset must be 1–32 bytes and decimals 0–36")
+        }
+        return asset
     }
 
     static func unit(_ text: String) throws(NodeError) -> ServiceAnnouncement.Unit {
