@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "PaymeshTransport", targets: ["PaymeshTransport"]),
         .library(name: "PaymeshGossip", targets: ["PaymeshGossip"]),
         .library(name: "PaymeshOnion", targets: ["PaymeshOnion"]),
+        .library(name: "PaymeshRouting", targets: ["PaymeshRouting"]),
         .executable(name: "paymesh-bench", targets: ["PaymeshBench"]),
         .executable(name: "paymesh", targets: ["PaymeshCLI"]),
     ],
@@ -59,6 +60,8 @@ let package = Package(
         .target(name: "PaymeshGossipSimulation", dependencies: ["PaymeshGossip", "PaymeshMessages", "PaymeshCrypto"]),
         // Sphinx onions (BOLT 4 construction), Paymesh hop payloads and failure onions (sans-IO).
         .target(name: "PaymeshOnion", dependencies: ["PaymeshCrypto", "PaymeshMessages", "PaymeshMsgpack"]),
+        // Path search over the gossip graph, reputation, invoices and the payment journal (sans-IO).
+        .target(name: "PaymeshRouting", dependencies: ["PaymeshGossip", "PaymeshOnion", "PaymeshMessages", "PaymeshMsgpack", "PaymeshCrypto"]),
         // Durable state in SQLite (WAL, group commit, migrations).
         .target(name: "PaymeshStore", dependencies: ["CSQLite", "PaymeshMessages", "PaymeshCrypto"]),
                 // The node's features: peer table, dialing, protocol router, payments, discovery glue, typed
@@ -95,7 +98,7 @@ let package = Package(
         .target(name: "PaymeshHostile", dependencies: ["PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshMsgpack", "PaymeshCrypto", nioCore]),
         // Child process for the store's kill -9 test, and the store benchmarks (`bench`).
         .executableTarget(name: "paymesh-store-crashtest", dependencies: ["PaymeshStore", "PaymeshMessages", "PaymeshCrypto"], path: "Sources/PaymeshStoreCrashTest"),
-        .executableTarget(name: "PaymeshBench", dependencies: ["PaymeshConsole", "PaymeshNode", "PaymeshGossip", "PaymeshGossipSimulation", "PaymeshHostile", "PaymeshStore", "PaymeshTransport", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", "PaymeshOnion", nioCore, nioPosix, nioHelpers]),
+        .executableTarget(name: "PaymeshBench", dependencies: ["PaymeshConsole", "PaymeshNode", "PaymeshGossip", "PaymeshGossipSimulation", "PaymeshHostile", "PaymeshStore", "PaymeshTransport", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", "PaymeshOnion", "PaymeshRouting", nioCore, nioPosix, nioHelpers]),
 
         // Helpers shared by the test targets (vector loading, the seeded generator, timeouts).
         .target(name: "PaymeshTestSupport", path: "Tests/PaymeshTestSupport"),
@@ -117,6 +120,7 @@ let package = Package(
         .testTarget(name: "PaymeshDiscoveryTests", dependencies: ["PaymeshDiscovery", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshGossipTests", dependencies: ["PaymeshGossip", "PaymeshGossipSimulation", "PaymeshMessages", "PaymeshMsgpack", "PaymeshCrypto", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshOnionTests", dependencies: ["PaymeshOnion", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
+        .testTarget(name: "PaymeshRoutingTests", dependencies: ["PaymeshRouting", "PaymeshGossip", "PaymeshOnion", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshTransportTests", dependencies: ["PaymeshTransport", "PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport", nioCore, nioPosix, nioHelpers]),
     ]
 )
