@@ -30,6 +30,16 @@ extension Route {
     var path: [Int] { hops.map { Int($0.nodeID.rawRepresentation[19]) } }
 }
 
+/// The error `body` throws, or nil.
+func failure<T>(_ body: () throws(RoutingError) -> T) -> RoutingError? {
+    do throws(RoutingError) {
+        _ = try body()
+        return nil
+    } catch {
+        return error
+    }
+}
+
 extension RoutingError {
     var isNoRoute: Bool { kind == "no_route" }
 }

@@ -40,7 +40,7 @@ extension Invoice {
         guard raw.count > Signature65.byteCount else { throw .invoiceMalformed("shorter than a signature") }
         let body = Array(raw.dropLast(Signature65.byteCount))
         let signature: Signature65
-        do { signature = try Signature65(Array(raw.suffix(Signature65.byteCount))) } catch {
+        do throws(MessageError) { signature = try Signature65(Array(raw.suffix(Signature65.byteCount))) } catch {
             throw .invoiceMalformed("signature: \(error.detail)")
         }
         let invoice = try parse(body)
@@ -88,7 +88,7 @@ extension Invoice {
         let assetID = try f.string("asset"), decimals = try f.uint("decimals")
         guard decimals <= UInt64(Asset.decimalsRange.upperBound) else { throw .invoiceMalformed("decimals over 36") }
         let asset: Asset
-        do { asset = try Asset(id: assetID, decimals: UInt8(decimals)) } catch { throw .invoiceMalformed("asset: \(error.detail)") }
+        do throws(MessageError) { asset = try Asset(id: assetID, decimals: UInt8(decimals)) } catch { throw .invoiceMalformed("asset: \(error.detail)") }
         let hints = try f.optional("route_hints").map { v throws(RoutingError) -> [RouteHint] in
             guard case .array(let items) = v, (1...maxRouteHints).contains(items.count) else {
                 throw .invoiceMalformed("route_hints must be an array of 1…\(maxRouteHints) maps")
@@ -101,7 +101,7 @@ extension Invoice {
             }
         }
         let invoice = try Invoice(payee: try f.address("payee"), paymentHash: try f.fixed("payment_hash"),
-                                  amount: try f.optional("amount").map { v throws(RoutingError) in try f.amount("amount") },
+                                  amount: try f.optional("amount").map { _ throws(RoutingError) in try f.amount("amount") },
                                   asset: asset, memo: try f.string("memo"), created: try f.uint("created"),
                                   expiryMillis: try f.uint("expiry"), minFinalExpiryMillis: try f.uint("min_final_expiry"),
                                   routeHints: hints ?? [])
@@ -151,7 +151,7 @@ private struct InvoiceFields {
 
     func fixed<T: FixedBytes>(_ key: String) throws(RoutingError) -> T {
         guard let b = try required(key).binaryValue else { throw .invoiceMalformed("\(context).\(key) must be bin") }
-        do { return try T(b) } catch { throw .invoiceMalformed("\(context).\(key): \(error.detail)") }
+        do throws(MessageError) { return try T(b) } catch { throw .invoiceMalformed("\(context).\(key): \(error.detail)") }
     }
 
     func address(_ key: String) throws(RoutingError) -> EthereumAddress {

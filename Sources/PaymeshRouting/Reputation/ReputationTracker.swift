@@ -99,22 +99,25 @@ public struct ReputationTracker: Sendable, Hashable {
     }
 
     private mutating func credit(node: EthereumAddress, latency: UInt64?, now: UInt64) {
-        update(&nodes, node, limit: parameters.maxTrackedNodes, now: now) { r in
+        Self.update(&nodes, node, limit: parameters.maxTrackedNodes, halfLife: parameters.reputationHalfLifeMillis, now: now) { r in
             r.successes = min(r.successes + Self.unit, Self.maxCount)
             if let latency { r.latencyMillis = r.latencyMillis.map { ($0 * 7 + latency) / 8 } ?? latency }
         }
     }
 
     private mutating func credit(channel: ChannelID, now: UInt64) {
-        update(&channels, channel, limit: parameters.maxTrackedChannels, now: now) { r in r.successes = min(r.successes + Self.unit, Self.maxCount) }
+        Self.update(&channels, channel, limit: parameters.maxTrackedChannels, halfLife: parameters.reputationHalfLifeMillis, now: now) { r in
+            r.successes = min(r.successes + Self.unit, Self.maxCount) }
     }
 
     private mutating func blame(node: EthereumAddress, amount: UInt64 = unit, now: UInt64) {
-        update(&nodes, node, limit: parameters.maxTrackedNodes, now: now) { r in r.failures = min(r.failures + amount, Self.maxCount) }
+        Self.update(&nodes, node, limit: parameters.maxTrackedNodes, halfLife: parameters.reputationHalfLifeMillis, now: now) { r in
+            r.failures = min(r.failures + amount, Self.maxCount) }
     }
 
     private mutating func blame(channel: ChannelID, now: UInt64) {
-        update(&channels, channel, limit: parameters.maxTrackedChannels, now: now) { r in r.failures = min(r.failures + Self.unit, Self.maxCount) }
+        Self.update(&channels, channel, limit: parameters.maxTrackedChannels, halfLife: parameters.reputationHalfLifeMillis, now: now) { r in
+            r.failures = min(r.failures + Self.unit, Self.maxCount) }
     }
 
     private mutating func learn(_ direction: DirectedChannel, maxSendable: UInt128, now: UInt64) {
@@ -125,8 +128,9 @@ public struct ReputationTracker: Sendable, Hashable {
         hints[direction] = LiquidityHint(maxSendable: min(current ?? .max, maxSendable), learnedAt: now)
     }
 
-    private func update<Key: Hashable>(_ table: inout [Key: Record], _ key: Key, limit: Int, now: UInt64, _ body: (inout Record) -> Void) {
-        var record = table[key]?.decayed(to: now, halfLife: parameters.reputationHalfLifeMillis) ?? Record(updatedAt: now)
+    private static func update<Key: Hashable>(_ table: inout [Key: Record], _ key: Key, limit: Int, halfLife: UInt64, now: UInt64,
+                                              _ body: (inout Record) -> Void) {
+        var record = table[key]?.decayed(to: now, halfLife: halfLife) ?? Record(updatedAt: now)
         if table[key] == nil, table.count >= limit, let oldest = table.min(by: { $0.value.updatedAt < $1.value.updatedAt }) {
             table[oldest.key] = nil
         }

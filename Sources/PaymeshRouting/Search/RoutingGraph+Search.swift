@@ -82,7 +82,7 @@ extension RoutingGraph {
                 let x = Int(t.from)
                 if settled[x] || !t.enabled || context.nodeExcluded[x] { continue }
                 if amountY < t.htlcMinimum || amountY > t.htlcMaximum || amountY > t.capacity { continue }
-                var extra = SearchContext.EdgeExtra.none
+                var extra = SearchContext.EdgeExtra.empty
                 if !context.edgeSlot.isEmpty, context.edgeSlot[e] >= 0 {
                     extra = context.edgeExtras[Int(context.edgeSlot[e])]
                     if extra.excluded || amountY > extra.maxSendable { continue }
@@ -146,7 +146,7 @@ struct SearchContext {
         var failures: UInt64 = 0
         var maxSendable: UInt128 = .max
         var excluded = false
-        static let none = EdgeExtra()
+        static let empty = EdgeExtra()
     }
 
     var nodeExcluded: [Bool]
@@ -158,16 +158,8 @@ struct SearchContext {
     init(graph: RoutingGraph, query: RouteQuery, reputation: ReputationTracker?, parameters: RoutingParameters) {
         nodeExcluded = [Bool](repeating: false, count: graph.nodeCount)
         for node in query.excludedNodes { if let i = graph.nodeIndex[node] { nodeExcluded[Int(i)] = true } }
-        func slot(_ e: Int32) -> Int {
-            if edgeSlot.isEmpty { edgeSlot = [Int32](repeating: -1, count: graph.edgeCount) }
-            if edgeSlot[Int(e)] < 0 {
-                edgeSlot[Int(e)] = Int32(edgeExtras.count)
-                edgeExtras.append(EdgeExtra())
-            }
-            return Int(edgeSlot[Int(e)])
-        }
         for channel in query.excludedChannels {
-            for e in graph.edgesByChannel[channel] ?? [] { edgeExtras[slot(e)].excluded = true }
+            for e in graph.edgesByChannel[channel] ?? [] { edgeExtras[slot(e, edgeCount: graph.edgeCount)].excluded = true }
         }
         guard let reputation else { return }
         let now = query.now, halfLife = reputation.parameters.reputationHalfLifeMillis
@@ -183,7 +175,7 @@ struct SearchContext {
             guard let edges = graph.edgesByChannel[id] else { continue }
             let r = record.decayed(to: now, halfLife: halfLife)
             for e in edges {
-                let s = slot(e)
+                let s = slot(e, edgeCount: graph.edgeCount)
                 edgeExtras[s].successes = r.successes
                 edgeExtras[s].failures = r.failures
             }
@@ -191,9 +183,18 @@ struct SearchContext {
         for (direction, hint) in reputation.activeHints where now < hint.learnedAt + reputation.parameters.liquidityHintMillis {
             guard let from = graph.nodeIndex[direction.from],
                   let e = graph.edgesByChannel[direction.channelID]?.first(where: { graph.terms[Int($0)].from == from }) else { continue }
-            let s = slot(e)
+            let s = slot(e, edgeCount: graph.edgeCount)
             edgeExtras[s].maxSendable = min(edgeExtras[s].maxSendable, hint.maxSendable)
         }
+    }
+
+    private mutating func slot(_ e: Int32, edgeCount: Int) -> Int {
+        if edgeSlot.isEmpty { edgeSlot = [Int32](repeating: -1, count: edgeCount) }
+        if edgeSlot[Int(e)] < 0 {
+            edgeSlot[Int(e)] = Int32(edgeExtras.count)
+            edgeExtras.append(EdgeExtra())
+        }
+        return Int(edgeSlot[Int(e)])
     }
 
     /// The reputation penalty of routing `amount` over an edge into node `y` (routing.md §3.2).
