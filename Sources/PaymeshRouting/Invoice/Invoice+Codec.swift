@@ -1,5 +1,5 @@
 public import PaymeshCrypto
-public import PaymeshMessages
+import PaymeshMessages
 import PaymeshMsgpack
 
 extension Invoice {

@@ -1,5 +1,5 @@
-public import PaymeshCrypto
-public import PaymeshMessages
+import PaymeshCrypto
+import PaymeshMessages
 
 extension RoutingGraph {
     /// The cheapest route for `query` (Specs/routing.md §3): Dijkstra from the payee back to the
