@@ -1,5 +1,6 @@
 import Foundation
 import PaymeshCrypto
+import PaymeshGossipSimulation
 import PaymeshMessages
 import PaymeshRouting
 
@@ -14,7 +15,7 @@ struct RouteBench {
     var seed: UInt64 = 1
 
     func run() throws {
-        var rng = BenchRandom(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         let ids = (0..<nodes).map { i in
             try! EthereumAddress(rawRepresentation: [UInt8](repeating: 0, count: 12) + withUnsafeBytes(of: UInt64(i + 1).bigEndian) { Array($0) })
         }
@@ -79,17 +80,7 @@ struct RouteBench {
     }
 }
 
-/// SplitMix64, so a run replays from its seed.
-private struct BenchRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+extension SeededGenerator {
     mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
     /// Skewed towards low indices (min of two draws): a few well-connected hubs, as in real networks.
     mutating func hubbed(_ n: Int) -> Int { min(below(n), below(n)) }

@@ -149,8 +149,11 @@ struct PathSearchTests {
         // No update from the other ends: no edge back.
         let back = RouteQuery(source: GossipGraphFixture.keys[2].address, target: GossipGraphFixture.keys[0].address, amount: Amount(1), now: t0)
         #expect(throws: RoutingError.self) { try routing.findRoute(back) }
-        // Another asset sees no channel.
-        #expect(RoutingGraph(graph, asset: try Asset(id: "USDT", decimals: 6)).edgeCount == 0)
+        // Each asset sees only its own channels.
+        let usdt = RoutingGraph(graph, asset: try Asset(id: "USDT", decimals: 6))
+        #expect(usdt.edgeCount == 1)
+        #expect(usdt.edges(of: channel(3)).map(\.from) == [GossipGraphFixture.keys[0].address])
+        #expect(RoutingGraph(graph, asset: try Asset(id: "USDC", decimals: 18)).edgeCount == 0)
     }
 
     @Test("invoice route hints reach a payee gossip does not show")

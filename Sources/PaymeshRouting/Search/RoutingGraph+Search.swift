@@ -21,32 +21,29 @@ extension RoutingGraph {
         return try search(query, source: source, target: target, context: context, parameters: parameters)
     }
 
-    /// Up to `count` routes, cheapest first (routing.md §4.2, "Yen-lite"): after each route, the
-    /// search is repeated with each of that route's channels excluded in turn (on top of what
-    /// excluded the route itself); the cheapest candidate not yet returned comes next.
+    /// Up to `count` routes, cheapest first (routing.md §3.5): each route chosen is "expanded" —
+    /// the search is repeated with each of its channels excluded in turn, on top of the exclusions
+    /// that found it; a search that finds a route already seen is expanded the same way, so a
+    /// route hidden behind a cheaper one is still reached. The cheapest candidate not yet returned
+    /// comes next. At most `count · maxHops · 4` searches.
     public func findRoutes(_ query: RouteQuery, count: Int, reputation: ReputationTracker? = nil,
                            parameters: RoutingParameters = RoutingParameters()) throws(RoutingError) -> [Route] {
         guard count >= 1 else { throw .invalidQuery("count must be ≥ 1") }
         let first = try findRoute(query, reputation: reputation, parameters: parameters)
+        var alternatives = Alternatives(first: first, maxSearches: count * max(parameters.maxHops, 1) * 4)
+        alternatives.expand(first, excluded: query.excludedChannels) { excluded in
+            var q = query
+            q.excludedChannels = excluded
+            return try? findRoute(q, reputation: reputation, parameters: parameters)
+        }
         var routes = [first]
-        var seen: Set<[ChannelID]> = [first.channelIDs]
-        var exclusions = [query.excludedChannels]
-        var candidates: [(route: Route, excluded: Set<ChannelID>)] = []
-        while routes.count < count {
-            let last = routes[routes.count - 1]
-            for channel in last.channelIDs {
-                var q = query
-                q.excludedChannels = exclusions[routes.count - 1].union([channel])
-                guard let route = try? findRoute(q, reputation: reputation, parameters: parameters),
-                      seen.insert(route.channelIDs).inserted else { continue }
-                candidates.append((route, q.excludedChannels))
-            }
-            guard let best = candidates.indices.min(by: { a, b in
-                (candidates[a].route.cost, candidates[a].route.hops.count, a) < (candidates[b].route.cost, candidates[b].route.hops.count, b)
-            }) else { break }
-            let next = candidates.remove(at: best)
+        while routes.count < count, let next = alternatives.popCheapest() {
             routes.append(next.route)
-            exclusions.append(next.excluded)
+            alternatives.expand(next.route, excluded: next.excluded) { excluded in
+                var q = query
+                q.excludedChannels = excluded
+                return try? findRoute(q, reputation: reputation, parameters: parameters)
+            }
         }
         return routes
     }
@@ -210,6 +207,42 @@ struct SearchContext {
         let latencyPart = parameters.latencyScaleMillis == 0 ? 0
             : RoutingMath.mulDiv(attempt, UInt128(t.latency), UInt128(parameters.latencyScaleMillis)) ?? .max
         return RoutingMath.saturatingAdd(RoutingMath.saturatingAdd(nodePart, channelPart), latencyPart)
+    }
+}
+
+/// The bookkeeping of `findRoutes`: routes seen (by channel sequence), exclusion sets tried,
+/// candidates not yet returned, and the search budget.
+struct Alternatives {
+    private var seen: Set<[ChannelID]>
+    private var tried: Set<Set<ChannelID>> = []
+    private var candidates: [(route: Route, excluded: Set<ChannelID>)] = []
+    private var searchesLeft: Int
+
+    init(first: Route, maxSearches: Int) {
+        seen = [first.channelIDs]
+        searchesLeft = maxSearches
+    }
+
+    mutating func expand(_ route: Route, excluded: Set<ChannelID>, search: (Set<ChannelID>) -> Route?) {
+        for channel in route.channelIDs {
+            let set = excluded.union([channel])
+            guard searchesLeft > 0, tried.insert(set).inserted else { continue }
+            searchesLeft -= 1
+            guard let found = search(set) else { continue }
+            if seen.insert(found.channelIDs).inserted {
+                candidates.append((found, set))
+            } else {
+                expand(found, excluded: set, search: search)
+            }
+        }
+    }
+
+    /// The candidate of lowest (cost, hops, order found).
+    mutating func popCheapest() -> (route: Route, excluded: Set<ChannelID>)? {
+        guard let best = candidates.indices.min(by: { a, b in
+            (candidates[a].route.cost, candidates[a].route.hops.count, a) < (candidates[b].route.cost, candidates[b].route.hops.count, b)
+        }) else { return nil }
+        return candidates.remove(at: best)
     }
 }
 
