@@ -4,7 +4,7 @@ import PaymeshGossipSimulation
 import PaymeshMessages
 import PaymeshRouting
 
-/// `paymesh-bench route [--nodes N] [--channels M] [--searches S] [--seed X]`: path search on a
+/// `paymesh-bench route [--nodes N] [--channels M] [--searches S] [--history H] [--seed X]`: path search on a
 /// synthetic graph (default 10,000 nodes and 50,000 one-way channels: a ring so every node is
 /// reachable, the rest random with a preference for low-numbered "hub" nodes), p50 / p99 per search
 /// between random node pairs, with and without a reputation tracker that has seen failures.
@@ -12,6 +12,8 @@ struct RouteBench {
     var nodes = 10_000
     var channels = 50_000
     var searches = 2_000
+    /// Attempts recorded in the reputation tracker before the second measurement.
+    var history = 2_000
     var seed: UInt64 = 1
 
     func run() throws {
@@ -45,11 +47,11 @@ struct RouteBench {
         let buildMillis = Double(nowNanos() - buildStart) / 1e6
         print("route: synthetic graph of \(graph.nodeCount) nodes, \(graph.edgeCount) one-way channels (seed \(seed)), built in \(String(format: "%.0f", buildMillis)) ms")
 
-        // A tracker that has seen 2,000 attempts (failures and successes) over random routes.
+        // A tracker that has seen `history` attempts (failures and successes) over random routes.
         var reputation = ReputationTracker()
         let now: UInt64 = 1_767_225_600_000
         var warmed = 0
-        while warmed < 2_000 {
+        while warmed < history {
             let q = RouteQuery(source: ids[rng.below(nodes)], target: ids[rng.below(nodes)], amount: Amount(10_000), now: now)
             guard q.source != q.target, let route = try? graph.findRoute(q) else { continue }
             let outcome: AttemptOutcome = rng.next() % 3 == 0
@@ -59,7 +61,7 @@ struct RouteBench {
             warmed += 1
         }
 
-        for (label, tracker) in [("path search, no history", ReputationTracker?.none), ("path search, 2,000 attempts of history", reputation)] {
+        for (label, tracker) in [("path search, no history", ReputationTracker?.none), ("path search, \(history) attempts of history", reputation)] {
             var times: [Double] = []
             var found = 0, hops = 0
             times.reserveCapacity(searches)

@@ -26,7 +26,8 @@ import sys
 
 import msgpack
 from eth_account import Account
-from eth_account.messages import encode_defunct, _hash_eip191_message
+from eth_account.messages import encode_defunct
+from eth_utils import keccak
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "Specs", "vectors")
 KEYS = [
@@ -48,9 +49,12 @@ def body(fields):
 
 
 def sign(key_hex, body_bytes):
-    message = encode_defunct(primitive=TAG + body_bytes)
-    signed = Account.sign_message(message, private_key=bytes.fromhex(key_hex))
-    return _hash_eip191_message(message), signed.signature
+    """EIP-191 personal_sign over TAG ‖ body: (digest, 65-byte signature r ‖ s ‖ v, v ∈ {27, 28})."""
+    data = TAG + body_bytes
+    digest = keccak(b"\x19Ethereum Signed Message:\n" + str(len(data)).encode() + data)
+    signed = Account.sign_message(encode_defunct(primitive=data), private_key=bytes.fromhex(key_hex))
+    assert signed.message_hash == digest
+    return digest, bytes(signed.signature)
 
 
 def b32(data):
