@@ -7,6 +7,19 @@ extension RoutingGraph {
     /// Throws `noRoute` (1400) with the reason when none exists.
     public func findRoute(_ query: RouteQuery, reputation: ReputationTracker? = nil,
                           parameters: RoutingParameters = RoutingParameters()) throws(RoutingError) -> Route {
+        try findRoute(query, penalties: reputation.map { penalties($0, now: query.now) }, parameters: parameters)
+    }
+
+    /// The reputation tracker's view of this graph at `now` (decayed counts and liquidity hints
+    /// indexed by node and edge): build it once per change of the tracker and reuse it across
+    /// searches (each `findRoutes` does).
+    public func penalties(_ reputation: ReputationTracker, now: UInt64) -> RoutingPenalties {
+        RoutingPenalties(graph: self, reputation: reputation, now: now)
+    }
+
+    /// `findRoute` with prepared penalties (nil: no history).
+    public func findRoute(_ query: RouteQuery, penalties: RoutingPenalties?,
+                          parameters: RoutingParameters = RoutingParameters()) throws(RoutingError) -> Route {
         guard query.amount > .zero else { throw .invalidQuery("amount must be > 0") }
         guard query.source != query.target else { throw .invalidQuery("source and target are the same node") }
         guard query.finalExpiryDeltaMillis <= parameters.maxTotalExpiryMillis else {
@@ -17,7 +30,8 @@ extension RoutingGraph {
             throw .noRoute("no channel reaches \(query.target)")
         }
         guard let source = nodeIndex[query.source] else { throw .noRoute("no channel leaves \(query.source)") }
-        let context = SearchContext(graph: self, query: query, reputation: reputation, parameters: parameters)
+        precondition(penalties.map { $0.nodeCount == nodeCount && $0.edgeCount == edgeCount } ?? true, "penalties of another graph")
+        let context = SearchContext(graph: self, query: query, penalties: penalties)
         return try search(query, source: source, target: target, context: context, parameters: parameters)
     }
 
@@ -29,12 +43,13 @@ extension RoutingGraph {
     public func findRoutes(_ query: RouteQuery, count: Int, reputation: ReputationTracker? = nil,
                            parameters: RoutingParameters = RoutingParameters()) throws(RoutingError) -> [Route] {
         guard count >= 1 else { throw .invalidQuery("count must be ≥ 1") }
-        let first = try findRoute(query, reputation: reputation, parameters: parameters)
+        let prepared = reputation.map { penalties($0, now: query.now) }
+        let first = try findRoute(query, penalties: prepared, parameters: parameters)
         var alternatives = Alternatives(first: first, maxSearches: count * max(parameters.maxHops, 1) * 4)
         alternatives.expand(first, excluded: query.excludedChannels) { excluded in
             var q = query
             q.excludedChannels = excluded
-            return try? findRoute(q, reputation: reputation, parameters: parameters)
+            return try? findRoute(q, penalties: prepared, parameters: parameters)
         }
         var routes = [first]
         while routes.count < count, let next = alternatives.popCheapest() {
@@ -42,7 +57,7 @@ extension RoutingGraph {
             alternatives.expand(next.route, excluded: next.excluded) { excluded in
                 var q = query
                 q.excludedChannels = excluded
-                return try? findRoute(q, reputation: reputation, parameters: parameters)
+                return try? findRoute(q, penalties: prepared, parameters: parameters)
             }
         }
         return routes
@@ -60,6 +75,7 @@ extension RoutingGraph {
         let maxHops = UInt8(clamping: parameters.maxHops)
         let maxFee = query.maxFee?.atomicUnits ?? .max
         let requested = query.amount.atomicUnits
+        let edgeSlot = context.tables.edgeSlot, edgeExtras = context.tables.edgeExtras
 
         cost[Int(target)] = 0
         amount[Int(target)] = requested
@@ -80,8 +96,8 @@ extension RoutingGraph {
                 if settled[x] || !t.enabled || context.nodeExcluded[x] { continue }
                 if amountY < t.htlcMinimum || amountY > t.htlcMaximum || amountY > t.capacity { continue }
                 var extra = SearchContext.EdgeExtra.empty
-                if !context.edgeSlot.isEmpty, context.edgeSlot[e] >= 0 {
-                    extra = context.edgeExtras[Int(context.edgeSlot[e])]
+                if !edgeSlot.isEmpty, edgeSlot[e] >= 0 {
+                    extra = edgeExtras[Int(edgeSlot[e])]
                     if extra.excluded || amountY > extra.maxSendable { continue }
                 }
                 // The payer charges itself nothing and adds no delta (routing.md §3.1).
@@ -129,16 +145,15 @@ extension RoutingGraph {
     }
 }
 
-/// Per-search tables built from the query's exclusions and the reputation tracker, so that the
-/// inner loop reads arrays only.
-struct SearchContext {
-    struct NodeTerms {
+/// The tracker's decayed counts and hints, indexed by the graph's node and edge numbers.
+public struct RoutingPenalties: Sendable {
+    struct NodeTerms: Sendable {
         var successes: UInt64 = 0
         var failures: UInt64 = 0
         var latency: UInt64 = 0
     }
 
-    struct EdgeExtra {
+    struct EdgeExtra: Sendable {
         var successes: UInt64 = 0
         var failures: UInt64 = 0
         var maxSendable: UInt128 = .max
@@ -146,20 +161,21 @@ struct SearchContext {
         static let empty = EdgeExtra()
     }
 
-    var nodeExcluded: [Bool]
+    let nodeCount: Int
+    let edgeCount: Int
     var nodeTerms: [NodeTerms] = []
     /// Per edge, an index into `edgeExtras`, or −1; empty when no edge has anything extra.
     var edgeSlot: [Int32] = []
     var edgeExtras: [EdgeExtra] = []
 
-    init(graph: RoutingGraph, query: RouteQuery, reputation: ReputationTracker?, parameters: RoutingParameters) {
-        nodeExcluded = [Bool](repeating: false, count: graph.nodeCount)
-        for node in query.excludedNodes { if let i = graph.nodeIndex[node] { nodeExcluded[Int(i)] = true } }
-        for channel in query.excludedChannels {
-            for e in graph.edgesByChannel[channel] ?? [] { edgeExtras[slot(e, edgeCount: graph.edgeCount)].excluded = true }
-        }
-        guard let reputation else { return }
-        let now = query.now, halfLife = reputation.parameters.reputationHalfLifeMillis
+    init(nodeCount: Int, edgeCount: Int) {
+        self.nodeCount = nodeCount
+        self.edgeCount = edgeCount
+    }
+
+    init(graph: RoutingGraph, reputation: ReputationTracker, now: UInt64) {
+        self.init(nodeCount: graph.nodeCount, edgeCount: graph.edgeCount)
+        let halfLife = reputation.parameters.reputationHalfLifeMillis
         if !reputation.nodes.isEmpty {
             nodeTerms = [NodeTerms](repeating: NodeTerms(), count: graph.nodeCount)
             for (id, record) in reputation.nodes {
@@ -172,7 +188,7 @@ struct SearchContext {
             guard let edges = graph.edgesByChannel[id] else { continue }
             let r = record.decayed(to: now, halfLife: halfLife)
             for e in edges {
-                let s = slot(e, edgeCount: graph.edgeCount)
+                let s = slot(e)
                 edgeExtras[s].successes = r.successes
                 edgeExtras[s].failures = r.failures
             }
@@ -180,12 +196,12 @@ struct SearchContext {
         for (direction, hint) in reputation.activeHints where now < hint.learnedAt + reputation.parameters.liquidityHintMillis {
             guard let from = graph.nodeIndex[direction.from],
                   let e = graph.edgesByChannel[direction.channelID]?.first(where: { graph.terms[Int($0)].from == from }) else { continue }
-            let s = slot(e, edgeCount: graph.edgeCount)
+            let s = slot(e)
             edgeExtras[s].maxSendable = min(edgeExtras[s].maxSendable, hint.maxSendable)
         }
     }
 
-    private mutating func slot(_ e: Int32, edgeCount: Int) -> Int {
+    mutating func slot(_ e: Int32) -> Int {
         if edgeSlot.isEmpty { edgeSlot = [Int32](repeating: -1, count: edgeCount) }
         if edgeSlot[Int(e)] < 0 {
             edgeSlot[Int(e)] = Int32(edgeExtras.count)
@@ -193,11 +209,28 @@ struct SearchContext {
         }
         return Int(edgeSlot[Int(e)])
     }
+}
+
+/// Per-search tables: the prepared penalties plus the query's exclusions, so that the inner loop
+/// reads arrays only.
+struct SearchContext {
+    typealias EdgeExtra = RoutingPenalties.EdgeExtra
+    var nodeExcluded: [Bool]
+    var tables: RoutingPenalties
+
+    init(graph: RoutingGraph, query: RouteQuery, penalties: RoutingPenalties?) {
+        nodeExcluded = [Bool](repeating: false, count: graph.nodeCount)
+        for node in query.excludedNodes { if let i = graph.nodeIndex[node] { nodeExcluded[Int(i)] = true } }
+        tables = penalties ?? RoutingPenalties(nodeCount: graph.nodeCount, edgeCount: graph.edgeCount)
+        for channel in query.excludedChannels {
+            for e in graph.edgesByChannel[channel] ?? [] { tables.edgeExtras[tables.slot(e)].excluded = true }
+        }
+    }
 
     /// The reputation penalty of routing `amount` over an edge into node `y` (routing.md §3.2).
     @inline(__always)
     func penalty(node y: Int, extra: EdgeExtra, amount: UInt128, parameters: RoutingParameters) -> UInt128 {
-        let t = nodeTerms.isEmpty ? NodeTerms() : nodeTerms[y]
+        let t = tables.nodeTerms.isEmpty ? RoutingPenalties.NodeTerms() : tables.nodeTerms[y]
         if t.failures == 0 && t.latency == 0 && extra.failures == 0 { return 0 }
         let attempt = RoutingMath.saturatingAdd(parameters.attemptCostBase,
                                                 RoutingMath.mulDiv(amount, UInt128(parameters.attemptCostPPM), RoutingMath.ppm) ?? .max)

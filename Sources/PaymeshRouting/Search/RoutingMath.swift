@@ -15,6 +15,13 @@ enum RoutingMath {
     /// ⌊a · b / c⌋ with a 256-bit product; nil when the quotient does not fit 128 bits.
     @inline(__always)
     static func mulDiv(_ a: UInt128, _ b: UInt128, _ c: UInt128) -> UInt128? {
+        // Fast path (the common case): 64-bit operands, one hardware 128-by-64 division.
+        if a <= UInt128(UInt64.max), b <= UInt128(UInt64.max), c <= UInt128(UInt64.max) {
+            let (high, low) = UInt64(a).multipliedFullWidth(by: UInt64(b))
+            let c64 = UInt64(c)
+            if high < c64 { return UInt128(c64.dividingFullWidth((high, low)).quotient) }
+            return (UInt128(high) << 64 | UInt128(low)) / c
+        }
         let (high, low) = a.multipliedFullWidth(by: b)
         if high == 0 { return low / c }
         guard high < c else { return nil }
@@ -35,6 +42,6 @@ enum RoutingMath {
         guard halvings < 64 else { return 0 }
         let r = dt % h
         let halved = UInt128(v >> halvings)
-        return UInt64(halved * (2 * UInt128(h) - UInt128(r)) / (2 * UInt128(h)))
+        return UInt64(mulDiv(halved, 2 * UInt128(h) - UInt128(r), 2 * UInt128(h)) ?? 0)
     }
 }
