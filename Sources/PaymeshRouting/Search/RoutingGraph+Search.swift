@@ -46,19 +46,16 @@ extension RoutingGraph {
         let prepared = reputation.map { penalties($0, now: query.now) }
         let first = try findRoute(query, penalties: prepared, parameters: parameters)
         var alternatives = Alternatives(first: first, maxSearches: count * max(parameters.maxHops, 1) * 4)
-        alternatives.expand(first, excluded: query.excludedChannels) { excluded in
+        let search = { (excluded: Set<ChannelID>) -> Route? in
             var q = query
             q.excludedChannels = excluded
-            return try? findRoute(q, penalties: prepared, parameters: parameters)
+            return try? self.findRoute(q, penalties: prepared, parameters: parameters)
         }
+        alternatives.expand(first, excluded: query.excludedChannels, search: search)
         var routes = [first]
         while routes.count < count, let next = alternatives.popCheapest() {
             routes.append(next.route)
-            alternatives.expand(next.route, excluded: next.excluded) { excluded in
-                var q = query
-                q.excludedChannels = excluded
-                return try? findRoute(q, penalties: prepared, parameters: parameters)
-            }
+            alternatives.expand(next.route, excluded: next.excluded, search: search)
         }
         return routes
     }
