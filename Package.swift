@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "PaymeshGossip", targets: ["PaymeshGossip"]),
         .library(name: "PaymeshOnion", targets: ["PaymeshOnion"]),
         .library(name: "PaymeshPay402", targets: ["PaymeshPay402"]),
+        .library(name: "PaymeshRouting", targets: ["PaymeshRouting"]),
         .executable(name: "paymesh-bench", targets: ["PaymeshBench"]),
         .executable(name: "paymesh", targets: ["PaymeshCLI"]),
     ],
@@ -66,6 +67,8 @@ let package = Package(
         // HTTP 402 payments (Specs/http402.md): x402 v1/v2 challenges and proofs, the Paymesh channel
         // scheme's verifier, L402 macaroons (libmacaroons v2) — sans-IO, time passed in.
         .target(name: "PaymeshPay402", dependencies: ["PaymeshChannels", "PaymeshMessages", "PaymeshCrypto"]),
+        // Path search over the gossip graph, reputation, invoices and the payment journal (sans-IO).
+        .target(name: "PaymeshRouting", dependencies: ["PaymeshGossip", "PaymeshOnion", "PaymeshMessages", "PaymeshMsgpack", "PaymeshCrypto"]),
         // Durable state in SQLite (WAL, group commit, migrations).
         .target(name: "PaymeshStore", dependencies: ["CSQLite", "PaymeshMessages", "PaymeshCrypto"]),
                 // The node's features: peer table, dialing, protocol router, payments, discovery glue, typed
@@ -106,7 +109,7 @@ let package = Package(
         .target(name: "PaymeshHostile", dependencies: ["PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshMsgpack", "PaymeshCrypto", nioCore]),
         // Child process for the store's kill -9 test, and the store benchmarks (`bench`).
         .executableTarget(name: "paymesh-store-crashtest", dependencies: ["PaymeshStore", "PaymeshMessages", "PaymeshCrypto"], path: "Sources/PaymeshStoreCrashTest"),
-        .executableTarget(name: "PaymeshBench", dependencies: ["PaymeshConsole", "PaymeshNode", "PaymeshGossip", "PaymeshGossipSimulation", "PaymeshHostile", "PaymeshStore", "PaymeshTransport", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", "PaymeshOnion", nioCore, nioPosix, nioHelpers]),
+        .executableTarget(name: "PaymeshBench", dependencies: ["PaymeshConsole", "PaymeshNode", "PaymeshGossip", "PaymeshGossipSimulation", "PaymeshHostile", "PaymeshStore", "PaymeshTransport", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", "PaymeshOnion", "PaymeshRouting", nioCore, nioPosix, nioHelpers]),
 
         // Helpers shared by the test targets (vector loading, the seeded generator, timeouts).
         .target(name: "PaymeshTestSupport", dependencies: ["PaymeshCrypto"], path: "Tests/PaymeshTestSupport"),
@@ -129,6 +132,7 @@ let package = Package(
         .testTarget(name: "PaymeshGossipTests", dependencies: ["PaymeshGossip", "PaymeshGossipSimulation", "PaymeshMessages", "PaymeshMsgpack", "PaymeshCrypto", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshOnionTests", dependencies: ["PaymeshOnion", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshPay402Tests", dependencies: ["PaymeshPay402", "PaymeshChannels", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
+        .testTarget(name: "PaymeshRoutingTests", dependencies: ["PaymeshRouting", "PaymeshGossip", "PaymeshOnion", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshTransportTests", dependencies: ["PaymeshTransport", "PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport", nioCore, nioPosix, nioHelpers]),
     ]
 )

@@ -21,6 +21,8 @@ done
 scripts/avahi/start.sh
 
 export PATH="/opt/swift/usr/bin:$PATH"
+# Routing and invoice vectors are current with their independent Python generator.
+python3 scripts/vectors/gen_routing_vectors.py --check
 swift build --build-tests
 # Suites that stop and restart the shared avahi-daemon run on their own, one after the other,
 # so that no other test sees the daemon vanish; everything else runs in parallel.

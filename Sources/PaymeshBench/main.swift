@@ -5,6 +5,7 @@ import Foundation
 //   swift run -c release paymesh-bench node [--seconds S]   (needs the paymesh executable built alongside)
 //   swift run -c release paymesh-bench gossip [--nodes N] [--messages M] [--latency MS]   (in-memory simulation)
 //   swift run -c release paymesh-bench onion [--seconds S]
+//   swift run -c release paymesh-bench route [--nodes N] [--channels M] [--searches S] [--history H] [--seed X]
 let args = Array(CommandLine.arguments.dropFirst())
 let command = args.first ?? "wire"
 var seconds = 3.0
@@ -32,6 +33,16 @@ case "payments":
 case "onion":
     // paymesh-bench onion [--seconds S]: build / peel / failure attribution, µs per operation
     try OnionBench(seconds: seconds).run()
+case "route":
+    // paymesh-bench route [--nodes N] [--channels M] [--searches S] [--history H] [--seed X]: path search p50 / p99
+    func option(_ name: String) -> String? { args.firstIndex(of: name).flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil } }
+    var bench = RouteBench()
+    if let v = option("--nodes").flatMap(Int.init), v > 1 { bench.nodes = v }
+    if let v = option("--channels").flatMap(Int.init), v > 0 { bench.channels = v }
+    if let v = option("--searches").flatMap(Int.init), v > 0 { bench.searches = v }
+    if let v = option("--history").flatMap(Int.init), v >= 0 { bench.history = v }
+    if let v = option("--seed").flatMap(UInt64.init) { bench.seed = v }
+    try bench.run()
 case "soak":
     // paymesh-bench soak [--seconds-per-attack S] [--rate R] [--fd-limit N] [--stalled N] [--fill-peers N]
     //                    [--recover S] [--rss-cap-mb MB] [--only phase,phase] [--keep]
@@ -62,6 +73,6 @@ case "gossip":
     if let v = option("--seed").flatMap(UInt64.init) { bench.seed = v }
     try bench.run()
 default:
-    print("usage: paymesh-bench wire|node|payments|onion|soak|gossip [--seconds S] [--only handshakes|bulk|messages|memory (wire)] [--sync full|normal (payments)]")
+    print("usage: paymesh-bench wire|node|payments|onion|route|soak|gossip [--seconds S] [--only handshakes|bulk|messages|memory (wire)] [--sync full|normal (payments)]")
     exit(2)
 }
