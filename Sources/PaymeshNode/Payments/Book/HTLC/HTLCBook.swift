@@ -44,6 +44,13 @@ public struct HTLCBook: Sendable {
         channels[c.channelID] = c
     }
 
+    /// Gives back a channel that holds no HTLC and never held one (a next-hop candidate a
+    /// proposal did not use, Specs/channels.md §12.10).
+    public mutating func releaseUnused(_ id: ChannelID) {
+        guard let c = channels[id], c.htlcs.isEmpty, c.usedIDs.isEmpty else { return }
+        channels[id] = nil
+    }
+
     public mutating func addInvoice(preimage: Hash32) {
         invoices[Self.hash(preimage)] = preimage
     }
