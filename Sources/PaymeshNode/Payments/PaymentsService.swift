@@ -153,6 +153,7 @@ public actor PaymentsService {
             throw error
         }
         await service.resumeCloses()
+        await service.scheduleSweep()
         do {
             for version in PaymentsProtocol.versions {
                 try peers.router.register(version.id, feature: version.feature) { stream, peer in

@@ -65,4 +65,38 @@ import Testing
             }
         }
     }
+
+    /// Hop 1 forwards to hop 2, which never gets the HTLC (their link is cut first, so the proposal
+    /// is lost): hop 1's HTLC expires, its sweeper cancels it and fails the payment upstream (1401);
+    /// every HTLC is unlocked and each channel is back at what plain payments paid. With
+    /// `restartForwarder`, hop 1 crashes while the HTLCs are pending and restarts from its store
+    /// first: the link between its two HTLCs and the onion secret it needs upstream are durable.
+    @Test(arguments: [false, true]) func aHopThatNeverAnswersUnlocksEverythingAtExpiry(restartForwarder: Bool) async throws {
+        try await withTestNetwork(3, configure: { _, setup in setup.payments.htlcPolicy = Self.fees }) { net in
+            let channels = try await Self.line(net, deposit: 10_000)
+            for i in 0..<2 { _ = try await net[i].pay(channels[i], amount: 5) } // plain vouchers first: the book takes over at 5
+            net.disconnect(1, 2)
+            let route = Self.route(net, channels)
+            let payment = Task { try await net[0].payments.payRoute(route, amount: 1_000, timeoutMillis: 100_000_000) }
+            try await net[1].waitFor("hop 1 offered the HTLC on \(channels[1])") {
+                await net[1].payments.htlcChannel(channels[1])?.pending.count == 1 ? true : nil
+            }
+            if restartForwarder {
+                try await net[1].restart(crash: true)
+                #expect(await net[1].payments.htlcChannel(channels[0])?.pending.first?.link != nil)
+                try await net.connect(0, 1)
+            }
+            // Hop 2's expiry is 120 s away (2 × minFinalExpiry); hop 1's incoming one 10 min later.
+            net.advance(by: .seconds(121))
+            let result = try await payment.value
+            guard case .failed(_, let hop, let node, let code) = result else { Issue.record("payment did not fail: \(result)"); return }
+            #expect(hop == 0 && node == net[1].id && code == .htlcTimeout)
+            try await net[0].waitFor("both ends of \(channels[0]) unlocked at 5") {
+                let a = await net[0].payments.htlcChannel(channels[0]), b = await net[1].payments.htlcChannel(channels[0])
+                return a?.settled == 5 && a?.htlcs.isEmpty == true && b?.settled == 5 && b?.htlcs.isEmpty == true ? true : nil
+            }
+            let out = await net[1].payments.htlcChannel(channels[1])
+            #expect(out?.settled == 5 && out?.locked == 0)
+        }
+    }
 }

@@ -33,6 +33,8 @@ extension PaymentsService {
         switch m {
         case .htlcPropose, .htlcFulfill, .htlcCancel: true
         case .paymentUpdate(let v): htlcs.channels[v.channelID]?.role == .payee
+        // The payee's answers to the book's vouchers: the payer does not track them (§12.3).
+        case .paymentAck(let a): htlcs.channels[a.channelID]?.role == .payer
         default: false
         }
     }
@@ -41,6 +43,13 @@ extension PaymentsService {
     /// over; every payer channel that may be taken over is offered to the book as a next hop, and
     /// those the proposal did not use are given back at once.
     func receivedHTLC(_ m: Message, from peer: EthereumAddress) {
+        if case .paymentAck(let a) = m {
+            if a.status != .accepted {
+                logger.notice("HTLC voucher refused", metadata: ["channel": "\(a.channelID)", "nonce": "\(a.nonce)",
+                                                                 "code": "\(a.errorCode.map { "\($0.rawValue)" } ?? "-")"])
+            }
+            return
+        }
         var candidates: [ChannelID] = []
         if case .htlcPropose(let p) = m {
             if payees[p.channelID] != nil { try? takeOver(p.channelID) }
@@ -169,4 +178,12 @@ extension PaymentsService {
 
     /// A channel's HTLC state while the book owns its voucher sequence (nil otherwise).
     public func htlcChannel(_ id: ChannelID) -> HTLCChannel? { htlcs.channels[id] }
+}
+
+extension PaymentsService {
+    /// This node's onion key (its secp256k1 identity key, Specs/onion.md §1): what a route names it by.
+    public nonisolated var nodeKey: Secp256k1.PublicKey { key.publicKey }
+
+    /// The HTLC limits and forwarding terms of this node (Specs/channels.md §12.9).
+    public nonisolated var htlcPolicy: HTLCPolicy { configuration.htlcPolicy }
 }
