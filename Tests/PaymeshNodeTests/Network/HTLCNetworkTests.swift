@@ -48,6 +48,13 @@ import Testing
                         && (await net[payee].payments.htlcChannel(channel)?.htlcs.isEmpty ?? false)
                 }
             }
+            // Handed back to the channel machines (channels.md §12.10): plain payments continue on the
+            // same voucher sequence, and a close settles what the HTLCs paid.
+            let plain = try await net[0].pay(channels[0], amount: 1)
+            #expect(plain.error == nil && plain.channels.first?.ackedAmount == 1_013)
+            let before = try await net[1].wallet()
+            _ = try await net[0].close(channels[0], cooperative: true, wait: true)
+            #expect(try await net[1].wallet() - before == 1_013)
         }
     }
 

@@ -19,7 +19,7 @@ extension PaymentsService {
 
     /// Adds `id` to the HTLC book from its channel machine's latest voucher, when it may take over.
     func takeOver(_ id: ChannelID) throws(NodeError) {
-        guard htlcs.channels[id] == nil else { return }
+        guard !htlcs.owns(id) else { return }
         guard let s = book.snapshot(id) else { throw Self.channelNotFound(id) }
         guard s.state.acceptsPayments else { throw .paymesh(.channelNotActive, "channel \(id) is \(s.state)") }
         if s.role == .payer, let v = s.latestVoucher, s.ackedNonce < v.nonce {
@@ -32,9 +32,9 @@ extension PaymentsService {
     func isHTLCMessage(_ m: Message) -> Bool {
         switch m {
         case .htlcPropose, .htlcFulfill, .htlcCancel: true
-        case .paymentUpdate(let v): htlcs.channels[v.channelID]?.role == .payee
+        case .paymentUpdate(let v): htlcs.owns(v.channelID) && htlcs.channels[v.channelID]?.role == .payee
         // The payee's answers to the book's vouchers: the payer does not track them (§12.3).
-        case .paymentAck(let a): htlcs.channels[a.channelID]?.role == .payer
+        case .paymentAck(let a): htlcs.owns(a.channelID) && htlcs.channels[a.channelID]?.role == .payer
         default: false
         }
     }
@@ -52,14 +52,34 @@ extension PaymentsService {
         }
         var candidates: [ChannelID] = []
         if case .htlcPropose(let p) = m {
-            if payees[p.channelID] != nil { try? takeOver(p.channelID) }
-            for (id, payer) in payers where htlcs.channels[id] == nil && payer.state.acceptsPayments {
+            if payees[p.channelID] != nil {
+                do { try takeOver(p.channelID) } catch { return perform(htlcs.refuse(p, peer, error)) }
+            }
+            for (id, payer) in payers where !htlcs.owns(id) && payer.state.acceptsPayments {
                 if (try? takeOver(id)) != nil { candidates.append(id) }
             }
         }
         let actions = htlcs.onReceived(m, from: peer, now: now())
         for id in candidates { htlcs.releaseUnused(id) }
         perform(actions)
+        // The payer's plain voucher that left out the last HTLC: the sequence goes back to the machine.
+        if case .paymentUpdate(let v) = m, v.locks == nil, let c = htlcs.channels[v.channelID], c.htlcs.isEmpty, c.nonce == v.nonce {
+            handBack(v, to: peer)
+        }
+    }
+
+    /// Gives a channel's voucher sequence back to its machine (§12.10 step 4): `v`, the book's
+    /// latest voucher (plain, every HTLC left out), becomes the machine's latest, written through
+    /// the machine's own persist path (the store's voucher log and its guards).
+    func handBack(_ v: PaymentUpdate, to peer: EthereumAddress) {
+        guard var s = book.snapshot(v.channelID), v.nonce > (s.latestVoucher?.nonce ?? 0) else { return }
+        s.latestVoucher = v
+        s.updatedAt = now()
+        do { perform(try book.load(s)) } catch {
+            logger.error("cannot hand a channel back from the HTLC book", metadata: ["channel": "\(v.channelID)", "error": "\(error)"])
+            return
+        }
+        perform([.channel(v.channelID, peer: peer, [.persist(s)])])
     }
 
     // MARK: Performing the book's actions
@@ -68,16 +88,19 @@ extension PaymentsService {
     func perform(_ actions: [HTLCAction]) {
         guard !actions.isEmpty else { return }
         var step = StepBuilder()
+        var idle: [PaymentUpdate] = []
         for action in actions {
             switch action {
             case .persist(let c):
                 step.cold.append((c.channelID, .htlc(c.stored)))
                 step.effects.append(.htlcStored(c.channelID))
+                if c.role == .payer, c.htlcs.isEmpty, let v = c.lastUpdate, v.locks == nil { idle.append(v) }
             case .send(let m, let peer): step.effects.append(.send(peer, m))
             case .notify(let e): step.effects.append(.htlc(e))
             }
         }
         enqueue(step)
+        for v in idle { handBack(v, to: htlcs.channels[v.channelID]?.peer ?? me) }
         scheduleSweep()
     }
 
