@@ -43,9 +43,8 @@ import Testing
             // Exact balances at every hop, both ends of each channel; nothing stays locked.
             for (payer, payee, channel, paid) in [(0, 1, channels[0], UInt128(1_012)), (1, 2, channels[1], 1_000)] {
                 try await net[payer].waitFor("\(channel) settled at \(paid) on both ends") {
-                    await Self.settled(net[payer], channel) == paid && await Self.settled(net[payee], channel) == paid
-                        && (await net[payer].payments.htlcChannel(channel)?.htlcs.isEmpty ?? false)
-                        && (await net[payee].payments.htlcChannel(channel)?.htlcs.isEmpty ?? false)
+                    let a = await net[payer].payments.htlcChannel(channel), b = await net[payee].payments.htlcChannel(channel)
+                    return a?.settled == paid && b?.settled == paid && a?.htlcs.isEmpty == true && b?.htlcs.isEmpty == true ? true : nil
                 }
             }
             // Handed back to the channel machines (channels.md §12.10): plain payments continue on the
@@ -67,7 +66,8 @@ import Testing
             #expect(amount == 1_000 && fees == 24)
             for (i, paid) in [(0, UInt128(1_024)), (1, 1_012), (2, 1_000)] {
                 try await net[i].waitFor("\(channels[i]) settled at \(paid) on both ends") {
-                    await Self.settled(net[i], channels[i]) == paid && await Self.settled(net[i + 1], channels[i]) == paid
+                    let a = await Self.settled(net[i], channels[i]), b = await Self.settled(net[i + 1], channels[i])
+                    return a == paid && b == paid ? true : nil
                 }
             }
         }
