@@ -57,8 +57,8 @@ import Testing
             let node = try await RunningNode.start()
             let endpoint = try PaymeshEndpoint(configuration: .init(identity: .generate()), group: MultiThreadedEventLoopGroup.singleton)
             let c = try await endpoint.connect(host: node.started.listen.host, port: node.started.listen.port, expecting: node.started.id)
-            #expect(c.peer.features == [GossipProtocol.feature, PaymentsProtocol.feature, PaymentsProtocol.featureV2])
-            #expect(node.started.peers.router.protocols == [PaymentsProtocol.id, PaymentsProtocol.idV2, GossipProtocol.id])
+            #expect(c.peer.features == [GossipProtocol.feature, PaymentsProtocol.feature, PaymentsProtocol.featureV2, PaymentsProtocol.featureV3])
+            #expect(node.started.peers.router.protocols == [PaymentsProtocol.id, PaymentsProtocol.idV2, PaymentsProtocol.idV3, GossipProtocol.id])
 
             let refused = try await c.openStream(Self.echo)
             do { try await refused.write(ByteBuffer(string: "hello")) } catch {
@@ -73,7 +73,7 @@ import Testing
                     stream.close()
                 }
             }
-            #expect(node.started.peers.router.protocols == [PaymentsProtocol.id, PaymentsProtocol.idV2, GossipProtocol.id, Self.echo])
+            #expect(node.started.peers.router.protocols == [PaymentsProtocol.id, PaymentsProtocol.idV2, PaymentsProtocol.idV3, GossipProtocol.id, Self.echo])
             let served = try await c.openStream(Self.echo)
             try await served.write(ByteBuffer(string: "hello"))
             served.close()

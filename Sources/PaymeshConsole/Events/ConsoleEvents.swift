@@ -18,7 +18,7 @@ enum ConsoleEvents {
     }
 
     /// Every topic `topic(of:)` returns: what `subscribe` accepts (a new topic is added to both).
-    static let topics: [String] = ["channel", "discovery", "graph", "payment", "peer", "service"]
+    static let topics: [String] = ["channel", "discovery", "graph", "htlc", "payment", "peer", "service"]
 
     /// The event's topic: its `type` up to the first dot (decided without building the JSON).
     static func topic(of event: NodeEvent) -> String {
@@ -26,6 +26,7 @@ enum ConsoleEvents {
         case .peer(.peerUp), .peer(.peerDown), .peer(.peerBanned): "peer"
         case .peer(.discoveryFound), .peer(.discoveryLost), .discoveryStatus: "discovery"
         case .channel(.paymentAcknowledged), .channel(.paymentRejected), .channel(.paymentReceived), .streamPaused: "payment"
+        case .htlc, .htlcChannel: "htlc"
         case .channel: "channel"
         case .gossip(.channelAnnounced): "graph"
         case .gossip(.nodeAnnounced): "graph"
@@ -50,6 +51,27 @@ enum ConsoleEvents {
             ("payment.streamPaused", ["stream": .string(stream), "channel": .string(channel.description),
                                       "reason": .string("\(reason)"), "unpaid": .string(String(unpaid))])
         case .gossip(let e): gossip(e)
+        case .htlc(let e): htlc(e)
+        case .htlcChannel(let id): ("htlc.channel", ["channel": .string(id.description)])
+        }
+    }
+
+    static func htlc(_ e: HTLCEvent) -> (String, [String: JSONValue]) {
+        switch e {
+        case .paymentSucceeded(let hash, let preimage, let amount, let fees):
+            ("htlc.succeeded", ["paymentHash": .string(hash.description), "preimage": .string(preimage.description),
+                                "amount": .string(String(amount)), "fees": .string(String(fees))])
+        case .paymentFailed(let hash, let hop, let node, let code):
+            ("htlc.failed", ["paymentHash": .string(hash.description), "hop": JSONValue(hop), "node": .string(node.description),
+                             "code": JSONValue(Int(code.rawValue))])
+        case .paymentReceived(let hash, let amount, let channel):
+            ("htlc.received", ["paymentHash": .string(hash.description), "amount": .string(String(amount)),
+                               "channel": .string(channel.description)])
+        case .forwarded(let hash, let incoming, let outgoing, let fee):
+            ("htlc.forwarded", ["paymentHash": .string(hash.description), "incoming": .string(incoming.channelID.description),
+                                "outgoing": .string(outgoing.channelID.description), "fee": .string(String(fee))])
+        case .refused(let peer, let code, let detail):
+            ("htlc.refused", ["peer": .string(peer.description), "code": JSONValue(Int(code.rawValue)), "detail": .string(detail)])
         }
     }
 

@@ -16,4 +16,9 @@ public enum NodeEvent: Hashable, Sendable {
     case streamPaused(stream: String, channel: ChannelID, reason: StreamingSession.PauseReason, unpaid: UInt128)
     /// The network graph learned a channel, node or service from gossip (`GossipService`).
     case gossip(GossipEvent)
+    /// The HTLC book's outcome of a payment over a route, forward or refusal, once durable
+    /// (`PaymentsService`, Specs/channels.md §12.4).
+    case htlc(HTLCEvent)
+    /// A channel's HTLC state (settled amount, HTLCs) became durable after a change.
+    case htlcChannel(ChannelID)
 }

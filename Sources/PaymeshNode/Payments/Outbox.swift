@@ -12,6 +12,10 @@ struct StepBuilder {
         case notify(ChannelNotification)
         case settle(ChannelID, SettlementRequest)
         case timer(ChannelID, deadline: UInt64)
+        /// An HTLC book event (Specs/channels.md §12.4).
+        case htlc(HTLCEvent)
+        /// A channel's HTLC state was written.
+        case htlcStored(ChannelID)
     }
 
     enum ColdWrite {
@@ -19,6 +23,8 @@ struct StepBuilder {
         case insert(ChannelRecord, [UInt8])
         case update(ChannelID, [UInt8], ChannelStatus, Amount, ChannelCloseInfo?)
         case receipt(ReceiptRecord)
+        /// A channel's HTLC state (Specs/storage.md "HTLCs"), replacing what the store held.
+        case htlc(StoredHTLCChannel)
         /// What should have been written did not encode: the step fails like a failed write.
         case unencodable(String)
     }
@@ -237,6 +243,8 @@ extension PaymentsService {
                                             metadata: extras, forKey: ChannelExtras.key(id))
             case .receipt(let r):
                 try await store.appendReceipt(r)
+            case .htlc(let c):
+                try await store.saveHTLCs(c)
             case .unencodable(let why):
                 throw PersistenceError(why)
             }
@@ -290,6 +298,8 @@ extension PaymentsService {
                 case .notify(let n): handle(n)
                 case .settle(let channel, let r): startSettlement(r, channel: channel)
                 case .timer(let channel, let deadline): scheduleTimer(channel, deadline: deadline)
+                case .htlc(let e): handle(e)
+                case .htlcStored(let id): htlcStored(id)
                 }
             }
         }

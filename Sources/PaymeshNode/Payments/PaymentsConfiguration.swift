@@ -24,6 +24,8 @@ public struct PaymentsConfiguration: Sendable {
     /// Assets whose decimals are fixed by configuration (id → decimals; `paymesh start --asset
     /// USDC:6`); other ids are fixed by their first use (Specs/README.md, "Money").
     public var assets: [String: UInt8] = [:]
+    /// Limits and forwarding terms of the HTLC book (Specs/channels.md §12.9).
+    public var htlcPolicy = HTLCPolicy()
 
     public init(synchronous: StoreConfiguration.Synchronous = .full, openPolicy: PayeeOpenPolicy = PayeeOpenPolicy(),
                 maxUnacknowledged: Int = 8_192, signBatch: Int = 256, maxProposedChannelsPerPeer: Int = 8) {

@@ -10,19 +10,18 @@ public enum PaymentsProtocol {
     /// acknowledgements, Specs/messages.md §4.4.1).
     public static let idV2 = try! StreamProtocolID("/paymesh/payments/2")
     public static let featureV2 = "payments/2"
-    /// `/paymesh/payments/3`: version 2 plus HTLCs (Specs/streams.md, Specs/channels.md §12). Not in
-    /// `versions` yet: the HTLC book is not wired to this driver, so the node does not offer it.
+    /// `/paymesh/payments/3`: version 2 plus HTLCs (Specs/streams.md, Specs/channels.md §12).
     public static let idV3 = try! StreamProtocolID("/paymesh/payments/3")
     public static let featureV3 = "payments/3"
 
     /// Every version this node serves, with its feature.
-    static let versions: [(id: StreamProtocolID, feature: String)] = [(id, feature), (idV2, featureV2)]
+    static let versions: [(id: StreamProtocolID, feature: String)] = [(id, feature), (idV2, featureV2), (idV3, featureV3)]
 
     /// The version to open to a peer whose identity proof lists `features` (Specs/streams.md).
     public static func id(forPeerFeatures features: [String]) -> StreamProtocolID {
-        features.contains(featureV2) ? idV2 : id
+        features.contains(featureV3) ? idV3 : features.contains(featureV2) ? idV2 : id
     }
 
     /// Whether acknowledgements may be coalesced on a stream of `protocolID`.
-    public static func coalescesAcks(_ protocolID: StreamProtocolID) -> Bool { protocolID == idV2 }
+    public static func coalescesAcks(_ protocolID: StreamProtocolID) -> Bool { protocolID == idV2 || protocolID == idV3 }
 }

@@ -63,6 +63,9 @@ extension PaymentsService {
     /// CLOSING with the challenge deadline).
     public func closeChannel(_ id: ChannelID, cooperative: Bool, wait: Bool, timeoutMillis: UInt64) async throws(NodeError) -> ChannelView {
         guard peerOf(id) != nil else { throw Self.channelNotFound(id) }
+        if htlcs.owns(id) {
+            throw .paymesh(.temporaryChannelFailure, "channel \(id) has HTLCs in flight (Specs/channels.md §12.10); close it once they are resolved")
+        }
         let token = cooperative && wait ? try admitWaiter() : nil
         defer { if let token { waiters.release(token) } }
         let actions: [BookAction]

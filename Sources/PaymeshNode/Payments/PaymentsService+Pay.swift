@@ -30,6 +30,9 @@ extension PaymentsService {
                 throw Self.channelNotFound(id)
             }
             guard p.state.acceptsPayments else { throw Self.notActive(id, p.state) }
+            guard !htlcs.owns(id) else {
+                throw .paymesh(.temporaryChannelFailure, "channel \(id) carries HTLCs: its vouchers are the HTLC book's (Specs/channels.md §12.10)")
+            }
             guard await peers.connection(to: p.terms.payee) != nil else {
                 throw .peerNotConnected(p.terms.payee.description)
             }

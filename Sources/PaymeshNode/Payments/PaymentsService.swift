@@ -36,6 +36,13 @@ public actor PaymentsService {
     /// Every channel of the node and the decisions about them (sans-IO); this actor performs
     /// what it returns.
     var book: ChannelBook
+    /// The HTLCs of the channels whose voucher sequence the book owns (Specs/channels.md §12.10).
+    var htlcs: HTLCBook
+    /// Route payments waiting for their outcome: payment hash → first channel (`payRoute`).
+    var routePayments: [Hash32: ChannelID] = [:]
+    var routeResults: [Hash32: RoutePaymentResult] = [:]
+    /// The expiry the sweeper's deadline is set for.
+    var htlcSweepAt: UInt64?
     /// What the store holds for each channel (to write only what changed).
     var persisted: [ChannelID: Persisted] = [:]
     /// The stream we write to, per peer; `allLinks` also holds the others we read from.
@@ -114,6 +121,7 @@ public actor PaymentsService {
         self.configuration = configuration
         self.logger = logger
         book = ChannelBook(key: key, openPolicy: configuration.openPolicy, assets: AssetRegistry(configured: configuration.assets))
+        htlcs = HTLCBook(key: key, policy: configuration.htlcPolicy)
         (jobs, jobContinuation) = AsyncStream.makeStream()
     }
 
@@ -145,6 +153,7 @@ public actor PaymentsService {
             throw error
         }
         await service.resumeCloses()
+        await service.scheduleSweep()
         do {
             for version in PaymentsProtocol.versions {
                 try peers.router.register(version.id, feature: version.feature) { stream, peer in
@@ -226,6 +235,7 @@ public actor PaymentsService {
             restored += 1
         }
         try restoreAssets(channels: records)
+        try restoreHTLCs()
         markerWritten = !records.isEmpty
         if markerWritten { try marker.write() }
         if let bytes = try store.metadata(forKey: PolicyRecord.metadataKey), let p = try? PolicyRecord.decode(bytes) { book.setPolicy(p) }
@@ -385,6 +395,7 @@ public actor PaymentsService {
             return
         }
         reestablish(with: peer)
+        resumeHTLCs(with: peer)
     }
 
     /// Specs/channels.md §8: both sides send their latest state.
@@ -400,11 +411,27 @@ public actor PaymentsService {
     /// PAYMENT_ACK is applied as its acknowledgements, one after the other (Specs/messages.md §4.4.1).
     func received(_ messages: [Message], on link: PaymentLink) {
         let messages = PaymentAck.expanded(messages)
+        guard htlcs.channels.isEmpty ? messages.contains(where: isHTLCMessage) : true else {
+            return receivedByChannels(messages, from: link.peer)
+        }
+        // Runs of channel messages go to the channel book, HTLC messages one by one to the HTLC book,
+        // in the order received (each becomes an outbox step, released in order).
+        var run: [Message] = []
+        for m in messages {
+            guard isHTLCMessage(m) else { run.append(m); continue }
+            if !run.isEmpty { receivedByChannels(run, from: link.peer) }
+            run = []
+            receivedHTLC(m, from: link.peer)
+        }
+        if !run.isEmpty { receivedByChannels(run, from: link.peer) }
+    }
+
+    private func receivedByChannels(_ messages: [Message], from peer: EthereumAddress) {
         var balances: [String: UInt128] = [:]
         for asset in ChannelBook.openAssets(messages) {
             balances[asset] = try? ledger.books.balance(owner: me, assetID: asset).atomicUnits
         }
-        perform(book.onReceived(messages, from: link.peer, now: now(), balances: balances))
+        perform(book.onReceived(messages, from: peer, now: now(), balances: balances))
     }
 
     /// Gives `peer` a reserved slot in the peer table (newcomers are evicted before it when the

@@ -12,5 +12,5 @@ public struct PaymentsMethods: ConsoleMethodGroup {
 
     public init(payments: PaymentsService) { self.payments = payments }
 
-    public var methods: [ConsoleMethod] { channels + pay + streams + ledger + receipts + policy }
+    public var methods: [ConsoleMethod] { channels + pay + htlc + streams + ledger + receipts + policy }
 }

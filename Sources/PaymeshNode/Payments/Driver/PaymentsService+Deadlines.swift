@@ -11,6 +11,8 @@ enum PaymentsDeadline: Hashable, Sendable {
     case waiter(UInt64)
     /// A per-second streaming session bills the time since its last tick.
     case streamTick(String)
+    /// The HTLC book's earliest pending expiry: its sweeper runs (Specs/channels.md §12.8).
+    case htlcSweep
 }
 
 extension PaymentsService {
@@ -35,6 +37,7 @@ extension PaymentsService {
             case .channelTimer(let id): timerFired(id)
             case .waiter(let token): waiters.take(token, dueAt: clock.now)?.resume(returning: .deadline)
             case .streamTick(let name): streamTick(name)
+            case .htlcSweep: sweepHTLCs()
             }
         }
         armDeadlines()

@@ -11,7 +11,7 @@ public enum HTLCAction: Sendable, Equatable {
 }
 
 /// What happened to an HTLC, for subscribers, `pay.route` callers and tests.
-public enum HTLCEvent: Sendable, Equatable {
+public enum HTLCEvent: Sendable, Hashable {
     /// Origin: the payee revealed the preimage; `fees` is what the hops kept.
     case paymentSucceeded(paymentHash: Hash32, preimage: Hash32, amount: UInt128, fees: UInt128)
     /// Origin: the route failed at hop `hopIndex` (0 = the first hop, also blamed when no hop's

@@ -31,17 +31,35 @@ public struct HTLCBook: Sendable {
 
     // MARK: Channels
 
-    /// Makes a channel usable for HTLCs from its state: its latest voucher's nonce and amount.
+    /// Makes a channel usable for HTLCs from its state: its latest voucher's nonce and amount. A
+    /// channel the book holds without HTLCs (handed back, Specs/channels.md §12.10) is taken over
+    /// again from that state when it is not behind the book's; its used ids stay.
     public mutating func add(terms: ChannelTerms, role: ChannelRole, nonce: UInt64, settled: UInt128) {
-        guard channels[terms.channelID] == nil else { return }
+        if let held = channels[terms.channelID] {
+            guard held.htlcs.isEmpty, nonce >= held.nonce else { return }
+            var c = HTLCChannel(terms: terms, role: role, nonce: nonce, settled: settled)
+            c.usedIDs = held.usedIDs
+            channels[terms.channelID] = c
+            return
+        }
         channels[terms.channelID] = HTLCChannel(terms: terms, role: role, nonce: nonce, settled: settled)
     }
+
+    /// Whether the book owns `id`'s voucher sequence now: it holds HTLCs on it (§12.10).
+    public func owns(_ id: ChannelID) -> Bool { channels[id].map { !$0.htlcs.isEmpty } ?? false }
 
     /// A channel's HTLC state as persisted (after a restart).
     public mutating func restore(_ channel: HTLCChannel) {
         var c = channel
         c.usedIDs.formUnion(c.htlcs.map(\.htlcID))
         channels[c.channelID] = c
+    }
+
+    /// Gives back a channel that holds no HTLC and never held one (a next-hop candidate a
+    /// proposal did not use, Specs/channels.md §12.10).
+    public mutating func releaseUnused(_ id: ChannelID) {
+        guard let c = channels[id], c.htlcs.isEmpty, c.usedIDs.isEmpty else { return }
+        channels[id] = nil
     }
 
     public mutating func addInvoice(preimage: Hash32) {
@@ -152,7 +170,7 @@ public struct HTLCBook: Sendable {
         }
     }
 
-    private func refuse(_ p: HTLCPropose, _ peer: EthereumAddress, _ error: NodeError) -> [HTLCAction] {
+    func refuse(_ p: HTLCPropose, _ peer: EthereumAddress, _ error: NodeError) -> [HTLCAction] {
         let code = error.paymeshCode ?? .internalError
         guard let cancel = try? HTLCCancel(channelID: p.channelID, htlcID: p.htlcID, reason: code, timestamp: p.timestamp) else { return [] }
         return [.send(.htlcCancel(cancel), to: peer), .notify(.refused(peer: peer, code: code, detail: error.detail))]

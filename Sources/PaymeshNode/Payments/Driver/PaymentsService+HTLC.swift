@@ -1,0 +1,212 @@
+public import PaymeshChannels
+public import PaymeshCrypto
+public import PaymeshMessages
+import PaymeshStore
+
+/// What a payment over a route came to, at its origin (Specs/channels.md §12.3).
+public enum RoutePaymentResult: Sendable, Equatable {
+    /// The final hop revealed `preimage`: it received `amount`, the hops kept `fees`.
+    case succeeded(paymentHash: Hash32, preimage: Hash32, amount: UInt128, fees: UInt128)
+    /// Hop `hopIndex` (`node`) failed the payment with `code`; every HTLC of it is unlocked.
+    case failed(paymentHash: Hash32, hopIndex: Int, node: EthereumAddress, code: PaymeshErrorCode)
+}
+
+/// The driver of the HTLC book (Specs/channels.md §12.10–§12.11): it takes channels over from their
+/// machines, feeds the book HTLC messages, timers and reconnections, and performs its actions
+/// through the outbox (a `.persist` is a `saveHTLCs` write; sends and notifications wait for it).
+extension PaymentsService {
+    // MARK: Taking a channel's voucher sequence over (§12.10)
+
+    /// Adds `id` to the HTLC book from its channel machine's latest voucher, when it may take over.
+    func takeOver(_ id: ChannelID) throws(NodeError) {
+        guard !htlcs.owns(id) else { return }
+        guard let s = book.snapshot(id) else { throw Self.channelNotFound(id) }
+        guard s.state.acceptsPayments else { throw .paymesh(.channelNotActive, "channel \(id) is \(s.state)") }
+        if s.role == .payer, let v = s.latestVoucher, s.ackedNonce < v.nonce {
+            throw .paymesh(.temporaryChannelFailure, "channel \(id) has unacknowledged vouchers; retry once they are acknowledged")
+        }
+        htlcs.add(terms: s.terms, role: s.role, nonce: s.latestVoucher?.nonce ?? 0, settled: s.paidAmount)
+    }
+
+    /// Whether `m` goes to the HTLC book rather than the channel book.
+    func isHTLCMessage(_ m: Message) -> Bool {
+        switch m {
+        case .htlcPropose, .htlcFulfill, .htlcCancel: true
+        case .paymentUpdate(let v): htlcs.owns(v.channelID) && htlcs.channels[v.channelID]?.role == .payee
+        // The payee's answers to the book's vouchers: the payer does not track them (§12.3).
+        case .paymentAck(let a): htlcs.owns(a.channelID) && htlcs.channels[a.channelID]?.role == .payer
+        default: false
+        }
+    }
+
+    /// One HTLC message from `peer`. An HTLC_PROPOSE on a channel the book does not own yet takes it
+    /// over; every payer channel that may be taken over is offered to the book as a next hop, and
+    /// those the proposal did not use are given back at once.
+    func receivedHTLC(_ m: Message, from peer: EthereumAddress) {
+        if case .paymentAck(let a) = m {
+            if a.status != .accepted {
+                logger.notice("HTLC voucher refused", metadata: ["channel": "\(a.channelID)", "nonce": "\(a.nonce)",
+                                                                 "code": "\(a.errorCode.map { "\($0.rawValue)" } ?? "-")"])
+            }
+            return
+        }
+        var candidates: [ChannelID] = []
+        if case .htlcPropose(let p) = m {
+            if payees[p.channelID] != nil {
+                do { try takeOver(p.channelID) } catch { return perform(htlcs.refuse(p, peer, error)) }
+            }
+            for (id, payer) in payers where !htlcs.owns(id) && payer.state.acceptsPayments {
+                if (try? takeOver(id)) != nil { candidates.append(id) }
+            }
+        }
+        let actions = htlcs.onReceived(m, from: peer, now: now())
+        for id in candidates { htlcs.releaseUnused(id) }
+        perform(actions)
+        // The payer's plain voucher that left out the last HTLC: the sequence goes back to the machine.
+        if case .paymentUpdate(let v) = m, v.locks == nil, let c = htlcs.channels[v.channelID], c.htlcs.isEmpty, c.nonce == v.nonce {
+            handBack(v, to: peer)
+        }
+    }
+
+    /// Gives a channel's voucher sequence back to its machine (§12.10 step 4): `v`, the book's
+    /// latest voucher (plain, every HTLC left out), becomes the machine's latest, written through
+    /// the machine's own persist path (the store's voucher log and its guards).
+    func handBack(_ v: PaymentUpdate, to peer: EthereumAddress) {
+        guard var s = book.snapshot(v.channelID), v.nonce > (s.latestVoucher?.nonce ?? 0) else { return }
+        s.latestVoucher = v
+        s.updatedAt = now()
+        do { perform(try book.load(s)) } catch {
+            logger.error("cannot hand a channel back from the HTLC book", metadata: ["channel": "\(v.channelID)", "error": "\(error)"])
+            return
+        }
+        perform([.channel(v.channelID, peer: peer, [.persist(s)])])
+    }
+
+    // MARK: Performing the book's actions
+
+    /// Performs the book's actions in order, as one outbox step: writes first, the rest once durable.
+    func perform(_ actions: [HTLCAction]) {
+        guard !actions.isEmpty else { return }
+        var step = StepBuilder()
+        var idle: [PaymentUpdate] = []
+        for action in actions {
+            switch action {
+            case .persist(let c):
+                step.cold.append((c.channelID, .htlc(c.stored)))
+                step.effects.append(.htlcStored(c.channelID))
+                if c.role == .payer, c.htlcs.isEmpty, let v = c.lastUpdate, v.locks == nil { idle.append(v) }
+            case .send(let m, let peer): step.effects.append(.send(peer, m))
+            case .notify(let e): step.effects.append(.htlc(e))
+            }
+        }
+        enqueue(step)
+        for v in idle { handBack(v, to: htlcs.channels[v.channelID]?.peer ?? me) }
+        scheduleSweep()
+    }
+
+    /// A channel's HTLC state is durable: calls waiting on it look again.
+    func htlcStored(_ id: ChannelID) {
+        wakeWaiters(channel: id)
+        if events.hasSubscribers { events.publish(.htlcChannel(id)) }
+    }
+
+    /// An HTLC event, once what it reports is durable.
+    func handle(_ e: HTLCEvent) {
+        if events.hasSubscribers { events.publish(.htlc(e)) }
+        switch e {
+        case .paymentSucceeded(let hash, let preimage, let amount, let fees):
+            finishRoutePayment(hash, .succeeded(paymentHash: hash, preimage: preimage, amount: amount, fees: fees))
+        case .paymentFailed(let hash, let hop, let node, let code):
+            finishRoutePayment(hash, .failed(paymentHash: hash, hopIndex: hop, node: node, code: code))
+        case .paymentReceived(let hash, let amount, let channel):
+            logger.info("HTLC payment received", metadata: ["hash": "\(hash)", "amount": "\(amount)", "channel": "\(channel)"])
+        case .forwarded(let hash, let incoming, let outgoing, let fee):
+            logger.info("HTLC forwarded", metadata: ["hash": "\(hash)", "in": "\(incoming.channelID)", "out": "\(outgoing.channelID)",
+                                                     "fee": "\(fee)"])
+        case .refused(let peer, let code, let detail):
+            logger.notice("HTLC message refused", metadata: ["peer": "\(peer)", "code": "\(code.rawValue)", "detail": "\(detail)"])
+        }
+    }
+
+    private func finishRoutePayment(_ hash: Hash32, _ result: RoutePaymentResult) {
+        guard let channel = routePayments[hash] else { return } // nobody waits (timed out, or before a restart)
+        routeResults[hash] = result
+        wakeWaiters(channel: channel)
+    }
+
+    // MARK: Sweeper and reconnection
+
+    /// One deadline of the queue at the book's earliest pending expiry.
+    func scheduleSweep() {
+        guard let expiry = htlcs.nextDeadline, htlcSweepAt.map({ expiry < $0 }) ?? true else { return }
+        htlcSweepAt = expiry
+        let now = now()
+        schedule(.htlcSweep, at: instant(afterMillis: expiry > now ? expiry - now : 0))
+    }
+
+    func sweepHTLCs() {
+        htlcSweepAt = nil
+        perform(htlcs.onTimer(now: now()))
+        scheduleSweep()
+    }
+
+    /// A peer's link came up: answers it owes for its channels are repeated (§12.4).
+    func resumeHTLCs(with peer: EthereumAddress) { perform(htlcs.resume(peer: peer, now: now())) }
+
+    /// At start: every channel the store keeps HTLC state for (§12.4).
+    func restoreHTLCs() throws(StoreError) {
+        for s in try store.loadHTLCChannels() {
+            guard let snapshot = book.snapshot(s.channelID) else { continue }
+            htlcs.restore(HTLCChannel(restoring: s, terms: snapshot.terms, role: snapshot.role))
+        }
+    }
+
+    // MARK: Paying over a route (origin, §12.5)
+
+    /// Pays `amount` to the last hop of `route` (spontaneous: the preimage travels in the onion) and
+    /// returns once the payment succeeded or failed, or throws when `timeoutMillis` passes first.
+    public func payRoute(_ route: [RouteHop], amount: UInt128, timeoutMillis: UInt64 = 30_000) async throws(NodeError) -> RoutePaymentResult {
+        guard let first = route.first else { throw .paymesh(.noRouteFound, "empty route") }
+        guard payers[first.channelID] != nil else { throw Self.channelNotFound(first.channelID) }
+        let token = try admitWaiter()
+        defer { waiters.release(token) }
+        try takeOver(first.channelID)
+        let preimage = try! Hash32(random.bytes(32)) // 32 bytes
+        let hash = HTLCBook.hash(preimage)
+        let htlcID = try! HTLCID(random.bytes(16)) // 16 bytes
+        var sessionKey: Secp256k1.PrivateKey?
+        while sessionKey == nil { sessionKey = try? Secp256k1.PrivateKey(rawRepresentation: random.bytes(32)) }
+        let actions = try htlcs.send(route: route, amount: amount, paymentHash: hash, preimage: preimage, htlcID: htlcID,
+                                     sessionKey: sessionKey!, now: now())
+        routePayments[hash] = first.channelID
+        defer {
+            routePayments[hash] = nil
+            routeResults[hash] = nil
+        }
+        perform(actions)
+        let deadline = instant(afterMillis: timeoutMillis)
+        while true {
+            if let result = routeResults[hash] { return result }
+            switch await wait(token, channels: [first.channelID], until: deadline) {
+            case .event: continue
+            case .deadline:
+                throw .paymesh(.htlcTimeout, "no answer for payment \(hash) within \(timeoutMillis) ms; its HTLCs unlock at their expiry")
+            case .shutdown: throw .shuttingDown()
+            }
+        }
+    }
+
+    /// Every HTLC of the node (`htlc.list`).
+    public func htlcEntries() -> [HTLCEntry] { htlcs.entries }
+
+    /// A channel's HTLC state while the book owns its voucher sequence (nil otherwise).
+    public func htlcChannel(_ id: ChannelID) -> HTLCChannel? { htlcs.channels[id] }
+}
+
+extension PaymentsService {
+    /// This node's onion key (its secp256k1 identity key, Specs/onion.md §1): what a route names it by.
+    public nonisolated var nodeKey: Secp256k1.PublicKey { key.publicKey }
+
+    /// The HTLC limits and forwarding terms of this node (Specs/channels.md §12.9).
+    public nonisolated var htlcPolicy: HTLCPolicy { configuration.htlcPolicy }
+}
