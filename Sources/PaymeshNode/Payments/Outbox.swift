@@ -12,6 +12,8 @@ struct StepBuilder {
         case notify(ChannelNotification)
         case settle(ChannelID, SettlementRequest)
         case timer(ChannelID, deadline: UInt64)
+        /// A voucher presented over HTTP is durable: resume the gateway's request `token`.
+        case httpPaid(token: UInt64)
     }
 
     enum ColdWrite {
@@ -275,6 +277,7 @@ extension PaymentsService {
                     if out[peer] == nil { order.append(peer) }
                     out[peer, default: []].append(.paymentAck(refusal))
                 }
+                for case .httpPaid(let token) in step.effects { httpPaymentDurable(token, failure: failure) }
                 for id in step.channels where payers[id] != nil {
                     outcomes.rejections[id] = Rejection(nonce: payers[id]!.latestVoucher?.nonce ?? 0, code: .internalError,
                                                reason: "storage failed: \(failure)")
@@ -290,6 +293,7 @@ extension PaymentsService {
                 case .notify(let n): handle(n)
                 case .settle(let channel, let r): startSettlement(r, channel: channel)
                 case .timer(let channel, let deadline): scheduleTimer(channel, deadline: deadline)
+                case .httpPaid(let token): httpPaymentDurable(token, failure: nil)
                 }
             }
         }
