@@ -59,7 +59,8 @@ import Testing
     }
 
     static func decodeHeader(_ value: String?) throws -> [String: Any] {
-        let data = try #require(Data(base64Encoded: try #require(value)))
+        let text = try #require(value)
+        let data = try #require(Data(base64Encoded: text))
         return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
     }
 
