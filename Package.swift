@@ -34,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // C libraries from Debian packages, found with pkg-config.
@@ -74,6 +75,7 @@ let package = Package(
                 // The node's features: peer table, dialing, protocol router, payments, discovery glue, typed
         // events (no console, no JSON-RPC: those are PaymeshConsole's).
         .target(name: "PaymeshNode", dependencies: [
+            "PaymeshPay402",
             "PaymeshTransport", "PaymeshDiscovery", "PaymeshChannels", "PaymeshOnion", "PaymeshStore", "PaymeshMessages", "PaymeshMux", "PaymeshCrypto",
             "PaymeshGossip", nioCore, nioHelpers,
             .product(name: "Logging", package: "swift-log"),
@@ -87,8 +89,9 @@ let package = Package(
         ]),
         // The composition root: the `PaymeshNode` service wires identity, peers, payments, discovery and the console.
         .target(name: "PaymeshDaemon", dependencies: [
-            "PaymeshNode", "PaymeshConsole", "PaymeshTransport", "PaymeshCrypto", "PaymeshGossip",
-            nioCore, nioPosix, nioHelpers,
+            "PaymeshNode", "PaymeshConsole", "PaymeshTransport", "PaymeshCrypto", "PaymeshGossip", "PaymeshPay402",
+            nioCore, nioPosix, nioHelpers, .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -126,7 +129,7 @@ let package = Package(
         .testTarget(name: "PaymeshMessagesTests", dependencies: ["PaymeshMessages", "PaymeshMsgpack", "PaymeshCrypto", "PaymeshTestSupport", nioCore]),
         .testTarget(name: "PaymeshChannelsTests", dependencies: ["PaymeshChannels", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshStoreTests", dependencies: ["PaymeshStore", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
-        .testTarget(name: "PaymeshNodeTests", dependencies: ["PaymeshDaemon", "PaymeshConsole", "PaymeshNode", "PaymeshOnion", "PaymeshHostile", "PaymeshChannels", "PaymeshStore", "PaymeshMessages", "PaymeshTransport", "PaymeshMux", "PaymeshDiscovery", "PaymeshCrypto", "PaymeshGossip", "PaymeshTestSupport", "PaymeshNodeTestSupport", nioCore, nioPosix, nioHelpers]),
+        .testTarget(name: "PaymeshNodeTests", dependencies: ["PaymeshDaemon", "PaymeshConsole", "PaymeshNode", "PaymeshOnion", "PaymeshHostile", "PaymeshChannels", "PaymeshStore", "PaymeshMessages", "PaymeshTransport", "PaymeshMux", "PaymeshDiscovery", "PaymeshCrypto", "PaymeshGossip", "PaymeshPay402", "PaymeshTestSupport", "PaymeshNodeTestSupport", nioCore, nioPosix, nioHelpers, .product(name: "NIOHTTP1", package: "swift-nio")]),
         .testTarget(name: "PaymeshConsoleTests", dependencies: ["PaymeshConsole", "PaymeshNode", "PaymeshChannels", "PaymeshMessages", "PaymeshCrypto", "PaymeshGossip", "PaymeshNodeTestSupport", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshDiscoveryTests", dependencies: ["PaymeshDiscovery", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshGossipTests", dependencies: ["PaymeshGossip", "PaymeshGossipSimulation", "PaymeshMessages", "PaymeshMsgpack", "PaymeshCrypto", "PaymeshTestSupport"]),

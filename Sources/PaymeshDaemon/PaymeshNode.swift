@@ -53,6 +53,8 @@ public final class PaymeshNode: Service, Sendable {
     private let gossipBox = NIOLockedValueBox<GossipService?>(nil)
     /// The gossip layer once started (network graph, service directory).
     public var gossip: GossipService? { gossipBox.withLockedValue { $0 } }
+    // The services sold through the HTTP 402 gateway (Sources/PaymeshNode/Services), set by start().
+    private let catalogBox = NIOLockedValueBox<ServiceCatalog?>(nil)
     /// The data directory's lock, held from start until `run()` returns.
     private let lockBox = NIOLockedValueBox<DataDirectoryLock?>(nil)
 
@@ -105,6 +107,7 @@ public final class PaymeshNode: Service, Sendable {
                         switch await http.bound() {
                         case .success(let bound):
                             ready.http = bound
+                            await self.catalogBox.withLockedValue { $0 }?.gatewayBound("http://\(bound)")
                             logger.info("http listening", metadata: ["http": "\(bound)"])
                         case .failure(let error):
                             // Nothing else runs yet: close what start() opened and report the failure.
@@ -213,10 +216,22 @@ public final class PaymeshNode: Service, Sendable {
             if (configuration.gossip?.addresses ?? []).isEmpty { await gossip.setAddresses([listen.description]) }
             registry.register(GossipMethods(gossip: gossip, payments: payments))
         }
+        let catalog: ServiceCatalog
+        do {
+            catalog = try ServiceCatalog(directory: directory, gossip: gossip)
+        } catch {
+            await gossip?.shutdown()
+            await payments.shutdown()
+            await endpoint.shutdown()
+            throw error
+        }
+        catalogBox.withLockedValue { $0 = catalog }
+        registry.register(ServiceMethods(catalog: catalog, payments: payments))
         metricsCollector.attach(peers: peers, payments: payments, events: events, clock: configuration.clock)
         // The HTTP listener and one route group per feature (it binds in run(), before ready).
         let http = configuration.http.map { endpoint in
-            HTTPListener(endpoint: endpoint, groups: [MetricsRoutes(collector: metricsCollector)], logger: logger.with("component", "http"))
+            HTTPListener(endpoint: endpoint, groups: [MetricsRoutes(collector: metricsCollector),
+                                                          GatewayRoutes(catalog: catalog, payments: payments, payee: key.address, group: group)], logger: logger.with("component", "http"))
         }
         let console = ConsoleServer(path: consolePath, registry: registry, group: group,
                                     maxLineBytes: configuration.consoleMaxLineBytes, logger: logger.with("component", "console"))

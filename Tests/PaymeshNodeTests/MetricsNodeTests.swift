@@ -122,7 +122,7 @@ enum HTTPGet {
         var body: String
     }
 
-    static func fetch(_ endpoint: PeerEndpoint, _ path: String) throws -> Reply {
+    static func fetch(_ endpoint: PeerEndpoint, _ path: String, method: String = "GET", headers extra: [(String, String)] = []) throws -> Reply {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw NodeError.internalError("socket: errno \(errno)") }
         defer { close(fd) }
@@ -136,7 +136,8 @@ enum HTTPGet {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else { throw NodeError.internalError("connect \(endpoint): errno \(errno)") }
-        let request = Array("GET \(path) HTTP/1.1\r\nHost: \(endpoint)\r\nConnection: close\r\n\r\n".utf8)
+        let lines = extra.map { "\($0.0): \($0.1)\r\n" }.joined()
+        let request = Array("\(method) \(path) HTTP/1.1\r\nHost: \(endpoint)\r\nConnection: close\r\n\(lines)\r\n".utf8)
         guard write(fd, request, request.count) == request.count else { throw NodeError.internalError("write: errno \(errno)") }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65_536)

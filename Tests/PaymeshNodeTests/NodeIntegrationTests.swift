@@ -183,11 +183,11 @@ import Testing
                 #expect(self_.name == "DIAL_FAILED" && self_.message.contains("this node"))
 
                 let names = try await client.call("help")["methods"]?.arrayValue?.compactMap { $0["name"]?.stringValue }
-                // Core methods, then the payments layer's (Specs/console.md §8) and gossip's (§9), sorted together.
+                // Core methods, then the payments layer's (Specs/console.md §8), gossip's (§9) and the gateway's (§10), sorted together.
                 #expect(names == ["balance", "channel.close", "channel.get", "channel.history", "channel.list", "channel.open", "connect",
                                   "disconnect", "discovery", "getinfo", "gossip.status", "graph.channels", "graph.nodes", "help",
                                   "ledger.fund", "loglevel", "metrics", "pay", "peer", "peers", "ping", "policy.get", "policy.set",
-                                  "receipts", "service.advertise", "service.withdraw", "services.find", "stop", "stream.start",
+                                  "receipts", "service.add", "service.advertise", "service.list", "service.remove", "service.withdraw", "services.find", "stop", "stream.start",
                                   "stream.stop", "stream.usage", "subscribe"])
                 #expect(try await client.call("loglevel", ["level": "debug"])["previous"] == "info")
                 #expect(try await client.call("loglevel")["level"] == "debug")

@@ -16,6 +16,8 @@ struct StepBuilder {
         case htlc(HTLCEvent)
         /// A channel's HTLC state was written.
         case htlcStored(ChannelID)
+        /// A voucher presented over HTTP is durable: resume the gateway's request `token`.
+        case httpPaid(token: UInt64)
     }
 
     enum ColdWrite {
@@ -283,6 +285,7 @@ extension PaymentsService {
                     if out[peer] == nil { order.append(peer) }
                     out[peer, default: []].append(.paymentAck(refusal))
                 }
+                for case .httpPaid(let token) in step.effects { httpPaymentDurable(token, failure: failure) }
                 for id in step.channels where payers[id] != nil {
                     outcomes.rejections[id] = Rejection(nonce: payers[id]!.latestVoucher?.nonce ?? 0, code: .internalError,
                                                reason: "storage failed: \(failure)")
@@ -300,6 +303,7 @@ extension PaymentsService {
                 case .timer(let channel, let deadline): scheduleTimer(channel, deadline: deadline)
                 case .htlc(let e): handle(e)
                 case .htlcStored(let id): htlcStored(id)
+                case .httpPaid(let token): httpPaymentDurable(token, failure: nil)
                 }
             }
         }

@@ -76,6 +76,8 @@ public actor PaymentsService {
     var deadlineSleeper = DeadlineSleeper()
     /// Calls waiting for channel events, resumed by them (no polling).
     var waiters = Waiters()
+    /// Gateway requests whose voucher is being persisted (`acceptHTTPPayment`), by token.
+    var httpPayments = HTTPPaymentWaiters()
     /// Signalled after every channel state change (the gossip service re-reads `views()`), whether
     /// or not anyone subscribes to the event hub.
     public nonisolated let channelChanges = ChangeSignal()
@@ -187,6 +189,7 @@ public actor PaymentsService {
         stopped = true
         for link in links.values { link.stream.close() }
         stopDeadlines()
+        httpPayments.cancelAll()
         let tails = Array(coldTail.values)
         for t in tails { _ = await t.value }
         await voucherChain?.value

@@ -8,7 +8,7 @@ public struct Pay402Error: Error, Sendable, Hashable, CustomStringConvertible {
     /// Human-readable; never echoes the client's raw bytes (parsed numbers may appear).
     public let detail: String
 
-    init(_ code: PaymeshErrorCode, _ detail: String) {
+    public init(_ code: PaymeshErrorCode, _ detail: String) {
         self.code = code
         self.detail = detail
     }

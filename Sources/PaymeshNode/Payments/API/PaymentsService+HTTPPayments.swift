@@ -1,0 +1,108 @@
+public import PaymeshChannels
+import PaymeshCrypto
+import PaymeshMessages
+public import PaymeshPay402
+
+/// A voucher presented over HTTP (x402, the Paymesh channel scheme) that the channel engine
+/// accepted and made durable: what the gateway puts in `X-PAYMENT-RESPONSE` / `PAYMENT-RESPONSE`.
+public struct HTTPPayment: Sendable, Hashable {
+    public var accepted: AcceptedVoucher
+    /// The payee's signed receipt, issued when the voucher carries a task id (as from the wire).
+    public var receipt: Receipt?
+
+    public var receiptHeader: PaymentReceiptHeader { PaymentReceiptHeader(accepted: accepted, receipt: receipt) }
+}
+
+/// Gateway requests waiting for their voucher's write (bounded; resumed by the outbox step).
+struct HTTPPaymentWaiters {
+    /// At most this many HTTP payments are being persisted at once; beyond it a request is
+    /// refused (1504 RATE_LIMITED) before anything is checked.
+    static let maxPending = 1_024
+
+    private var waiting: [UInt64: CheckedContinuation<String?, Never>] = [:]
+    private var next: UInt64 = 1
+
+    var isFull: Bool { waiting.count >= Self.maxPending }
+
+    mutating func add(_ continuation: CheckedContinuation<String?, Never>) -> UInt64 {
+        defer { next += 1 }
+        waiting[next] = continuation
+        return next
+    }
+
+    mutating func take(_ token: UInt64) -> CheckedContinuation<String?, Never>? { waiting.removeValue(forKey: token) }
+
+    /// Shutdown: every waiting request learns its voucher may not be durable.
+    mutating func cancelAll() {
+        let all = waiting.values
+        waiting.removeAll()
+        for c in all { c.resume(returning: "the node is shutting down") }
+    }
+}
+
+extension PaymentsService {
+    /// Accepts a channel-scheme proof presented to the HTTP gateway **exactly like a PAYMENT_UPDATE
+    /// from the wire** (Specs/http402.md §4.3): `PaymentVerifier` checks it against the payee
+    /// channel's current state (one actor turn, so two requests cannot spend one voucher), then the
+    /// channel book receives it as from the channel's payer — the same receiver rules, the same
+    /// persist-before-acknowledge step — and this call returns only once the voucher is durable.
+    /// The acknowledgement is this return (the HTTP answer), not a PAYMENT_ACK on the wire: the
+    /// book's sends for this voucher are dropped, and a refusal is not counted as misbehaviour of
+    /// the payer's peer (an HTTP client is not authenticated by the transport; the signature is
+    /// the payer's).
+    public func acceptHTTPPayment(_ proof: ChannelSchemeProof,
+                                  requirements: PaymentRequirements) async throws(Pay402Error) -> HTTPPayment {
+        guard !stopped else { throw Pay402Error(.internalError, "the node is shutting down") }
+        guard !httpPayments.isFull else { throw Pay402Error(.rateLimited, "too many payments are being stored; retry") }
+        let voucher = proof.voucher
+        let view = payees[voucher.channelID].map { PaymeshPay402.ChannelView($0) }
+        let accepted = try PaymentVerifier.verify(proof, requirements: requirements, channel: view)
+        let payer = accepted.payer, id = voucher.channelID
+        var refusal: Pay402Error?
+        var receipt: Receipt?
+        var actions: [BookAction] = []
+        for action in book.onReceived([.paymentUpdate(voucher)], from: payer, now: now(), balances: [:]) {
+            switch action {
+            case .channel(let channel, let peer, let list):
+                var kept: [ChannelAction] = []
+                for a in list {
+                    switch a {
+                    case .send(.paymentAck(let ack)) where ack.channelID == id && ack.nonce == voucher.nonce && ack.status == PaymentAck.Status.rejected:
+                        refusal = Pay402Error(ack.errorCode ?? .internalError, ack.reason ?? "the channel refused the voucher")
+                    case .send: continue
+                    case .recordReceipt(let r): receipt = r; kept.append(a)
+                    default: kept.append(a)
+                    }
+                }
+                actions.append(.channel(channel, peer: peer, kept))
+            case .sendNow, .misbehaved: continue
+            case .protectPeer, .log: actions.append(action)
+            }
+        }
+        if let refusal {
+            perform(actions)
+            throw refusal
+        }
+        let failure: String? = await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
+            let token = httpPayments.add(continuation)
+            var step = StepBuilder()
+            for action in actions {
+                switch action {
+                case .channel(let channel, let peer, let list): stage(list, channel: channel, peer: peer, into: &step)
+                case .protectPeer(let peer): protectPeer(peer)
+                case .log(let level, let message, let metadata):
+                    logger.log(level: level, "\(message)", metadata: metadata.mapValues { .string($0) })
+                case .sendNow, .misbehaved: break
+                }
+            }
+            step.effects.append(.httpPaid(token: token))
+            enqueue(step)
+        }
+        if let failure { throw Pay402Error(.internalError, "the voucher was not stored: \(failure)") }
+        return HTTPPayment(accepted: accepted, receipt: receipt)
+    }
+
+    func httpPaymentDurable(_ token: UInt64, failure: String?) {
+        httpPayments.take(token)?.resume(returning: failure)
+    }
+}
