@@ -212,6 +212,7 @@ public final class PaymeshNode: Service, Sendable {
         if let gossip {
             if (configuration.gossip?.addresses ?? []).isEmpty { await gossip.setAddresses([listen.description]) }
             registry.register(GossipMethods(gossip: gossip, payments: payments))
+            registry.register(RoutingMethods(gossip: gossip, payments: payments))
         }
         metricsCollector.attach(peers: peers, payments: payments, events: events, clock: configuration.clock)
         // The HTTP listener and one route group per feature (it binds in run(), before ready).
