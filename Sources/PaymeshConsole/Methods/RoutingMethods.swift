@@ -47,7 +47,7 @@ public struct RoutingMethods: ConsoleMethodGroup {
             let graph = RoutingGraph(network, asset: asset)
             let query = RouteQuery(source: g.id, target: target, amount: Amount(amount), now: now)
             let routes: [Route]
-            do { routes = try graph.findRoutes(query, count: Int(count), parameters: parameters) } catch { throw Self.nodeError(error) }
+            do throws(RoutingError) { routes = try graph.findRoutes(query, count: Int(count), parameters: parameters) } catch { throw Self.nodeError(error) }
             return ["routes": .array(routes.map(Self.json))]
         },
 
@@ -59,7 +59,7 @@ public struct RoutingMethods: ConsoleMethodGroup {
             let text = try call.requireString("invoice")
             let (_, now) = await g.graphSnapshot()
             let invoice: Invoice
-            do { invoice = try Invoice.decode(text, now: now) } catch { throw Self.nodeError(error) }
+            do throws(RoutingError) { invoice = try Invoice.decode(text, now: now) } catch { throw Self.nodeError(error) }
             return Self.json(invoice)
         }]
     }
