@@ -84,7 +84,7 @@ let package = Package(
         // The console: JSON-RPC 2.0 over a Unix socket, one method group per feature, typed events as JSON.
         .target(name: "PaymeshConsole", dependencies: [
             "PaymeshNode", "PaymeshChannels", "PaymeshStore", "PaymeshMessages", "PaymeshCrypto", "PaymeshTransport", "PaymeshGossip",
-            nioCore, nioPosix, nioHelpers,
+            "PaymeshRouting", nioCore, nioPosix, nioHelpers,
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The composition root: the `PaymeshNode` service wires identity, peers, payments, discovery and the console.
@@ -130,7 +130,7 @@ let package = Package(
         .testTarget(name: "PaymeshChannelsTests", dependencies: ["PaymeshChannels", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshStoreTests", dependencies: ["PaymeshStore", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshNodeTests", dependencies: ["PaymeshDaemon", "PaymeshConsole", "PaymeshNode", "PaymeshOnion", "PaymeshHostile", "PaymeshChannels", "PaymeshStore", "PaymeshMessages", "PaymeshTransport", "PaymeshMux", "PaymeshDiscovery", "PaymeshCrypto", "PaymeshGossip", "PaymeshPay402", "PaymeshTestSupport", "PaymeshNodeTestSupport", nioCore, nioPosix, nioHelpers, .product(name: "NIOHTTP1", package: "swift-nio")]),
-        .testTarget(name: "PaymeshConsoleTests", dependencies: ["PaymeshConsole", "PaymeshNode", "PaymeshChannels", "PaymeshMessages", "PaymeshCrypto", "PaymeshGossip", "PaymeshNodeTestSupport", "PaymeshTestSupport"]),
+        .testTarget(name: "PaymeshConsoleTests", dependencies: ["PaymeshConsole", "PaymeshNode", "PaymeshChannels", "PaymeshMessages", "PaymeshCrypto", "PaymeshGossip", "PaymeshRouting", "PaymeshNodeTestSupport", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshDiscoveryTests", dependencies: ["PaymeshDiscovery", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshGossipTests", dependencies: ["PaymeshGossip", "PaymeshGossipSimulation", "PaymeshMessages", "PaymeshMsgpack", "PaymeshCrypto", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshOnionTests", dependencies: ["PaymeshOnion", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),

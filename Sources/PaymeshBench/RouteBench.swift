@@ -67,7 +67,7 @@ struct RouteBench {
         print(String(format: "reputation of %d nodes and %d channels prepared for search in %.1f ms (once per change of the tracker)",
                      reputation.snapshot(now: now).nodes.count, reputation.snapshot(now: now).channels.count, prepareMillis))
         for (label, tracker) in [("path search, no history", RoutingPenalties?.none), ("path search, \(history) attempts of history", prepared)] {
-            var times: [Double] = []
+            var times: [Double] = [], foundTimes: [Double] = [], missTimes: [Double] = []
             var found = 0, hops = 0
             times.reserveCapacity(searches)
             while times.count < searches {
@@ -76,15 +76,23 @@ struct RouteBench {
                 guard q.source != q.target else { continue }
                 let start = nowNanos()
                 let route = try? graph.findRoute(q, penalties: tracker)
-                times.append(Double(nowNanos() - start) / 1e6)
-                if let route { found += 1; hops += route.hops.count }
+                let millis = Double(nowNanos() - start) / 1e6
+                times.append(millis)
+                if let route { found += 1; hops += route.hops.count; foundTimes.append(millis) } else { missTimes.append(millis) }
             }
-            times.sort()
-            let p50 = times[times.count / 2], p99 = times[min(times.count - 1, times.count * 99 / 100)]
-            printRow(label, String(format: "p50 %.2f ms, p99 %.2f ms", p50, p99), "goal p99 ≤ 10 ms")
-            print(String(format: "    %d searches, %d found a route (mean %.1f hops)", times.count, found, found == 0 ? 0 : Double(hops) / Double(found)))
+            printRow(label, String(format: "p50 %.2f ms, p99 %.2f ms", percentile(times, 50), percentile(times, 99)), "goal p99 ≤ 10 ms")
+            print(String(format: "    %d searches, %d found a route (mean %.1f hops; p50 %.2f ms, p99 %.2f ms), %d found none (p50 %.2f ms, p99 %.2f ms)",
+                         times.count, found, found == 0 ? 0 : Double(hops) / Double(found), percentile(foundTimes, 50), percentile(foundTimes, 99),
+                         missTimes.count, percentile(missTimes, 50), percentile(missTimes, 99)))
         }
     }
+}
+
+/// The p-th percentile (nearest rank below) of `values`; 0 when empty.
+private func percentile(_ values: [Double], _ p: Int) -> Double {
+    guard !values.isEmpty else { return 0 }
+    let sorted = values.sorted()
+    return sorted[min(sorted.count - 1, sorted.count * p / 100)]
 }
 
 extension SeededGenerator {

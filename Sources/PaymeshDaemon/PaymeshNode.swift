@@ -215,6 +215,7 @@ public final class PaymeshNode: Service, Sendable {
         if let gossip {
             if (configuration.gossip?.addresses ?? []).isEmpty { await gossip.setAddresses([listen.description]) }
             registry.register(GossipMethods(gossip: gossip, payments: payments))
+            registry.register(RoutingMethods(gossip: gossip, payments: payments))
         }
         let catalog: ServiceCatalog
         do {

@@ -62,6 +62,10 @@ extension GossipService {
 
     public func findServices(_ query: NetworkGraph.ServiceQuery) -> [NetworkGraph.Service] { graph.findServices(query, now: now()) }
 
+    /// The network graph as it is now (a copy-on-write value) and the node's clock (unix ms): what
+    /// path search needs (PaymeshRouting builds its directed graph from it, Specs/routing.md §2).
+    public func graphSnapshot() -> (graph: NetworkGraph, now: UInt64) { (graph, now()) }
+
     /// Number of (channels, nodes, services) in the graph.
     public func graphCounts() -> (channels: Int, nodes: Int, services: Int) { (graph.channels.count, graph.nodes.count, graph.services.count) }
 

@@ -57,6 +57,8 @@ public struct RoutingGraph: Sendable {
     private(set) var terms: [Terms] = []
     /// Per node, the edges that end at it (the search runs from the payee backwards).
     private(set) var incoming: [[Int32]] = []
+    /// Per node, the edges that start at it (the payer-side reachability check walks them).
+    private(set) var outgoing: [[Int32]] = []
     /// Per channel id, its edges (one per forwarding end).
     private(set) var edgesByChannel: [ChannelID: [Int32]] = [:]
 
@@ -90,6 +92,7 @@ public struct RoutingGraph: Sendable {
         terms.append(t)
         channelIDs.append(edge.channelID)
         incoming[Int(to)].append(e)
+        outgoing[Int(from)].append(e)
         edgesByChannel[edge.channelID, default: []].append(e)
     }
 
@@ -111,6 +114,7 @@ public struct RoutingGraph: Sendable {
         nodeIDs.append(node)
         nodeIndex[node] = i
         incoming.append([])
+        outgoing.append([])
         return i
     }
 }

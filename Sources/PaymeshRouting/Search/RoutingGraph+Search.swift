@@ -62,6 +62,11 @@ extension RoutingGraph {
 
     private func search(_ query: RouteQuery, source: Int32, target: Int32, context: SearchContext,
                         parameters: RoutingParameters) throws(RoutingError) -> Route {
+        // A payer that cannot reach the payee at all is found out from its side, before the
+        // backward search would settle everything the payee is reachable from (routing.md §3.4).
+        if payerIsCutOff(source: source, target: target, amount: query.amount.atomicUnits, maxHops: parameters.maxHops) {
+            throw .noRoute(noPathReason(query, parameters: parameters))
+        }
         let n = nodeCount
         var cost = [UInt128](repeating: .max, count: n)
         var amount = [UInt128](repeating: 0, count: n)
@@ -122,9 +127,7 @@ extension RoutingGraph {
                 }
             }
         }
-        guard settled[Int(source)] else {
-            throw .noRoute("no path of at most \(parameters.maxHops) hops with enough capacity from \(query.source) to \(query.target) for \(query.amount)")
-        }
+        guard settled[Int(source)] else { throw .noRoute(noPathReason(query, parameters: parameters)) }
         // Walk the labels from the payer to the payee.
         var hops: [Route.Hop] = []
         var node = Int(source)
@@ -139,6 +142,43 @@ extension RoutingGraph {
             node = y
         }
         return Route(source: query.source, hops: hops, cost: cost[Int(source)])
+    }
+}
+
+extension RoutingGraph {
+    /// At most this many nodes are visited by the payer-side reachability check; past it the
+    /// backward search decides alone.
+    static let reachabilityCheckBudget = 512
+
+    /// True when no path of at most `maxHops` enabled edges, each able to carry `amount`
+    /// (htlc_maximum and capacity ≥ the amount the payee receives), leads from `source` to
+    /// `target`, found by a breadth-first walk forward from the payer that visits at most
+    /// `reachabilityCheckBudget` nodes. Every route the search could return is such a path, so a
+    /// true answer never hides a route; false means "reached, or too big to tell cheaply".
+    func payerIsCutOff(source: Int32, target: Int32, amount: UInt128, maxHops: Int) -> Bool {
+        var visited: Set<Int32> = [source]
+        var frontier: [Int32] = [source]
+        var depth = 0
+        while !frontier.isEmpty, depth < maxHops {
+            depth += 1
+            var nextFrontier: [Int32] = []
+            for x in frontier {
+                for e in outgoing[Int(x)] {
+                    let t = terms[Int(e)]
+                    guard t.enabled, amount <= t.htlcMaximum, amount <= t.capacity else { continue }
+                    if t.to == target { return false }
+                    guard visited.insert(t.to).inserted else { continue }
+                    if visited.count > Self.reachabilityCheckBudget { return false }
+                    nextFrontier.append(t.to)
+                }
+            }
+            frontier = nextFrontier
+        }
+        return true
+    }
+
+    func noPathReason(_ query: RouteQuery, parameters: RoutingParameters) -> String {
+        "no path of at most \(parameters.maxHops) hops with enough capacity from \(query.source) to \(query.target) for \(query.amount)"
     }
 }
 
