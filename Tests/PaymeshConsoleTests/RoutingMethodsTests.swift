@@ -35,6 +35,7 @@ import Testing
             let registry = ConsoleRegistry()
             registry.register(RoutingMethods(gossip: net[0].gossip))
             let wire = SessionMethodsTests.Wire()
+            try await net.runGossip("meshes formed") { await net[1].gossip.status().mesh[GossipTopic.channels.name]?.count == 2 }
             try await net[0].fund(1_000)
             try await net[1].fund(1_000)
             let first = try await net[0].openChannel(to: net[1], deposit: 400)
