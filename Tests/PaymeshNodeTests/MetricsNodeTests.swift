@@ -35,12 +35,12 @@ import Testing
             #expect(payee["paymesh_payments_received_atomic_total{asset=USDC}"] == 650)
             #expect(payee["paymesh_payments_sent_total{asset=USDC}"] ?? 0 == 0)
             // What one end wrote on the payments stream, the other read: messages and bytes.
-            let out = payer["paymesh_stream_messages_total{direction=out,protocol=/paymesh/payments/2}"] ?? 0
+            let out = payer["paymesh_stream_messages_total{direction=out,protocol=/paymesh/payments/3}"] ?? 0
             #expect(out >= 211) // the open and 210 vouchers
-            #expect(payee["paymesh_stream_messages_total{direction=in,protocol=/paymesh/payments/2}"] == out)
-            #expect(payee["paymesh_stream_bytes_total{direction=in,protocol=/paymesh/payments/2}"]
-                == payer["paymesh_stream_bytes_total{direction=out,protocol=/paymesh/payments/2}"])
-            #expect((payer["paymesh_stream_messages_total{direction=in,protocol=/paymesh/payments/2}"] ?? 0) >= 1)
+            #expect(payee["paymesh_stream_messages_total{direction=in,protocol=/paymesh/payments/3}"] == out)
+            #expect(payee["paymesh_stream_bytes_total{direction=in,protocol=/paymesh/payments/3}"]
+                == payer["paymesh_stream_bytes_total{direction=out,protocol=/paymesh/payments/3}"])
+            #expect((payer["paymesh_stream_messages_total{direction=in,protocol=/paymesh/payments/3}"] ?? 0) >= 1)
             // Every committed voucher batch went through the store's observer.
             #expect((payer["paymesh_store_commit_seconds_count"] ?? 0) >= 1)
             #expect((payee["paymesh_store_commit_batch_requests_sum"] ?? 0) >= 1)

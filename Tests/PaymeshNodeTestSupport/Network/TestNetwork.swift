@@ -69,7 +69,7 @@ public final class TestNetwork: Sendable {
 
     /// Stops every node and removes their directories.
     public func shutdown() async {
-        for node in nodes { await node.stop() }
+        for node in nodes { await node.retire() }
         for node in nodes { try? FileManager.default.removeItem(atPath: node.directory) }
     }
 

@@ -51,6 +51,10 @@ public final class TestNode: Sendable {
     private let random: NodeRandom
     private let setupBox: NIOLockedValueBox<NodeSetup>
     private let partsBox = NIOLockedValueBox<Parts?>(nil)
+    /// The parts of the last run once the network is shut down: a test body that outlived its
+    /// timeout (cancelled, still running on a loaded machine) then calls shut-down services and
+    /// gets their errors instead of crashing the whole test process.
+    private let retiredBox = NIOLockedValueBox<Parts?>(nil)
 
     init(index: Int, key: IdentityKey, directory: String, port: Int, network: MemoryNetwork, clock: ManualClock,
          random: NodeRandom, setup: NodeSetup) {
@@ -75,7 +79,8 @@ public final class TestNode: Sendable {
     public var isRunning: Bool { partsBox.withLockedValue { $0 != nil } }
     /// The running parts; a precondition failure if the node is stopped (a broken test).
     public var parts: Parts {
-        guard let p = partsBox.withLockedValue({ $0 }) else { preconditionFailure("node \(index) is not running") }
+        if let p = partsBox.withLockedValue({ $0 }) { return p }
+        guard let p = retiredBox.withLockedValue({ $0 }) else { preconditionFailure("node \(index) is not running") }
         return p
     }
     public var peers: PeerManager { parts.peers }
@@ -126,6 +131,13 @@ public final class TestNode: Sendable {
             }
         }
         partsBox.withLockedValue { $0 = Parts(transport: transport, events: events, peers: peers, payments: payments, gossip: gossip, tasks: tasks) }
+    }
+
+    /// Stops for good, at the end of the network's life: calls made afterwards by a body that
+    /// outlived its timeout reach the stopped services (§ `retiredBox`).
+    public func retire() async {
+        retiredBox.withLockedValue { $0 = partsBox.withLockedValue { $0 } }
+        await stop()
     }
 
     /// Stops gracefully: connections closed, queued writes finished, the store closed.
