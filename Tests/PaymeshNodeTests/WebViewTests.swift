@@ -103,15 +103,18 @@ import Testing
         var log = PaymentLog(capacity: 3)
         log.seed(channel, acked: 100)
         // Acknowledged before the log started: not counted again.
-        #expect(log.record(.channel(.paymentAcknowledged(channel, nonce: 1, cumulative: 100)), atUnixMillis: 1, asset: usdc) == nil)
-        let sent = try #require(log.record(.channel(.paymentAcknowledged(channel, nonce: 3, cumulative: 250)), atUnixMillis: 2, asset: usdc))
+        let early = log.record(.channel(.paymentAcknowledged(channel, nonce: 1, cumulative: 100)), atUnixMillis: 1, asset: usdc)
+        #expect(early == nil)
+        let made = log.record(.channel(.paymentAcknowledged(channel, nonce: 3, cumulative: 250)), atUnixMillis: 2, asset: usdc)
+        let sent = try #require(made)
         #expect(sent.kind == .sent && sent.amount == 150 && sent.cumulative == 250 && sent.seq == 1 && sent.nonce == 3)
         _ = log.record(.channel(.paymentReceived(channel, nonce: 9, increment: 5, cumulative: 55, taskID: nil)), atUnixMillis: 3, asset: usdc)
         _ = log.record(.channel(.paymentRejected(channel, nonce: 4, code: .insufficientFunds, reason: nil)), atUnixMillis: 4, asset: usdc)
         _ = log.record(.channel(.stateChanged(channel, from: .open, to: .active)), atUnixMillis: 5, asset: usdc) // not a payment
-        let last = try #require(log.record(.htlc(.paymentSucceeded(paymentHash: try Hash32(Array(repeating: 1, count: 32)),
-                                                                   preimage: try Hash32(Array(repeating: 2, count: 32)), amount: 9, fees: 1)),
-                                           atUnixMillis: 6, asset: nil))
+        let succeeded = NodeEvent.htlc(.paymentSucceeded(paymentHash: try Hash32(Array(repeating: 1, count: 32)),
+                                                          preimage: try Hash32(Array(repeating: 2, count: 32)), amount: 9, fees: 1))
+        let lastMade = log.record(succeeded, atUnixMillis: 6, asset: nil)
+        let last = try #require(lastMade)
         #expect(last.kind == .htlcSent && last.amount == 9 && last.seq == 4)
         #expect(log.records.map(\.seq) == [2, 3, 4] && log.total == 4, "oldest first, the oldest forgotten")
         #expect(log.records.map(\.kind) == [.received, .rejected, .htlcSent])
@@ -133,7 +136,7 @@ final class SSEStream {
     private var eof = false
 
     init(_ endpoint: PeerEndpoint, receiveBuffer: Int32? = nil) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw NodeError.internalError("socket: errno \(errno)") }
         var timeout = timeval(tv_sec: 30, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -145,7 +148,10 @@ final class SSEStream {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { throw NodeError.internalError("connect \(endpoint): errno \(errno)") }
+        guard connected == 0 else {
+            _ = Foundation.close(fd)
+            throw NodeError.internalError("connect \(endpoint): errno \(errno)")
+        }
         let request = Array("GET /events HTTP/1.1\r\nHost: \(endpoint)\r\nAccept: text/event-stream\r\n\r\n".utf8)
         guard write(fd, request, request.count) == request.count else { throw NodeError.internalError("write: errno \(errno)") }
         var head: [String: String] = [:], buffer: [UInt8] = [], eof = false
@@ -156,6 +162,7 @@ final class SSEStream {
                 head[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
             }
         }
+        self.fd = fd
         headers = head
         chunked = head["transfer-encoding"] == "chunked"
         self.buffer = buffer
