@@ -1,6 +1,7 @@
 import Foundation
 @testable import PaymeshConsole
 import PaymeshDaemon
+import PaymeshHostile
 import PaymeshMessages
 import PaymeshNode
 import PaymeshTestSupport
@@ -28,7 +29,7 @@ import Testing
             let http = try #require(payer.started.http)
 
             // The page: self-contained (no URL but its own), with the hooks the browser test uses.
-            let page = try HTTPGet.fetch(http, "/")
+            let page = try await HTTPGet.get(http, "/")
             #expect(page.status == 200 && page.headers["content-type"] == "text/html; charset=utf-8")
             #expect(page.headers["content-security-policy"]?.contains("connect-src 'self'") == true)
             #expect(page.body.contains("data-node") && page.body.contains("data-channel") && page.body.contains("new EventSource(\"/events\")"))
@@ -36,14 +37,14 @@ import Testing
             #expect(urls == ["www.w3.org/2"], "the page names no URL but the SVG namespace: \(urls)")
 
             // The event stream: `hello` first, then the payment as `payment.acked` with its record.
-            let events = try SSEStream(http)
+            let events = try await SSEStream.open(http)
             #expect(events.headers["content-type"] == WebViewRoutes.eventStreamType)
-            let hello = try events.next()
+            let hello = try await events.nextEvent()
             #expect(hello.name == "hello" && hello.data["node"] == .string(payer.started.id.description))
             let paid = try await payer.call("pay", ["channel": .string(channel), "amount": "1500000", "count": 1])
             #expect(paid["complete"] == true)
-            var acked = try events.next()
-            while acked.name != "payment.acked" { acked = try events.next() }
+            var acked = try await events.nextEvent()
+            while acked.name != "payment.acked" { acked = try await events.nextEvent() }
             #expect(acked.data["channel"] == .string(channel) && acked.data["cumulative"] == "1500000")
             #expect(acked.data["cumulativeText"] == "1.5 USDC" && acked.data["asset"] == "USDC" && acked.data["decimals"] == 6)
             let record = try #require(acked.data["record"])
@@ -51,7 +52,7 @@ import Testing
             #expect(acked.id != nil)
 
             // The snapshot: every section, amounts as decimal strings with their text for people.
-            let reply = try HTTPGet.fetch(http, "/api/snapshot")
+            let reply = try await HTTPGet.get(http, "/api/snapshot")
             #expect(reply.status == 200 && reply.headers["content-type"] == "application/json")
             let snapshot = try JSONValue.parse(Array(reply.body.utf8))
             #expect(snapshot["version"] == .int(WebViewJSON.version))
@@ -68,7 +69,7 @@ import Testing
             #expect(snapshot["feed"]?["clients"] == 1 && snapshot["feed"]?["droppedClients"] == 0)
             events.close()
             // Read-only: nothing but GET.
-            #expect(try HTTPGet.fetch(http, "/api/snapshot", method: "POST").status != 200)
+            #expect(try await HTTPGet.get(http, "/api/snapshot", method: "POST").status != 200)
             await payer.stop()
             await payee.stop()
         }
@@ -81,16 +82,16 @@ import Testing
             let node = try await RunningNode.start { $0.http = PeerEndpoint(host: "127.0.0.1", port: 0) }
             defer { removeDirectory(node.directory) }
             let http = try #require(node.started.http)
-            let events = try SSEStream(http, receiveBuffer: 4_096)
-            #expect(try events.next().name == "hello")
+            let events = try await SSEStream.open(http, receiveBuffer: 4_096)
+            #expect(try await events.nextEvent().name == "hello")
             for i in 0..<50_000 {
                 node.node.events.publish(.discoveryStatus(.off("flood \(i) " + String(repeating: "x", count: 100))))
             }
-            var last = try events.next()
-            while last.name != "events.dropped" { last = try events.next() }
+            var last = try await events.nextEvent()
+            while last.name != "events.dropped" { last = try await events.nextEvent() }
             #expect((last.data["count"]?.intValue ?? 0) >= 1)
-            #expect(events.atEnd(), "the server closes a dropped client's stream")
-            let snapshot = try JSONValue.parse(Array(try HTTPGet.fetch(http, "/api/snapshot").body.utf8))
+            #expect(try await offload { events.atEnd() }, "the server closes a dropped client's stream")
+            let snapshot = try JSONValue.parse(Array(try await HTTPGet.get(http, "/api/snapshot").body.utf8))
             #expect((snapshot["feed"]?["droppedClients"]?.intValue ?? 0) >= 1)
             #expect(snapshot["feed"]?["clients"] == 0)
             await node.stop()
@@ -122,8 +123,23 @@ import Testing
     }
 }
 
-/// A blocking reader of one `GET /events` response over a loopback socket.
-final class SSEStream {
+extension HTTPGet {
+    /// `fetch` on a thread of its own: a blocking read must not hold one of the cooperative
+    /// pool's threads, which the node under test needs to answer (2 on a 2-core machine).
+    static func get(_ endpoint: PeerEndpoint, _ path: String, method: String = "GET") async throws -> Reply {
+        try await offload("http-get") { try fetch(endpoint, path, method: method) }
+    }
+}
+
+/// A blocking reader of one `GET /events` response over a loopback socket; the async entry
+/// points run it on a thread of its own (`offload`). One caller at a time.
+final class SSEStream: @unchecked Sendable {
+    static func open(_ endpoint: PeerEndpoint, receiveBuffer: Int32? = nil) async throws -> SSEStream {
+        try await offload("sse") { try SSEStream(endpoint, receiveBuffer: receiveBuffer) }
+    }
+
+    func nextEvent() async throws -> Event { try await offload("sse") { try self.next() } }
+
     struct Event {
         var name: String
         var id: String?
@@ -136,22 +152,7 @@ final class SSEStream {
     private var eof = false
 
     init(_ endpoint: PeerEndpoint, receiveBuffer: Int32? = nil) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw NodeError.internalError("socket: errno \(errno)") }
-        var timeout = timeval(tv_sec: 30, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        if var size = receiveBuffer { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(endpoint.port).bigEndian)
-        inet_pton(AF_INET, endpoint.host, &address.sin_addr)
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else {
-            _ = Foundation.close(fd)
-            throw NodeError.internalError("connect \(endpoint): errno \(errno)")
-        }
+        let fd = try HTTPGet.connected(endpoint, receiveBuffer: receiveBuffer)
         let request = Array("GET /events HTTP/1.1\r\nHost: \(endpoint)\r\nAccept: text/event-stream\r\n\r\n".utf8)
         guard write(fd, request, request.count) == request.count else { throw NodeError.internalError("write: errno \(errno)") }
         var head: [String: String] = [:], buffer: [UInt8] = [], eof = false
@@ -193,9 +194,16 @@ final class SSEStream {
         return body.isEmpty && eof
     }
 
-    func close() { _ = Foundation.close(fd) }
+    /// Closes the socket once (a second close could close a descriptor reused by another test).
+    func close() {
+        guard !closed else { return }
+        closed = true
+        _ = Foundation.close(fd)
+    }
 
-    deinit { _ = Foundation.close(fd) }
+    private var closed = false
+
+    deinit { close() }
 
     private func bodyLine() throws -> String {
         while true {
