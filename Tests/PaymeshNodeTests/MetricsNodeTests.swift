@@ -143,11 +143,12 @@ enum HTTPGet {
         return fd
     }
 
-    static func fetch(_ endpoint: PeerEndpoint, _ path: String, method: String = "GET", headers extra: [(String, String)] = []) throws -> Reply {
+    static func fetch(_ endpoint: PeerEndpoint, _ path: String, method: String = "GET", headers extra: [(String, String)] = [],
+                      host: String? = nil) throws -> Reply {
         let fd = try connected(endpoint)
         defer { close(fd) }
         let lines = extra.map { "\($0.0): \($0.1)\r\n" }.joined()
-        let request = Array("\(method) \(path) HTTP/1.1\r\nHost: \(endpoint)\r\nConnection: close\r\n\(lines)\r\n".utf8)
+        let request = Array("\(method) \(path) HTTP/1.1\r\nHost: \(host ?? endpoint.description)\r\nConnection: close\r\n\(lines)\r\n".utf8)
         guard write(fd, request, request.count) == request.count else { throw NodeError.internalError("write: errno \(errno)") }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65_536)

@@ -1,6 +1,6 @@
 import Foundation
 @testable import PaymeshConsole
-import PaymeshDaemon
+@testable import PaymeshDaemon
 import PaymeshHostile
 import PaymeshMessages
 import PaymeshNode
@@ -68,6 +68,13 @@ import Testing
             #expect(snapshot["htlcs"] == [])
             #expect(snapshot["feed"]?["clients"] == 1 && snapshot["feed"]?["droppedClients"] == 0)
             events.close()
+            // DNS rebinding: a host name is refused; IP literals and localhost are served.
+            for path in WebViewRoutes.paths {
+                #expect(try await HTTPGet.get(http, path, host: "attacker.example:\(http.port)").status == 421, "\(path)")
+            }
+            #expect(try await HTTPGet.get(http, "/api/snapshot", host: "localhost:\(http.port)").status == 200)
+            #expect(WebViewRoutes.hostAllowed("[::1]:80") && WebViewRoutes.hostAllowed("127.0.0.1") && WebViewRoutes.hostAllowed(nil))
+            #expect(!WebViewRoutes.hostAllowed("127.0.0.1.evil.example") && !WebViewRoutes.hostAllowed("1.2.3.4x:80"))
             // Read-only: nothing but GET.
             #expect(try await HTTPGet.get(http, "/api/snapshot", method: "POST").status != 200)
             await payer.stop()
@@ -126,8 +133,8 @@ import Testing
 extension HTTPGet {
     /// `fetch` on a thread of its own: a blocking read must not hold one of the cooperative
     /// pool's threads, which the node under test needs to answer (2 on a 2-core machine).
-    static func get(_ endpoint: PeerEndpoint, _ path: String, method: String = "GET") async throws -> Reply {
-        try await offload("http-get") { try fetch(endpoint, path, method: method) }
+    static func get(_ endpoint: PeerEndpoint, _ path: String, method: String = "GET", host: String? = nil) async throws -> Reply {
+        try await offload("http-get") { try fetch(endpoint, path, method: method, host: host) }
     }
 }
 
