@@ -29,7 +29,6 @@ from test_metrics import BIN, Node  # noqa: E402  (one way to start a node proce
 from selenium import webdriver  # noqa: E402
 from selenium.common.exceptions import TimeoutException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 NODES = 5
@@ -149,7 +148,9 @@ class WebViewInChromium(unittest.TestCase):
         print(f"web view test: {time.monotonic() - cls.began:.1f} s in all", file=sys.stderr)
 
     def drawn(self, attribute):
-        return {e.get_attribute(attribute) for e in self.driver.find_elements(By.CSS_SELECTOR, f"svg [{attribute}]")}
+        """The values of `attribute` on the graph's elements, read in one script (the page redraws at any time)."""
+        return set(self.driver.execute_script(
+            "return [...document.querySelectorAll('svg [' + arguments[0] + ']')].map(e => e.getAttribute(arguments[0]));", attribute))
 
     def count(self):
         return int(self.driver.execute_script("return document.getElementById('count').dataset.count"))
@@ -160,11 +161,12 @@ class WebViewInChromium(unittest.TestCase):
         self.assertEqual(self.drawn("data-node"), nodes)
         self.assertEqual(self.drawn("data-channel"), set(self.channels))
         # Node 0's own channels are in its channel table with their amounts for people.
-        rows = {r.get_attribute("data-channel-row"): r.text for r in self.driver.find_elements(By.CSS_SELECTOR, "[data-channel-row]")}
+        rows = self.driver.execute_script(
+            "return Object.fromEntries([...document.querySelectorAll('[data-channel-row]')].map(r => [r.dataset.channelRow, r.innerText]));")
         self.assertEqual(set(rows), {self.channels[0], self.channels[-1]})
         self.assertIn("50 USDC", rows[self.channels[0]])
         # Peers with their RTT and gossip score columns.
-        peers = {r.get_attribute("data-peer") for r in self.driver.find_elements(By.CSS_SELECTOR, "[data-peer]")}
+        peers = set(self.driver.execute_script("return [...document.querySelectorAll('[data-peer]')].map(r => r.dataset.peer);"))
         self.assertEqual(peers, {self.nodes[1].id, self.nodes[4].id})
 
     def test_2_payments_show_within_a_second(self):
@@ -179,9 +181,13 @@ class WebViewInChromium(unittest.TestCase):
                 self.fail(f"the page did not show the {kind} payment within {SHOWN_WITHIN} s of its acknowledgement")
             seen = time.monotonic() - acked
             in_page = int(self.driver.execute_script("return document.body.dataset.lastPaymentAt")) / 1000 - acked_wall
-            row = self.driver.find_element(By.CSS_SELECTOR, f'#payments tr[data-seq="{self.count()}"]')
-            self.assertIn(kind, row.text)
-            self.assertIn("1.5 USDC", row.text)
+            # One script reads the row: the page may rebuild its tables from a fresh snapshot at any time.
+            row = self.driver.execute_script(
+                "const r = document.querySelector('#payments tr[data-seq=\"' + arguments[0] + '\"]'); return r ? r.innerText : null;",
+                self.count())
+            self.assertIsNotNone(row, "the payment's row")
+            self.assertIn(kind, row)
+            self.assertIn("1.5 USDC", row)
             print(f"{kind} payment: in the page {in_page * 1000:.0f} ms after the console's ack returned "
                   f"(negative: before), seen through WebDriver after {seen * 1000:.0f} ms", file=sys.stderr)
 

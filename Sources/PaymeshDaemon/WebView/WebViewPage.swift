@@ -23,7 +23,7 @@ header h1 { font-size:16px; margin:0; }
 .dim { color:var(--dim); }
 #live { padding:2px 8px; border-radius:10px; background:#3a2a2a; color:var(--bad); }
 #live.on { background:#1f3a2a; color:var(--ok); }
-main { display:grid; grid-template-columns: minmax(420px, 1.3fr) 1fr; gap:12px; padding:12px; }
+main { display:grid; grid-template-columns: minmax(380px, 1fr) minmax(520px, 1.2fr); gap:12px; padding:12px; }
 section { background:var(--panel); border:1px solid var(--line); border-radius:6px; padding:10px; min-width:0; }
 section h2 { font-size:13px; margin:0 0 8px; color:var(--dim); text-transform:uppercase; letter-spacing:.05em; display:flex; justify-content:space-between; }
 #graph { grid-row: span 2; }
@@ -38,7 +38,7 @@ svg { width:100%; height:520px; display:block; }
 .node text, .elabel { fill:var(--text); font-size:11px; text-anchor:middle; }
 .elabel { fill:var(--dim); font-size:10px; }
 table { width:100%; border-collapse:collapse; }
-th, td { text-align:left; padding:3px 6px; border-bottom:1px solid var(--line); white-space:nowrap; overflow:hidden; text-overflow:ellipsis; max-width:220px; }
+th, td { text-align:left; padding:3px 5px; border-bottom:1px solid var(--line); white-space:nowrap; overflow:hidden; text-overflow:ellipsis; max-width:160px; }
 th { color:var(--dim); font-weight:normal; }
 td.num { text-align:right; font-variant-numeric: tabular-nums; }
 .bar { height:6px; background:#2a3542; border-radius:3px; overflow:hidden; min-width:60px; }
