@@ -33,6 +33,9 @@ timeout -k 30 600 swift test --skip-build --filter RealDaemonTests
 timeout -k 30 600 swift test --skip-build --filter RealProcessDiscoveryTests
 # Prometheus metrics of two real nodes after a known workload, parsed by prometheus-client.
 timeout -k 30 600 python3 scripts/metrics/test_metrics.py
+# The live web view in headless Chromium: a 5-node mesh, every node and channel drawn, a payment
+# shown within a second; screenshot in .ci-artifacts/webview.png.
+timeout -k 30 180 python3 scripts/webview/test_webview.py
 if [ "$fuzz_seconds" -gt 0 ]; then
   scripts/fuzz.sh --seconds "$fuzz_seconds"
 fi

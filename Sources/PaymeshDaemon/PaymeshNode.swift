@@ -55,6 +55,8 @@ public final class PaymeshNode: Service, Sendable {
     public var gossip: GossipService? { gossipBox.withLockedValue { $0 } }
     // The services sold through the HTTP 402 gateway (Sources/PaymeshNode/Services), set by start().
     private let catalogBox = NIOLockedValueBox<ServiceCatalog?>(nil)
+    // The web view's feed (Sources/PaymeshConsole/WebView), set by start() when the HTTP listener is configured.
+    private let webViewBox = NIOLockedValueBox<WebViewFeed?>(nil)
     /// The data directory's lock, held from start until `run()` returns.
     private let lockBox = NIOLockedValueBox<DataDirectoryLock?>(nil)
 
@@ -128,6 +130,7 @@ public final class PaymeshNode: Service, Sendable {
                     group.addTask { await discovery.run() }
                     if let payments = self.payments { group.addTask { await payments.run() } }
                     if let gossip = self.gossip { group.addTask { await gossip.run() } }
+                    if let feed = self.webViewBox.withLockedValue({ $0 }) { group.addTask { await feed.run() } }
                     for await _ in stopSignal.stream { break }
                     logger.info("stopping")
                     discovery.stop() // withdraw our service before the connections go
@@ -231,8 +234,11 @@ public final class PaymeshNode: Service, Sendable {
         metricsCollector.attach(peers: peers, payments: payments, events: events, clock: configuration.clock)
         // The HTTP listener and one route group per feature (it binds in run(), before ready).
         let http = configuration.http.map { endpoint in
-            HTTPListener(endpoint: endpoint, groups: [MetricsRoutes(collector: metricsCollector),
-                                                          GatewayRoutes(catalog: catalog, payments: payments, payee: key.address, group: group)], logger: logger.with("component", "http"))
+            let feed = WebViewFeed(events: events, sources: .init(info: info, peers: peers, payments: payments, gossip: gossip))
+            webViewBox.withLockedValue { $0 = feed }
+            return HTTPListener(endpoint: endpoint, groups: [MetricsRoutes(collector: metricsCollector),
+                                                                 GatewayRoutes(catalog: catalog, payments: payments, payee: key.address, group: group),
+                                                                 WebViewRoutes(feed: feed)], logger: logger.with("component", "http"))
         }
         let console = ConsoleServer(path: consolePath, registry: registry, group: group,
                                     maxLineBytes: configuration.consoleMaxLineBytes, logger: logger.with("component", "console"))

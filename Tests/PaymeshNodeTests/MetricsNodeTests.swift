@@ -122,12 +122,13 @@ enum HTTPGet {
         var body: String
     }
 
-    static func fetch(_ endpoint: PeerEndpoint, _ path: String, method: String = "GET", headers extra: [(String, String)] = []) throws -> Reply {
+    /// A connected TCP socket to `endpoint` whose reads time out after 30 s (the caller closes it).
+    static func connected(_ endpoint: PeerEndpoint, receiveBuffer: Int32? = nil) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw NodeError.internalError("socket: errno \(errno)") }
-        defer { close(fd) }
         var timeout = timeval(tv_sec: 30, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        if var size = receiveBuffer { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(endpoint.port).bigEndian)
@@ -135,9 +136,19 @@ enum HTTPGet {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { throw NodeError.internalError("connect \(endpoint): errno \(errno)") }
+        guard connected == 0 else {
+            close(fd)
+            throw NodeError.internalError("connect \(endpoint): errno \(errno)")
+        }
+        return fd
+    }
+
+    static func fetch(_ endpoint: PeerEndpoint, _ path: String, method: String = "GET", headers extra: [(String, String)] = [],
+                      host: String? = nil) throws -> Reply {
+        let fd = try connected(endpoint)
+        defer { close(fd) }
         let lines = extra.map { "\($0.0): \($0.1)\r\n" }.joined()
-        let request = Array("\(method) \(path) HTTP/1.1\r\nHost: \(endpoint)\r\nConnection: close\r\n\(lines)\r\n".utf8)
+        let request = Array("\(method) \(path) HTTP/1.1\r\nHost: \(host ?? endpoint.description)\r\nConnection: close\r\n\(lines)\r\n".utf8)
         guard write(fd, request, request.count) == request.count else { throw NodeError.internalError("write: errno \(errno)") }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65_536)

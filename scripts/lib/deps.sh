@@ -1,5 +1,7 @@
 # Installs the Debian packages Paymesh builds and tests against, when missing.
 PAYMESH_APT_PACKAGES="libsqlite3-dev libsodium-dev libsecp256k1-dev libmsgpack-dev libavahi-client-dev avahi-daemon dbus pkg-config"
+# The web view's browser test (scripts/webview/test_webview.py): headless Chromium and its WebDriver.
+PAYMESH_APT_PACKAGES="$PAYMESH_APT_PACKAGES chromium chromium-driver"
 
 ensure_deps() {
   local missing=()
@@ -17,8 +19,9 @@ ensure_deps() {
 
 # Python packages used by the interop tests (scripts/interop/paymesh_peer.py, InteropTests), the
 # HTTP 402 checks (scripts/http402/check_swift_outputs.py, PaymeshPay402Tests: x402, pymacaroons)
-# and the metrics test (scripts/metrics/test_metrics.py: prometheus-client's text parser).
-PAYMESH_PIP_PACKAGES="noiseprotocol eth-account msgpack x402 pymacaroons prometheus-client"
+# and the metrics test (scripts/metrics/test_metrics.py: prometheus-client's text parser); the web
+# view's browser test (scripts/webview/test_webview.py: selenium drives chromium-driver).
+PAYMESH_PIP_PACKAGES="noiseprotocol eth-account msgpack x402 pymacaroons prometheus-client selenium"
 
 ensure_python_deps() {
   if ! command -v python3 >/dev/null 2>&1 || ! python3 -m pip --version >/dev/null 2>&1; then
@@ -28,10 +31,10 @@ ensure_python_deps() {
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3 python3-pip
   fi
-  if ! python3 -c "import noise, eth_account, msgpack, x402, pymacaroons, prometheus_client" >/dev/null 2>&1; then
+  if ! python3 -c "import noise, eth_account, msgpack, x402, pymacaroons, prometheus_client, selenium" >/dev/null 2>&1; then
     echo "installing python packages: $PAYMESH_PIP_PACKAGES"
     python3 -m pip install --quiet $PAYMESH_PIP_PACKAGES 2>/dev/null \
       || python3 -m pip install --quiet --break-system-packages $PAYMESH_PIP_PACKAGES
-    python3 -c "import noise, eth_account, msgpack, x402, pymacaroons, prometheus_client"
+    python3 -c "import noise, eth_account, msgpack, x402, pymacaroons, prometheus_client, selenium"
   fi
 }

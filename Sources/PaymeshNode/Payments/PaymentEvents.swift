@@ -72,7 +72,7 @@ extension PaymentsService {
 
 extension ChannelNotification {
     /// The channel the notification is about (every case names one).
-    var channelID: ChannelID {
+    public var channelID: ChannelID {
         switch self {
         case .stateChanged(let id, _, _), .openRejected(let id, _, _), .paymentAcknowledged(let id, _, _),
              .paymentRejected(let id, _, _, _), .paymentReceived(let id, _, _, _, _), .peerMessageRejected(let id, _, _),

@@ -5,7 +5,7 @@ public import PaymeshMessages
 /// One service this node sells through its HTTP 402 gateway (`service.add`): requests to
 /// `/<name>/…` on the node's HTTP listener are proxied to `upstream` once paid.
 public struct SoldService: Sendable, Hashable, Codable {
-    /// 1–64 bytes of `A–Z a–z 0–9 . _ -` (a URL path segment as it is); "metrics" is the listener's.
+    /// 1–64 bytes of `A–Z a–z 0–9 . _ -` (a URL path segment as it is); "metrics", "api" and "events" are the listener's.
     public var name: String
     /// `http://<loopback host>:<port>[/path]`: where paid requests go (`/<name>/rest` → `upstream` + `/rest`).
     public var upstream: String
@@ -120,7 +120,7 @@ public actor ServiceCatalog {
     /// At most this many services (the gossip graph keeps at most 64 per origin).
     public static let maxServices = 64
     /// Path segments the HTTP listener uses for itself.
-    public static let reservedNames: Set<String> = ["metrics", ".well-known"]
+    public static let reservedNames: Set<String> = ["metrics", ".well-known", "api", "events"] // the web view: /api/snapshot, /events
 
     let directory: String
     let path: String
