@@ -76,7 +76,7 @@ import Testing
         defer { Task { await node.stop() } }
         let http = try #require(node.started.http)
         #expect(http.host == "127.0.0.1" && http.port > 0)
-        let metrics = try HTTPGet.fetch(http, "/metrics")
+        let metrics = try await HTTPGet.get(http, "/metrics")
         #expect(metrics.status == 200)
         #expect(metrics.headers["content-type"] == MetricsRoutes.contentType)
         let samples = MetricsNodeTests.values(metrics.body)
@@ -86,7 +86,7 @@ import Testing
         // The console shows the same samples.
         let console = try await node.call("metrics", ["prefix": "paymesh_store_healthy"])
         #expect(console["samples"] == [["name": "paymesh_store_healthy", "labels": [:], "value": 1]])
-        #expect(try HTTPGet.fetch(http, "/nope").status == 404)
+        #expect(try await HTTPGet.get(http, "/nope").status == 404)
         await node.stop()
     }
 

@@ -183,12 +183,16 @@ import Testing
                 #expect(self_.name == "DIAL_FAILED" && self_.message.contains("this node"))
 
                 let names = try await client.call("help")["methods"]?.arrayValue?.compactMap { $0["name"]?.stringValue }
-                // Core methods, then the payments layer's (Specs/console.md §8), gossip's (§9) and the gateway's (§10), sorted together.
-                #expect(names == ["balance", "channel.close", "channel.get", "channel.history", "channel.list", "channel.open", "connect",
-                                  "disconnect", "discovery", "getinfo", "gossip.status", "graph.channels", "graph.nodes", "help",
-                                  "ledger.fund", "loglevel", "metrics", "pay", "peer", "peers", "ping", "policy.get", "policy.set",
-                                  "receipts", "service.add", "service.advertise", "service.list", "service.remove", "service.withdraw", "services.find", "stop", "stream.start",
-                                  "stream.stop", "stream.usage", "subscribe"])
+                // Core methods, the payments layer's (Specs/console.md §8), gossip's (§9), the gateway's (§10)
+                // and routing's (§11), sorted together; features that land later add theirs.
+                let core: Set<String> = ["balance", "channel.close", "channel.get", "channel.history", "channel.list", "channel.open", "connect",
+                                         "disconnect", "discovery", "getinfo", "gossip.status", "graph.channels", "graph.nodes", "help",
+                                         "htlc.info", "htlc.list", "invoice.decode", "ledger.fund", "loglevel", "metrics", "pay", "pay.route",
+                                         "peer", "peers", "ping", "policy.get", "policy.set", "receipts", "route.find", "service.add",
+                                         "service.advertise", "service.list", "service.remove", "service.withdraw", "services.find", "stop",
+                                         "stream.start", "stream.stop", "stream.usage", "subscribe"]
+                #expect(names == names?.sorted() && Set(names ?? []).count == names?.count, "sorted, each once: \(names ?? [])")
+                #expect(core.subtracting(names ?? []).isEmpty, "missing: \(core.subtracting(names ?? []).sorted())")
                 #expect(try await client.call("loglevel", ["level": "debug"])["previous"] == "info")
                 #expect(try await client.call("loglevel")["level"] == "debug")
                 let discovery = try await client.call("discovery")

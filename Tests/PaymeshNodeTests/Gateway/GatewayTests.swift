@@ -3,6 +3,7 @@ import PaymeshConsole
 import PaymeshCrypto
 import PaymeshDaemon
 import PaymeshMessages
+import PaymeshHostile
 import PaymeshNode
 import PaymeshPay402
 import PaymeshTestSupport
@@ -35,8 +36,11 @@ import Testing
             return try unsigned.signed(with: key ?? payerKey, domain: SigningDomain(chainID: 0))
         }
 
-        func get(_ path: String, _ proof: HTTPHeaderField? = nil) throws -> HTTPGet.Reply {
-            try HTTPGet.fetch(http, path, headers: proof.map { [($0.name, $0.value)] } ?? [])
+        /// On a thread of its own (`offload`): a blocking read must not hold one of the cooperative
+        /// pool's threads, which the node under test needs to answer.
+        func get(_ path: String, _ proof: HTTPHeaderField? = nil) async throws -> HTTPGet.Reply {
+            let http = self.http, headers = proof.map { [($0.name, $0.value)] } ?? []
+            return try await offload("http-get") { try HTTPGet.fetch(http, path, headers: headers) }
         }
     }
 
@@ -67,7 +71,7 @@ import Testing
     @Test func unpaidPaidAndRefusedRequests() async throws {
         let s = try await Self.setUp()
         // No proof: 402 with the x402 v1 body, the v2 PAYMENT-REQUIRED header and CORS; upstream untouched.
-        let unpaid = try s.get("/echo/hello")
+        let unpaid = try await s.get("/echo/hello")
         #expect(unpaid.status == 402)
         #expect(unpaid.headers["paymesh-error-code"] == "1301")
         #expect(unpaid.headers["access-control-allow-origin"] == "*")
@@ -83,7 +87,7 @@ import Testing
 
         // A v1 proof paying the price: the upstream's answer and X-PAYMENT-RESPONSE.
         let first = try s.voucher(nonce: 1, amount: 250)
-        let paid = try s.get("/echo/hello?x=1", ChannelSchemeProof.xPayment(first, paying: s.requirements))
+        let paid = try await s.get("/echo/hello?x=1", ChannelSchemeProof.xPayment(first, paying: s.requirements))
         #expect(paid.status == 200)
         #expect(paid.body == "upstream GET /api/hello?x=1")
         let receipt = try Self.decodeHeader(paid.headers["x-payment-response"])
@@ -95,7 +99,7 @@ import Testing
 
         // A v2 proof: PAYMENT-RESPONSE.
         let second = try s.voucher(nonce: 2, amount: 500)
-        let paid2 = try s.get("/echo", ChannelSchemeProof.paymentSignature(second, paying: s.requirements))
+        let paid2 = try await s.get("/echo", ChannelSchemeProof.paymentSignature(second, paying: s.requirements))
         #expect(paid2.status == 200)
         #expect(paid2.body == "upstream GET /api/")
         #expect(try Self.decodeHeader(paid2.headers["payment-response"])["amount"] as? String == "250")
@@ -117,12 +121,12 @@ import Testing
             ("not base64", HTTPHeaderField("X-PAYMENT", "%%%"), "1320"),
         ]
         for (what, proof, code) in refusals {
-            let reply = try s.get("/echo/hello", proof)
+            let reply = try await s.get("/echo/hello", proof)
             #expect(reply.status == 402, "\(what)")
             #expect(reply.headers["paymesh-error-code"] == code, "\(what): \(reply.body)")
         }
         #expect(s.upstream.calls == 2)
-        #expect(try s.get("/nothing-here").status == 404)
+        #expect(try await s.get("/nothing-here").status == 404)
 
         // Durable: after a restart of the gateway node, the service is still sold and the voucher
         // it accepted is still spent.
@@ -132,7 +136,8 @@ import Testing
         let http = try #require(again.started.http)
         let listed = try await again.call("service.list")
         #expect(listed["services"]?.arrayValue?.first?["name"] == "echo")
-        let replay = try HTTPGet.fetch(http, "/echo", headers: [(Pay402Header.xPayment, ChannelSchemeProof.xPayment(second, paying: s.requirements).value)])
+        let replayHeaders = [(Pay402Header.xPayment, ChannelSchemeProof.xPayment(second, paying: s.requirements).value)]
+        let replay = try await offload("http-get") { try HTTPGet.fetch(http, "/echo", headers: replayHeaders) }
         #expect(replay.status == 402)
         #expect(replay.headers["paymesh-error-code"] == "1323")
         #expect(s.upstream.calls == 2)
