@@ -187,8 +187,8 @@ import Testing
                 #expect(names == ["balance", "channel.close", "channel.get", "channel.history", "channel.list", "channel.open", "connect",
                                   "disconnect", "discovery", "getinfo", "gossip.status", "graph.channels", "graph.nodes", "help",
                                   "ledger.fund", "loglevel", "metrics", "pay", "peer", "peers", "ping", "policy.get", "policy.set",
-                                  "receipts", "service.add", "service.advertise", "service.list", "service.remove", "service.withdraw", "services.find", "stop", "stream.start",
-                                  "stream.stop", "stream.usage", "subscribe"])
+                                  "receipts", "service.add", "service.advertise", "service.list", "service.remove", "service.withdraw", "services.find", "stop", "stream.info",
+                                  "stream.list", "stream.resume", "stream.start", "stream.stop", "stream.usage", "subscribe"])
                 #expect(try await client.call("loglevel", ["level": "debug"])["previous"] == "info")
                 #expect(try await client.call("loglevel")["level"] == "debug")
                 let discovery = try await client.call("discovery")
