@@ -33,6 +33,8 @@ timeout -k 30 600 swift test --skip-build --filter RealDaemonTests
 timeout -k 30 600 swift test --skip-build --filter RealProcessDiscoveryTests
 # Prometheus metrics of two real nodes after a known workload, parsed by prometheus-client.
 timeout -k 30 600 python3 scripts/metrics/test_metrics.py
+# Every command block of README.md run as written (or skipped with its reason), output checked.
+timeout -k 30 300 python3 scripts/readme/test_readme_commands.py
 if [ "$fuzz_seconds" -gt 0 ]; then
   scripts/fuzz.sh --seconds "$fuzz_seconds"
 fi
