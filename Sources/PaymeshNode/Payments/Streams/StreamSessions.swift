@@ -106,7 +106,7 @@ struct StreamSessions {
 
     /// Every session: running and paused ones, then the stopped ones kept, each by number.
     var views: [StreamView] {
-        let live = entries.keys.compactMap(view)
+        let live = entries.keys.compactMap { view($0) }
         return (live + stopped).sorted { Self.number($0.id) < Self.number($1.id) }
     }
 
