@@ -28,7 +28,7 @@ public struct DiscoveryMethods: ConsoleMethodGroup {
                 "active": .bool(s.discovery.active), "reason": JSONValue(s.discovery.reason),
                 "daemon": .string(daemon), "serviceType": .string(discovery.serviceType),
                 "instance": JSONValue(view.published),
-                "allow": view.allow.map { .array($0.map(\.description).sorted().map(JSONValue.string)) } ?? .null,
+                "allow": view.allow.map { JSONValue.array($0.map(\.lowercaseHex).sorted().map { JSONValue.string($0) }) } ?? .null,
                 "skipped": JSONValue(view.skipped),
                 "peers": .array(Self.discoveredPeers(s, services: view.services)),
             ]

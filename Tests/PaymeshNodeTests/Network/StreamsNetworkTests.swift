@@ -27,7 +27,7 @@ import Testing
             try await net[1].waitForChannel(channel, "to hold 40") { $0.snapshot.paidAmount == 40 }
 
             let second = try await payments.startStream(channel: channel, unit: .token, price: 1, cap: 5)
-            let stopped = try payments.stopStream(name)
+            let stopped = try await payments.stopStream(name)
             #expect(stopped.status == "stopped" && stopped.paid == 40)
             #expect(await payments.streamView(name) == stopped)
             #expect(try await payments.stopStream(name) == stopped, "stopping a stopped stream returns it unchanged")

@@ -51,7 +51,8 @@ extension PaymentsMethods {
                 let name = try call.requireString("stream")
                 var asset: Asset?
                 if let known = await s.streamView(name) { asset = await PaymentParams.channelAsset(known.channel, s) }
-                let cap = call.string("cap") == nil ? nil : try PaymentParams.amountParam(call, "cap", asset: asset)
+                var cap: UInt128?
+                if call.string("cap") != nil { cap = try PaymentParams.amountParam(call, "cap", asset: asset) }
                 return PaymentsJSON.streamJSON(try await s.resumeStream(name, cap: cap), asset: asset)
             },
             ConsoleMethod(

@@ -52,8 +52,8 @@ extension PaymentsService {
         if let p = payers[id], !p.state.acceptsPayments { throw Self.notActive(id, p.state) }
         switch streams.resume(name, cap: cap, now: now()) {
         case nil: break
-        case .unknown, .stopped: throw unknownStream(name)
-        case .capBelowPaid(let paid): throw .invalidParams("cap must be positive and at least what stream \(name) has paid (\(paid))")
+        case .unknown?, .stopped?: throw unknownStream(name)
+        case .capBelowPaid(let paid)?: throw .invalidParams("cap must be positive and at least what stream \(name) has paid (\(paid))")
         }
         let view = streams.view(name)!
         logger.info("stream resumed", metadata: ["stream": "\(name)", "channel": "\(id)", "cap": "\(view.cap)"])
