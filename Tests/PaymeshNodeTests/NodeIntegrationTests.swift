@@ -186,9 +186,10 @@ import Testing
                 // Core methods, then the payments layer's (Specs/console.md §8), gossip's (§9) and the gateway's (§10), sorted together.
                 #expect(names == ["balance", "channel.close", "channel.get", "channel.history", "channel.list", "channel.open", "connect",
                                   "disconnect", "discovery", "getinfo", "gossip.status", "graph.channels", "graph.nodes", "help",
-                                  "ledger.fund", "loglevel", "metrics", "pay", "peer", "peers", "ping", "policy.get", "policy.set",
-                                  "receipts", "service.add", "service.advertise", "service.list", "service.remove", "service.withdraw", "services.find", "stop", "stream.info",
-                                  "stream.list", "stream.resume", "stream.start", "stream.stop", "stream.usage", "subscribe"])
+                                  "htlc.info", "htlc.list", "invoice.decode", "ledger.fund", "loglevel", "metrics", "pay", "pay.route",
+                                  "peer", "peers", "ping", "policy.get", "policy.set", "receipts", "route.find", "service.add",
+                                  "service.advertise", "service.list", "service.remove", "service.withdraw", "services.find", "stop",
+                                  "stream.info", "stream.list", "stream.resume", "stream.start", "stream.stop", "stream.usage", "subscribe"])
                 #expect(try await client.call("loglevel", ["level": "debug"])["previous"] == "info")
                 #expect(try await client.call("loglevel")["level"] == "debug")
                 let discovery = try await client.call("discovery")
