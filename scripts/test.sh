@@ -36,6 +36,8 @@ timeout -k 30 600 python3 scripts/metrics/test_metrics.py
 # The live web view in headless Chromium: a 5-node mesh, every node and channel drawn, a payment
 # shown within a second; screenshot in .ci-artifacts/webview.png.
 timeout -k 30 180 python3 scripts/webview/test_webview.py
+# Every command block of README.md run as written (or skipped with its reason), output checked.
+timeout -k 30 300 python3 scripts/readme/test_readme_commands.py
 if [ "$fuzz_seconds" -gt 0 ]; then
   scripts/fuzz.sh --seconds "$fuzz_seconds"
 fi

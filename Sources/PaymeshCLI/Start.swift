@@ -36,6 +36,8 @@ struct Start: AsyncParsableCommand {
     var assets: [String] = []
     @Option(help: "Serve HTTP (/metrics) on host:port, or on 127.0.0.1:PORT given a port alone; port 0 picks a free one (default off).")
     var http: String?
+    @Option(name: .customLong("discover-allow"), help: "Dial only these peer ids when LAN discovery finds them: ID[,ID…] (repeatable); others are shown as skipped.")
+    var discoverAllow: [String] = []
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -54,7 +56,8 @@ struct Start: AsyncParsableCommand {
             merged = merged.overridden(by: .environment(environment))
             merged = merged.overridden(by: NodeOptions(dataDir: dataDir, listen: listen, logLevel: logLevel, logFile: logFile,
                                                        peers: peers.isEmpty ? nil : peers, noMdns: noMdns ? true : nil,
-                                                       assets: assets.isEmpty ? nil : assets, logFormat: logFormat, http: http))
+                                                       assets: assets.isEmpty ? nil : assets, logFormat: logFormat, http: http,
+                                                       discoverAllow: discoverAllow.isEmpty ? nil : discoverAllow))
             options = merged
             configuration = try options.nodeConfiguration()
             level = try options.resolvedLogLevel

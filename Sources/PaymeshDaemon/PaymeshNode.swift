@@ -204,7 +204,8 @@ public final class PaymeshNode: Service, Sendable {
         }
         let listen = PeerEndpoint(host: bound.ipAddress ?? configuration.listen.host, port: bound.port ?? configuration.listen.port)
         let discovery = NodeDiscovery(enabled: configuration.mdns, local: key.address, listenPort: listen.port, peers: peers,
-                                      logger: logger.with("component", "discovery"), clock: configuration.clock)
+                                      logger: logger.with("component", "discovery"), clock: configuration.clock,
+                                      allow: configuration.discoverAllow)
         let consolePath = directory + "/" + NodeConfiguration.consoleSocketName
         let info = NodeMethods.Info(id: key.address, version: Self.version, listen: [listen], consolePath: consolePath,
                                     clock: configuration.clock)

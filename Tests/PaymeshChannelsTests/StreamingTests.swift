@@ -72,6 +72,19 @@ struct StreamingTests {
         #expect(s.status == .running)
     }
 
+    @Test func aRaisedCapLetsASessionPausedAtItsCapResume() {
+        var s = Self.session(.call, price: 10, cap: 20)
+        #expect(s.recordUsage(units: 2, now: K.t0, available: .max) == .pay(20))
+        #expect(s.recordUsage(units: 1, now: K.t0, available: .max) == .paused(.capReached, unpaid: 10))
+        #expect(!s.setCap(19) && !s.setCap(0) && s.cap == 20, "a cap below what was paid is refused")
+        #expect(s.setCap(40) && s.cap == 40)
+        s.resume(now: K.t0)
+        #expect(s.status == .running)
+        #expect(s.recordUsage(units: 2, now: K.t0, available: .max) == .pay(20))
+        #expect(s.recordUsage(units: 1, now: K.t0, available: .max) == .paused(.capReached, unpaid: 10))
+        #expect(s.paid == 40 && s.paidUnits == 4)
+    }
+
     @Test func refusedPaymentPausesAndIsNotCounted() {
         var s = Self.session(.call, price: 7)
         #expect(s.recordUsage(units: 1, now: K.t0, available: .max) == .pay(7))

@@ -70,6 +70,28 @@ struct DiscoveryTrackerTests {
         #expect(t.services.map(\.peer.instanceName) == ["pa"])
     }
 
+    /// `--discover-allow`: a peer outside the list is shown and counted, never dialled; its
+    /// removal and the daemon going away report nothing for it.
+    @Test func anAllowlistDialsOnlyItsIdsAndCountsTheOthersAsSkipped() {
+        var t = DiscoveryTracker(local: me, allow: [a])
+        #expect(t.on(.found(peer("pa", a, port: 9001))) == [.found(a, PeerEndpoint(host: "127.0.0.1", port: 9001))])
+        #expect(t.on(.found(peer("pb", b, port: 9002))) == [.skipped(b, PeerEndpoint(host: "127.0.0.1", port: 9002))])
+        #expect(t.on(.found(peer("pb", b, port: 9002))) == [], "a repeated report changes nothing and is not counted")
+        #expect(t.on(.found(peer("pb", b, port: 9003))) == [.skipped(b, PeerEndpoint(host: "127.0.0.1", port: 9003))])
+        #expect(t.on(.found(peer("self", me))) == [], "our own id is never dialled nor counted as skipped")
+        #expect(t.skipped == 2)
+        #expect(t.services.map(\.notAllowed) == [false, true, false])
+        #expect(t.on(.removed(instanceName: "pb")) == [])
+        _ = t.on(.found(peer("pb", b)))
+        #expect(t.skipped == 3)
+        #expect(t.on(.daemonUnavailable(reason: "gone")) == [.lost(a), .status(.off("gone" + DiscoveryTracker.unavailableSuffix))])
+        // An empty allowlist allows none; no allowlist allows every peer.
+        var none = DiscoveryTracker(local: me, allow: [])
+        #expect(none.on(.found(peer("pa", a))) == [.skipped(a, PeerEndpoint(host: "127.0.0.1", port: 9000))])
+        var any = DiscoveryTracker(local: me)
+        #expect(any.on(.found(peer("pa", a))) == [.found(a, PeerEndpoint(host: "127.0.0.1", port: 9000))] && any.skipped == 0)
+    }
+
     @Test func theInstanceNameIsPaymeshAndEightHexDigits() throws {
         let id = try #require(EthereumAddress(string: "0xabcdef0123456789abcdef0123456789abcdef01"))
         #expect(NodeDiscovery.instanceName(for: id) == "paymesh-abcdef01")

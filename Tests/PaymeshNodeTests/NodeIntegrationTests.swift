@@ -190,7 +190,7 @@ import Testing
                                          "htlc.info", "htlc.list", "invoice.decode", "ledger.fund", "loglevel", "metrics", "pay", "pay.route",
                                          "peer", "peers", "ping", "policy.get", "policy.set", "receipts", "route.find", "service.add",
                                          "service.advertise", "service.list", "service.remove", "service.withdraw", "services.find", "stop",
-                                         "stream.start", "stream.stop", "stream.usage", "subscribe"]
+                                         "stream.info", "stream.list", "stream.resume", "stream.start", "stream.stop", "stream.usage", "subscribe"]
                 #expect(names == names?.sorted() && Set(names ?? []).count == names?.count, "sorted, each once: \(names ?? [])")
                 #expect(core.subtracting(names ?? []).isEmpty, "missing: \(core.subtracting(names ?? []).sorted())")
                 #expect(try await client.call("loglevel", ["level": "debug"])["previous"] == "info")

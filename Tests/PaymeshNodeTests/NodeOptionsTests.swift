@@ -28,6 +28,20 @@ import Testing
         #expect(throws: NodeError.self) { try NodeOptions.parseConfigFile(Array(text.utf8), path: "c.json") }
     }
 
+    @Test func theDiscoveryAllowlistComesFromFlagsEnvironmentOrFile() throws {
+        let a = "0x00000000000000000000000000000000000000aa", b = "0x00000000000000000000000000000000000000Bb"
+        let file = try NodeOptions.parseConfigFile(Array(#"{"discover-allow":["\#(a)"]}"#.utf8), path: "c.json")
+        #expect(try file.nodeConfiguration().discoverAllow == [address(0xaa)])
+        let env = NodeOptions.environment(["PAYMESH_DISCOVER_ALLOW": "\(a), \(b),"])
+        #expect(env.discoverAllow == [a, b])
+        #expect(try file.overridden(by: env).nodeConfiguration().discoverAllow == [address(0xaa), address(0xbb)], "any letter case")
+        // Repeated flags, each possibly a comma list.
+        #expect(try NodeOptions(discoverAllow: ["\(a),\(b)", a]).nodeConfiguration().discoverAllow == [address(0xaa), address(0xbb)])
+        #expect(try NodeOptions().nodeConfiguration().discoverAllow == nil, "without the option every peer may be dialled")
+        #expect(throws: NodeError.self) { try NodeOptions(discoverAllow: ["0x1234"]).nodeConfiguration() }
+        #expect(throws: NodeError.self) { try NodeOptions.parseConfigFile(Array(#"{"discover-allow":"0xaa"}"#.utf8), path: "c.json") }
+    }
+
     @Test func addressesAreParsed() throws {
         #expect(PeerEndpoint("[::1]:9735") == PeerEndpoint(host: "::1", port: 9735))
         #expect(PeerEndpoint("[::1]:9735")?.description == "[::1]:9735")

@@ -58,7 +58,6 @@ struct MeshUp: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         // Data directories left by an earlier mesh (`mesh down` keeps them): their identities and channels are reused.
         let reused = (0..<nodes).filter { FileManager.default.fileExists(atPath: dir + "/node-\($0)/" + IdentityStore.fileName) }
-        let withChannels = reused.filter { FileManager.default.fileExists(atPath: dir + "/node-\($0)/" + PaymentsConfiguration.storeFileName) }
         let seed = self.seed ?? UInt64.random(in: 0...UInt64.max)
         let edges = noMdns ? topology.edges(nodes: nodes, seed: seed) : MeshTopology.full.edges(nodes: nodes, seed: seed)
         let began = ContinuousClock.now
@@ -83,6 +82,10 @@ struct MeshUp: AsyncParsableCommand {
         // 3. Wait until every expected connection is up.
         let missing = await waitConnected(state, deadline: deadline)
         let connected = ContinuousClock.now
+        // What the reused nodes still hold: channels not settled, each counted once (at its payer).
+        let kept = await Self.channelsKept(started.filter { reused.contains($0.index) })
+        let withChannels = kept.filter { $0.value > 0 }.keys.sorted()
+        let channelsKept = kept.values.reduce(0, +)
         if json {
             printLine(JSONValue.object([
                 "dir": .string(dir), "nodes": JSONValue(nodes), "mdns": .bool(!noMdns), "topology": .string(state.topology),
@@ -91,13 +94,16 @@ struct MeshUp: AsyncParsableCommand {
                 "totalSeconds": .double(secondsValue(began.duration(to: connected))), "complete": .bool(missing.isEmpty),
                 "pids": .array(started.map { JSONValue($0.pid) }),
                 "reused": .array(reused.map { JSONValue($0) }), "reusedWithChannels": .array(withChannels.map { JSONValue($0) }),
+                "reusedChannels": JSONValue(channelsKept),
             ]).description)
         } else {
             let how = noMdns ? "topology \(topology.rawValue)\(topology == .random ? " seed \(seed)" : ""), static wiring" : "mDNS discovery"
             printLine("mesh up: \(nodes) node\(nodes == 1 ? "" : "s") in \(dir) (\(how), \(edges.count) connection\(edges.count == 1 ? "" : "s"))")
             if !reused.isEmpty {
                 printLine("reusing the data of an earlier mesh: \(reused.count) node\(reused.count == 1 ? "" : "s") keep their identities"
-                          + (withChannels.isEmpty ? "" : ", \(withChannels.count) with their old channels and ledgers")
+                          + (withChannels.isEmpty ? ", no channels to reuse"
+                             : ", reusing their old channels and ledgers: \(channelsKept) channel\(channelsKept == 1 ? "" : "s") not settled"
+                               + " paid from \(withChannels.map { "node-\($0)" }.joined(separator: ", "))")
                           + " (`paymesh mesh down --purge --dir \(dir)` starts afresh)")
             }
             for node in started {
@@ -187,6 +193,18 @@ struct MeshUp: AsyncParsableCommand {
         _ = await MeshProbe.forEach(pairs) { pair in
             await Self.connect(pair.0, to: pair.1)
         }
+    }
+
+    /// Per node: its channels not settled on which it pays (`channel.list`); 0 when it cannot say.
+    private static func channelsKept(_ nodes: [MeshState.Node]) async -> [Int: Int] {
+        let counts = await MeshProbe.forEach(nodes) { node -> (Int, Int) in
+            let list = try? await withTimeout(.seconds(10)) {
+                try await ConsoleClient.withConnection(socketPath: node.console) { try await $0.call("channel.list") }
+            }
+            let open = list?["channels"]?.arrayValue?.filter { $0["role"] == "payer" && $0["state"] != "SETTLED" }.count ?? 0
+            return (node.index, open)
+        }
+        return Dictionary(counts, uniquingKeysWith: { a, _ in a })
     }
 
     @discardableResult

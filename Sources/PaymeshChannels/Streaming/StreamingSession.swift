@@ -29,8 +29,8 @@ public struct StreamingSession: Sendable, Hashable {
 
     public let id: String
     public let rate: StreamRate
-    /// Maximum total this session may pay.
-    public let cap: UInt128
+    /// Maximum total this session may pay (`setCap` changes it).
+    public private(set) var cap: UInt128
     public private(set) var status: Status = .running
     /// Total paid (increments handed out as `.pay` and not refused).
     public private(set) var paid: UInt128 = 0
@@ -92,6 +92,14 @@ public struct StreamingSession: Sendable, Hashable {
     }
 
     public mutating func stop() { status = .stopped }
+
+    /// Changes the cap (raised to let a session paused at its cap resume). A cap below what the
+    /// session has paid already is refused: returns false and changes nothing.
+    public mutating func setCap(_ newCap: UInt128) -> Bool {
+        guard newCap >= paid, newCap > 0 else { return false }
+        cap = newCap
+        return true
+    }
 
     private mutating func charge(_ cost: UInt128, units: UInt64, available: UInt128) -> Step {
         let (total, overflow) = paid.addingReportingOverflow(cost)

@@ -24,7 +24,7 @@ enum ConsoleEvents {
     static func topic(of event: NodeEvent) -> String {
         switch event {
         case .peer(.peerUp), .peer(.peerDown), .peer(.peerBanned): "peer"
-        case .peer(.discoveryFound), .peer(.discoveryLost), .discoveryStatus: "discovery"
+        case .peer(.discoveryFound), .peer(.discoveryLost), .peer(.discoverySkipped), .discoveryStatus: "discovery"
         case .channel(.paymentAcknowledged), .channel(.paymentRejected), .channel(.paymentReceived), .streamPaused: "payment"
         case .htlc, .htlcChannel: "htlc"
         case .channel: "channel"
@@ -101,6 +101,8 @@ enum ConsoleEvents {
             ("discovery.found", ["id": .string(id.description), "host": .string(endpoint.host), "port": JSONValue(endpoint.port)])
         case .discoveryLost(let id):
             ("discovery.lost", ["id": .string(id.description)])
+        case .discoverySkipped(let id, let endpoint):
+            ("discovery.skipped", ["id": .string(id.description), "host": .string(endpoint.host), "port": JSONValue(endpoint.port)])
         }
     }
 

@@ -17,6 +17,9 @@ public struct NodeConfiguration: Sendable {
     public var pinnedPeers: [PeerEndpoint: EthereumAddress] = [:]
     /// LAN discovery wanted (off with `--no-mdns`).
     public var mdns: Bool
+    /// The peer ids discovery may dial (`--discover-allow`); nil: any. Others are shown and
+    /// counted as skipped, never dialled (static peers and `connect` are not affected).
+    public var discoverAllow: Set<EthereumAddress>?
     public var peers: PeerManager.Configuration
     /// Specs/console.md §2.
     public var consoleMaxLineBytes: Int

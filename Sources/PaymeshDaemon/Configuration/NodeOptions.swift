@@ -19,12 +19,17 @@ public struct NodeOptions: Hashable, Sendable {
     public var assets: [String]?
     /// The HTTP listener: `host:port`, or a port alone for 127.0.0.1 (`--http`, `PAYMESH_HTTP`, `"http"`).
     public var http: String?
+    /// Peer ids LAN discovery may dial (`--discover-allow ID[,ID…]`, repeatable;
+    /// `PAYMESH_DISCOVER_ALLOW` comma-separated; config key `discover-allow`, an array); nil: any.
+    public var discoverAllow: [String]?
 
     public static let defaultDataDir = "~/.paymesh"
     public static let defaultListen = "127.0.0.1:0"
 
     public init(dataDir: String? = nil, listen: String? = nil, logLevel: String? = nil, logFile: String? = nil,
-                peers: [String]? = nil, noMdns: Bool? = nil, assets: [String]? = nil, logFormat: String? = nil, http: String? = nil) {
+                peers: [String]? = nil, noMdns: Bool? = nil, assets: [String]? = nil, logFormat: String? = nil, http: String? = nil,
+                discoverAllow: [String]? = nil) {
+        self.discoverAllow = discoverAllow
         self.assets = assets
         self.logFormat = logFormat
         self.http = http
@@ -40,7 +45,7 @@ public struct NodeOptions: Hashable, Sendable {
     /// `PAYMESH_PEERS` (comma-separated), `PAYMESH_NO_MDNS` (1/true/yes), `PAYMESH_HTTP`.
     public static func environment(_ env: [String: String]) -> NodeOptions {
         func value(_ key: String) -> String? { env[key].flatMap { $0.isEmpty ? nil : $0 } }
-        return NodeOptions(
+        var options = NodeOptions(
             dataDir: value("PAYMESH_DATA_DIR"), listen: value("PAYMESH_LISTEN"), logLevel: value("PAYMESH_LOG_LEVEL"),
             logFile: value("PAYMESH_LOG_FILE"),
             peers: value("PAYMESH_PEERS").map { $0.split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty } },
@@ -48,6 +53,13 @@ public struct NodeOptions: Hashable, Sendable {
             assets: value("PAYMESH_ASSETS").map { $0.split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty } },
             logFormat: value("PAYMESH_LOG_FORMAT"),
             http: value("PAYMESH_HTTP"))
+        options.discoverAllow = value("PAYMESH_DISCOVER_ALLOW").map(Self.idList)
+        return options
+    }
+
+    /// `--discover-allow` values: ids separated by commas, spaces allowed around them.
+    public static func idList(_ text: String) -> [String] {
+        text.split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty }
     }
 
     /// A JSON config file with the flags' names as keys:
@@ -83,8 +95,13 @@ public struct NodeOptions: Hashable, Sendable {
                 }
                 options.assets = a.compactMap(\.stringValue)
             case "http": options.http = try string()
+            case "discover-allow":
+                guard let a = v.arrayValue, a.allSatisfy({ $0.stringValue != nil }) else {
+                    throw .configuration("\(path): discover-allow must be an array of peer ids")
+                }
+                options.discoverAllow = a.compactMap(\.stringValue)
             default:
-                throw .configuration("\(path): unknown key \(key) (known: data-dir, listen, log-level, log-file, log-format, peers, no-mdns, assets, http)")
+                throw .configuration("\(path): unknown key \(key) (known: data-dir, listen, log-level, log-file, log-format, peers, no-mdns, assets, http, discover-allow)")
             }
         }
         return options
@@ -92,10 +109,12 @@ public struct NodeOptions: Hashable, Sendable {
 
     /// `self` with every field `other` sets replaced by `other`'s.
     public func overridden(by other: NodeOptions) -> NodeOptions {
-        NodeOptions(dataDir: other.dataDir ?? dataDir, listen: other.listen ?? listen, logLevel: other.logLevel ?? logLevel,
+        var merged = NodeOptions(dataDir: other.dataDir ?? dataDir, listen: other.listen ?? listen, logLevel: other.logLevel ?? logLevel,
                     logFile: other.logFile ?? logFile, peers: other.peers.flatMap { $0.isEmpty ? nil : $0 } ?? peers,
                     noMdns: other.noMdns ?? noMdns, assets: other.assets.flatMap { $0.isEmpty ? nil : $0 } ?? assets,
                     logFormat: other.logFormat ?? logFormat, http: other.http ?? http)
+        merged.discoverAllow = other.discoverAllow ?? discoverAllow
+        return merged
     }
 
     public var resolvedLogLevel: Logger.Level {
@@ -131,8 +150,21 @@ public struct NodeOptions: Hashable, Sendable {
                                               listen: PeerEndpoint(host: host, port: port), staticPeers: peers, mdns: !(noMdns ?? false),
                                               http: try http.map(Self.httpEndpoint))
         configuration.pinnedPeers = pinned
+        configuration.discoverAllow = try discoverAllow.map(Self.allowedIDs)
         configuration.payments.assets = try PaymentsConfiguration.parseAssets(assets ?? [])
         return configuration
+    }
+
+    /// `--discover-allow`: peer ids (0x + 40 hex digits, any case); an empty list allows none.
+    static func allowedIDs(_ texts: [String]) throws(NodeError) -> Set<EthereumAddress> {
+        var ids = Set<EthereumAddress>()
+        for text in texts.flatMap(idList) {
+            guard let id = EthereumAddress(string: text.lowercased()) else {
+                throw .configuration("discover-allow \(text): not a peer id (0x + 40 hex digits)")
+            }
+            ids.insert(id)
+        }
+        return ids
     }
 
     /// `--http`: `host:port`, or a port alone, which listens on loopback (127.0.0.1).

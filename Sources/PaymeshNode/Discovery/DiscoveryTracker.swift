@@ -9,6 +9,8 @@ public import PaymeshDiscovery
 /// - Two instance names carrying one id (a node re-registered under a new name) are one peer:
 ///   it is lost when the last of them goes, and re-announced at the remaining address.
 /// - Repeated reports that change nothing produce no action.
+/// - With an allowlist (`--discover-allow`), a peer whose id is not in it is shown and counted
+///   (`skipped`, action `.skipped`) but never dialled.
 public struct DiscoveryTracker: Sendable {
     public enum Daemon: Hashable, Sendable {
         /// Discovery has not heard from the Avahi client yet.
@@ -19,6 +21,8 @@ public struct DiscoveryTracker: Sendable {
 
     public enum Action: Hashable, Sendable {
         case found(EthereumAddress, PeerEndpoint)
+        /// Found, but its id is not in the allowlist: not dialled.
+        case skipped(EthereumAddress, PeerEndpoint)
         case lost(EthereumAddress)
         case status(DiscoveryStatus)
     }
@@ -29,19 +33,29 @@ public struct DiscoveryTracker: Sendable {
         public let id: EthereumAddress?
         /// True for a service that carries our own id (another process with our key).
         public let isSelf: Bool
+        /// True for a peer id that the allowlist leaves out.
+        public var notAllowed: Bool = false
+
+        /// A service the node dials: a peer id, not ours, allowed.
+        var dialable: Bool { id != nil && !isSelf && !notAllowed }
     }
 
     /// Appended to the reason when the daemon is unreachable (Specs/discovery.md §Node).
     public static let unavailableSuffix = "; static peers and connect still work, discovery resumes when avahi-daemon is back"
 
     public let local: EthereumAddress
+    /// The peer ids discovery may dial (`--discover-allow`); nil: any.
+    public let allow: Set<EthereumAddress>?
+    /// Reports of peers left out by the allowlist (a repeated report that changes nothing is not counted).
+    public private(set) var skipped: UInt64 = 0
     public private(set) var daemon: Daemon = .unknown
     public private(set) var publishedName: String?
     /// Services visible now, by instance name.
     public private(set) var seen: [String: Seen] = [:]
 
-    public init(local: EthereumAddress) {
+    public init(local: EthereumAddress, allow: Set<EthereumAddress>? = nil) {
         self.local = local
+        self.allow = allow
     }
 
     /// Visible services sorted by instance name.
@@ -58,13 +72,19 @@ public struct DiscoveryTracker: Sendable {
         switch event {
         case .found(let peer):
             let id = EthereumAddress(string: peer.peerID.lowercased())
-            let entry = Seen(peer: peer, id: id, isSelf: id == local)
+            var entry = Seen(peer: peer, id: id, isSelf: id == local)
+            if let id, let allow, id != local, !allow.contains(id) { entry.notAllowed = true }
             guard seen[peer.instanceName] != entry else { return [] }
             seen[peer.instanceName] = entry
             guard let id, id != local else { return [] }
-            return [.found(id, PeerEndpoint(host: peer.host, port: Int(peer.port)))]
+            let endpoint = PeerEndpoint(host: peer.host, port: Int(peer.port))
+            guard !entry.notAllowed else {
+                skipped += 1
+                return [.skipped(id, endpoint)]
+            }
+            return [.found(id, endpoint)]
         case .removed(let name):
-            guard let gone = seen.removeValue(forKey: name), let id = gone.id, !gone.isSelf else { return [] }
+            guard let gone = seen.removeValue(forKey: name), gone.dialable, let id = gone.id else { return [] }
             if let other = services.first(where: { $0.id == id }) {
                 return [.found(id, PeerEndpoint(host: other.peer.host, port: Int(other.peer.port)))]
             }
@@ -78,7 +98,7 @@ public struct DiscoveryTracker: Sendable {
             return [.status(DiscoveryStatus(active: true, reason: nil))]
         case .daemonUnavailable(let reason):
             // Discovery reports every peer removed before this; drop any left as well.
-            let lost = Set(seen.values.compactMap { $0.isSelf ? nil : $0.id }).sorted().map(Action.lost)
+            let lost = Set(seen.values.compactMap { $0.dialable ? $0.id : nil }).sorted().map(Action.lost)
             seen.removeAll()
             publishedName = nil
             guard daemon != .unavailable(reason: reason) else { return lost }

@@ -29,14 +29,16 @@ public final class NodeDiscovery: Sendable {
     private let clock: any NodeClock
     private let tracker: Mutex<DiscoveryTracker>
 
-    /// - Parameter enabled: false for `--no-mdns`; nothing is published or browsed.
+    /// - Parameters:
+    ///   - enabled: false for `--no-mdns`; nothing is published or browsed.
+    ///   - allow: the peer ids discovery may dial (`--discover-allow`); nil: any.
     public init(enabled: Bool, local: EthereumAddress, listenPort: Int, peers: PeerManager, logger: Logger,
-                clock: any NodeClock = SystemClock()) {
+                clock: any NodeClock = SystemClock(), allow: Set<EthereumAddress>? = nil) {
         self.peers = peers
         self.logger = logger
         self.clock = clock
         self.instanceName = Self.instanceName(for: local)
-        self.tracker = Mutex(DiscoveryTracker(local: local))
+        self.tracker = Mutex(DiscoveryTracker(local: local, allow: allow))
         guard enabled else {
             discovery = nil
             disabledReason = "disabled by --no-mdns"
@@ -90,8 +92,9 @@ public final class NodeDiscovery: Sendable {
     }
 
     /// What the console `discovery` method shows.
-    public var view: (daemon: DiscoveryTracker.Daemon, published: String?, services: [DiscoveryTracker.Seen]) {
-        tracker.withLock { ($0.daemon, $0.publishedName, $0.services) }
+    public var view: (daemon: DiscoveryTracker.Daemon, published: String?, services: [DiscoveryTracker.Seen],
+                      allow: Set<EthereumAddress>?, skipped: UInt64) {
+        tracker.withLock { ($0.daemon, $0.publishedName, $0.services, $0.allow, $0.skipped) }
     }
 
     private func apply(_ event: DiscoveryEvent) async {
@@ -103,6 +106,7 @@ public final class NodeDiscovery: Sendable {
         for action in actions {
             switch action {
             case .found(let id, let endpoint): await peers.peerDiscovered(address: id, host: endpoint.host, port: endpoint.port)
+            case .skipped(let id, let endpoint): await peers.discoverySkipped(id, at: endpoint)
             case .lost(let id): await peers.peerLost(address: id)
             case .status(let status): await peers.setDiscoveryStatus(status)
             }

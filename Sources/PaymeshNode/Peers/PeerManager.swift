@@ -160,6 +160,12 @@ public actor PeerManager {
         perform(table.onPeerDiscovered(address, at: PeerEndpoint(host: host, port: port), now: clock.now))
     }
 
+    /// Discovery found `address`, but the allowlist (`--discover-allow`) leaves it out: it is
+    /// not dialled; logged and published (`discovery.skipped`).
+    public func discoverySkipped(_ address: EthereumAddress, at endpoint: PeerEndpoint) {
+        publish(.discoverySkipped(address, endpoint))
+    }
+
     /// Discovery no longer sees `address`.
     public func peerLost(address: EthereumAddress) {
         perform(table.onPeerLost(address, now: clock.now))
@@ -390,6 +396,8 @@ public actor PeerManager {
             logger.info("discovered peer", metadata: ["peer": "\(id)", "endpoint": "\(endpoint)"])
         case .discoveryLost(let id):
             logger.info("discovered peer gone", metadata: ["peer": "\(id)"])
+        case .discoverySkipped(let id, let endpoint):
+            logger.info("discovered peer skipped: not in --discover-allow", metadata: ["peer": "\(id)", "endpoint": "\(endpoint)"])
         }
         events.publish(.peer(event))
     }

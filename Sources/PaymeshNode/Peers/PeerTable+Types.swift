@@ -83,6 +83,8 @@ public enum PeerEvent: Hashable, Sendable {
     case peerBanned(EthereumAddress, reason: String, duration: Duration)
     case discoveryFound(EthereumAddress, PeerEndpoint)
     case discoveryLost(EthereumAddress)
+    /// Discovery found a peer that the allowlist (`--discover-allow`) leaves out: not dialled.
+    case discoverySkipped(EthereumAddress, PeerEndpoint)
 }
 
 /// How a dial failed, as far as the table cares.

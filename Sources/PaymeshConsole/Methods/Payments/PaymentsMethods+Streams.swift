@@ -2,7 +2,8 @@ import PaymeshChannels
 import PaymeshMessages
 import PaymeshNode
 
-/// Metered payment streams (Specs/console.md §8): stream.start, stream.usage, stream.stop.
+/// Metered payment streams (Specs/console.md §8): stream.start, stream.usage, stream.stop,
+/// stream.resume, stream.info, stream.list.
 extension PaymentsMethods {
     var streams: [ConsoleMethod] {
         let s = payments
@@ -40,6 +41,35 @@ extension PaymentsMethods {
             ) { call in
                 let v = try await s.stopStream(try call.requireString("stream"))
                 return PaymentsJSON.streamJSON(v, asset: await PaymentParams.channelAsset(v.channel, s))
+            },
+            ConsoleMethod(
+                "stream.resume", summary: "Resumes a paused stream (after raising its cap or topping up the channel); paused time is not billed.",
+                params: [ConsoleParam("stream", .string, "stream id"),
+                         ConsoleParam("cap", .string, required: false, "a new cap (≥ what the stream paid): atomic units or a decimal value (2USDC)")],
+                result: "stream"
+            ) { call in
+                let name = try call.requireString("stream")
+                var asset: Asset?
+                if let known = await s.streamView(name) { asset = await PaymentParams.channelAsset(known.channel, s) }
+                var cap: UInt128?
+                if call.string("cap") != nil { cap = try PaymentParams.amountParam(call, "cap", asset: asset) }
+                return PaymentsJSON.streamJSON(try await s.resumeStream(name, cap: cap), asset: asset)
+            },
+            ConsoleMethod(
+                "stream.info", summary: "One stream: running, paused, or stopped (the newest 100 stopped streams are kept).",
+                params: [ConsoleParam("stream", .string, "stream id")], result: "stream"
+            ) { call in
+                let name = try call.requireString("stream")
+                guard let v = await s.streamView(name) else { throw NodeError.invalidParams("no stream \(name)") }
+                return PaymentsJSON.streamJSON(v, asset: await PaymentParams.channelAsset(v.channel, s))
+            },
+            ConsoleMethod(
+                "stream.list", summary: "Every stream of the node: running, paused and the newest 100 stopped ones, by id.",
+                result: "{streams: [stream]}"
+            ) { _ in
+                var list: [JSONValue] = []
+                for v in await s.streamViews() { list.append(PaymentsJSON.streamJSON(v, asset: await PaymentParams.channelAsset(v.channel, s))) }
+                return ["streams": .array(list)]
             },
         ]
     }

@@ -17,7 +17,7 @@ extension PaymentsService {
 
     /// Usage reported by the app: pays units × price (one voucher) and waits for its acknowledgement.
     public func streamUsage(_ name: String, units: UInt64) async throws(NodeError) -> StreamView {
-        guard let id = streams.channel(of: name) else { throw .invalidParams("no stream \(name)") }
+        guard let id = streams.channel(of: name) else { throw unknownStream(name) }
         let token = try admitWaiter()
         defer { waiters.release(token) }
         let step = streams.recordUsage(name, units: units, now: now(), available: payers[id]?.available ?? 0)
@@ -38,15 +38,43 @@ extension PaymentsService {
         return view
     }
 
-    /// A stream as it is now, nil for an unknown name.
+    /// A stream as it is now (running, paused, or stopped and among the newest
+    /// `StreamSessions.maxStopped` stopped ones), nil for an unknown name.
     public func streamView(_ name: String) -> StreamView? { streams.view(name) }
 
+    /// Every stream the node knows: running, paused and the newest stopped ones, by number.
+    public func streamViews() -> [StreamView] { streams.views }
+
+    /// Resumes a paused stream (after the cap was raised or the channel topped up), with a new
+    /// cap when `cap` is given; a running stream only takes the new cap. Paused time is not billed.
+    public func resumeStream(_ name: String, cap: UInt128?) throws(NodeError) -> StreamView {
+        guard let id = streams.channel(of: name) else { throw unknownStream(name) }
+        if let p = payers[id], !p.state.acceptsPayments { throw Self.notActive(id, p.state) }
+        switch streams.resume(name, cap: cap, now: now()) {
+        case nil: break
+        case .unknown?, .stopped?: throw unknownStream(name)
+        case .capBelowPaid(let paid)?: throw .invalidParams("cap must be positive and at least what stream \(name) has paid (\(paid))")
+        }
+        let view = streams.view(name)!
+        logger.info("stream resumed", metadata: ["stream": "\(name)", "channel": "\(id)", "cap": "\(view.cap)"])
+        return view
+    }
+
+    /// Stops a stream; stopping a stopped stream returns its last view.
     public func stopStream(_ name: String) throws(NodeError) -> StreamView {
-        guard let id = streams.channel(of: name) else { throw .invalidParams("no stream \(name)") }
+        guard let id = streams.channel(of: name) else {
+            if let last = streams.view(name) { return last }
+            throw unknownStream(name)
+        }
         if streams.isPerSecond(name), let step = streams.tick(name, now: now(), available: payers[id]?.available ?? 0) {
             _ = try? apply(step, stream: name) // bill the last partial interval
         }
         return streams.stop(name)!
+    }
+
+    /// An unknown stream, or one that is stopped (it only answers `stream.info`/`stream.stop`).
+    private func unknownStream(_ name: String) -> NodeError {
+        streams.view(name) == nil ? .invalidParams("no stream \(name)") : .invalidParams("stream \(name) is stopped")
     }
 
     /// `streamUsage` waits this long for the acknowledgement of its voucher.

@@ -10,7 +10,7 @@ struct StreamEntry {
 }
 
 /// A session as the console shows it.
-public struct StreamView: Sendable {
+public struct StreamView: Hashable, Sendable {
     public var id: String
     public var channel: ChannelID
     public var unit: UsageUnit
@@ -31,10 +31,16 @@ struct StreamSessions {
     static let tickMillis: UInt64 = 250
     /// At most this many sessions run at once (`stream.start` beyond is refused).
     static let maxSessions = 10_000
+    /// The newest this many stopped sessions stay queryable (`stream.info`, `stream.list`);
+    /// older ones are forgotten (Specs/console.md §8).
+    static let maxStopped = 100
 
     private var entries: [String: StreamEntry] = [:]
+    /// Stopped sessions' last views, oldest first (at most `maxStopped`).
+    private var stopped: [StreamView] = []
     private var nextID: UInt64 = 1
 
+    /// Sessions running or paused (stopped ones are not counted).
     var count: Int { entries.count }
 
     func channel(of name: String) -> ChannelID? { entries[name]?.channel }
@@ -71,15 +77,44 @@ struct StreamSessions {
         entries[name]?.session.paymentRefused(increment, code: code)
     }
 
-    /// Stops and removes the session; its last view.
+    /// Stops the session; its last view, kept in the bounded history of stopped sessions.
     mutating func stop(_ name: String) -> StreamView? {
         entries[name]?.session.stop()
-        defer { entries[name] = nil }
-        return view(name)
+        guard let last = view(name) else { return nil }
+        entries[name] = nil
+        stopped.append(last)
+        if stopped.count > Self.maxStopped { stopped.removeFirst(stopped.count - Self.maxStopped) }
+        return last
     }
 
+    /// Why a session cannot resume, or nil once it runs again (with `cap` when given).
+    enum ResumeRefusal: Equatable {
+        case unknown
+        case stopped
+        case capBelowPaid(paid: UInt128)
+    }
+
+    /// Resumes a paused session (paused time is not billed), optionally with a new cap; a
+    /// running session only takes the new cap.
+    mutating func resume(_ name: String, cap: UInt128?, now: UInt64) -> ResumeRefusal? {
+        guard var entry = entries[name] else { return stopped.contains { $0.id == name } ? .stopped : .unknown }
+        if let cap, !entry.session.setCap(cap) { return .capBelowPaid(paid: entry.session.paid) }
+        entry.session.resume(now: now)
+        entries[name] = entry
+        return nil
+    }
+
+    /// Every session: running and paused ones, then the stopped ones kept, each by number.
+    var views: [StreamView] {
+        let live = entries.keys.compactMap { view($0) }
+        return (live + stopped).sorted { Self.number($0.id) < Self.number($1.id) }
+    }
+
+    private static func number(_ name: String) -> UInt64 { UInt64(name.dropFirst()) ?? 0 }
+
+    /// A session as it is now: running, paused, or stopped and still kept; nil otherwise.
     func view(_ name: String) -> StreamView? {
-        guard let e = entries[name] else { return nil }
+        guard let e = entries[name] else { return stopped.last { $0.id == name } }
         let status: String
         switch e.session.status {
         case .running: status = "running"
