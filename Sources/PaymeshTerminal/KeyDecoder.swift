@@ -34,6 +34,10 @@ public struct KeyDecoder: Sendable {
     private mutating func take() -> [Key]? {
         let first = pending[0]
         if first == 0x1B { return escape() }
+        if first >= 0x80 {
+            afterCR = false
+            return utf8()
+        }
         defer { pending.removeAll(keepingCapacity: true) }
         let wasCR = afterCR
         afterCR = first == 0x0D
@@ -43,8 +47,7 @@ public struct KeyDecoder: Sendable {
         case 0x09: return [.tab]
         case 0x7F, 0x08: return [.backspace]
         case 0x00..<0x20: return [.control(Character(Unicode.Scalar(first + 0x60)))]
-        case 0x20..<0x80: return [.text(String(Unicode.Scalar(first)))]
-        default: return utf8()
+        default: return [.text(String(Unicode.Scalar(first)))]
         }
     }
 

@@ -99,7 +99,8 @@ import Testing
         var h = LineHistory()
         for i in 0..<(LineHistory.maxEntries + 10) { h.add("ping \(i)") }
         #expect(h.entries.count == LineHistory.maxEntries && h.entries.first == "ping 10")
-        #expect(!h.add(String(repeating: "x", count: LineHistory.maxLineBytes + 1)))
+        let kept = h.add(String(repeating: "x", count: LineHistory.maxLineBytes + 1))
+        #expect(!kept)
         let reread = LineHistory(LineHistory.fileLines(h.fileText[...]))
         #expect(reread == h)
     }
