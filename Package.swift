@@ -100,6 +100,7 @@ let package = Package(
         ]),
         // The `paymesh` command: start, identity, console, ctl, mesh.
         .executableTarget(name: "PaymeshCLI", dependencies: [
+            "PaymeshTerminal",
             "PaymeshDaemon", "PaymeshConsole", "PaymeshNode", "PaymeshCrypto", "PaymeshChannels", "PaymeshMessages",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -107,6 +108,8 @@ let package = Package(
         ]),
         // DNS-SD publishing and browsing over the Avahi client library (threaded poll).
         .target(name: "PaymeshDiscovery", dependencies: ["CAvahi"]),
+        // Terminal I/O for people, sans-IO: the console's line editor, key decoding, history, progress lines.
+        .target(name: "PaymeshTerminal"),
         // A hostile peer written from Specs/: raw sockets, hand-driven handshake, yamux and messages,
         // and the resource attacks of issue 7 (used by the node tests and `paymesh-bench soak`).
         .target(name: "PaymeshHostile", dependencies: ["PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshMsgpack", "PaymeshCrypto", nioCore]),
@@ -136,6 +139,7 @@ let package = Package(
         .testTarget(name: "PaymeshOnionTests", dependencies: ["PaymeshOnion", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshPay402Tests", dependencies: ["PaymeshPay402", "PaymeshChannels", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
         .testTarget(name: "PaymeshRoutingTests", dependencies: ["PaymeshRouting", "PaymeshGossip", "PaymeshOnion", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport"]),
+        .testTarget(name: "PaymeshTerminalTests", dependencies: ["PaymeshTerminal"]),
         .testTarget(name: "PaymeshTransportTests", dependencies: ["PaymeshTransport", "PaymeshNoise", "PaymeshMux", "PaymeshMessages", "PaymeshCrypto", "PaymeshTestSupport", nioCore, nioPosix, nioHelpers]),
     ]
 )

@@ -10,7 +10,9 @@ struct Ctl: AsyncParsableCommand {
         that JSON, anything else as a string; amounts may be atomic units (amount=1000000) or decimal values \
         (amount=1.5USDC). Exit status: 0 ok; 1 the node refused the call; 2 bad command line; 3 the node cannot \
         be reached; 4 a pay or stream.usage stopped early for lack of funds (or policy, or a stream cap); \
-        5 stopped early, rate limited; 6 stopped early for another reason (the payee went away, timeout). \
+        5 stopped early, rate limited; 6 stopped early for another reason (the payee went away, timeout); 7 cancelled (Ctrl-C or pay.cancel). \
+        A `pay` shows a progress line on a terminal (nothing when the output is piped); Ctrl-C cancels the \
+        burst after the vouchers in flight and prints what was paid. \
         Errors go to standard error, or with --json as a JSON object {code, name, message} on standard output. \
         `ctl subscribe` prints events until interrupted.
         """)
@@ -26,15 +28,19 @@ struct Ctl: AsyncParsableCommand {
     func run() async throws {
         let parameters: [String: JSONValue]
         do {
-            parameters = try ConsoleParams.parse(params)
+            parameters = try ConsoleParams.parseCommand(method, params)
         } catch {
             fail(code: nil, name: "USAGE", message: "\(error)", status: .usage)
         }
         let format = OutputFormat(json: json)
         let method = self.method
         let outcome: Result<JSONValue, ConsoleProtocol.RemoteError>
+        let socketPath = dataDir.consoleSocketPath
         do {
-            outcome = try await ConsoleClient.withConnection(socketPath: dataDir.consoleSocketPath) { client in
+            outcome = try await ConsoleClient.withConnection(socketPath: socketPath) { client in
+                if method == "pay", parameters["progress"] == nil {
+                    return try await Self.payWithProgress(client, parameters, socketPath: socketPath)
+                }
                 let result = try await client.callResult(method, parameters)
                 if case .success(let value) = result, method == "subscribe" {
                     printLine(format.render(method: method, result: value))
@@ -59,6 +65,25 @@ struct Ctl: AsyncParsableCommand {
         case .failure(let error):
             fail(code: error.code, name: error.name, message: error.message, status: .refused)
         }
+    }
+
+    /// `pay` with progress notifications: a progress line on a terminal, and Ctrl-C sends
+    /// `pay.cancel` for the burst (on a second connection; a second Ctrl-C leaves at once, the
+    /// node still finishes the cancel). The call then returns `complete: false` with -32050 CANCELLED.
+    private static func payWithProgress(_ client: ConsoleClient, _ parameters: [String: JSONValue],
+                                        socketPath: String) async throws -> Result<JSONValue, ConsoleProtocol.RemoteError> {
+        var params = parameters
+        params["progress"] = true
+        let display = ProgressDisplay(noun: "payments acked")
+        let burst = BurstCancel(socketPath: socketPath)
+        burst.armSIGINT()
+        defer { burst.disarm() }
+        let result = try await PayProgressView.call(client, "pay", params) { progress in
+            burst.started(progress["burst"]?.intValue)
+            display.update(pay: progress)
+        }
+        display.finish()
+        return result
     }
 
     /// Reports an error (text on standard error, or with --json a JSON object on standard output)
@@ -87,6 +112,12 @@ enum ConsoleParams {
             return false
         }
         return parts.count == 2 || Int64(raw) == nil
+    }
+
+    /// The parameters of `method`: `help pay` is `help method=pay`, else `parse`.
+    static func parseCommand(_ method: String, _ items: [String]) throws -> [String: JSONValue] {
+        if method == "help", items.count == 1, !items[0].contains("=") { return ["method": .string(items[0])] }
+        return try parse(items)
     }
 
     static func parse(_ items: [String]) throws -> [String: JSONValue] {

@@ -19,6 +19,9 @@ enum ExitStatus: Int32 {
     case rateLimited = 5
     /// A payment stopped early for another reason: the payee went away, no acknowledgement in time, …
     case incomplete = 6
+    /// A payment stopped early because it was cancelled: Ctrl-C in `paymesh ctl pay`, or
+    /// `pay.cancel` (-32050 CANCELLED); what the payee acknowledged stays paid and is reported.
+    case cancelled = 7
 
     var exitCode: ExitCode { ExitCode(rawValue) }
 
@@ -30,6 +33,7 @@ enum ExitStatus: Int32 {
         switch result["error"]?["code"]?.intValue {
         case 1100, 1104: return .funds
         case 1504: return .rateLimited
+        case -32050: return .cancelled
         default: return .incomplete
         }
     }

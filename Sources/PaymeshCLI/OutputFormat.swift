@@ -22,7 +22,9 @@ struct OutputFormat {
             }
             return out
         case "help":
-            return (result["methods"]?.arrayValue ?? []).map { m in
+            let methods = result["methods"]?.arrayValue ?? []
+            if methods.count == 1 { return Self.describe(methods[0]) }
+            return methods.map { m in
                 let params = (m["params"]?.arrayValue ?? []).map { p in
                     let name = "\(p["name"]?.stringValue ?? "?")=<\(p["type"]?.stringValue ?? "?")>"
                     return p["required"]?.boolValue == true ? name : "[\(name)]"
@@ -40,6 +42,31 @@ struct OutputFormat {
         default:
             return lines(result)
         }
+    }
+
+    /// One method for people (`help METHOD`): usage, summary, every parameter with its type,
+    /// whether it is required and what it means, and the result's shape.
+    static func describe(_ m: JSONValue) -> String {
+        let name = m["name"]?.stringValue ?? "?"
+        let params = m["params"]?.arrayValue ?? []
+        let usage = ([name] + params.map { p in
+            let item = "\(p["name"]?.stringValue ?? "?")=<\(p["type"]?.stringValue ?? "?")>"
+            return p["required"]?.boolValue == true ? item : "[\(item)]"
+        }).joined(separator: " ")
+        var out = "usage: \(usage)\n\n\(m["summary"]?.stringValue ?? "")\n\nparameters:"
+        if params.isEmpty {
+            out += " none"
+        } else {
+            let nameWidth = params.map { ($0["name"]?.stringValue ?? "?").count }.max() ?? 0
+            let typeWidth = params.map { ($0["type"]?.stringValue ?? "?").count }.max() ?? 0
+            for p in params {
+                out += "\n  " + (p["name"]?.stringValue ?? "?").padding(toLength: nameWidth, withPad: " ", startingAt: 0)
+                    + "  " + (p["type"]?.stringValue ?? "?").padding(toLength: typeWidth, withPad: " ", startingAt: 0)
+                    + "  " + (p["required"]?.boolValue == true ? "required" : "optional")
+                    + "  " + (p["summary"]?.stringValue ?? "")
+            }
+        }
+        return out + "\n\nresult: " + (m["result"]?.stringValue ?? "?")
     }
 
     func renderEvent(_ event: JSONValue) -> String {

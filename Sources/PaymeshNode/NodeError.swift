@@ -11,6 +11,8 @@ public struct NodeError: Error, Hashable, CustomStringConvertible, Sendable {
         case identityFile, configuration, alreadyRunning, consoleUnavailable
         /// A service registered a stream protocol that is already registered (ProtocolRouter).
         case protocolRegistration
+        /// A running call stopped on request (`pay.cancel`, Ctrl-C in `paymesh ctl`/`console`).
+        case cancelled
         /// A Paymesh code (errors.md, 1000–1999) reported by a later layer (channels, payments).
         case paymesh(PaymeshErrorCode)
     }
@@ -43,6 +45,7 @@ public struct NodeError: Error, Hashable, CustomStringConvertible, Sendable {
         case .tooManyPeers: .rpc(-32004, "TOO_MANY_PEERS")
         case .shuttingDown: .rpc(-32005, "SHUTTING_DOWN")
         case .pingFailed: .rpc(-32006, "PING_FAILED")
+        case .cancelled: .rpc(-32050, "CANCELLED") // console.md §8, "Progress and cancellation"
         case .internalError, .identityFile, .configuration, .alreadyRunning, .consoleUnavailable, .protocolRegistration:
             .paymesh(.internalError)
         case .peerBanned: .paymesh(.peerBlacklisted)
@@ -97,6 +100,7 @@ public struct NodeError: Error, Hashable, CustomStringConvertible, Sendable {
     @inline(never) public static func tooManyPeers(_ max: Int) -> NodeError { NodeError(.tooManyPeers, "peer limit reached (\(max))") }
     @inline(never) public static func shuttingDown() -> NodeError { NodeError(.shuttingDown, "the node is shutting down") }
     @inline(never) public static func pingFailed(_ d: String) -> NodeError { NodeError(.pingFailed, d) }
+    @inline(never) public static func cancelled(_ d: String) -> NodeError { NodeError(.cancelled, d) }
     @inline(never) public static func peerBanned(_ d: String) -> NodeError { NodeError(.peerBanned, d) }
     @inline(never) public static func identityNotVerified(_ d: String) -> NodeError { NodeError(.identityNotVerified, d) }
 

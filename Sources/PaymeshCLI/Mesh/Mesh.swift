@@ -40,6 +40,8 @@ struct MeshDirOption: ParsableArguments {
 /// Seconds with two decimals.
 func seconds(_ d: Duration) -> String { String(format: "%.2f s", Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18) }
 func secondsValue(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+/// A duration in whole milliseconds (progress lines).
+func millisValue(_ d: Duration) -> Int { Int(d.components.seconds) * 1_000 + Int(d.components.attoseconds / 1_000_000_000_000_000) }
 
 /// `0x1234abcd…` for tables.
 func shortID(_ id: String?) -> String {

@@ -13,7 +13,9 @@ struct MeshPay: AsyncParsableCommand {
         abstract: "Opens channels between connected mesh neighbours and runs payment rounds on them.",
         discussion: """
         Amounts are atomic units (decimal strings on the console). Each payer is funded on its own local \
-        ledger (off-chain) before it opens a channel. Exit status 1 when a payment round is incomplete.
+        ledger (off-chain) before it opens a channel. On a terminal a progress line (payments acked, rate, \
+        ETA) runs during each round; nothing extra when the output is piped. Exit status 1 when a payment \
+        round is incomplete.
         """)
 
     @OptionGroup var dir: MeshDirOption
@@ -54,12 +56,18 @@ struct MeshPay: AsyncParsableCommand {
         var incomplete = false
         for round in 1...max(1, rounds) {
             let started = ContinuousClock.now
+            // On a terminal, one progress line for all lanes (nothing when piped).
+            let display = ProgressDisplay(noun: "payments acked")
             let results = await withTaskGroup(of: (Int, Result<JSONValue, any Error>).self) { group in
                 for (i, lane) in lanes.enumerated() {
                     group.addTask {
                         do {
-                            return (i, .success(try await call(lane.payer, "pay", ["channel": .string(lane.channel), "amount": .string(amount),
-                                                                                    "count": .int(Int64(count)), "timeout_ms": 120_000])))
+                            let params: [String: JSONValue] = ["channel": .string(lane.channel), "amount": .string(amount), "count": .int(Int64(count)),
+                                                               "timeout_ms": 120_000, "progress": true]
+                            let r = try await ConsoleClient.withConnection(socketPath: lane.payer.console) { client in
+                                try await PayProgressView.call(client, "pay", params) { display.update(String(i), pay: $0, showAmount: false) }
+                            }
+                            return (i, r.mapError { $0 as any Error })
                         } catch { return (i, .failure(error)) }
                     }
                 }
@@ -67,6 +75,7 @@ struct MeshPay: AsyncParsableCommand {
                 for await (i, r) in group { all[i] = r }
                 return all
             }
+            display.finish()
             let elapsed = secondsValue(ContinuousClock.now - started)
             printLine(String(format: "round %d: %d payments on %d channels in %.2f s (%.0f payments/s overall)",
                              round, count * lanes.count, lanes.count, elapsed, Double(count * lanes.count) / max(elapsed, 1e-9)))

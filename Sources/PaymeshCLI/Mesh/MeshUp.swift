@@ -143,9 +143,16 @@ struct MeshUp: AsyncParsableCommand {
                 throw StartFailure(message: "\(error)", started: partial)
             }
         }
+        // On a terminal: nodes ready so far (nothing when piped).
+        let display = ProgressDisplay(noun: "nodes ready")
+        let began = ContinuousClock.now
+        display.update(done: 0, total: spawned.count, elapsedMillis: 0)
         let outcomes = await MeshProbe.forEach(spawned, limit: spawned.count) { node in
-            await Self.waitReady(index: node.index, pid: node.pid, dataDir: node.dataDir, log: node.log, deadline: deadline)
+            let ready = await Self.waitReady(index: node.index, pid: node.pid, dataDir: node.dataDir, log: node.log, deadline: deadline)
+            display.update(String(node.index), done: 1, total: 1, elapsedMillis: millisValue(ContinuousClock.now - began))
+            return ready
         }
+        display.finish()
         let nodes = outcomes.compactMap { try? $0.get() }.sorted { $0.index < $1.index }
         let failures = outcomes.compactMap { if case .failure(let e) = $0 { e.description } else { nil } }
         guard failures.isEmpty else {
@@ -225,6 +232,11 @@ struct MeshUp: AsyncParsableCommand {
         let expected = state.neighbours
         let ids = Dictionary(uniqueKeysWithValues: state.nodes.map { ($0.index, $0.id.lowercased()) })
         var round = 0
+        // On a terminal: node ends connected to their expected neighbours (nothing when piped).
+        let display = ProgressDisplay(noun: "connection ends up")
+        defer { display.finish() }
+        let began = ContinuousClock.now
+        let ends = expected.values.reduce(0) { $0 + $1.count }
         while true {
             let reports = await MeshProbe.reports(state, ping: false)
             var missing: [Int: Set<Int>] = [:]
@@ -233,6 +245,7 @@ struct MeshUp: AsyncParsableCommand {
                 let absent = want.filter { !report.connectedIDs.contains(ids[$0] ?? "") }
                 if !absent.isEmpty { missing[report.index] = absent }
             }
+            display.update(done: ends - missing.values.reduce(0) { $0 + $1.count }, total: ends, elapsedMillis: millisValue(ContinuousClock.now - began))
             if missing.isEmpty || ContinuousClock.now >= deadline { return missing }
             round += 1
             if noMdns, round % 10 == 0 {

@@ -40,7 +40,27 @@ extension PaymentsService {
         let token = try admitWaiter()
         defer { waiters.release(token) }
         let owner = outcomes.payStarted(r.channels)
+        bursts.started(owner, token: token)
+        defer { bursts.ended(owner) }
         let started = nanos()
+        // Progress counts what the payees acknowledged since the burst started.
+        let ackedAtStart = Dictionary(Set(r.channels).map { ($0, payers[$0]?.ackedNonce ?? 0) }, uniquingKeysWith: { a, _ in a })
+        let progressStep = PayProgress.step(count: r.count)
+        var reportedAcked = -1
+        func report(signed: Int, done: Bool) {
+            guard let onProgress = r.onProgress else { return }
+            let acked = ackedAtStart.reduce(0) { sum, entry in
+                let now = payers[entry.key]?.ackedNonce ?? entry.value
+                return sum + Int(clamping: now > entry.value ? now - entry.value : 0)
+            }
+            guard done || reportedAcked < 0 || acked >= reportedAcked + progressStep else { return }
+            reportedAcked = acked
+            onProgress(PayProgress(burst: owner, count: r.count, signed: signed, acked: acked,
+                                   ackedAmount: UInt128(acked).multipliedReportingOverflow(by: r.amount).partialValue,
+                                   elapsedNanos: nanos() - started, done: done))
+        }
+        report(signed: 0, done: false)
+        var cancelled = false
         var signed = 0
         var failure: NodeError?
         var lastNonce: [ChannelID: UInt64] = [:]
@@ -50,6 +70,12 @@ extension PaymentsService {
         let payeePeers = Set(r.channels.compactMap { payers[$0]?.terms.payee })
 
         issuing: while signed < r.count {
+            report(signed: signed, done: false)
+            // Cancelled (`cancelPay`): sign nothing more; what is in flight is still awaited below.
+            if bursts.isCancelled(owner) {
+                cancelled = true
+                break issuing
+            }
             var budget = min(r.count - signed, configuration.signBatch)
             if let rate = r.ratePerSecond, rate > 0 {
                 let dueNanos = started + UInt64(signed) * 1_000_000_000 / UInt64(rate)
@@ -113,6 +139,7 @@ extension PaymentsService {
 
         // Wait for the acknowledgement of the last voucher of each channel.
         while failure == nil {
+            report(signed: signed, done: false)
             let done = lastNonce.allSatisfy { (payers[$0.key]?.ackedNonce ?? 0) >= $0.value }
             if done { break }
             if let (channel, rejected) = outcomes.firstRejection(r.channels), lastNonce[channel] == rejected.nonce {
@@ -125,6 +152,10 @@ extension PaymentsService {
                 failure = .shuttingDown()
             }
         }
+        if failure == nil, cancelled {
+            failure = .cancelled("cancelled after \(signed) of \(r.count) payments; the signed ones were acknowledged")
+        }
+        report(signed: signed, done: true)
         let elapsed = nanos() - started
         let latencies = outcomes.payEnded(owner, channels: watched)
         metrics.acknowledged(latenciesNanos: latencies)
@@ -133,8 +164,20 @@ extension PaymentsService {
             return PayOutcome.Acked(channel: id, latestNonce: p.latestVoucher?.nonce ?? 0, paid: p.paidAmount,
                                     ackedNonce: p.ackedNonce, ackedAmount: p.ackedAmount)
         }
-        return PayOutcome(signed: signed, channels: acked, elapsedNanos: elapsed, latenciesNanos: latencies, error: failure)
+        return PayOutcome(signed: signed, channels: acked, elapsedNanos: elapsed, latenciesNanos: latencies, error: failure, burst: owner)
     }
+
+    /// Stops the running `pay` burst `burst` (its `PayProgress.burst`) after the vouchers in
+    /// flight: it signs nothing more, waits for their acknowledgements and returns with
+    /// `complete: false` and `-32050 CANCELLED`. False when no such burst runs (it ended).
+    public func cancelPay(_ burst: UInt64) -> Bool {
+        guard let token = bursts.cancel(burst) else { return false }
+        waiters.take(waiting: token)?.resume(returning: .event)
+        return true
+    }
+
+    /// The ids of the `pay` bursts running now.
+    public var runningBursts: [UInt64] { bursts.ids }
 
     /// A payee without a stream for this long stops `pay` with PEER_NOT_CONNECTED.
     static let payeeStallNanos: UInt64 = 1_000_000_000

@@ -76,6 +76,8 @@ public actor PaymentsService {
     var deadlineSleeper = DeadlineSleeper()
     /// Calls waiting for channel events, resumed by them (no polling).
     var waiters = Waiters()
+    /// The running `pay` bursts (progress and cancellation).
+    var bursts = PayBursts()
     /// Gateway requests whose voucher is being persisted (`acceptHTTPPayment`), by token.
     var httpPayments = HTTPPaymentWaiters()
     /// Signalled after every channel state change (the gossip service re-reads `views()`), whether

@@ -70,6 +70,26 @@ import Testing
             out = try await PaymeshBinary.run(["receipts", "verify", file])
             #expect(out.status == 0 && out.stdout.contains("cumulative amount 0.4 USDC"), "\(out)")
 
+            // `help METHOD` for people: every parameter and the result's shape.
+            out = try await Self.ctl(payer, ["help", "pay"])
+            #expect(out.status == 0 && out.stdout.contains("usage: pay") && out.stdout.contains("progress  boolean  optional")
+                    && out.stdout.contains("result: {complete, signed, burst"), "\(out)")
+            // Piped, a burst prints no progress line; cancelled from another command: status 7, what was paid reported.
+            let burst = Task { try await Self.ctl(payer, ["pay", "channel=\(channel)", "amount=1", "count=1000", "rate=1", "--json"]) }
+            @Sendable func runningBurst() async throws -> JSONValue? {
+                try Self.json(try await Self.ctl(payer, ["pay.running", "--json"]).stdout)["bursts"]?.arrayValue?.first
+            }
+            #expect(try await eventually(30) { try await runningBurst() != nil })
+            let running = try #require(try await runningBurst())
+            out = try await Self.ctl(payer, ["pay.cancel", "burst=\(running)", "--json"])
+            let cancelAnswer = try Self.json(out.stdout)
+            #expect(out.status == 0 && cancelAnswer["cancelled"] == true, "\(out)")
+            out = try await burst.value
+            let cancelled = try Self.json(out.stdout)
+            #expect(out.status == 7 && cancelled["complete"] == false && cancelled["error"]?["name"] == "CANCELLED", "\(out)")
+            #expect((cancelled["signed"]?.intValue ?? 0) >= 1 && cancelled["ackedNonce"]?.intValue == 2 + (cancelled["signed"]?.intValue ?? 0), "\(out.stdout)")
+            #expect(!out.stderr.contains("\r") && !out.stderr.contains("payments acked"), "\(out)")
+
             // An unreachable node: status 3, in plain words, and as JSON with --json.
             let nowhere = reaper.directory() + "/none"
             out = try await PaymeshBinary.run(["ctl", "--data-dir", nowhere, "getinfo"])

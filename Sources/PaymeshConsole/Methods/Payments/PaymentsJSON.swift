@@ -48,7 +48,7 @@ enum PaymentsJSON {
         var error: JSONValue = .null
         if let e = o.error { error = ["code": .int(Int64(e.consoleCode)), "name": .string(e.name), "message": .string(e.detail)] }
         return merging([
-            "complete": .bool(o.error == nil), "signed": JSONValue(o.signed),
+            "complete": .bool(o.error == nil), "signed": JSONValue(o.signed), "burst": JSONValue(o.burst),
             "ackedNonce": JSONValue(first?.ackedNonce ?? 0), "ackedAmount": .string(String(first?.ackedAmount ?? 0)),
             "channels": .array(o.channels.map { merging(["channel": .string($0.channel.description), "nonce": JSONValue($0.latestNonce), "paid": .string(String($0.paid)),
                                                           "ackedNonce": JSONValue($0.ackedNonce), "ackedAmount": .string(String($0.ackedAmount))],
@@ -58,6 +58,13 @@ enum PaymentsJSON {
                           "samples": JSONValue(o.latenciesNanos.count)],
             "error": error,
         ], assetFields(first.flatMap { assets[$0.channel] }))
+    }
+
+    /// A `pay.progress` notification's params (Specs/console.md §8, "Progress and cancellation").
+    static func progressJSON(_ p: PayProgress, asset: Asset?) -> JSONValue {
+        merging(["burst": JSONValue(p.burst), "count": JSONValue(p.count), "signed": JSONValue(p.signed), "acked": JSONValue(p.acked),
+                 "ackedAmount": .string(String(p.ackedAmount)), "elapsedMs": .int(Int64(clamping: p.elapsedNanos / 1_000_000)),
+                 "done": .bool(p.done)], assetFields(asset))
     }
 
     static func streamJSON(_ v: StreamView, asset: Asset? = nil) -> JSONValue {

@@ -15,8 +15,9 @@ extension PaymentsMethods {
                          ConsoleParam("task_id", .string, required: false, "request correlation id carried in the voucher"),
                          ConsoleParam("count", .integer, required: false, "number of payments, default 1"),
                          ConsoleParam("rate", .integer, required: false, "payments per second (default: as fast as possible)"),
-                         ConsoleParam("timeout_ms", .integer, required: false, "default 60000")],
-                result: "{complete, signed, ackedNonce, ackedAmount, channels: [{channel, nonce, paid, ackedNonce, ackedAmount}], elapsedMs, paymentsPerSecond, latencyMs: {p50, p99, max, samples}, error}"
+                         ConsoleParam("timeout_ms", .integer, required: false, "default 60000"),
+                         ConsoleParam("progress", .boolean, required: false, "send pay.progress notifications on this connection while the burst runs")],
+                result: "{complete, signed, burst, ackedNonce, ackedAmount, asset, decimals, channels: [{channel, nonce, paid, ackedNonce, ackedAmount}], elapsedMs, paymentsPerSecond, latencyMs: {p50, p99, max, samples}, error: {code, name, message} or null}"
             ) { call in
                 var channels: [ChannelID] = []
                 if let one = call.string("channel") { channels.append(try PaymentParams.channelID(one)) }
@@ -31,11 +32,43 @@ extension PaymentsMethods {
                 if let task = call.string("task_id"), task.utf8.isEmpty || task.utf8.count > 128 { throw NodeError.invalidParams("task_id must be 1–128 bytes") }
                 let amount = try PaymentParams.amountParam(call, "amount", asset: await PaymentParams.channelAsset(channels[0], s))
 
-                let request = PayRequest(channels: channels, amount: amount, taskID: call.string("task_id"), count: count,
+                var request = PayRequest(channels: channels, amount: amount, taskID: call.string("task_id"), count: count,
                                          ratePerSecond: rate, timeoutMillis: UInt64(try PaymentParams.nonNegative(call, "timeout_ms") ?? 60_000))
                 var assets: [ChannelID: Asset] = [:]
                 for id in channels { assets[id] = await PaymentParams.channelAsset(id, s) }
-                return PaymentsJSON.payJSON(try await s.pay(request), assets: assets)
+                guard call.bool("progress") == true else { return PaymentsJSON.payJSON(try await s.pay(request), assets: assets) }
+                // Progress: the payments actor yields into a one-slot buffer (never blocks, keeps the
+                // latest); this call sends what it holds as notifications, all before the response.
+                let (reports, sink) = AsyncStream<PayProgress>.makeStream(bufferingPolicy: .bufferingNewest(1))
+                request.onProgress = { sink.yield($0) }
+                let session = call.session, asset = assets[channels[0]]
+                return try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for await report in reports {
+                            try? await session.notify(method: "pay.progress", params: PaymentsJSON.progressJSON(report, asset: asset))
+                        }
+                    }
+                    defer { sink.finish() }
+                    let outcome = try await s.pay(request)
+                    sink.finish()
+                    try await group.waitForAll()
+                    return PaymentsJSON.payJSON(outcome, assets: assets)
+                }
+            },
+            ConsoleMethod(
+                "pay.cancel", summary: "Stops a running `pay` burst after the vouchers in flight; it returns complete:false with -32050 CANCELLED and what was acknowledged. From any console connection.",
+                params: [ConsoleParam("burst", .integer, "the burst id (`burst` of its pay.progress notifications and of pay.running)")],
+                result: "{burst, cancelled} — cancelled false when no such burst runs (it ended)"
+            ) { call in
+                let burst = try call.requireInt("burst")
+                guard let id = UInt64(exactly: burst) else { throw NodeError.invalidParams("burst must be a burst id") }
+                return ["burst": .int(burst), "cancelled": .bool(await s.cancelPay(id))]
+            },
+            ConsoleMethod(
+                "pay.running", summary: "Lists the `pay` bursts running now (ids for pay.cancel).",
+                result: "{bursts: [burst]}"
+            ) { _ in
+                ["bursts": .array(await s.runningBursts.map { JSONValue($0) })]
             },
         ]
     }

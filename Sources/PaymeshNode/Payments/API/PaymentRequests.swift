@@ -16,9 +16,13 @@ public struct PayRequest: Sendable {
     /// Pace issuance at this many payments per second (nil: as fast as possible).
     public var ratePerSecond: Int?
     public var timeoutMillis: UInt64
+    /// Called (on the payments actor: it must not block, e.g. an `AsyncStream` continuation's
+    /// `yield`) with the burst's progress: when it starts, every `PayProgress.step` acknowledgements, at the end.
+    public var onProgress: (@Sendable (PayProgress) -> Void)?
 
     public init(channels: [ChannelID], amount: UInt128, taskID: String? = nil, count: Int = 1, ratePerSecond: Int? = nil,
-                timeoutMillis: UInt64 = 60_000) {
+                timeoutMillis: UInt64 = 60_000, onProgress: (@Sendable (PayProgress) -> Void)? = nil) {
+        self.onProgress = onProgress
         self.channels = channels
         self.amount = amount
         self.taskID = taskID
@@ -45,6 +49,8 @@ public struct PayOutcome: Sendable {
     public var latenciesNanos: [UInt64]
     /// Why the call stopped early (nil: every payment acknowledged).
     public var error: NodeError?
+    /// The burst's id (`PayProgress.burst`, `cancelPay`).
+    public var burst: UInt64 = 0
 }
 
 /// What `channel.open` asks for (a struct: see `PayRequest`).

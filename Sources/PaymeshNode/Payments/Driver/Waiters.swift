@@ -75,6 +75,9 @@ struct Waiters {
         return take(token)
     }
 
+    /// The waiter `token` if it waits now, whatever it waits for (a cancelled `pay`).
+    mutating func take(waiting token: UInt64) -> CheckedContinuation<Wake, Never>? { take(token) }
+
     /// The waiter `id`, whatever it waits for.
     private mutating func take(_ id: UInt64) -> CheckedContinuation<Wake, Never>? {
         guard let e = entries.removeValue(forKey: id) else { return nil }
