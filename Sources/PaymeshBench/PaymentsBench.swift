@@ -5,6 +5,7 @@ import PaymeshCrypto
 import PaymeshMessages
 import PaymeshNode
 import PaymeshStore
+import Synchronization
 
 /// `paymesh-bench payments`: two real `paymesh start` processes on loopback with durable state
 /// (Specs/storage.md; FULL sync unless `--sync normal`), driven through their consoles.
@@ -46,7 +47,9 @@ struct PaymentsBench {
         printRow("1 channel: payments/s (\(n1), acked)", "\(formatRate(rate1)) = \(String(format: "%.2f", rate1 / bound)) × crypto bound", "≥ 20,000")
         printRow("  ack latency p50 / p99 (flat out)", "\(ms(one["latencyMs"]?["p50"])) / \(ms(one["latencyMs"]?["p99"])) ms")
 
-        // Ack latency at a steady 1,000 payments/s.
+        // Ack latency at a steady 1,000 payments/s, and the disk's floor for it measured just before.
+        let disk = try DiskBench(directory: payer.directory, samples: 200).measure()
+        printRow("disk: fdatasync 4 KiB, one / two in series", "p50 \(String(format: "%.2f", disk.one.p50)) / \(String(format: "%.2f", disk.twoInSeries.p50)) ms, p99 \(String(format: "%.2f", disk.one.p99)) / \(String(format: "%.2f", disk.twoInSeries.p99)) ms")
         let paced = try await payer.call("pay", ["channel": first, "amount": "1", "count": .int(Int64(max(2_000, Int(3_000 * seconds)))), "rate": 1_000])
         printRow("ack latency at 1,000/s: p50 / p99 / max", "\(ms(paced["latencyMs"]?["p50"])) / \(ms(paced["latencyMs"]?["p99"])) / \(ms(paced["latencyMs"]?["max"])) ms",
                  "≤ 1 / ≤ 5 ms")
@@ -301,5 +304,101 @@ final class BenchNode: @unchecked Sendable {
         _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
         _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
         return Int(UInt16(bigEndian: addr.sin_port))
+    }
+}
+
+
+/// The disk's durable-write floor: what one SQLite commit in `synchronous=FULL` WAL mode cannot go
+/// below (it writes its WAL frames, then syncs the WAL once). `paymesh-bench fsync` prints it alone;
+/// `paymesh-bench payments` prints it next to the ack latency of the same run. An acknowledged
+/// payment at a paced rate costs two such syncs in series (the payer persists before it sends, the
+/// payee before it acknowledges, Specs/channels.md §4.2), so twice this floor bounds its latency.
+struct DiskBench {
+    /// Where the files go: the directory the bench's nodes keep their stores in.
+    var directory = NSTemporaryDirectory()
+    var samples = 400
+
+    struct Figures {
+        var one: Percentiles
+        var twoInSeries: Percentiles
+    }
+
+    struct Percentiles {
+        var p50: Double
+        var p99: Double
+        var max: Double
+
+        init(_ millis: [Double]) {
+            let s = millis.sorted()
+            p50 = s.isEmpty ? 0 : s[s.count / 2]
+            p99 = s.isEmpty ? 0 : s[min(s.count - 1, s.count * 99 / 100)]
+            max = s.last ?? 0
+        }
+
+        var text: String { String(format: "%.2f / %.2f / %.2f ms", p50, p99, max) }
+    }
+
+    /// One 4 KiB overwrite + `fdatasync` (a WAL frame rewritten after a WAL restart), and the same
+    /// on two files one after the other (the payer's sync, then the payee's).
+    func measure() throws -> Figures {
+        let a = try SyncedFile(path: directory + "/pmb-fsync-a-\(getpid())")
+        let b = try SyncedFile(path: directory + "/pmb-fsync-b-\(getpid())")
+        defer { a.remove(); b.remove() }
+        for _ in 0..<10 { try a.sync(); try b.sync() } // warm-up: the blocks exist, as in a reused WAL
+        var one: [Double] = [], two: [Double] = []
+        for _ in 0..<samples {
+            let t0 = nowNanos()
+            try a.sync()
+            let t1 = nowNanos()
+            try b.sync()
+            let t2 = nowNanos()
+            one.append(Double(t1 - t0) / 1e6)
+            two.append(Double(t2 - t0) / 1e6)
+        }
+        return Figures(one: Percentiles(one), twoInSeries: Percentiles(two))
+    }
+
+    func run() throws {
+        let f = try measure()
+        print("durable write on \(directory): 4 KiB overwrite + fdatasync, \(samples) samples")
+        printRow("one sync: p50 / p99 / max", f.one.text)
+        printRow("two in series: p50 / p99 / max", f.twoInSeries.text)
+        // The same while another thread syncs a third file back to back: on a virtual disk the
+        // latency of a sync can depend on whether the device is already busy.
+        let busy = try SyncedFile(path: directory + "/pmb-fsync-c-\(getpid())")
+        let stop = StopFlag()
+        let thread = Thread { while !stop.value.load(ordering: .relaxed) { try? busy.sync() } }
+        thread.start()
+        let g = try measure()
+        stop.value.store(true, ordering: .relaxed)
+        printRow("one sync, disk busy: p50 / p99 / max", g.one.text)
+        printRow("two in series, disk busy: p50 / p99 / max", g.twoInSeries.text)
+        busy.remove()
+    }
+
+    final class StopFlag: Sendable { let value = Atomic<Bool>(false) }
+
+    /// A file of one 4 KiB block rewritten and synced with `fdatasync` (as SQLite syncs its WAL on
+    /// Linux). Used by one thread at a time.
+    final class SyncedFile: @unchecked Sendable {
+        let fd: Int32
+        let path: String
+        private var block = [UInt8](repeating: 0x5a, count: 4_096)
+
+        init(path: String) throws {
+            self.path = path
+            fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0o600)
+            guard fd >= 0 else { throw PaymentsBench.Failure("cannot create \(path): errno \(errno)") }
+        }
+
+        deinit { close(fd) }
+
+        func sync() throws {
+            block[0] &+= 1
+            let written = block.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+            guard written == block.count, fdatasync(fd) == 0 else { throw PaymentsBench.Failure("write/sync of \(path) failed: errno \(errno)") }
+        }
+
+        func remove() { unlink(path) }
     }
 }

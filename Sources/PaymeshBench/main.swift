@@ -5,6 +5,7 @@ import Foundation
 //   swift run -c release paymesh-bench node [--seconds S]   (needs the paymesh executable built alongside)
 //   swift run -c release paymesh-bench gossip [--nodes N] [--messages M] [--latency MS]   (in-memory simulation)
 //   swift run -c release paymesh-bench onion [--seconds S]
+//   swift run -c release paymesh-bench fsync [--samples N] [--dir PATH]
 //   swift run -c release paymesh-bench route [--nodes N] [--channels M] [--searches S] [--history H] [--seed X]
 let args = Array(CommandLine.arguments.dropFirst())
 let command = args.first ?? "wire"
@@ -63,6 +64,13 @@ case "soak":
         print("paymesh-bench soak: \(error)")
         exit(1)
     }
+case "fsync":
+    // paymesh-bench fsync [--samples N] [--dir PATH]: the disk's durable-write floor (one sync, two in series)
+    func option(_ name: String) -> String? { args.firstIndex(of: name).flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil } }
+    var bench = DiskBench()
+    if let v = option("--samples").flatMap(Int.init), v > 0 { bench.samples = v }
+    if let v = option("--dir") { bench.directory = v }
+    try bench.run()
 case "gossip":
     // paymesh-bench gossip [--nodes N] [--messages M] [--latency MS] [--seed S]
     func option(_ name: String) -> String? { args.firstIndex(of: name).flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil } }
@@ -73,6 +81,6 @@ case "gossip":
     if let v = option("--seed").flatMap(UInt64.init) { bench.seed = v }
     try bench.run()
 default:
-    print("usage: paymesh-bench wire|node|payments|onion|route|soak|gossip [--seconds S] [--only handshakes|bulk|messages|memory (wire)] [--sync full|normal (payments)]")
+    print("usage: paymesh-bench wire|node|payments|onion|route|soak|gossip|fsync [--seconds S] [--only handshakes|bulk|messages|memory (wire)] [--sync full|normal (payments)]")
     exit(2)
 }

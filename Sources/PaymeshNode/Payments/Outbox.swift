@@ -4,6 +4,7 @@ import PaymeshChannels
 import PaymeshCrypto
 import PaymeshMessages
 import PaymeshStore
+import Synchronization
 
 /// What one actor turn produced: the writes to make durable and, after them, the effects.
 struct StepBuilder {
@@ -62,6 +63,16 @@ struct StepBuilder {
     mutating func sendNow(_ messages: [Message], to peer: EthereumAddress) {
         for m in messages { effects.append(.send(peer, m)) }
     }
+}
+
+/// How many voucher requests are on their way to the store in `voucherChain` tasks (not yet
+/// enqueued). A link decrements it right after its request is enqueued, so zero means every earlier
+/// request is in the store's queue and a new one may be enqueued directly behind them.
+final class ChainLinks: Sendable {
+    private let count = Atomic<Int>(0)
+    var isEmpty: Bool { count.load(ordering: .sequentiallyConsistent) == 0 }
+    func add() { count.add(1, ordering: .sequentiallyConsistent) }
+    func remove() { count.subtract(1, ordering: .sequentiallyConsistent) }
 }
 
 /// Steps waiting for their writes, released strictly in the order they were enqueued.
@@ -198,23 +209,32 @@ extension PaymentsService {
         let store = self.store, ledger = self.ledger, logger = self.logger
         if !step.vouchers.isEmpty {
             // Every voucher of the step in one guarded request (one savepoint of one group commit),
-            // after any pending row insert of its channels. The requests are enqueued in step order
-            // (each link of `voucherChain` waits for the previous one to be enqueued, not committed),
+            // after any pending row insert of its channels. The requests are enqueued in step order,
             // so the store's guard (nonce above the stored latest) sees each channel's batches in order.
-            let before = step.vouchers.keys.compactMap { coldTail[$0] }
             let vouchers = step.vouchers.values.flatMap { $0 }
-            let previous = voucherChain, jobs = jobContinuation
-            voucherChain = Task {
-                await previous?.value
-                for t in before { _ = await t.value }
-                store.enqueueVouchers(vouchers) { result in
-                    var failure: String?
-                    if case .failure(let error) = result {
-                        failure = "\(error)"
-                        logger.error("voucher write failed", metadata: ["vouchers": "\(vouchers.count)", "error": "\(error)"])
-                    }
-                    let failed = failure
-                    jobs.yield { await self.writeFinished(id, failure: failed) }
+            let jobs = jobContinuation
+            let completion: @Sendable (Result<Void, StoreError>) -> Void = { result in
+                var failure: String?
+                if case .failure(let error) = result {
+                    failure = "\(error)"
+                    logger.error("voucher write failed", metadata: ["vouchers": "\(vouchers.count)", "error": "\(error)"])
+                }
+                jobs.yield(.written(step: id, failure: failure))
+            }
+            if chainLinks.isEmpty, step.vouchers.keys.allSatisfy({ coldPending[$0] == nil }) {
+                // Nothing enqueued before it is still on its way: enqueue now, from this turn.
+                store.enqueueVouchers(vouchers, completion: completion)
+            } else {
+                // Behind an earlier link not yet enqueued, or a cold write of its channels not yet
+                // durable: the link waits for them (to be enqueued, resp. durable), then enqueues.
+                let before = step.vouchers.keys.compactMap { coldPending[$0] == nil ? nil : coldTail[$0] }
+                let previous = voucherChain, links = chainLinks
+                links.add()
+                voucherChain = Task {
+                    await previous?.value
+                    for t in before { _ = await t.value }
+                    store.enqueueVouchers(vouchers, completion: completion)
+                    links.remove()
                 }
             }
         }
@@ -225,10 +245,11 @@ extension PaymentsService {
                 return await Self.apply(write, store: store, ledger: ledger, logger: logger)
             }
             coldTail[channel] = task
+            coldPending[channel, default: 0] += 1
             spawn {
                 let failure = await task.value
                 if failure == nil, case .insert = write { await self.channelStored() }
-                await self.writeFinished(id, failure: failure)
+                await self.coldWriteFinished(id, channel: channel, failure: failure)
             }
         }
         if step.writeCount == 0 { releaseReady() }
@@ -260,6 +281,11 @@ extension PaymentsService {
     func writeFinished(_ id: UInt64, failure: String?) {
         outbox.finished(id, failure: failure)
         releaseReady()
+    }
+
+    private func coldWriteFinished(_ id: UInt64, channel: ChannelID, failure: String?) {
+        if let n = coldPending[channel], n > 1 { coldPending[channel] = n - 1 } else { coldPending[channel] = nil }
+        writeFinished(id, failure: failure)
     }
 
     /// Performs the effects of every leading step whose writes are durable; one write per peer.

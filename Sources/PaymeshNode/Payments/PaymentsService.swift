@@ -57,6 +57,11 @@ public actor PaymentsService {
     var coldTail: [ChannelID: Task<String?, Never>] = [:]
     /// The last guarded voucher request: done once it is enqueued in the store (keeps them in order).
     var voucherChain: Task<Void, Never>?
+    /// Voucher requests of `voucherChain` not yet enqueued in the store, and per channel the cold
+    /// writes not yet finished: when both are zero for a step, its vouchers are enqueued at once
+    /// from this actor turn (no task in between, Outbox.enqueue).
+    let chainLinks = ChainLinks()
+    var coldPending: [ChannelID: Int] = [:]
     /// Channels to reload from the store after a failed write (see `reloadIfNeeded`).
     var needsReload: Set<ChannelID> = []
     /// `<datadir>/channels.marker`: exists once this node has stored a channel.
@@ -83,9 +88,15 @@ public actor PaymentsService {
     /// Signalled after every channel state change (the gossip service re-reads `views()`), whether
     /// or not anyone subscribes to the event hub.
     public nonisolated let channelChanges = ChangeSignal()
-    let jobs: AsyncStream<@Sendable () async -> Void>
-    let jobContinuation: AsyncStream<@Sendable () async -> Void>.Continuation
+    let jobs: AsyncStream<PaymentsJob>
+    let jobContinuation: AsyncStream<PaymentsJob>.Continuation
     var stopped = false
+
+    /// What `run()` does for the rest of the service: start a task, or finish a voucher write.
+    enum PaymentsJob: Sendable {
+        case run(@Sendable () async -> Void)
+        case written(step: UInt64, failure: String?)
+    }
 
     struct Persisted {
         var cold: ColdKey
@@ -180,7 +191,14 @@ public actor PaymentsService {
                     for await e in peerEvents { await self.peerChanged(e.peer, up: e.isUp) }
                 }
             }
-            for await job in jobs { group.addTask { await job() } }
+            for await job in jobs {
+                switch job {
+                case .run(let body): group.addTask { await body() }
+                // On this actor, in this turn: a durable voucher write releases its step's acks and
+                // sends without another task in between (the writer thread → this loop → the peer).
+                case .written(let step, let failure): await writeFinished(step, failure: failure)
+                }
+            }
             group.cancelAll()
         }
     }
@@ -199,7 +217,7 @@ public actor PaymentsService {
         jobContinuation.finish()
     }
 
-    func spawn(_ job: @escaping @Sendable () async -> Void) { jobContinuation.yield(job) }
+    func spawn(_ job: @escaping @Sendable () async -> Void) { jobContinuation.yield(.run(job)) }
 
     /// Wall-clock milliseconds from the injected clock (what goes on the wire and into the store).
     nonisolated func now() -> UInt64 { clock.unixMillis }

@@ -85,6 +85,30 @@ final class SQLiteConnection {
         return value
     }
 
+    // MARK: WAL checkpoints (WALCheckpointer)
+
+    /// Replaces SQLite's automatic checkpoint on this connection (run inside the COMMIT that takes
+    /// the WAL past 1,000 pages) by `length`, set after each commit to the frames the WAL holds.
+    /// `length` must outlive the connection (the writer owns both).
+    func observeWAL(_ length: WALLength) {
+        sqlite3_wal_hook(handle, { context, _, _, frames in
+            Unmanaged<WALLength>.fromOpaque(context!).takeUnretainedValue().frames = Int(frames)
+            return SQLITE_OK
+        }, Unmanaged.passUnretained(length).toOpaque())
+    }
+
+    /// A PASSIVE checkpoint: copies what it can of the WAL into the database file (and syncs it)
+    /// without waiting for the writer or readers. Returns how many frames of the WAL are now
+    /// checkpointed, or nil when another checkpoint was in progress (SQLITE_BUSY: that one does the work).
+    @discardableResult
+    func checkpointPassive() throws(StoreError) -> Int? {
+        var walFrames: Int32 = 0, checkpointed: Int32 = 0
+        let rc = sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, &walFrames, &checkpointed)
+        if rc & 0xff == SQLITE_BUSY { return nil }
+        guard rc == SQLITE_OK else { throw error(rc, message: lastMessage, context: "wal_checkpoint(PASSIVE)") }
+        return Int(checkpointed)
+    }
+
     var changes: Int { Int(sqlite3_changes(handle)) }
     var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
 

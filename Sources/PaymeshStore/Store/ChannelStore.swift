@@ -39,7 +39,9 @@ public final class ChannelStore: Sendable {
             self.path = path
             self.configuration = configuration
             reader = Mutex(readConnection)
-            writer = GroupCommitWriter(connection: writeConnection, configuration: configuration)
+            let checkpointConnection = try SQLiteConnection(path: path, mode: .readWrite)
+            writer = GroupCommitWriter(connection: writeConnection, checkpointer: WALCheckpointer(connection: checkpointConnection),
+                                       configuration: configuration)
         } catch {
             throw StoreFiles.diagnose(error, path: path)
         }

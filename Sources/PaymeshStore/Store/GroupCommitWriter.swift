@@ -10,8 +10,12 @@ import Synchronization
 /// then resumes each caller with its own result. Requests that arrive while a commit is syncing
 /// wait for the next batch, so the sync rate bounds the number of batches, not of requests.
 ///
-/// Thread safety (`@unchecked Sendable`): `connection` is used only by the writer thread once `start()`
-/// ran (until it sets it to nil on exit); everything else shared lives in `state`, guarded by its mutex.
+/// The writer connection does not checkpoint inside its commits: `checkpointer` does it on its own
+/// thread when the WAL grows (`WALCheckpointer`).
+///
+/// Thread safety (`@unchecked Sendable`): `connection` and `walLength` are used only by the writer
+/// thread once `start()` ran (until it sets `connection` to nil on exit); everything else shared
+/// lives in `state`, guarded by its mutex.
 final class GroupCommitWriter: @unchecked Sendable {
     private typealias Waiter = CheckedContinuation<Result<Void, StoreError>, Never>
 
@@ -42,19 +46,28 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let configuration: StoreConfiguration
     private let state = Mutex(State())
     private let wakeup = DispatchSemaphore(value: 0)
+    private let checkpointer: WALCheckpointer
+    private let walLength = WALLength()
 
-    init(connection: SQLiteConnection, configuration: StoreConfiguration) {
+    init(connection: SQLiteConnection, checkpointer: WALCheckpointer, configuration: StoreConfiguration) {
         self.connection = connection
+        self.checkpointer = checkpointer
         self.configuration = configuration
+        connection.observeWAL(walLength)
     }
 
     func start() {
+        checkpointer.start()
         let thread = Thread { [self] in run() }
         thread.name = "paymesh-store-writer"
         thread.start()
     }
 
-    var statistics: StoreStatistics { state.withLock { $0.statistics } }
+    var statistics: StoreStatistics {
+        var s = state.withLock { $0.statistics }
+        s.checkpoints = checkpointer.counts.checkpoints
+        return s
+    }
 
     var health: StoreHealth { state.withLock { $0.health } }
 
@@ -88,7 +101,8 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
     }
 
-    /// Stops accepting requests, lets the writer finish what is queued, and waits for it to exit.
+    /// Stops accepting requests, lets the writer finish what is queued, and waits for it (and then
+    /// the checkpointer) to exit.
     func close() async {
         await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
             let (alreadyExited, wake) = state.withLock { s -> (Bool, Bool) in
@@ -101,10 +115,12 @@ final class GroupCommitWriter: @unchecked Sendable {
             }
             if alreadyExited { waiter.resume() } else if wake { wakeup.signal() }
         }
+        await checkpointer.close()
     }
 
     /// Asks the writer to exit after the queue drains, without waiting (used from `deinit`).
     func requestClose() {
+        checkpointer.requestClose()
         let wake = state.withLock { s -> Bool in
             s.closing = true
             let wake = s.writerIdle
@@ -218,6 +234,25 @@ final class GroupCommitWriter: @unchecked Sendable {
         observer?(batch.count, took)
         // Only now, after COMMIT returned, is each request durable: resume the callers.
         for (pending, result) in zip(batch, results) { pending.resume(result) }
+        if batchError == nil { checkpointIfDue(db) }
+    }
+
+    /// After a commit: 1,000 frames not yet checkpointed get a background checkpoint. A WAL that
+    /// reached `inlineFrames` is checkpointed here, between two batches (the callers were resumed
+    /// already): with no writer appending meanwhile it ends fully checkpointed, so the next commit
+    /// starts the WAL over from its beginning (a background checkpoint seldom finishes between two
+    /// commits, so under steady load the WAL only restarts this way).
+    private func checkpointIfDue(_ db: SQLiteConnection) {
+        let frames = walLength.frames
+        if frames >= WALCheckpointer.inlineFrames {
+            walLength.frames = 0
+            if let done = try? db.checkpointPassive() {
+                checkpointer.checkpointed(done)
+                state.withLock { $0.statistics.inlineCheckpoints += 1 }
+            }
+        } else if checkpointer.unchecked(frames: frames) >= WALCheckpointer.requestFrames {
+            checkpointer.request()
+        }
     }
 
     /// Runs one request in a savepoint; on any failure of the request itself rolls back to it and
@@ -241,4 +276,148 @@ final class GroupCommitWriter: @unchecked Sendable {
         guard let code = error.sqliteCode else { return error.isUnusableFile }
         return code == SQLITE_CORRUPT || code == SQLITE_NOTADB
     }
+}
+
+
+/// Checkpoints the WAL on its own thread and connection, so that no commit waits for one
+/// (Specs/storage.md, "Checkpoints").
+///
+/// SQLite's automatic checkpoint runs inside the COMMIT of the transaction that takes the WAL past
+/// 1,000 pages: that commit — and every request of its batch, and the batches queued behind it —
+/// waits for the database file to be written and synced twice. Here the writer connection has no
+/// automatic checkpoint; after each commit the writer learns the WAL's length and, at
+/// `requestFrames`, asks this thread for a PASSIVE checkpoint, which copies committed frames into
+/// the database while the writer keeps appending (WAL mode allows one writer and one checkpointer
+/// at once). Durability does not change: a commit is durable once its WAL sync returns, whether or
+/// not it was checkpointed; after a crash SQLite replays the WAL.
+///
+/// Thread safety (`@unchecked Sendable`): `connection` is used only by the checkpointer thread once
+/// `start()` ran (until it sets it to nil on exit); everything else shared lives in `state`.
+final class WALCheckpointer: @unchecked Sendable {
+    /// The writer asks for a checkpoint once the WAL holds this many frames not yet checkpointed
+    /// (SQLite's default `wal_autocheckpoint`: as much checkpoint work as SQLite would do).
+    static let requestFrames = 1_000
+    /// …and checkpoints on its own connection, on the commit path, at this many (64 MiB of 4 KiB
+    /// pages, the store's `journal_size_limit`): the WAL stays bounded when a background checkpoint
+    /// cannot keep up with the writer.
+    static let inlineFrames = 16_384
+
+    private struct State {
+        var requested = false
+        var idle = false
+        var closing = false
+        var exited = false
+        var closeWaiters: [CheckedContinuation<Void, Never>] = []
+        var checkpoints = 0
+        var failures = 0
+        /// Frames of the WAL checkpointed by the last checkpoint (from its start).
+        var backfilled = 0
+    }
+
+    private var connection: SQLiteConnection?
+    private let state = Mutex(State())
+    private let wakeup = DispatchSemaphore(value: 0)
+
+    init(connection: SQLiteConnection) {
+        self.connection = connection
+    }
+
+    func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = "paymesh-store-checkpointer"
+        thread.start()
+    }
+
+    /// Background checkpoints run, and how many of them failed (the WAL then stays as it is and the
+    /// next request tries again; no commit depends on a checkpoint).
+    var counts: (checkpoints: Int, failures: Int) { state.withLock { ($0.checkpoints, $0.failures) } }
+
+    /// How many of the WAL's `frames` the last checkpoint did not copy. Fewer frames than it copied
+    /// mean the WAL started over since: then all of them.
+    func unchecked(frames: Int) -> Int {
+        let done = state.withLock { $0.backfilled }
+        return frames >= done ? frames - done : frames
+    }
+
+    /// A checkpoint (this thread's or the writer's) left `frames` frames of the WAL checkpointed.
+    func checkpointed(_ frames: Int) { state.withLock { $0.backfilled = frames } }
+
+    /// Asks for a checkpoint (from the writer thread, after a commit); requests made while one runs
+    /// are merged into the next.
+    func request() {
+        let wake = state.withLock { s -> Bool in
+            guard !s.closing else { return false }
+            s.requested = true
+            defer { s.idle = false }
+            return s.idle
+        }
+        if wake { wakeup.signal() }
+    }
+
+    /// Stops after the checkpoint in progress, if any, and closes the connection.
+    func close() async {
+        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+            let (alreadyExited, wake) = state.withLock { s -> (Bool, Bool) in
+                if s.exited { return (true, false) }
+                s.closing = true
+                s.closeWaiters.append(waiter)
+                defer { s.idle = false }
+                return (false, s.idle)
+            }
+            if alreadyExited { waiter.resume() } else if wake { wakeup.signal() }
+        }
+    }
+
+    /// Asks the thread to exit without waiting (used from `deinit`).
+    func requestClose() {
+        let wake = state.withLock { s -> Bool in
+            s.closing = true
+            defer { s.idle = false }
+            return s.idle
+        }
+        if wake { wakeup.signal() }
+    }
+
+    private func run() {
+        while true {
+            enum Next { case checkpoint, sleep, exit([CheckedContinuation<Void, Never>]) }
+            let next = state.withLock { s -> Next in
+                // A request made before closing still runs: the writer's last commits may have asked for it.
+                if s.requested {
+                    s.requested = false
+                    return .checkpoint
+                }
+                if s.closing {
+                    s.exited = true
+                    defer { s.closeWaiters = [] }
+                    return .exit(s.closeWaiters)
+                }
+                s.idle = true
+                return .sleep
+            }
+            switch next {
+            case .sleep: wakeup.wait()
+            case .checkpoint:
+                let outcome: Int??
+                do { outcome = .some(try connection!.checkpointPassive()) } catch { outcome = nil }
+                state.withLock { s in
+                    switch outcome {
+                    case .some(.some(let frames)): s.checkpoints += 1; s.backfilled = frames
+                    case .some(.none): break // the writer's inline checkpoint was running
+                    case .none: s.failures += 1
+                    }
+                }
+            case .exit(let waiters):
+                connection = nil
+                waiters.forEach { $0.resume() }
+                return
+            }
+        }
+    }
+}
+
+/// Told by SQLite after each commit of the writer connection how many frames the WAL holds
+/// (`sqlite3_wal_hook`). Used on the writer thread only.
+final class WALLength {
+    var frames = 0
 }

@@ -40,12 +40,19 @@ public struct StoreStatistics: Sendable, Hashable {
     public var largestBatch: Int
     /// Batches aborted by a failure of the file or its environment (disk full, I/O error…).
     public var failedBatches: Int
+    /// WAL checkpoints run by the checkpointer thread, off the commit path (Specs/storage.md, "Checkpoints").
+    public var checkpoints: Int
+    /// …and by the writer itself, because the WAL reached `WALCheckpointer.inlineFrames`.
+    public var inlineCheckpoints: Int
 
-    public init(commits: Int = 0, requests: Int = 0, largestBatch: Int = 0, failedBatches: Int = 0) {
+    public init(commits: Int = 0, requests: Int = 0, largestBatch: Int = 0, failedBatches: Int = 0, checkpoints: Int = 0,
+                inlineCheckpoints: Int = 0) {
         self.commits = commits
         self.requests = requests
         self.largestBatch = largestBatch
         self.failedBatches = failedBatches
+        self.checkpoints = checkpoints
+        self.inlineCheckpoints = inlineCheckpoints
     }
 }
 
