@@ -36,6 +36,8 @@ struct Start: AsyncParsableCommand {
     var assets: [String] = []
     @Option(help: "Serve HTTP (/metrics) on host:port, or on 127.0.0.1:PORT given a port alone; port 0 picks a free one (default off).")
     var http: String?
+    @Option(name: .customLong("gossip-stale"), help: "Seconds after which unrefreshed channels and nodes leave the gossip graph (default 14 days); own announcements are refreshed every quarter of it.")
+    var gossipStale: String?
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -54,7 +56,8 @@ struct Start: AsyncParsableCommand {
             merged = merged.overridden(by: .environment(environment))
             merged = merged.overridden(by: NodeOptions(dataDir: dataDir, listen: listen, logLevel: logLevel, logFile: logFile,
                                                        peers: peers.isEmpty ? nil : peers, noMdns: noMdns ? true : nil,
-                                                       assets: assets.isEmpty ? nil : assets, logFormat: logFormat, http: http))
+                                                       assets: assets.isEmpty ? nil : assets, logFormat: logFormat, http: http,
+                                                       gossipStale: gossipStale))
             options = merged
             configuration = try options.nodeConfiguration()
             level = try options.resolvedLogLevel

@@ -19,12 +19,18 @@ public struct NodeOptions: Hashable, Sendable {
     public var assets: [String]?
     /// The HTTP listener: `host:port`, or a port alone for 127.0.0.1 (`--http`, `PAYMESH_HTTP`, `"http"`).
     public var http: String?
+    /// Seconds after which an unrefreshed channel, channel end or node leaves the gossip graph
+    /// (`--gossip-stale`, `PAYMESH_GOSSIP_STALE`, config key `gossip-stale`; default 14 days). The
+    /// node then refreshes its own announcements every quarter of it and prunes as often (≤ 60 s).
+    public var gossipStale: String?
 
     public static let defaultDataDir = "~/.paymesh"
     public static let defaultListen = "127.0.0.1:0"
 
     public init(dataDir: String? = nil, listen: String? = nil, logLevel: String? = nil, logFile: String? = nil,
-                peers: [String]? = nil, noMdns: Bool? = nil, assets: [String]? = nil, logFormat: String? = nil, http: String? = nil) {
+                peers: [String]? = nil, noMdns: Bool? = nil, assets: [String]? = nil, logFormat: String? = nil, http: String? = nil,
+                gossipStale: String? = nil) {
+        self.gossipStale = gossipStale
         self.assets = assets
         self.logFormat = logFormat
         self.http = http
@@ -47,7 +53,8 @@ public struct NodeOptions: Hashable, Sendable {
             noMdns: value("PAYMESH_NO_MDNS").map { ["1", "true", "yes"].contains($0.lowercased()) },
             assets: value("PAYMESH_ASSETS").map { $0.split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty } },
             logFormat: value("PAYMESH_LOG_FORMAT"),
-            http: value("PAYMESH_HTTP"))
+            http: value("PAYMESH_HTTP"),
+            gossipStale: value("PAYMESH_GOSSIP_STALE"))
     }
 
     /// A JSON config file with the flags' names as keys:
@@ -83,8 +90,9 @@ public struct NodeOptions: Hashable, Sendable {
                 }
                 options.assets = a.compactMap(\.stringValue)
             case "http": options.http = try string()
+            case "gossip-stale": options.gossipStale = v.intValue.map { "\($0)" } ?? (try string())
             default:
-                throw .configuration("\(path): unknown key \(key) (known: data-dir, listen, log-level, log-file, log-format, peers, no-mdns, assets, http)")
+                throw .configuration("\(path): unknown key \(key) (known: data-dir, listen, log-level, log-file, log-format, peers, no-mdns, assets, http, gossip-stale)")
             }
         }
         return options
@@ -95,7 +103,7 @@ public struct NodeOptions: Hashable, Sendable {
         NodeOptions(dataDir: other.dataDir ?? dataDir, listen: other.listen ?? listen, logLevel: other.logLevel ?? logLevel,
                     logFile: other.logFile ?? logFile, peers: other.peers.flatMap { $0.isEmpty ? nil : $0 } ?? peers,
                     noMdns: other.noMdns ?? noMdns, assets: other.assets.flatMap { $0.isEmpty ? nil : $0 } ?? assets,
-                    logFormat: other.logFormat ?? logFormat, http: other.http ?? http)
+                    logFormat: other.logFormat ?? logFormat, http: other.http ?? http, gossipStale: other.gossipStale ?? gossipStale)
     }
 
     public var resolvedLogLevel: Logger.Level {
@@ -132,6 +140,15 @@ public struct NodeOptions: Hashable, Sendable {
                                               http: try http.map(Self.httpEndpoint))
         configuration.pinnedPeers = pinned
         configuration.payments.assets = try PaymentsConfiguration.parseAssets(assets ?? [])
+        if let gossipStale, configuration.gossip != nil {
+            guard let seconds = Int64(gossipStale), (4...31_536_000).contains(seconds) else {
+                throw .configuration("gossip-stale \(gossipStale): seconds, 4…31536000")
+            }
+            configuration.gossip?.graphLimits.channelStaleMillis = UInt64(seconds) * 1_000
+            configuration.gossip?.graphLimits.nodeStaleMillis = UInt64(seconds) * 1_000
+            configuration.gossip?.refreshInterval = min(configuration.gossip!.refreshInterval, .seconds(seconds / 4))
+            configuration.gossip?.pruneInterval = min(configuration.gossip!.pruneInterval, .seconds(seconds / 4))
+        }
         return configuration
     }
 

@@ -52,6 +52,11 @@ struct MessageCache: Sendable {
         windows.prefix(gossipWindows).reversed().flatMap { $0 }.filter { entries[$0]?.message.topic == topic }
     }
 
+    /// Ids of `topic` in every window, oldest first.
+    func allIDs(_ topic: GossipTopic) -> [GossipMessageID] {
+        windows.reversed().flatMap { $0 }.filter { entries[$0]?.message.topic == topic }
+    }
+
     /// Heartbeat: the oldest window falls out.
     mutating func shift() {
         for id in windows.removeLast() { entries[id] = nil }
