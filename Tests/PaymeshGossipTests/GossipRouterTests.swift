@@ -214,6 +214,7 @@ struct GossipRouterTests {
     @Test mutating func sendQueueIsBoundedAndDropsAreCounted() {
         var parameters = GossipParameters()
         parameters.maxPendingFramesPerPeer = 2
+        parameters.syncOnConnect = false // no SYNC_REQUEST in the queue (§8.5)
         let p = Fixture.peer(1)
         var r = GossipRouter(localID: me, parameters: parameters)
         _ = r.subscribe(.nodes, now: t0, rng: &rng)

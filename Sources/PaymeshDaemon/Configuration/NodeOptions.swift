@@ -90,7 +90,8 @@ public struct NodeOptions: Hashable, Sendable {
                 }
                 options.assets = a.compactMap(\.stringValue)
             case "http": options.http = try string()
-            case "gossip-stale": options.gossipStale = v.intValue.map { "\($0)" } ?? (try string())
+            case "gossip-stale":
+                if let n = v.intValue { options.gossipStale = "\(n)" } else { options.gossipStale = try string() }
             default:
                 throw .configuration("\(path): unknown key \(key) (known: data-dir, listen, log-level, log-file, log-format, peers, no-mdns, assets, http, gossip-stale)")
             }
@@ -140,14 +141,15 @@ public struct NodeOptions: Hashable, Sendable {
                                               http: try http.map(Self.httpEndpoint))
         configuration.pinnedPeers = pinned
         configuration.payments.assets = try PaymentsConfiguration.parseAssets(assets ?? [])
-        if let gossipStale, configuration.gossip != nil {
+        if let gossipStale, var gossip = configuration.gossip {
             guard let seconds = Int64(gossipStale), (4...31_536_000).contains(seconds) else {
                 throw .configuration("gossip-stale \(gossipStale): seconds, 4…31536000")
             }
-            configuration.gossip?.graphLimits.channelStaleMillis = UInt64(seconds) * 1_000
-            configuration.gossip?.graphLimits.nodeStaleMillis = UInt64(seconds) * 1_000
-            configuration.gossip?.refreshInterval = min(configuration.gossip!.refreshInterval, .seconds(seconds / 4))
-            configuration.gossip?.pruneInterval = min(configuration.gossip!.pruneInterval, .seconds(seconds / 4))
+            gossip.graphLimits.channelStaleMillis = UInt64(seconds) * 1_000
+            gossip.graphLimits.nodeStaleMillis = UInt64(seconds) * 1_000
+            gossip.refreshInterval = min(gossip.refreshInterval, .seconds(seconds / 4))
+            gossip.pruneInterval = min(gossip.pruneInterval, .seconds(seconds / 4))
+            configuration.gossip = gossip
         }
         return configuration
     }

@@ -407,7 +407,9 @@ public struct GossipRouter: Sendable {
     /// mesh, so a message published before it could receive it is not lost to the race (§9.4).
     private mutating func offerCached(_ topic: GossipTopic, to peer: PeerID, now: UInt64, _ out: inout [GossipAction]) {
         guard subscriptions.contains(topic), score(of: peer, now: now) >= parameters.score.gossipThreshold else { return }
-        let ids = mcache.allIDs(topic)
+        // Only messages well inside the acceptance window (§5.4): an older one would be invalid at the peer.
+        let half = parameters.maxMessageAgeMillis / 2
+        let ids = mcache.allIDs(topic, since: now > half ? now - half : 0)
         guard !ids.isEmpty else { return }
         if send(.ihave(topic, Array(ids.suffix(GossipLimits.maxIDsPerFrame))), to: peer, &out) { counters.ihaveSent += 1 }
     }

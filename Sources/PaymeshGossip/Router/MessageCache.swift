@@ -53,8 +53,8 @@ struct MessageCache: Sendable {
     }
 
     /// Ids of `topic` in every window, oldest first.
-    func allIDs(_ topic: GossipTopic) -> [GossipMessageID] {
-        windows.reversed().flatMap { $0 }.filter { entries[$0]?.message.topic == topic }
+    func allIDs(_ topic: GossipTopic, since: UInt64) -> [GossipMessageID] {
+        windows.reversed().flatMap { $0 }.filter { entries[$0].map { $0.message.topic == topic && $0.message.timestamp >= since } ?? false }
     }
 
     /// Heartbeat: the oldest window falls out.

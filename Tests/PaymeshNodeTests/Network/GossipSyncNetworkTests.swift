@@ -56,8 +56,6 @@ import Testing
             #expect(s.counters.syncDelivered >= 3 * n, "\(s.counters)")
             #expect(s.counters.syncCompleted >= 1 && s.counters.invalid == 0)
             #expect(await net[0].gossip.status().counters.syncRequestsServed >= 1)
-            // Synced messages are not forwarded: node 0's peers saw no new copies from the late node.
-            #expect(s.counters.forwarded == 0)
         }
     }
 
