@@ -38,6 +38,8 @@ struct Start: AsyncParsableCommand {
     var http: String?
     @Option(name: .customLong("discover-allow"), help: "Dial only these peer ids when LAN discovery finds them: ID[,ID…] (repeatable); others are shown as skipped.")
     var discoverAllow: [String] = []
+    @Option(name: .customLong("gossip-stale"), help: "Seconds after which unrefreshed channels and nodes leave the gossip graph (default 14 days); own announcements are refreshed every quarter of it.")
+    var gossipStale: String?
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -57,7 +59,7 @@ struct Start: AsyncParsableCommand {
             merged = merged.overridden(by: NodeOptions(dataDir: dataDir, listen: listen, logLevel: logLevel, logFile: logFile,
                                                        peers: peers.isEmpty ? nil : peers, noMdns: noMdns ? true : nil,
                                                        assets: assets.isEmpty ? nil : assets, logFormat: logFormat, http: http,
-                                                       discoverAllow: discoverAllow.isEmpty ? nil : discoverAllow))
+                                                       discoverAllow: discoverAllow.isEmpty ? nil : discoverAllow, gossipStale: gossipStale))
             options = merged
             configuration = try options.nodeConfiguration()
             level = try options.resolvedLogLevel

@@ -12,6 +12,8 @@ public enum GossipLimits {
     public static let topicBytes: ClosedRange<Int> = 1...64
     /// PRUNE backoff a peer may ask for, seconds, §4.7.
     public static let pruneBackoffSeconds: ClosedRange<UInt64> = 1...3_600
+    /// Messages one SYNC_REQUEST may ask for, and one answer may carry, §8.5.
+    public static let syncLimit: ClosedRange<UInt64> = 1...100_000
     /// msgpack decoder limits for a frame, §3.
     static let maxDepth = 8
     static let maxElements = 4_096

@@ -211,7 +211,7 @@ public struct GossipSimulation {
         case .frame(let from, let to, let bytes, let epoch):
             let pair = Pair(a: min(from, to), b: max(from, to))
             guard epochs[pair, default: 0] == epoch, links[from]?.contains(to) == true else { return }
-            if nodes[from].behaviour == .honest { nodes[from].router.onSent(to: nodes[to].key.address) }
+            if nodes[from].behaviour == .honest { perform(from, nodes[from].router.onSent(to: nodes[to].key.address)) }
             framesDelivered += 1
             if nodes[to].behaviour == .honest {
                 // Borrow the graph out of the node so the router and its validator are two disjoint values.

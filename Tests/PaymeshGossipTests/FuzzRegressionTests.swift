@@ -20,6 +20,7 @@ struct GossipFuzzRegressionTests {
             }
         }
         #expect(frames > 0 && deliveries > 0 && closed > 0, "the inputs cover frames, deliveries and lost framing")
-        #expect(errors.isSuperset(of: ["malformedFrame", "unsupportedVersion", "unknownFrameType", "malformedMessage"]), "\(errors.sorted())")
+        // The corpus's unknown frame types were 9–11, which graph sync (§8.5) made known types.
+        #expect(errors.isSuperset(of: ["malformedFrame", "unsupportedVersion", "malformedMessage"]), "\(errors.sorted())")
     }
 }

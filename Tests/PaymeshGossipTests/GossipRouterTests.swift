@@ -28,7 +28,8 @@ struct GossipRouterTests {
         #expect(r.subscribe(.nodes, now: t0, rng: &rng).isEmpty)
         #expect(r.subscribe(.channels, now: t0, rng: &rng).isEmpty)
         let p = Fixture.peer(1)
-        #expect(r.onPeerConnected(p, now: t0) == [.send(.subscribe(.channels), to: p), .send(.subscribe(.nodes), to: p)])
+        #expect(r.onPeerConnected(p, now: t0) == [.send(.subscribe(.channels), to: p), .send(.subscribe(.nodes), to: p),
+                                                  .send(.syncRequest(limit: 20_000), to: p)])
         #expect(r.unsubscribe(.channels, now: t0) == [.send(.unsubscribe(.channels), to: p)])
     }
 
@@ -213,6 +214,7 @@ struct GossipRouterTests {
     @Test mutating func sendQueueIsBoundedAndDropsAreCounted() {
         var parameters = GossipParameters()
         parameters.maxPendingFramesPerPeer = 2
+        parameters.syncOnConnect = false // no SYNC_REQUEST in the queue (§8.5)
         let p = Fixture.peer(1)
         var r = GossipRouter(localID: me, parameters: parameters)
         _ = r.subscribe(.nodes, now: t0, rng: &rng)

@@ -138,6 +138,10 @@ def main():
     proposal = dict(announce)
     proposal["signature_b"] = placeholder
     add("announce_signatures (proposal)", 8, {"announce": proposal})
+    # Graph sync (gossip.md §8.5).
+    add("sync_request", 9, {"limit": 20000})
+    add("sync_message", 10, {"body": messages[0]["body_hex"], "signature": messages[0]["signature"]})
+    add("sync_end", 11, {"count": 1})
 
     def raw(obj):
         return framed(pack(obj)).hex()
@@ -154,7 +158,9 @@ def main():
         {"description": "announce_signatures with peer_a > peer_b",
          "hex": raw({"v": 1, "type": 8, "data": {"announce": dict(wire(announce), peer_a=bytes.fromhex(announce["peer_b"]), peer_b=bytes.fromhex(announce["peer_a"]))}}),
          "expected": "malformedFrame"},
-        {"description": "type 9", "hex": raw({"v": 1, "type": 9, "data": {}}), "expected": "unknownFrameType"},
+        {"description": "type 12", "hex": raw({"v": 1, "type": 12, "data": {}}), "expected": "unknownFrameType"},
+        {"description": "sync_request with limit 0", "hex": raw({"v": 1, "type": 9, "data": {"limit": 0}}), "expected": "malformedFrame"},
+        {"description": "sync_end without count", "hex": raw({"v": 1, "type": 11, "data": {}}), "expected": "malformedFrame"},
         {"description": "topic with a space", "hex": raw({"v": 1, "type": 1, "data": {"topic": "a b"}}), "expected": "malformedFrame"},
         {"description": "topic 65 bytes", "hex": raw({"v": 1, "type": 6, "data": {"topic": "t" * 65}}), "expected": "malformedFrame"},
         {"description": "prune backoff 0", "hex": raw({"v": 1, "type": 7, "data": {"topic": "t", "backoff": 0}}), "expected": "malformedFrame"},

@@ -19,7 +19,7 @@ public struct GossipMethods: ConsoleMethodGroup {
         let g = gossip
         return [ConsoleMethod(
             "gossip.status", summary: "Topics, mesh peers, per-peer scores with their components, and the counters (every drop by reason).",
-            result: "{topics, mesh: {topic: [id]}, peers: [{id, topics, score, components: {timeInMesh, firstDeliveries, meshDeliveryDeficit, invalidMessages, application, ipColocation, behaviourPenalty}}], counters: {received, delivered, duplicates, invalid, published, forwarded, framesReceived, framesSent, dropped: {reason: n}, droppedTotal, …}, driver: {heartbeats, writeFailures, streamOpenFailures, announcementsRefused, prunedChannels, prunedNodes, prunedServices}, graph: {channels, nodes, services}, announcements: {announceable, announced, proposalsSent, counterSigned}}"
+            result: "{topics, mesh: {topic: [id]}, peers: [{id, topics, score, components: {timeInMesh, firstDeliveries, meshDeliveryDeficit, invalidMessages, application, ipColocation, behaviourPenalty}}], counters: {received, delivered, duplicates, invalid, published, forwarded, framesReceived, framesSent, dropped: {reason: n}, droppedTotal, …}, driver: {heartbeats, writeFailures, streamOpenFailures, announcementsRefused, prunedChannels, prunedNodes, prunedServices, misbehaviourReported}, sync: {requestsSent, requestsServed, messagesSent, messagesReceived, delivered, completed}, graph: {channels, nodes, services}, announcements: {announceable, announced, proposalsSent, counterSigned}}"
         ) { _ in Self.statusJSON(await g.status()) },
 
         ConsoleMethod(
@@ -163,10 +163,14 @@ public struct GossipMethods: ConsoleMethodGroup {
                          "framesReceived": JSONValue(c.framesReceived), "framesSent": JSONValue(c.framesSent),
                          "ihaveSent": JSONValue(c.ihaveSent), "iwantSent": JSONValue(c.iwantSent), "brokenPromises": JSONValue(c.brokenPromises),
                          "dropped": .object(dropped), "droppedTotal": JSONValue(c.droppedTotal)],
+            "sync": ["requestsSent": JSONValue(c.syncRequestsSent), "requestsServed": JSONValue(c.syncRequestsServed),
+                     "messagesSent": JSONValue(c.syncMessagesSent), "messagesReceived": JSONValue(c.syncMessagesReceived),
+                     "delivered": JSONValue(c.syncDelivered), "completed": JSONValue(c.syncCompleted)],
             "driver": ["heartbeats": JSONValue(s.driver.heartbeats), "writeFailures": JSONValue(s.driver.writeFailures),
                        "streamOpenFailures": JSONValue(s.driver.streamOpenFailures), "announcementsRefused": JSONValue(s.driver.announcementsRefused),
                        "prunedChannels": JSONValue(s.driver.prunedChannels), "prunedNodes": JSONValue(s.driver.prunedNodes),
-                       "prunedServices": JSONValue(s.driver.prunedServices)],
+                       "prunedServices": JSONValue(s.driver.prunedServices),
+                       "misbehaviourReported": JSONValue(s.driver.misbehaviourReported)],
             "graph": ["channels": JSONValue(s.graphChannels), "nodes": JSONValue(s.graphNodes), "services": JSONValue(s.graphServices)],
             "announcements": ["announceable": JSONValue(s.announceable), "announced": JSONValue(s.announced),
                               "proposalsSent": JSONValue(s.proposalsSent), "counterSigned": JSONValue(s.counterSigned)],

@@ -22,14 +22,19 @@ public struct NodeOptions: Hashable, Sendable {
     /// Peer ids LAN discovery may dial (`--discover-allow ID[,ID…]`, repeatable;
     /// `PAYMESH_DISCOVER_ALLOW` comma-separated; config key `discover-allow`, an array); nil: any.
     public var discoverAllow: [String]?
+    /// Seconds after which an unrefreshed channel, channel end or node leaves the gossip graph
+    /// (`--gossip-stale`, `PAYMESH_GOSSIP_STALE`, config key `gossip-stale`; default 14 days). The
+    /// node then refreshes its own announcements every quarter of it and prunes as often (≤ 60 s).
+    public var gossipStale: String?
 
     public static let defaultDataDir = "~/.paymesh"
     public static let defaultListen = "127.0.0.1:0"
 
     public init(dataDir: String? = nil, listen: String? = nil, logLevel: String? = nil, logFile: String? = nil,
                 peers: [String]? = nil, noMdns: Bool? = nil, assets: [String]? = nil, logFormat: String? = nil, http: String? = nil,
-                discoverAllow: [String]? = nil) {
+                discoverAllow: [String]? = nil, gossipStale: String? = nil) {
         self.discoverAllow = discoverAllow
+        self.gossipStale = gossipStale
         self.assets = assets
         self.logFormat = logFormat
         self.http = http
@@ -52,7 +57,8 @@ public struct NodeOptions: Hashable, Sendable {
             noMdns: value("PAYMESH_NO_MDNS").map { ["1", "true", "yes"].contains($0.lowercased()) },
             assets: value("PAYMESH_ASSETS").map { $0.split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty } },
             logFormat: value("PAYMESH_LOG_FORMAT"),
-            http: value("PAYMESH_HTTP"))
+            http: value("PAYMESH_HTTP"),
+            gossipStale: value("PAYMESH_GOSSIP_STALE"))
         options.discoverAllow = value("PAYMESH_DISCOVER_ALLOW").map(Self.idList)
         return options
     }
@@ -100,8 +106,10 @@ public struct NodeOptions: Hashable, Sendable {
                     throw .configuration("\(path): discover-allow must be an array of peer ids")
                 }
                 options.discoverAllow = a.compactMap(\.stringValue)
+            case "gossip-stale":
+                if let n = v.intValue { options.gossipStale = "\(n)" } else { options.gossipStale = try string() }
             default:
-                throw .configuration("\(path): unknown key \(key) (known: data-dir, listen, log-level, log-file, log-format, peers, no-mdns, assets, http, discover-allow)")
+                throw .configuration("\(path): unknown key \(key) (known: data-dir, listen, log-level, log-file, log-format, peers, no-mdns, assets, http, discover-allow, gossip-stale)")
             }
         }
         return options
@@ -112,7 +120,7 @@ public struct NodeOptions: Hashable, Sendable {
         var merged = NodeOptions(dataDir: other.dataDir ?? dataDir, listen: other.listen ?? listen, logLevel: other.logLevel ?? logLevel,
                     logFile: other.logFile ?? logFile, peers: other.peers.flatMap { $0.isEmpty ? nil : $0 } ?? peers,
                     noMdns: other.noMdns ?? noMdns, assets: other.assets.flatMap { $0.isEmpty ? nil : $0 } ?? assets,
-                    logFormat: other.logFormat ?? logFormat, http: other.http ?? http)
+                    logFormat: other.logFormat ?? logFormat, http: other.http ?? http, gossipStale: other.gossipStale ?? gossipStale)
         merged.discoverAllow = other.discoverAllow ?? discoverAllow
         return merged
     }
@@ -152,6 +160,16 @@ public struct NodeOptions: Hashable, Sendable {
         configuration.pinnedPeers = pinned
         configuration.discoverAllow = try discoverAllow.map(Self.allowedIDs)
         configuration.payments.assets = try PaymentsConfiguration.parseAssets(assets ?? [])
+        if let gossipStale, var gossip = configuration.gossip {
+            guard let seconds = Int64(gossipStale), (4...31_536_000).contains(seconds) else {
+                throw .configuration("gossip-stale \(gossipStale): seconds, 4…31536000")
+            }
+            gossip.graphLimits.channelStaleMillis = UInt64(seconds) * 1_000
+            gossip.graphLimits.nodeStaleMillis = UInt64(seconds) * 1_000
+            gossip.refreshInterval = min(gossip.refreshInterval, .seconds(seconds / 4))
+            gossip.pruneInterval = min(gossip.pruneInterval, .seconds(seconds / 4))
+            configuration.gossip = gossip
+        }
         return configuration
     }
 

@@ -23,16 +23,22 @@ public struct NetworkGraph: GossipValidator, Sendable {
 
     public struct Channel: Sendable, Hashable {
         public var announcement: ChannelAnnounce
+        /// The signed message that carried the latest announcement (answers graph-sync requests, §8.5).
+        public internal(set) var message: GossipMessage
         /// Each end's latest update and its timestamp (from that end's envelope): `update(from:)`.
         var a: UpdateEntry?
         var b: UpdateEntry?
-        /// Our clock when it was first accepted and last refreshed (announcement or update).
+        /// Our clock when it was first accepted and last refreshed (announcement or update); for an
+        /// entry learned by graph sync, the origin's timestamp (§8.5).
         public internal(set) var firstSeen: UInt64
         public internal(set) var lastRefresh: UInt64
 
         struct UpdateEntry: Sendable, Hashable {
             var update: ChannelUpdate
             var timestamp: UInt64
+            var message: GossipMessage
+            /// When it counts as refreshed (our clock; a synced one: its timestamp).
+            var refreshed: UInt64
         }
 
         public func update(from end: EthereumAddress) -> (update: ChannelUpdate, timestamp: UInt64)? {
@@ -46,6 +52,7 @@ public struct NetworkGraph: GossipValidator, Sendable {
         public var announcement: NodeAnnouncement
         public var timestamp: UInt64
         public internal(set) var lastRefresh: UInt64
+        public internal(set) var message: GossipMessage
     }
 
     public struct ServiceKey: Sendable, Hashable, Comparable {
@@ -58,6 +65,7 @@ public struct NetworkGraph: GossipValidator, Sendable {
         public var origin: EthereumAddress
         public var announcement: ServiceAnnouncement
         public var timestamp: UInt64
+        public internal(set) var message: GossipMessage
     }
 
     public let limits: Limits
@@ -71,15 +79,36 @@ public struct NetworkGraph: GossipValidator, Sendable {
     // MARK: validation (§8.1)
 
     public mutating func validate(_ message: GossipMessage, now: UInt64) -> GossipValidation {
+        apply(message, refreshed: now, now: now)
+    }
+
+    /// A stored message from a peer's graph-sync answer (§8.5): its age counts from its own
+    /// timestamp, so a channel or node is never kept alive longer than its origin refreshed it.
+    public mutating func validateSynced(_ message: GossipMessage, now: UInt64) -> GossipValidation {
+        let refreshed = min(message.timestamp, now)
         switch message.payload {
-        case .channelAnnounce(let announce): applyAnnounce(announce, origin: message.origin, now: now)
-        case .channelUpdate(let update): applyUpdate(update, origin: message.origin, timestamp: message.timestamp, now: now)
-        case .node(let node): applyNode(node, origin: message.origin, timestamp: message.timestamp, now: now)
-        case .service(let service): applyService(service, origin: message.origin, timestamp: message.timestamp, now: now)
+        case .channelAnnounce, .channelUpdate:
+            guard refreshed + limits.channelStaleMillis > now else { return .ignore("synced channel message older than the stale period") }
+        case .node:
+            guard refreshed + limits.nodeStaleMillis > now else { return .ignore("synced node announcement older than the stale period") }
+        case .service:
+            break // expiry is checked as for a published one
+        }
+        return apply(message, refreshed: refreshed, now: now)
+    }
+
+    /// `refreshed`: the time the entry counts as refreshed at (our clock, or a synced message's timestamp).
+    private mutating func apply(_ message: GossipMessage, refreshed: UInt64, now: UInt64) -> GossipValidation {
+        switch message.payload {
+        case .channelAnnounce(let announce): applyAnnounce(announce, message, refreshed: refreshed)
+        case .channelUpdate(let update): applyUpdate(update, message, refreshed: refreshed)
+        case .node(let node): applyNode(node, message, refreshed: refreshed)
+        case .service(let service): applyService(service, message, now: now)
         }
     }
 
-    private mutating func applyAnnounce(_ a: ChannelAnnounce, origin: EthereumAddress, now: UInt64) -> GossipValidation {
+    private mutating func applyAnnounce(_ a: ChannelAnnounce, _ message: GossipMessage, refreshed now: UInt64) -> GossipValidation {
+        let origin = message.origin
         // Both signatures were verified with the envelope; the publisher must be one of the ends.
         guard a.peerA == origin || a.peerB == origin else { return .reject("CHANNEL_ANNOUNCE published by neither end") }
         if var existing = channels[a.channelID] {
@@ -87,16 +116,18 @@ public struct NetworkGraph: GossipValidator, Sendable {
             guard old.peerA == a.peerA, old.peerB == a.peerB, old.asset == a.asset else { return .ignore("channel id announced with other ends") }
             guard a.timestamp >= old.timestamp else { return .ignore("older announcement") }
             existing.announcement = a
+            if message.timestamp >= existing.message.timestamp { existing.message = message }
             existing.lastRefresh = max(existing.lastRefresh, now)
             channels[a.channelID] = existing
             return .accept
         }
         guard channels.count < limits.maxChannels else { return .ignore("channel table full") }
-        channels[a.channelID] = Channel(announcement: a, firstSeen: now, lastRefresh: now)
+        channels[a.channelID] = Channel(announcement: a, message: message, firstSeen: now, lastRefresh: now)
         return .accept
     }
 
-    private mutating func applyUpdate(_ u: ChannelUpdate, origin: EthereumAddress, timestamp: UInt64, now: UInt64) -> GossipValidation {
+    private mutating func applyUpdate(_ u: ChannelUpdate, _ message: GossipMessage, refreshed now: UInt64) -> GossipValidation {
+        let origin = message.origin, timestamp = message.timestamp
         guard var channel = channels[u.channelID] else { return .ignore("update for an unknown channel") }
         let isA = channel.announcement.peerA == origin
         guard isA || channel.announcement.peerB == origin else { return .reject("channel update from neither end") }
@@ -105,24 +136,26 @@ public struct NetworkGraph: GossipValidator, Sendable {
             guard timestamp > previous.timestamp else { return .ignore("stale channel update") }
             guard timestamp >= previous.timestamp + limits.channelUpdateMinIntervalMillis else { return .ignore("channel update rate") }
         }
-        let entry = Channel.UpdateEntry(update: u, timestamp: timestamp)
+        let entry = Channel.UpdateEntry(update: u, timestamp: timestamp, message: message, refreshed: now)
         if isA { channel.a = entry } else { channel.b = entry }
         channel.lastRefresh = max(channel.lastRefresh, now)
         channels[u.channelID] = channel
         return .accept
     }
 
-    private mutating func applyNode(_ n: NodeAnnouncement, origin: EthereumAddress, timestamp: UInt64, now: UInt64) -> GossipValidation {
+    private mutating func applyNode(_ n: NodeAnnouncement, _ message: GossipMessage, refreshed now: UInt64) -> GossipValidation {
+        let origin = message.origin, timestamp = message.timestamp
         if let existing = nodes[origin] {
             guard timestamp > existing.timestamp else { return .ignore("stale node announcement") }
         } else {
             guard nodes.count < limits.maxNodes else { return .ignore("node table full") }
         }
-        nodes[origin] = Node(id: origin, announcement: n, timestamp: timestamp, lastRefresh: now)
+        nodes[origin] = Node(id: origin, announcement: n, timestamp: timestamp, lastRefresh: now, message: message)
         return .accept
     }
 
-    private mutating func applyService(_ s: ServiceAnnouncement, origin: EthereumAddress, timestamp: UInt64, now: UInt64) -> GossipValidation {
+    private mutating func applyService(_ s: ServiceAnnouncement, _ message: GossipMessage, now: UInt64) -> GossipValidation {
+        let origin = message.origin, timestamp = message.timestamp
         let key = ServiceKey(origin: origin, name: s.name)
         if let existing = services[key], timestamp <= existing.timestamp { return .ignore("stale service announcement") }
         if s.expires <= timestamp {
@@ -136,7 +169,7 @@ public struct NetworkGraph: GossipValidator, Sendable {
             guard servicesPerNode[origin, default: 0] < limits.maxServicesPerNode else { return .ignore("too many services from one node") }
             servicesPerNode[origin, default: 0] += 1
         }
-        services[key] = Service(origin: origin, announcement: s, timestamp: timestamp)
+        services[key] = Service(origin: origin, announcement: s, timestamp: timestamp, message: message)
         return .accept
     }
 
@@ -146,10 +179,45 @@ public struct NetworkGraph: GossipValidator, Sendable {
         if servicesPerNode[key.origin] == 0 { servicesPerNode[key.origin] = nil }
     }
 
+    // MARK: graph sync (§8.5)
+
+    /// The stored signed messages of `topics`: per channel (by id) its announcement then each
+    /// end's update, then node announcements, then unexpired services (by origin and name); at
+    /// most `limit`. Withdrawals are not kept, so none is sent.
+    public func syncMessages(topics: Set<GossipTopic>, now: UInt64, limit: Int) -> [GossipMessage] {
+        var out: [GossipMessage] = []
+        if topics.contains(.channels) {
+            for id in channels.keys.sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) {
+                let c = channels[id]!
+                guard c.lastRefresh + limits.channelStaleMillis > now else { continue }
+                out.append(c.message)
+                if let a = c.a { out.append(a.message) }
+                if let b = c.b { out.append(b.message) }
+                if out.count >= limit { return Array(out.prefix(limit)) }
+            }
+        }
+        if topics.contains(.nodes) {
+            for id in nodes.keys.sorted() where nodes[id]!.lastRefresh + limits.nodeStaleMillis > now {
+                out.append(nodes[id]!.message)
+                if out.count >= limit { return out }
+            }
+        }
+        if topics.contains(.services) {
+            for key in services.keys.sorted() where services[key]!.announcement.expires > now {
+                out.append(services[key]!.message)
+                if out.count >= limit { return out }
+            }
+        }
+        return out
+    }
+
     // MARK: pruning (§8.3)
 
     public struct Pruned: Sendable, Hashable {
         public var channels = 0, nodes = 0, services = 0
+        /// Channel ends whose update went unrefreshed for `channelStaleMillis` (the channel stays
+        /// while the other end refreshes it).
+        public var updates = 0
     }
 
     /// Removes channels not refreshed within `channelStaleMillis`, expired services and nodes not
@@ -157,9 +225,19 @@ public struct NetworkGraph: GossipValidator, Sendable {
     @discardableResult
     public mutating func prune(now: UInt64) -> Pruned {
         var pruned = Pruned()
-        for (id, channel) in channels where channel.lastRefresh + limits.channelStaleMillis <= now {
-            channels[id] = nil
-            pruned.channels += 1
+        for (id, channel) in channels {
+            if channel.lastRefresh + limits.channelStaleMillis <= now {
+                channels[id] = nil
+                pruned.channels += 1
+                continue
+            }
+            var c = channel
+            if let a = c.a, a.refreshed + limits.channelStaleMillis <= now { c.a = nil }
+            if let b = c.b, b.refreshed + limits.channelStaleMillis <= now { c.b = nil }
+            if c != channel {
+                pruned.updates += (channel.a != nil && c.a == nil ? 1 : 0) + (channel.b != nil && c.b == nil ? 1 : 0)
+                channels[id] = c
+            }
         }
         for (key, service) in services where service.announcement.expires <= now {
             removeService(key)

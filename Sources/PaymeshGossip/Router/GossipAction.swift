@@ -31,6 +31,18 @@ public enum GossipValidation: Sendable, Hashable {
 /// closures). The network graph is one; it applies what it accepts.
 public protocol GossipValidator {
     mutating func validate(_ message: GossipMessage, now: UInt64) -> GossipValidation
+    /// A stored message a peer sent in answer to our graph-sync request (§8.5): its timestamp may
+    /// be older than the acceptance window. Default: `validate`.
+    mutating func validateSynced(_ message: GossipMessage, now: UInt64) -> GossipValidation
+    /// The signed messages to answer a peer's graph-sync request with (§8.5), of `topics` only,
+    /// at most `limit`, in an order a receiver can apply (an announcement before its updates).
+    /// Default: none.
+    func syncMessages(topics: Set<GossipTopic>, now: UInt64, limit: Int) -> [GossipMessage]
+}
+
+extension GossipValidator {
+    public mutating func validateSynced(_ message: GossipMessage, now: UInt64) -> GossipValidation { validate(message, now: now) }
+    public func syncMessages(topics: Set<GossipTopic>, now: UInt64, limit: Int) -> [GossipMessage] { [] }
 }
 
 /// Accepts every message (tests, and a router without an application).

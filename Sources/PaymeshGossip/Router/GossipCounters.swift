@@ -8,6 +8,9 @@ public enum GossipDropReason: String, Sendable, Hashable, CaseIterable, Comparab
     case rejected, ignored
     case belowGossipThreshold, ihaveLimit, iwantRetransmitLimit
     case outboundQueueFull, unknownPeer
+    /// Graph sync (§8.5): a SYNC_MESSAGE / SYNC_END we did not ask for (or beyond what we asked),
+    /// a SYNC_REQUEST answered too recently.
+    case unsolicitedSync, syncRateLimited
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 }
@@ -34,6 +37,14 @@ public struct GossipCounters: Sendable, Hashable {
     /// Entries evicted before their time because a bounded cache was full (not message drops).
     public var seenEvicted = 0
     public var mcacheFull = 0
+    /// Graph sync (§8.5): requests sent and answered, SYNC_MESSAGE frames sent and received,
+    /// synced messages the graph accepted, answers completed (SYNC_END received).
+    public var syncRequestsSent = 0
+    public var syncRequestsServed = 0
+    public var syncMessagesSent = 0
+    public var syncMessagesReceived = 0
+    public var syncDelivered = 0
+    public var syncCompleted = 0
     public var dropped: [GossipDropReason: Int] = [:]
 
     public init() {}

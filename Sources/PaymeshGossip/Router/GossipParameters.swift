@@ -61,6 +61,18 @@ public struct GossipParameters: Sendable, Hashable {
     public var retainScoreMillis: UInt64 = 600_000
     public var maxRetainedScores = 1_024
 
+    // §8.5 graph sync
+    /// Ask every new gossip peer for its graph (SYNC_REQUEST after our SUBSCRIBEs).
+    public var syncOnConnect = true
+    /// Messages we ask for and the most we answer with.
+    public var syncMaxMessages = 20_000
+    /// One answer per peer per this long; further requests are dropped (`syncRateLimited`).
+    public var syncMinIntervalMillis: UInt64 = 60_000
+    /// Our request lapses when no SYNC_MESSAGE arrived for this long.
+    public var syncIdleTimeoutMillis: UInt64 = 60_000
+    /// Peers whose last answer time we remember (further requests are refused until room frees).
+    public var maxSyncServedPeers = 1_024
+
     public var score = GossipScoreParameters()
 
     public init() {}

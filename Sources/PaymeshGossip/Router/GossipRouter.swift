@@ -18,6 +18,20 @@ public struct GossipRouter: Sendable {
         var pending = 0
         var ihaveFrames = 0
         var iwantAsked = 0
+        /// Our answer to the peer's SYNC_REQUEST (§8.5), sent as its send queue drains.
+        var syncOut: SyncAnswer?
+        /// Our SYNC_REQUEST to the peer, while it may still be answered.
+        var syncIn: SyncWait?
+    }
+
+    struct SyncAnswer: Sendable {
+        var messages: [GossipMessage]
+        var next = 0
+    }
+
+    struct SyncWait: Sendable {
+        var remaining: Int
+        var deadline: UInt64
     }
 
     public let localID: PeerID
@@ -41,6 +55,8 @@ public struct GossipRouter: Sendable {
     var promises: [GossipMessageID: [PeerID: UInt64]] = [:]
     var promiseCount = 0
     var origins: [PeerID: TokenBucket] = [:]
+    /// When we last answered each peer's SYNC_REQUEST (§8.5), bounded by `maxSyncServedPeers`.
+    var syncServed: [PeerID: UInt64] = [:]
 
     public init(localID: PeerID, parameters: GossipParameters = GossipParameters()) {
         self.localID = localID
@@ -62,6 +78,14 @@ public struct GossipRouter: Sendable {
         retained[peer] = nil
         var out: [GossipAction] = []
         for topic in subscriptions.sorted() { send(.subscribe(topic), to: peer, &out) }
+        if parameters.syncOnConnect, !subscriptions.isEmpty {
+            // §8.5: after our SUBSCRIBEs (the peer answers for the topics they name).
+            let limit = max(1, min(parameters.syncMaxMessages, Int(GossipLimits.syncLimit.upperBound)))
+            if send(.syncRequest(limit: UInt64(limit)), to: peer, &out) {
+                peers[peer]!.syncIn = SyncWait(remaining: limit, deadline: now + parameters.syncIdleTimeoutMillis)
+                counters.syncRequestsSent += 1
+            }
+        }
         return out
     }
 
@@ -80,11 +104,17 @@ public struct GossipRouter: Sendable {
         }
     }
 
-    /// The driver wrote `frames` frames to `peer` (frees room in its bounded send queue).
-    public mutating func onSent(to peer: PeerID, frames: Int = 1) {
-        guard var p = peers[peer] else { return }
+    /// The driver wrote `frames` frames to `peer` (frees room in its bounded send queue). Returns
+    /// the next frames of a graph-sync answer in progress (§8.5), if any.
+    @discardableResult
+    public mutating func onSent(to peer: PeerID, frames: Int = 1) -> [GossipAction] {
+        guard var p = peers[peer] else { return [] }
         p.pending = max(0, p.pending - frames)
         peers[peer] = p
+        guard p.syncOut != nil else { return [] }
+        var out: [GossipAction] = []
+        pumpSync(to: peer, &out)
+        return out
     }
 
     /// P5: the application's opinion of a peer (e.g. from payments).
@@ -239,9 +269,12 @@ public struct GossipRouter: Sendable {
             counters.drop(.graylisted)
             return []
         }
-        if case .publish = frame {
+        switch frame {
+        case .publish:
             guard peers[peer]!.publishBucket.take(now: now) else { return rateLimited(peer) }
-        } else {
+        case .syncMessage:
+            break // bounded by our request instead (§8.5, §11.1)
+        default:
             guard peers[peer]!.controlBucket.take(now: now) else { return rateLimited(peer) }
         }
         var out: [GossipAction] = []
@@ -249,8 +282,9 @@ public struct GossipRouter: Sendable {
         case .subscribe(let topic):
             if !peers[peer]!.topics.contains(topic), peers[peer]!.topics.count >= parameters.maxTopicsPerPeer {
                 counters.drop(.topicLimit)
-            } else {
-                peers[peer]!.topics.insert(topic)
+            } else if peers[peer]!.topics.insert(topic).inserted {
+                // §9.4: what we published or forwarded before its SUBSCRIBE arrived is offered now.
+                offerCached(topic, to: peer, now: now, &out)
             }
         case .unsubscribe(let topic):
             peers[peer]!.topics.remove(topic)
@@ -270,8 +304,114 @@ public struct GossipRouter: Sendable {
             backoff[topic, default: [:]][peer] = max(backoff[topic]?[peer] ?? 0, until)
         case .announceSignatures(let announce):
             out = onAnnounceSignatures(announce, from: peer)
+        case .syncRequest(let limit):
+            onSyncRequest(limit: limit, from: peer, now: now, validator: validator, &out)
+        case .syncMessage(let message):
+            out = onSyncMessage(message, from: peer, now: now, validator: &validator)
+        case .syncEnd:
+            if peers[peer]!.syncIn != nil {
+                peers[peer]!.syncIn = nil
+                counters.syncCompleted += 1
+            } else {
+                counters.drop(.unsolicitedSync)
+            }
         }
         return out
+    }
+
+    // MARK: graph sync (§8.5)
+
+    private mutating func onSyncRequest<V: GossipValidator>(limit: UInt64, from peer: PeerID, now: UInt64, validator: V,
+                                                            _ out: inout [GossipAction]) {
+        if let last = syncServed[peer], last + parameters.syncMinIntervalMillis > now {
+            counters.drop(.syncRateLimited)
+            return
+        }
+        guard peers[peer]!.syncOut == nil, syncServed[peer] != nil || syncServed.count < parameters.maxSyncServedPeers else {
+            counters.drop(.syncRateLimited)
+            return
+        }
+        syncServed[peer] = now
+        counters.syncRequestsServed += 1
+        let topics = peers[peer]!.topics.intersection(subscriptions)
+        let n = Int(min(limit, UInt64(max(0, parameters.syncMaxMessages))))
+        let messages = topics.isEmpty || n == 0 ? [] : Array(validator.syncMessages(topics: topics, now: now, limit: n).prefix(n))
+        peers[peer]!.syncOut = SyncAnswer(messages: messages)
+        pumpSync(to: peer, &out)
+    }
+
+    /// Sends the next frames of our answer to `peer` while its send queue is at most half full
+    /// (the other half stays free for live gossip), then SYNC_END.
+    private mutating func pumpSync(to peer: PeerID, _ out: inout [GossipAction]) {
+        guard var answer = peers[peer]?.syncOut else { return }
+        let room = parameters.maxPendingFramesPerPeer / 2
+        while answer.next < answer.messages.count, peers[peer]!.pending < room {
+            send(.syncMessage(answer.messages[answer.next]), to: peer, &out)
+            answer.next += 1
+            counters.syncMessagesSent += 1
+        }
+        if answer.next == answer.messages.count, peers[peer]!.pending < parameters.maxPendingFramesPerPeer {
+            send(.syncEnd(count: UInt64(answer.messages.count)), to: peer, &out)
+            peers[peer]!.syncOut = nil
+        } else {
+            peers[peer]!.syncOut = answer
+        }
+    }
+
+    /// A stored message answering our request: validated like a PUBLISH (signature, the graph's
+    /// rules) except that its age is the graph's business, and never forwarded nor cached.
+    private mutating func onSyncMessage<V: GossipValidator>(_ message: GossipMessage, from peer: PeerID, now: UInt64,
+                                                            validator: inout V) -> [GossipAction] {
+        guard var wait = peers[peer]!.syncIn, wait.remaining > 0, now <= wait.deadline else {
+            // Not asked for, or beyond what we asked: the peer pushes unvalidated bulk at us.
+            counters.drop(.unsolicitedSync)
+            penalize(peer, behaviour: 1)
+            return []
+        }
+        wait.remaining -= 1
+        wait.deadline = now + parameters.syncIdleTimeoutMillis
+        peers[peer]!.syncIn = wait
+        counters.syncMessagesReceived += 1
+        guard subscriptions.contains(message.topic) else {
+            counters.drop(.notSubscribed)
+            return []
+        }
+        if seen.contains(message.id) {
+            counters.duplicates += 1
+            fulfilPromise(message.id, by: peer)
+            return []
+        }
+        guard message.timestamp <= now + parameters.maxClockSkewMillis else {
+            return invalid(message, from: peer, .timestampOutOfWindow,
+                           GossipError(.timestampOutOfWindow, "synced message timestamp \(message.timestamp) is in the future (now \(now))"))
+        }
+        do throws(GossipError) { try message.verifySignature() } catch {
+            return invalid(message, from: peer, .invalidSignature, error)
+        }
+        counters.seenEvicted += seen.insert(message.id, now: now)
+        fulfilPromise(message.id, by: peer)
+        switch validator.validateSynced(message, now: now) {
+        case .reject(let why):
+            return invalid(message, from: peer, .rejected, GossipError(.rejected, why))
+        case .ignore:
+            counters.drop(.ignored)
+            return []
+        case .accept:
+            counters.delivered += 1
+            counters.syncDelivered += 1
+            return [.deliver(message)]
+        }
+    }
+
+    /// IHAVE of the topic's cached ids (every window) to a peer that just subscribed or joined our
+    /// mesh, so a message published before it could receive it is not lost to the race (§9.4).
+    private mutating func offerCached(_ topic: GossipTopic, to peer: PeerID, now: UInt64, _ out: inout [GossipAction]) {
+        guard subscriptions.contains(topic), score(of: peer, now: now) >= parameters.score.gossipThreshold else { return }
+        // Only messages well inside the acceptance window (§5.4): an older one would be invalid at the peer.
+        let half = parameters.maxMessageAgeMillis / 2
+        let ids = mcache.allIDs(topic, since: now > half ? now - half : 0)
+        guard !ids.isEmpty else { return }
+        if send(.ihave(topic, Array(ids.suffix(GossipLimits.maxIDsPerFrame))), to: peer, &out) { counters.ihaveSent += 1 }
     }
 
     /// §7.5: the sender must be one end of the channel and its own signature must verify; else
@@ -439,6 +579,7 @@ public struct GossipRouter: Sendable {
             return out
         }
         joinMesh(peer, topic, now: now)
+        offerCached(topic, to: peer, now: now, &out)
         return out
     }
 
@@ -468,6 +609,7 @@ public struct GossipRouter: Sendable {
             peers[peer]!.ihaveFrames = 0
             peers[peer]!.iwantAsked = 0
         }
+        syncServed = syncServed.filter { $0.value + parameters.syncMinIntervalMillis > now }
         if origins.count >= parameters.maxTrackedOrigins {
             origins = origins.filter { !$0.value.isFull(now: now) }
         }
@@ -489,6 +631,7 @@ public struct GossipRouter: Sendable {
                 members.insert(peer)
                 joinMesh(peer, topic, now: now)
                 send(.graft(topic), to: peer, &out)
+                offerCached(topic, to: peer, now: now, &out)
             }
         }
         if members.count > p.dHigh {

@@ -52,6 +52,11 @@ struct MessageCache: Sendable {
         windows.prefix(gossipWindows).reversed().flatMap { $0 }.filter { entries[$0]?.message.topic == topic }
     }
 
+    /// Ids of `topic` in every window, oldest first.
+    func allIDs(_ topic: GossipTopic, since: UInt64) -> [GossipMessageID] {
+        windows.reversed().flatMap { $0 }.filter { entries[$0].map { $0.message.topic == topic && $0.message.timestamp >= since } ?? false }
+    }
+
     /// Heartbeat: the oldest window falls out.
     mutating func shift() {
         for id in windows.removeLast() { entries[id] = nil }

@@ -15,6 +15,12 @@ public enum GossipFrame: Sendable, Hashable {
     /// Not gossiped: a CHANNEL_ANNOUNCE exchanged between the channel's two ends to collect both
     /// signatures (§7.5). The sender's own signature is valid; the other may be a placeholder.
     case announceSignatures(ChannelAnnounce)
+    /// Graph sync (§8.5): ask the peer for the signed messages its graph holds, at most `limit`.
+    case syncRequest(limit: UInt64)
+    /// Graph sync: one stored signed message answering our SYNC_REQUEST (never forwarded).
+    case syncMessage(GossipMessage)
+    /// Graph sync: the answer is complete; `count` SYNC_MESSAGE frames were sent.
+    case syncEnd(count: UInt64)
 
     /// Envelope schema version (§3).
     public static let version: UInt64 = 1
@@ -24,6 +30,7 @@ public enum GossipFrame: Sendable, Hashable {
     public enum FrameType: UInt64, Sendable, CaseIterable {
         case subscribe = 1, unsubscribe = 2, publish = 3, ihave = 4, iwant = 5, graft = 6, prune = 7
         case announceSignatures = 8
+        case syncRequest = 9, syncMessage = 10, syncEnd = 11
     }
 
     public var type: FrameType {
@@ -36,6 +43,9 @@ public enum GossipFrame: Sendable, Hashable {
         case .graft: .graft
         case .prune: .prune
         case .announceSignatures: .announceSignatures
+        case .syncRequest: .syncRequest
+        case .syncMessage: .syncMessage
+        case .syncEnd: .syncEnd
         }
     }
 
@@ -47,7 +57,7 @@ public enum GossipFrame: Sendable, Hashable {
         switch self {
         case .subscribe(let topic), .unsubscribe(let topic), .graft(let topic):
             w.string("topic", topic.name)
-        case .publish(let message):
+        case .publish(let message), .syncMessage(let message):
             w.binary("body", message.body)
             w.binary("signature", message.signature.bytes)
         case .ihave(let topic, let ids):
@@ -60,6 +70,10 @@ public enum GossipFrame: Sendable, Hashable {
             w.uint("backoff", backoff)
         case .announceSignatures(let announce):
             w.put("announce", announce.encode())
+        case .syncRequest(let limit):
+            w.uint("limit", limit)
+        case .syncEnd(let count):
+            w.uint("count", count)
         }
         return w.value
     }
@@ -109,12 +123,15 @@ public enum GossipFrame: Sendable, Hashable {
         case .prune: self = .prune(try Self.topic(f), backoffSeconds: try f.uint("backoff", in: GossipLimits.pruneBackoffSeconds))
         case .ihave: self = .ihave(try Self.topic(f), try Self.ids(f))
         case .iwant: self = .iwant(try Self.ids(f))
-        case .publish:
+        case .publish, .syncMessage:
             let body = try f.binary("body", bytes: 1...GossipLimits.maxBodyBytes)
             let signature: Signature65 = try f.fixed("signature")
             // A body that breaks §5 is the origin's fault but reaches us through this frame: the
             // router counts it as an invalid message from the sender (not a framing error).
-            self = .publish(try GossipMessage(body: body, signature: signature))
+            let message = try GossipMessage(body: body, signature: signature)
+            self = type == .publish ? .publish(message) : .syncMessage(message)
+        case .syncRequest: self = .syncRequest(limit: try f.uint("limit", in: GossipLimits.syncLimit))
+        case .syncEnd: self = .syncEnd(count: try f.uint("count", in: 0...GossipLimits.syncLimit.upperBound))
         case .announceSignatures:
             guard let fields = try f.map("announce").mapValue else { throw f.fail("announce", "expected a map") }
             do throws(MessageError) { self = .announceSignatures(try ChannelAnnounce(fields: fields)) } catch {

@@ -83,6 +83,8 @@ public actor GossipService {
         public var prunedChannels = 0
         public var prunedNodes = 0
         public var prunedServices = 0
+        /// Acts of misbehaviour reported to the peer manager (`GossipMisbehaviour`).
+        public var misbehaviourReported = 0
     }
 
     init(key: IdentityKey, peers: PeerManager, payments: PaymentsService?, events: NodeEventHub,
@@ -216,7 +218,7 @@ public actor GossipService {
 
     private func sent(_ peer: EthereumAddress, _ generation: UInt64) {
         guard outboxes[peer]?.generation == generation else { return }
-        router.onSent(to: peer)
+        perform(router.onSent(to: peer))
         changes.signal()
     }
 
@@ -260,16 +262,20 @@ public actor GossipService {
     // MARK: performing the router's actions
 
     func perform(_ actions: [GossipAction]) {
+        var misbehaviour = GossipMisbehaviour()
+        defer { report(misbehaviour) }
         for action in actions {
             switch action {
             case .send(let frame, let peer):
-                if let outbox = outboxes[peer] { outbox.frames.yield(frame.encoded()) } else { router.onSent(to: peer) }
+                if let outbox = outboxes[peer] { outbox.frames.yield(frame.encoded()) } else { perform(router.onSent(to: peer)) }
             case .deliver(let message):
                 delivered(message)
             case .misbehaviour(let peer, let error):
                 logger.debug("gossip: invalid from peer", metadata: ["peer": "\(peer)", "error": "\(error)"])
+                misbehaviour.note(peer, error)
             case .closeStream(let peer, let error):
                 logger.notice("gossip framing lost; closing the peer's gossip stream", metadata: ["peer": "\(peer)", "error": "\(error)"])
+                misbehaviour.note(peer, error)
                 dropPeer(peer, reason: "framing lost: \(error)")
             case .announceSignatures(let announce, let peer):
                 if exchange.channels[announce.channelID] == nil, payments != nil {
@@ -282,6 +288,18 @@ public actor GossipService {
                     announcementReceived(announce, from: peer)
                 }
             }
+        }
+    }
+
+    /// What an honest peer never sends, counted against it in the peer table (one report per
+    /// peer per batch of actions), which bans it per its misbehaviour policy.
+    private func report(_ misbehaviour: GossipMisbehaviour) {
+        guard !misbehaviour.reports.isEmpty else { return }
+        let peers = self.peers
+        for (peer, report) in misbehaviour.reports.sorted(by: { $0.key < $1.key }) {
+            driverCounters.misbehaviourReported += report.count
+            logger.notice("gossip peer misbehaved", metadata: ["peer": "\(peer)", "count": "\(report.count)", "first": "\(report.first)"])
+            spawn { await peers.reportMisbehaviour(peer, count: report.count, reason: "gossip: \(report.first)") }
         }
     }
 
