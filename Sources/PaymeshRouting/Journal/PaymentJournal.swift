@@ -198,3 +198,40 @@ public struct PaymentJournal: Sendable, Hashable {
         if byHash[oldest.paymentHash] == oldest.id { byHash[oldest.paymentHash] = nil }
     }
 }
+
+// MARK: Restoring from storage
+
+extension PaymentJournal {
+    /// Puts back a payment read from storage (the node persists every change, Specs/routing.md §6):
+    /// the same id is replaced; a hash keeps pointing at the payment that is not failed.
+    public mutating func restore(_ payment: Payment) {
+        payments[payment.id] = payment
+        if let other = byHash[payment.paymentHash], other != payment.id, let held = payments[other], !isRetryable(held) { return }
+        byHash[payment.paymentHash] = payment.id
+    }
+}
+
+extension PaymentJournal.Payment {
+    /// A payment as stored (`PaymentJournal.restore`).
+    public init(id: PaymentJournal.PaymentID, paymentHash: Hash32, payee: EthereumAddress, amount: Amount, createdAt: UInt64,
+                status: PaymentJournal.Status, attempts: [PaymentJournal.Attempt], finishedAt: UInt64?) {
+        self.id = id
+        self.paymentHash = paymentHash
+        self.payee = payee
+        self.amount = amount
+        self.createdAt = createdAt
+        self.status = status
+        self.attempts = attempts
+        self.finishedAt = finishedAt
+    }
+}
+
+extension PaymentJournal.Attempt {
+    /// An attempt as stored (`PaymentJournal.restore`).
+    public init(route: Route, startedAt: UInt64, finishedAt: UInt64?, outcome: Outcome) {
+        self.route = route
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.outcome = outcome
+    }
+}
