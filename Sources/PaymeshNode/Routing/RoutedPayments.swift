@@ -226,9 +226,7 @@ extension RoutedPayments {
                 lastReason = "hop \(hop) (\(node)) failed with \(code)"
                 try await persist(id)
                 if hop == route.hops.count - 1, Self.payeeCodes.contains(code) {
-                    lastReason = "the payee refused the payment: \(code)"
-                    queue = []
-                    return try await giveUp(id, lastReason)
+                    return try await giveUp(id, "the payee refused the payment: \(code)")
                 }
             }
         }

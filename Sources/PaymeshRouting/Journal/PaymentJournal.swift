@@ -43,6 +43,14 @@ public struct PaymentJournal: Sendable, Hashable {
         public internal(set) var outcome: Outcome
         /// Fees this attempt pays (every hop's fee), atomic units.
         public var fees: Amount { route.totalFees }
+
+        /// An attempt (as recorded, or as stored: `PaymentJournal.restore`).
+        public init(route: Route, startedAt: UInt64, finishedAt: UInt64?, outcome: Outcome) {
+            self.route = route
+            self.startedAt = startedAt
+            self.finishedAt = finishedAt
+            self.outcome = outcome
+        }
     }
 
     public struct Payment: Sendable, Hashable {
@@ -59,6 +67,19 @@ public struct PaymentJournal: Sendable, Hashable {
             attempts.first { $0.outcome == .succeeded }?.fees ?? .zero
         }
         public var inFlight: Int? { attempts.lastIndex { $0.outcome == .inFlight } }
+
+        /// A payment (as begun, or as stored: `PaymentJournal.restore`).
+        public init(id: PaymentID, paymentHash: Hash32, payee: EthereumAddress, amount: Amount, createdAt: UInt64,
+                    status: Status, attempts: [Attempt], finishedAt: UInt64? = nil) {
+            self.id = id
+            self.paymentHash = paymentHash
+            self.payee = payee
+            self.amount = amount
+            self.createdAt = createdAt
+            self.status = status
+            self.attempts = attempts
+            self.finishedAt = finishedAt
+        }
     }
 
     /// What `begin` did.
@@ -208,30 +229,5 @@ extension PaymentJournal {
         payments[payment.id] = payment
         if let other = byHash[payment.paymentHash], other != payment.id, let held = payments[other], !isRetryable(held) { return }
         byHash[payment.paymentHash] = payment.id
-    }
-}
-
-extension PaymentJournal.Payment {
-    /// A payment as stored (`PaymentJournal.restore`).
-    public init(id: PaymentJournal.PaymentID, paymentHash: Hash32, payee: EthereumAddress, amount: Amount, createdAt: UInt64,
-                status: PaymentJournal.Status, attempts: [PaymentJournal.Attempt], finishedAt: UInt64?) {
-        self.id = id
-        self.paymentHash = paymentHash
-        self.payee = payee
-        self.amount = amount
-        self.createdAt = createdAt
-        self.status = status
-        self.attempts = attempts
-        self.finishedAt = finishedAt
-    }
-}
-
-extension PaymentJournal.Attempt {
-    /// An attempt as stored (`PaymentJournal.restore`).
-    public init(route: Route, startedAt: UInt64, finishedAt: UInt64?, outcome: Outcome) {
-        self.route = route
-        self.startedAt = startedAt
-        self.finishedAt = finishedAt
-        self.outcome = outcome
     }
 }
