@@ -46,10 +46,10 @@ import Testing
             try await net[payer].fund(deposit)
             channels.append(try await net[payer].openChannel(to: net[payee], deposit: deposit))
         }
-        let ids = net.nodes.map(\.id)
+        let ids = net.nodes.map(\.id), opened = channels
         try await net.runGossip("node 0 knows every channel and node", maxSteps: 60) {
             let (graph, _) = await net[0].gossip.graphSnapshot()
-            let updated = zip(channels, links).allSatisfy { id, link in graph.channels[id]?.update(from: ids[link.0]) != nil }
+            let updated = zip(opened, links).allSatisfy { id, link in graph.channels[id]?.update(from: ids[link.0]) != nil }
             return updated && ids.dropFirst().allSatisfy { graph.nodes[$0] != nil }
         }
         return channels
@@ -59,7 +59,7 @@ import Testing
 
     /// Waits until both ends of `channel` have settled exactly `paid` with no HTLC left.
     static func expectSettled(_ net: TestNetwork, _ payer: Int, _ payee: Int, _ channel: ChannelID, _ paid: UInt128) async throws {
-        try await net[payer].waitFor("\(channel) settled at \(paid) on both ends") {
+        _ = try await net[payer].waitFor("\(channel) settled at \(paid) on both ends") {
             let a = await net[payer].payments.htlcChannel(channel), b = await net[payee].payments.htlcChannel(channel)
             return a?.settled == paid && b?.settled == paid && a?.htlcs.isEmpty == true && b?.htlcs.isEmpty == true ? true : nil
         }
