@@ -215,12 +215,23 @@ public final class PaymeshNode: Service, Sendable {
         registry.register(SessionMethods(registry: registry, events: events))
         registry.register(PeerMethods(peers: peers))
         registry.register(DiscoveryMethods(discovery: discovery, peers: peers))
-        registry.register(PaymentsMethods(payments: payments))
+        // Routed payments (Sources/PaymeshNode/Routing): invoices, path search, the payment journal.
+        var routed: RoutedPayments?
+        if let gossip {
+            do { routed = try RoutedPayments(payments: payments, gossip: gossip) } catch {
+                await gossip.shutdown()
+                await payments.shutdown()
+                await endpoint.shutdown()
+                throw error
+            }
+        }
+        registry.register(PaymentsMethods(payments: payments, routed: routed))
         if let gossip {
             if (configuration.gossip?.addresses ?? []).isEmpty { await gossip.setAddresses([listen.description]) }
             registry.register(GossipMethods(gossip: gossip, payments: payments))
-            registry.register(RoutingMethods(gossip: gossip, payments: payments))
+            registry.register(RoutingMethods(gossip: gossip, payments: payments, routed: routed))
         }
+        if let routed { registry.register(RoutedPaymentMethods(routed: routed, payments: payments)) }
         let catalog: ServiceCatalog
         do {
             catalog = try ServiceCatalog(directory: directory, gossip: gossip)

@@ -53,6 +53,9 @@ public struct PaymeshErrorCode: RawRepresentable, Sendable, Hashable, CustomStri
     public static let finalIncorrectAmount = Self(rawValue: 1409)
     public static let finalIncorrectExpiry = Self(rawValue: 1410)
     public static let expiryTooFar = Self(rawValue: 1411)
+    // Routed payments at the payer (Paymesh; Specs/routing.md §6, invoice.md §4)
+    public static let paymentIDConflict = Self(rawValue: 1420)
+    public static let invoiceExpired = Self(rawValue: 1421)
     // Protocol (1500–1504 AgentPay; 1505 Paymesh)
     public static let unsupportedMessage = Self(rawValue: 1500)
     public static let malformedMessage = Self(rawValue: 1501)
@@ -108,6 +111,8 @@ public struct PaymeshErrorCode: RawRepresentable, Sendable, Hashable, CustomStri
         .finalIncorrectAmount: "FINAL_INCORRECT_AMOUNT",
         .finalIncorrectExpiry: "FINAL_INCORRECT_EXPIRY",
         .expiryTooFar: "EXPIRY_TOO_FAR",
+        .paymentIDConflict: "PAYMENT_ID_CONFLICT",
+        .invoiceExpired: "INVOICE_EXPIRED",
         .unsupportedMessage: "UNSUPPORTED_MESSAGE",
         .malformedMessage: "MALFORMED_MESSAGE",
         .internalError: "INTERNAL_ERROR",

@@ -83,7 +83,7 @@ import Testing
             await v5.close()
         }
         let store = try ChannelStore(path: path)
-        #expect(try store.storedSchemaVersion() == 6)
+        #expect(try store.storedSchemaVersion() == ChannelStore.schemaVersion)
         let c = StoredHTLCChannel(channelID: Fixtures.channelID(2), nonce: 1, settled: .zero, htlcs: [Self.htlc(1)])
         try await store.saveHTLCs(c)
         #expect(try store.loadHTLCChannels() == [c])

@@ -8,7 +8,7 @@ import Testing
         let dir = TemporaryDirectory()
         let store = try ChannelStore(path: dir.file("s.sqlite"))
         #expect(try store.storedSchemaVersion() == ChannelStore.schemaVersion)
-        #expect(ChannelStore.schemaVersion == 6)
+        #expect(ChannelStore.schemaVersion == 7)
         let (journal, appID, fk) = try store.read { db throws(StoreError) in
             (try db.text("PRAGMA journal_mode"), try db.integer("PRAGMA application_id"), try db.integer("PRAGMA foreign_keys"))
         }
@@ -154,7 +154,7 @@ import Testing
             }
         }
         let store = try ChannelStore(path: path) // migrates, then checks every latest voucher against the history
-        #expect(try store.storedSchemaVersion() == 6)
+        #expect(try store.storedSchemaVersion() == ChannelStore.schemaVersion)
         for (c, count) in perChannel {
             let expected = count == 0 ? [] : (1...count).map { voucher(c, $0) }
             #expect(try store.voucherHistory(channel: Fixtures.channelID(c)) == expected)

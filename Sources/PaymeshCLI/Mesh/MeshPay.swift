@@ -26,6 +26,10 @@ struct MeshPay: AsyncParsableCommand {
     @Option(help: "Asset id.") var asset = "USDC"
     @Option(help: "Asset decimals.") var decimals = 6
     @Flag(help: "Close every channel cooperatively at the end and show the settled balances.") var close = false
+    @Flag(help: "Routed: pay invoices of node --to from node --from over routes the payer finds (no direct channel needed); --count payments per round.")
+    var routed = false
+    @Option(help: "Routed: the paying node's index.") var from = 0
+    @Option(help: "Routed: the payee's index (default: the last node).") var to: Int?
 
     struct Lane: Sendable {
         var payer: MeshState.Node
@@ -53,6 +57,7 @@ struct MeshPay: AsyncParsableCommand {
             throw ExitCode(1)
         }
         printLine("\(lanes.count) channels: " + lanes.map { "node-\($0.payer.index)→node-\($0.payee.index)" }.joined(separator: " "))
+        if routed { return try await runRouted(state) }
         var incomplete = false
         for round in 1...max(1, rounds) {
             let started = ContinuousClock.now
@@ -115,7 +120,7 @@ struct MeshPay: AsyncParsableCommand {
     }
 
     /// Atomic units of the mesh's asset for people ("99,999.988 USDC").
-    private func human(_ atomic: String?) -> String {
+    func human(_ atomic: String?) -> String {
         guard let atomic, let a = try? Amount(decimal: atomic), let d = UInt8(exactly: decimals),
               let asset = try? Asset(id: Asset.normalizedID(self.asset), decimals: d) else { return "\(atomic ?? "?") atomic units of \(asset)" }
         return a.formatted(asset)
@@ -155,6 +160,6 @@ struct MeshPay: AsyncParsableCommand {
     }
 }
 
-private func call(_ node: MeshState.Node, _ method: String, _ params: [String: JSONValue] = [:]) async throws -> JSONValue {
+func call(_ node: MeshState.Node, _ method: String, _ params: [String: JSONValue] = [:]) async throws -> JSONValue {
     try await ConsoleClient.withConnection(socketPath: node.console) { try await $0.call(method, params) }
 }

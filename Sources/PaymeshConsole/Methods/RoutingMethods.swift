@@ -6,23 +6,26 @@ import PaymeshRouting
 
 /// Routing methods (Specs/console.md, "Routing"): `route.find` (a dry run of path search over the
 /// gossip graph: nothing is locked or sent) and `invoice.decode`. Both read the graph and clock of
-/// `GossipService`; the node keeps no reputation tracker yet, so routes are priced without history.
+/// `GossipService`; with the node's `RoutedPayments`, routes are priced with its reputation tracker.
 public struct RoutingMethods: ConsoleMethodGroup {
     let gossip: GossipService
     /// Resolves `asset` through the node's asset registry when given (as `GossipMethods`).
     let payments: PaymentsService?
+    /// The node's routed payments (its reputation prices `route.find`); nil: no history.
+    let routed: RoutedPayments?
 
     /// Bounds of `route.find` (`maxHops` as the onion's 20 hops, `count` as issue 10's k).
     static let maxHopsLimit = 20
     static let maxRoutesLimit = 10
 
-    public init(gossip: GossipService, payments: PaymentsService? = nil) {
+    public init(gossip: GossipService, payments: PaymentsService? = nil, routed: RoutedPayments? = nil) {
         self.gossip = gossip
         self.payments = payments
+        self.routed = routed
     }
 
     public var methods: [ConsoleMethod] {
-        let g = gossip, payments = payments
+        let g = gossip, payments = payments, routed = routed
         return [ConsoleMethod(
             "route.find", summary: "Dry run of path search from this node over the gossip graph: up to count candidate routes, cheapest first, with per-hop amounts, fees and expiries. Nothing is locked or sent.",
             params: [ConsoleParam("to", .string, "the payee's node id"),
@@ -43,11 +46,17 @@ public struct RoutingMethods: ConsoleMethodGroup {
             }
             let count = call.int("count") ?? 1
             guard (1...Int64(Self.maxRoutesLimit)).contains(count) else { throw NodeError.invalidParams("count must be 1–\(Self.maxRoutesLimit)") }
-            let (network, now) = await g.graphSnapshot()
-            let graph = RoutingGraph(network, asset: asset)
-            let query = RouteQuery(source: g.id, target: target, amount: Amount(amount), now: now)
             let routes: [Route]
-            do throws(RoutingError) { routes = try graph.findRoutes(query, count: Int(count), parameters: parameters) } catch { throw Self.nodeError(error) }
+            if let routed {
+                do throws(RoutingError) {
+                    routes = try await routed.findRoutes(to: target, amount: Amount(amount), asset: asset, count: Int(count), parameters: parameters)
+                } catch { throw Self.nodeError(error) }
+            } else {
+                let (network, now) = await g.graphSnapshot()
+                let graph = RoutingGraph(network, asset: asset)
+                let query = RouteQuery(source: g.id, target: target, amount: Amount(amount), now: now)
+                do throws(RoutingError) { routes = try graph.findRoutes(query, count: Int(count), parameters: parameters) } catch { throw Self.nodeError(error) }
+            }
             return ["routes": .array(routes.map(Self.json))]
         },
 

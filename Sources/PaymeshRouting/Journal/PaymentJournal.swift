@@ -43,6 +43,14 @@ public struct PaymentJournal: Sendable, Hashable {
         public internal(set) var outcome: Outcome
         /// Fees this attempt pays (every hop's fee), atomic units.
         public var fees: Amount { route.totalFees }
+
+        /// An attempt (as recorded, or as stored: `PaymentJournal.restore`).
+        public init(route: Route, startedAt: UInt64, finishedAt: UInt64?, outcome: Outcome) {
+            self.route = route
+            self.startedAt = startedAt
+            self.finishedAt = finishedAt
+            self.outcome = outcome
+        }
     }
 
     public struct Payment: Sendable, Hashable {
@@ -59,6 +67,19 @@ public struct PaymentJournal: Sendable, Hashable {
             attempts.first { $0.outcome == .succeeded }?.fees ?? .zero
         }
         public var inFlight: Int? { attempts.lastIndex { $0.outcome == .inFlight } }
+
+        /// A payment (as begun, or as stored: `PaymentJournal.restore`).
+        public init(id: PaymentID, paymentHash: Hash32, payee: EthereumAddress, amount: Amount, createdAt: UInt64,
+                    status: Status, attempts: [Attempt], finishedAt: UInt64? = nil) {
+            self.id = id
+            self.paymentHash = paymentHash
+            self.payee = payee
+            self.amount = amount
+            self.createdAt = createdAt
+            self.status = status
+            self.attempts = attempts
+            self.finishedAt = finishedAt
+        }
     }
 
     /// What `begin` did.
@@ -196,5 +217,17 @@ public struct PaymentJournal: Sendable, Hashable {
         }
         payments[oldest.id] = nil
         if byHash[oldest.paymentHash] == oldest.id { byHash[oldest.paymentHash] = nil }
+    }
+}
+
+// MARK: Restoring from storage
+
+extension PaymentJournal {
+    /// Puts back a payment read from storage (the node persists every change, Specs/routing.md §6):
+    /// the same id is replaced; a hash keeps pointing at the payment that is not failed.
+    public mutating func restore(_ payment: Payment) {
+        payments[payment.id] = payment
+        if let other = byHash[payment.paymentHash], other != payment.id, let held = payments[other], !isRetryable(held) { return }
+        byHash[payment.paymentHash] = payment.id
     }
 }

@@ -61,6 +61,8 @@ public struct StoredHTLCChannel: Sendable, Hashable {
     /// bytes: never to be used again. Saving adds the ids of `htlcs` to the table (it only grows, for
     /// the channel's life); these are read back, not written.
     public var retiredIDs: [HTLCID]
+    /// Invoices to mark paid in the same request (written, never read back here: `loadInvoices`).
+    public var paidInvoices: [InvoicePayment] = []
 
     public init(channelID: ChannelID, nonce: UInt64, settled: Amount,
                 voucher: (amount: Amount, timestampMillis: UInt64, signature: Signature65)? = nil, htlcs: [StoredHTLC],

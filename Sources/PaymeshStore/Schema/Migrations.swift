@@ -16,6 +16,7 @@ enum Migrations {
         Migration(version: 4, sql: v4),
         Migration(version: 5, sql: v5),
         Migration(version: 6, sql: v6),
+        Migration(version: 7, sql: v7),
     ]
 
     static var current: Int { all.last!.version }
@@ -197,6 +198,33 @@ enum Migrations {
             channel BLOB NOT NULL REFERENCES htlc_channels(channel),
             htlc_id BLOB NOT NULL CHECK (length(htlc_id) = 16),
             PRIMARY KEY (channel, htlc_id)
+        ) WITHOUT ROWID;
+        """
+
+    /// Invoices and the payment journal (issue 10, Specs/storage.md "Invoices and payments"): the
+    /// payee's invoices with their preimages, and the payer's journal entries, one row per payment id.
+    private static let v7 = """
+        CREATE TABLE invoices (
+            payment_hash   BLOB    NOT NULL PRIMARY KEY CHECK (length(payment_hash) = 32),
+            preimage       BLOB    NOT NULL CHECK (length(preimage) = 32),
+            invoice        TEXT    NOT NULL,
+            amount         BLOB    CHECK (amount IS NULL OR length(amount) = 16),
+            asset_id       TEXT    NOT NULL,
+            asset_decimals INTEGER NOT NULL CHECK (asset_decimals BETWEEN 0 AND 36),
+            memo           TEXT    NOT NULL,
+            created        INTEGER NOT NULL CHECK (created >= 0),
+            expires_at     INTEGER NOT NULL CHECK (expires_at >= created),
+            paid_amount    BLOB    CHECK (paid_amount IS NULL OR length(paid_amount) = 16),
+            paid_at        INTEGER CHECK (paid_at IS NULL OR paid_at >= 0),
+            paid_channel   BLOB    CHECK (paid_channel IS NULL OR length(paid_channel) = 32),
+            CHECK ((paid_amount IS NULL) = (paid_at IS NULL) AND (paid_at IS NULL) = (paid_channel IS NULL))
+        ) WITHOUT ROWID;
+
+        CREATE TABLE payments (
+            id           BLOB    NOT NULL PRIMARY KEY CHECK (length(id) BETWEEN 1 AND 64),
+            payment_hash BLOB    NOT NULL CHECK (length(payment_hash) = 32),
+            created      INTEGER NOT NULL CHECK (created >= 0),
+            record       BLOB    NOT NULL
         ) WITHOUT ROWID;
         """
 }

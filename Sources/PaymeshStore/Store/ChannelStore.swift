@@ -156,7 +156,27 @@ public final class ChannelStore: Sendable {
         try await writer.submit(.saveHTLCs(channel))
     }
 
+    /// Stores a new invoice and its preimage (refused if its payment hash is known).
+    public func insertInvoice(_ invoice: InvoiceRecord) async throws(StoreError) {
+        try await writer.submit(.insertInvoice(invoice))
+    }
+
+    /// Inserts or replaces a payment journal entry.
+    public func savePayment(_ payment: StoredPayment) async throws(StoreError) {
+        try await writer.submit(.savePayment(payment))
+    }
+
     // MARK: Reads
+
+    /// Every invoice this node made, oldest first.
+    public func loadInvoices() throws(StoreError) -> [InvoiceRecord] {
+        try read { db throws(StoreError) in try InvoiceQueries.all(db) }
+    }
+
+    /// Every payment journal entry, oldest first.
+    public func loadPayments() throws(StoreError) -> [StoredPayment] {
+        try read { db throws(StoreError) in try InvoiceQueries.payments(db) }
+    }
 
     /// Every channel's HTLC state, the HTLCs in signing order (what an HTLC book restores).
     public func loadHTLCChannels() throws(StoreError) -> [StoredHTLCChannel] {

@@ -45,6 +45,8 @@ enum HTLCQueries {
                 try s.bind(2, h.htlcID.bytes)
             }
         }
+        // Invoices this state fulfils: marked paid in the same request (Specs/storage.md "Invoices and payments").
+        for p in c.paidInvoices { try InvoiceQueries.markPaid(p, db) }
     }
 
     static func all(_ db: SQLiteConnection) throws(StoreError) -> [StoredHTLCChannel] {

@@ -47,6 +47,10 @@ extension WriteOperation {
             try Self.inSavepoint(db) { () throws(StoreError) in try Self.importHistory(vouchers, db) }
         case .saveHTLCs(let channel):
             try Self.inSavepoint(db) { () throws(StoreError) in try HTLCQueries.save(channel, db) }
+        case .insertInvoice(let record):
+            try Self.inSavepoint(db) { () throws(StoreError) in try InvoiceQueries.insert(record, db) }
+        case .savePayment(let payment):
+            try Self.inSavepoint(db) { () throws(StoreError) in try InvoiceQueries.savePayment(payment, db) }
         }
     }
 

@@ -16,6 +16,10 @@ enum WriteOperation: Sendable {
     case importHistory([StoredVoucher])
     /// A channel's whole HTLC state, replacing the previous one (Specs/storage.md "HTLCs").
     case saveHTLCs(StoredHTLCChannel)
+    /// A new invoice with its preimage (schema v7).
+    case insertInvoice(InvoiceRecord)
+    /// A payment journal entry, replacing the previous one of its id (schema v7).
+    case savePayment(StoredPayment)
 
     enum ChannelWrite: Sendable {
         case insert(ChannelRecord)
@@ -34,7 +38,9 @@ enum WriteOperation: Sendable {
         case .appendLedger(let entries): 120 * entries.count
         case .setMetadata(let key, let value): key.utf8.count + (value?.count ?? 0)
         case .importHistory(let vouchers): 160 * vouchers.count
-        case .saveHTLCs(let c): 200 + 200 * c.htlcs.count
+        case .saveHTLCs(let c): 200 + 200 * c.htlcs.count + 100 * c.paidInvoices.count
+        case .insertInvoice(let r): 300 + r.invoice.utf8.count + r.memo.utf8.count
+        case .savePayment(let p): 100 + p.record.count
         }
     }
 }

@@ -5,20 +5,33 @@ import PaymeshNode
 /// `pay` (Specs/console.md §8): signed cumulative vouchers, pipelined or paced.
 extension PaymentsMethods {
     var pay: [ConsoleMethod] {
-        let s = payments
+        let s = payments, routed = routed
         return [
             ConsoleMethod(
-                "pay", summary: "Pays `amount` more on a channel (a signed cumulative voucher); with `count`, that many payments as fast as possible (pipelined) or at `rate` per second.",
+                "pay", summary: "Pays `amount` more on a channel (a signed cumulative voucher); with `count`, that many payments as fast as possible (pipelined) or at `rate` per second. With `request` (an invoice) or `to` (a node id): a routed payment over HTLCs (console.md §12).",
                 params: [ConsoleParam("channel", .string, required: false, "channel id (or `channels`)"),
                          ConsoleParam("channels", .array, required: false, "several channel ids, paid round-robin"),
-                         ConsoleParam("amount", .string, "increment per payment: atomic units (1000) or a decimal value of the channel's asset (0.001, 0.001USDC)"),
+                         ConsoleParam("amount", .string, required: false, "increment per payment: atomic units (1000) or a decimal value of the channel's asset (0.001, 0.001USDC); routed: what the payee receives"),
                          ConsoleParam("task_id", .string, required: false, "request correlation id carried in the voucher"),
                          ConsoleParam("count", .integer, required: false, "number of payments, default 1"),
                          ConsoleParam("rate", .integer, required: false, "payments per second (default: as fast as possible)"),
                          ConsoleParam("timeout_ms", .integer, required: false, "default 60000"),
-                         ConsoleParam("progress", .boolean, required: false, "send pay.progress notifications on this connection while the burst runs")],
+                         ConsoleParam("progress", .boolean, required: false, "send pay.progress notifications on this connection while the burst runs"),
+                         ConsoleParam("request", .string, required: false, "routed: a pminv1 invoice to pay"),
+                         ConsoleParam("to", .string, required: false, "routed: a node id to pay spontaneously"),
+                         ConsoleParam("asset", .string, required: false, "routed (to): the asset (or named by amount)"),
+                         ConsoleParam("decimals", .integer, required: false, "routed (to): the asset's decimals if new to this node"),
+                         ConsoleParam("id", .string, required: false, "routed: payment id (idempotency key); default the payment hash"),
+                         ConsoleParam("max_fee", .string, required: false, "routed: the most fees the route may cost")],
                 result: "{complete, signed, burst, ackedNonce, ackedAmount, asset, decimals, channels: [{channel, nonce, paid, ackedNonce, ackedAmount}], elapsedMs, paymentsPerSecond, latencyMs: {p50, p99, max, samples}, error: {code, name, message} or null}"
             ) { call in
+                if call.params["request"] != nil || call.params["to"] != nil {
+                    guard let routed else { throw NodeError.invalidParams("routed payments need the gossip layer (the node runs without it)") }
+                    return try await RoutedPaymentMethods.pay(call, routed: routed, payments: s)
+                }
+                for name in ["asset", "decimals", "id", "max_fee"] where call.params[name] != nil {
+                    throw NodeError.invalidParams("\(name) is for routed payments (request or to)")
+                }
                 var channels: [ChannelID] = []
                 if let one = call.string("channel") { channels.append(try PaymentParams.channelID(one)) }
                 for item in call.params["channels"]?.arrayValue ?? [] {

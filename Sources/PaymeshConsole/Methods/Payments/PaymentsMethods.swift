@@ -9,8 +9,13 @@ import PaymeshNode
 /// `receiptBundle`, `spendingPolicy`, `setSpendingPolicy`, and `PaymentsService.channelNotFound`.
 public struct PaymentsMethods: ConsoleMethodGroup {
     let payments: PaymentsService
+    /// `pay request=…` / `pay to=…` (routed payments, console.md §12); nil on a node without gossip.
+    let routed: RoutedPayments?
 
-    public init(payments: PaymentsService) { self.payments = payments }
+    public init(payments: PaymentsService, routed: RoutedPayments? = nil) {
+        self.payments = payments
+        self.routed = routed
+    }
 
     public var methods: [ConsoleMethod] { channels + pay + htlc + streams + ledger + receipts + policy }
 }

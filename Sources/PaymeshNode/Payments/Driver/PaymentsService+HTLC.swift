@@ -1,7 +1,7 @@
 public import PaymeshChannels
 public import PaymeshCrypto
 public import PaymeshMessages
-import PaymeshStore
+public import PaymeshStore
 
 /// What a payment over a route came to, at its origin (Specs/channels.md §12.3).
 public enum RoutePaymentResult: Sendable, Equatable {
@@ -89,10 +89,15 @@ extension PaymentsService {
         guard !actions.isEmpty else { return }
         var step = StepBuilder()
         var idle: [PaymentUpdate] = []
+        var paid: [ChannelID: [InvoicePayment]] = [:]
         for action in actions {
             switch action {
+            case .invoicePaid(let hash, let amount, let channel):
+                paid[channel, default: []].append(InvoicePayment(paymentHash: hash, amount: Amount(amount), channelID: channel, atMillis: now()))
             case .persist(let c):
-                step.cold.append((c.channelID, .htlc(c.stored)))
+                var stored = c.stored
+                stored.paidInvoices = paid.removeValue(forKey: c.channelID) ?? []
+                step.cold.append((c.channelID, .htlc(stored)))
                 step.effects.append(.htlcStored(c.channelID))
                 if c.role == .payer, c.htlcs.isEmpty, let v = c.lastUpdate, v.locks == nil { idle.append(v) }
             case .send(let m, let peer): step.effects.append(.send(peer, m))
@@ -153,12 +158,36 @@ extension PaymentsService {
     /// A peer's link came up: answers it owes for its channels are repeated (§12.4).
     func resumeHTLCs(with peer: EthereumAddress) { perform(htlcs.resume(peer: peer, now: now())) }
 
-    /// At start: every channel the store keeps HTLC state for (§12.4).
+    /// At start: every channel the store keeps HTLC state for (§12.4), and every open invoice.
     func restoreHTLCs() throws(StoreError) {
         for s in try store.loadHTLCChannels() {
             guard let snapshot = book.snapshot(s.channelID) else { continue }
             htlcs.restore(HTLCChannel(restoring: s, terms: snapshot.terms, role: snapshot.role))
         }
+        let now = now()
+        for r in try store.loadInvoices() where r.paid == nil && now < r.expiresAtMillis {
+            htlcs.addInvoice(Self.htlcInvoice(r))
+        }
+    }
+
+    static func htlcInvoice(_ r: InvoiceRecord) -> HTLCInvoice {
+        HTLCInvoice(preimage: r.preimage, amount: r.amount?.atomicUnits, asset: r.asset, expiresAt: r.expiresAtMillis)
+    }
+
+    // MARK: Invoices (payee)
+
+    /// Stores `invoice` (its preimage durable first), then lets the final hop fulfil it.
+    public func addInvoice(_ invoice: InvoiceRecord) async throws(NodeError) {
+        guard htlcs.invoices.count < HTLCInvoice.maxOpen else {
+            throw .paymesh(.rateLimited, "\(HTLCInvoice.maxOpen) invoices are open; wait for some to be paid or expire")
+        }
+        do { try await store.insertInvoice(invoice) } catch { throw .paymesh(.internalError, "storing the invoice failed: \(error)") }
+        htlcs.addInvoice(Self.htlcInvoice(invoice))
+    }
+
+    /// Every invoice this node made (`invoice.list`), as stored: paid ones with their payment.
+    public func invoiceRecords() throws(NodeError) -> [InvoiceRecord] {
+        do { return try store.loadInvoices() } catch { throw .paymesh(.internalError, "reading invoices failed: \(error)") }
     }
 
     // MARK: Paying over a route (origin, §12.5)
@@ -166,18 +195,30 @@ extension PaymentsService {
     /// Pays `amount` to the last hop of `route` (spontaneous: the preimage travels in the onion) and
     /// returns once the payment succeeded or failed, or throws when `timeoutMillis` passes first.
     public func payRoute(_ route: [RouteHop], amount: UInt128, timeoutMillis: UInt64 = 30_000) async throws(NodeError) -> RoutePaymentResult {
+        let preimage = try! Hash32(random.bytes(32)) // 32 bytes
+        return try await payRoute(route, amount: amount, paymentHash: HTLCBook.hash(preimage), preimage: preimage, timeoutMillis: timeoutMillis)
+    }
+
+    /// A fresh 32-byte secret from the node's injected randomness (a spontaneous payment's preimage).
+    public func randomPreimage() -> Hash32 { try! Hash32(random.bytes(32)) } // 32 bytes
+
+    /// Pays `amount` over `route` for `paymentHash`: with `preimage` a spontaneous payment (it
+    /// travels in the final payload), without it an invoice's (the payee knows the preimage). The
+    /// final HTLC expires `finalExpiryMillis` after now (nil: the book's default).
+    public func payRoute(_ route: [RouteHop], amount: UInt128, paymentHash hash: Hash32, preimage: Hash32?,
+                         finalExpiryMillis: UInt64? = nil, timeoutMillis: UInt64 = 30_000) async throws(NodeError) -> RoutePaymentResult {
         guard let first = route.first else { throw .paymesh(.noRouteFound, "empty route") }
         guard payers[first.channelID] != nil else { throw Self.channelNotFound(first.channelID) }
+        // An HTLC_PROPOSE to a peer without a payments stream would be lost until its expiry.
+        guard links[first.node] != nil else { throw .paymesh(.temporaryChannelFailure, "peer \(first.node) is offline (no payments stream)") }
         let token = try admitWaiter()
         defer { waiters.release(token) }
         try takeOver(first.channelID)
-        let preimage = try! Hash32(random.bytes(32)) // 32 bytes
-        let hash = HTLCBook.hash(preimage)
         let htlcID = try! HTLCID(random.bytes(16)) // 16 bytes
         var sessionKey: Secp256k1.PrivateKey?
         while sessionKey == nil { sessionKey = try? Secp256k1.PrivateKey(rawRepresentation: random.bytes(32)) }
         let actions = try htlcs.send(route: route, amount: amount, paymentHash: hash, preimage: preimage, htlcID: htlcID,
-                                     sessionKey: sessionKey!, now: now())
+                                     sessionKey: sessionKey!, now: now(), finalExpiryMillis: finalExpiryMillis)
         routePayments[hash] = first.channelID
         defer {
             routePayments[hash] = nil

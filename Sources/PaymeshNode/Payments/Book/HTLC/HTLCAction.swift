@@ -8,6 +8,30 @@ public enum HTLCAction: Sendable, Equatable {
     case persist(HTLCChannel)
     case send(Message, to: EthereumAddress)
     case notify(HTLCEvent)
+    /// The final hop fulfils an invoice of ours: mark it paid in the same write as the next
+    /// `.persist` of `channelID` (the one that records the fulfilment), so both are durable or neither.
+    case invoicePaid(paymentHash: Hash32, amount: UInt128, channelID: ChannelID)
+}
+
+/// An invoice the final hop fulfils (Specs/channels.md §12.7): its preimage and the terms an
+/// incoming HTLC must meet — at least `amount` (nil: any), in `asset` (nil: any), before `expiresAt`.
+public struct HTLCInvoice: Sendable, Hashable {
+    /// Open invoices a node keeps at most (each is a row of `invoices` and 150 bytes of memory).
+    public static let maxOpen = 100_000
+
+    public let preimage: Hash32
+    public let paymentHash: Hash32
+    public let amount: UInt128?
+    public let asset: Asset?
+    public let expiresAt: UInt64
+
+    public init(preimage: Hash32, amount: UInt128? = nil, asset: Asset? = nil, expiresAt: UInt64 = .max) {
+        self.preimage = preimage
+        self.paymentHash = HTLCBook.hash(preimage)
+        self.amount = amount
+        self.asset = asset
+        self.expiresAt = expiresAt
+    }
 }
 
 /// What happened to an HTLC, for subscribers, `pay.route` callers and tests.

@@ -11,8 +11,9 @@ public struct HTLCBook: Sendable {
     let key: IdentityKey
     public var policy: HTLCPolicy
     public private(set) var channels: [ChannelID: HTLCChannel] = [:]
-    /// Preimages this node will reveal for payments it expects (invoices; issue 10 later adds them).
-    var invoices: [Hash32: Hash32] = [:]
+    /// Invoices this node will fulfil, by payment hash (Specs/channels.md §12.7): the preimage and
+    /// the terms the final hop checks. Bounded by `maxInvoices`.
+    public private(set) var invoices: [Hash32: HTLCInvoice] = [:]
     /// Payments this node started, by payment hash.
     private(set) var payments: [Hash32: OutgoingPayment] = [:]
 
@@ -62,8 +63,18 @@ public struct HTLCBook: Sendable {
         channels[id] = nil
     }
 
+    /// A preimage to reveal for any amount of any asset until it is used (tests, explicit routes).
     public mutating func addInvoice(preimage: Hash32) {
-        invoices[Self.hash(preimage)] = preimage
+        invoices[Self.hash(preimage)] = HTLCInvoice(preimage: preimage)
+    }
+
+    /// An open invoice: the final hop fulfils an HTLC of its hash that meets its terms (§12.7).
+    /// Refused (false) when `maxInvoices` are open.
+    @discardableResult
+    public mutating func addInvoice(_ invoice: HTLCInvoice) -> Bool {
+        guard invoices[invoice.paymentHash] != nil || invoices.count < HTLCInvoice.maxOpen else { return false }
+        invoices[invoice.paymentHash] = invoice
+        return true
     }
 
     /// Every HTLC with its other half (`htlc.list`).
@@ -230,10 +241,20 @@ public struct HTLCBook: Sendable {
             guard f.expiry == p.expiry else { return fail(ref, peeled.sharedSecret, .finalIncorrectExpiry, now: now) }
             guard p.expiry >= now + policy.minFinalExpiryMillis else { return fail(ref, peeled.sharedSecret, .expiryTooSoon, now: now) }
             guard f.paymentHash == p.paymentHash else { return fail(ref, peeled.sharedSecret, .unknownPaymentHash, now: now) }
-            let preimage = f.preimage.flatMap { Self.hash($0) == p.paymentHash ? $0 : nil } ?? invoices[p.paymentHash]
-            guard let preimage else { return fail(ref, peeled.sharedSecret, .unknownPaymentHash, now: now) }
+            if let spontaneous = f.preimage.flatMap({ Self.hash($0) == p.paymentHash ? $0 : nil }) {
+                return fulfillReceived(ref, preimage: spontaneous, now: now)
+                    + [.notify(.paymentReceived(paymentHash: p.paymentHash, amount: p.amount.atomicUnits, channelID: p.channelID))]
+            }
+            // An invoice of ours: unknown, expired, of another asset or for more than arrived all
+            // answer 1405 alike (a prober learns nothing about which term failed).
+            guard let invoice = invoices[p.paymentHash], now < invoice.expiresAt,
+                  invoice.asset.map({ $0 == channels[p.channelID]?.terms.asset }) ?? true,
+                  p.amount.atomicUnits >= (invoice.amount ?? 0) else {
+                return fail(ref, peeled.sharedSecret, .unknownPaymentHash, now: now)
+            }
             invoices[p.paymentHash] = nil
-            return fulfillReceived(ref, preimage: preimage, now: now)
+            return [.invoicePaid(paymentHash: p.paymentHash, amount: p.amount.atomicUnits, channelID: p.channelID)]
+                + fulfillReceived(ref, preimage: invoice.preimage, now: now)
                 + [.notify(.paymentReceived(paymentHash: p.paymentHash, amount: p.amount.atomicUnits, channelID: p.channelID))]
         case .forward(let fwd):
             return forward(p, ref, fwd, peeled, now: now)
