@@ -28,25 +28,33 @@ enum PaymeshBinary {
     }
 
     /// Runs `paymesh arguments…` to completion (e.g. `mesh up`), with a hard timeout after
-    /// which it is killed.
+    /// which it is killed. Its output goes to temporary files, not pipes: a node that `mesh up`
+    /// leaves running inherits them, and a read to the end of a pipe would then never return (a
+    /// blocked read on the cooperative pool stalled every test of the run).
     static func run(_ arguments: [String], timeout: Double = 120) async throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
-        let out = Pipe(), err = Pipe()
+        let base = NSTemporaryDirectory() + "/pmrun-\(UUID().uuidString.prefix(8))"
+        let outPath = base + ".out", errPath = base + ".err"
+        defer { try? FileManager.default.removeItem(atPath: outPath); try? FileManager.default.removeItem(atPath: errPath) }
+        guard FileManager.default.createFile(atPath: outPath, contents: nil), FileManager.default.createFile(atPath: errPath, contents: nil),
+              let out = FileHandle(forWritingAtPath: outPath), let err = FileHandle(forWritingAtPath: errPath) else {
+            throw CocoaError(.fileWriteUnknown)
+        }
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        // Read both pipes concurrently so neither fills up.
-        async let stdout = Task.detached { out.fileHandleForReading.readDataToEndOfFile() }.value
-        async let stderr = Task.detached { err.fileHandleForReading.readDataToEndOfFile() }.value
+        try? out.close()
+        try? err.close()
         let deadline = ContinuousClock.now + .seconds(timeout)
         while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        return Output(status: process.terminationStatus, stdout: String(decoding: await stdout, as: UTF8.self),
-                      stderr: String(decoding: await stderr, as: UTF8.self))
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(5)) }
+        let stdout = FileManager.default.contents(atPath: outPath) ?? Data(), stderr = FileManager.default.contents(atPath: errPath) ?? Data()
+        return Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                      stderr: String(decoding: stderr, as: UTF8.self))
     }
 }
 
