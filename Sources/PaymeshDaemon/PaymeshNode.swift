@@ -243,7 +243,7 @@ public final class PaymeshNode: Service, Sendable {
         }
         catalogBox.withLockedValue { $0 = catalog }
         registry.register(ServiceMethods(catalog: catalog, payments: payments))
-        metricsCollector.attach(peers: peers, payments: payments, events: events, clock: configuration.clock)
+        metricsCollector.attach(peers: peers, payments: payments, events: events, gossip: gossip, clock: configuration.clock)
         // The HTTP listener and one route group per feature (it binds in run(), before ready).
         let http = configuration.http.map { endpoint in
             let feed = WebViewFeed(events: events, sources: .init(info: info, peers: peers, payments: payments, gossip: gossip))

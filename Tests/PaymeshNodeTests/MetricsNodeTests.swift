@@ -83,6 +83,11 @@ import Testing
         #expect(samples["paymesh_store_healthy"] == 1)
         #expect(samples["paymesh_peer_connections"] == 0)
         #expect(metrics.body.contains("# TYPE paymesh_uptime_seconds gauge"))
+        // HTLCs in flight and gossip: a lone node has none pending and knows only itself.
+        #expect(samples["paymesh_htlcs_pending{side=offered}"] == 0 && samples["paymesh_htlcs_pending{side=received}"] == 0)
+        #expect(samples["paymesh_gossip_graph_entries{kind=channels}"] == 0 && samples["paymesh_gossip_graph_entries{kind=nodes}"] != nil)
+        #expect(samples["paymesh_gossip_dropped{reason=graylisted}"] == 0)
+        #expect(samples["paymesh_gossip_messages{kind=invalid}"] == 0)
         // The console shows the same samples.
         let console = try await node.call("metrics", ["prefix": "paymesh_store_healthy"])
         #expect(console["samples"] == [["name": "paymesh_store_healthy", "labels": [:], "value": 1]])

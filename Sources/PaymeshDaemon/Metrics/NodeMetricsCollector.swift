@@ -1,6 +1,7 @@
 import NIOConcurrencyHelpers
 public import PaymeshNode
 import PaymeshChannels
+import PaymeshGossip
 import Prometheus
 
 /// The node's Prometheus registry: the features count into it through swift-metrics
@@ -18,6 +19,7 @@ public final class NodeMetricsCollector: Sendable {
         let peers: PeerManager
         let payments: PaymentsService
         let events: NodeEventHub
+        let gossip: GossipService?
         let clock: any NodeClock
         let started: NodeInstant
     }
@@ -34,8 +36,8 @@ public final class NodeMetricsCollector: Sendable {
     }
 
     /// The features whose state a scrape reads (set once they are started).
-    func attach(peers: PeerManager, payments: PaymentsService, events: NodeEventHub, clock: any NodeClock) {
-        sources.withLockedValue { $0 = Sources(peers: peers, payments: payments, events: events, clock: clock, started: clock.now) }
+    func attach(peers: PeerManager, payments: PaymentsService, events: NodeEventHub, gossip: GossipService?, clock: any NodeClock) {
+        sources.withLockedValue { $0 = Sources(peers: peers, payments: payments, events: events, gossip: gossip, clock: clock, started: clock.now) }
     }
 
     /// Every metric in the Prometheus text exposition format (version 0.0.4).
@@ -97,5 +99,29 @@ public final class NodeMetricsCollector: Sendable {
         metrics.publish(Name.storeHealthy, [[:]: s.payments.storeHealth == .ok ? 1 : 0])
         metrics.publish(Name.eventsDropped, [[:]: Double(s.events.droppedTotal)])
         metrics.publish(Name.uptime, [[:]: Double(s.started.duration(to: s.clock.now).components.seconds)])
+
+        // HTLCs still pending, by side and asset-less amount count (channels.md §12; amounts locked
+        // are in paymesh_channels_htlc_locked_atomic).
+        var htlcs: [NodeMetrics.Labels: Double] = [["side": "offered"]: 0, ["side": "received"]: 0]
+        for e in await s.payments.htlcEntries() where e.state == .pending { htlcs[["side": e.side.rawValue], default: 0] += 1 }
+        metrics.publish(Name.htlcsPending, htlcs)
+
+        // Gossip (Specs/gossip.md): the router's counters, drops by reason, graph and mesh sizes.
+        guard let gossip = s.gossip else { return }
+        let g = await gossip.status()
+        let c = g.counters
+        let kinds: [(String, Int)] = [
+            ("received", c.messagesReceived), ("delivered", c.delivered), ("duplicates", c.duplicates), ("invalid", c.invalid),
+            ("published", c.published), ("forwarded", c.forwarded), ("ihave_sent", c.ihaveSent), ("iwant_sent", c.iwantSent),
+            ("sync_received", c.syncMessagesReceived), ("sync_sent", c.syncMessagesSent), ("frames_received", c.framesReceived),
+            ("frames_sent", c.framesSent),
+        ]
+        metrics.publish(Name.gossipMessages, Dictionary(uniqueKeysWithValues: kinds.map { (["kind": $0.0], Double($0.1)) }))
+        metrics.publish(Name.gossipDropped, Dictionary(uniqueKeysWithValues: GossipDropReason.allCases.map {
+            (["reason": $0.rawValue], Double(c.dropped[$0] ?? 0))
+        }))
+        metrics.publish(Name.gossipGraph, [["kind": "channels"]: Double(g.graphChannels), ["kind": "nodes"]: Double(g.graphNodes),
+                                           ["kind": "services"]: Double(g.graphServices)])
+        metrics.publish(Name.gossipMeshPeers, Dictionary(uniqueKeysWithValues: g.mesh.map { (["topic": $0.key], Double($0.value.count)) }))
     }
 }

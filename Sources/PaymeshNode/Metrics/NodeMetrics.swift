@@ -61,6 +61,11 @@ public final class NodeMetrics: Sendable {
         public static let storeHealthy = "paymesh_store_healthy"
         public static let eventsDropped = "paymesh_events_dropped"
         public static let uptime = "paymesh_uptime_seconds"
+        public static let htlcsPending = "paymesh_htlcs_pending"
+        public static let gossipMessages = "paymesh_gossip_messages"
+        public static let gossipDropped = "paymesh_gossip_dropped"
+        public static let gossipGraph = "paymesh_gossip_graph_entries"
+        public static let gossipMeshPeers = "paymesh_gossip_mesh_peers"
     }
 
     let factory: any MetricsFactory
