@@ -24,7 +24,7 @@ PAYMENTS = 500          # the workload: this many payments of AMOUNT atomic unit
 AMOUNT = 7
 DEPOSIT = 100_000_000
 ASSET = "USDC"
-PROTOCOL = "/paymesh/payments/2"
+PROTOCOL = "/paymesh/payments/3"
 READY_TIMEOUT = 60      # seconds, for a node to print its ready line
 
 
