@@ -23,12 +23,21 @@ scripts/avahi/start.sh
 export PATH="/opt/swift/usr/bin:$PATH"
 # Routing and invoice vectors are current with their independent Python generator.
 python3 scripts/vectors/gen_routing_vectors.py --check
+# A2A payment messages and the L402 root key derivation (Specs/vectors/a2a.json), the same way.
+python3 scripts/vectors/gen_a2a_vectors.py --check
+python3 scripts/vectors/gen_negotiation_vectors.py --check
 swift build --build-tests
 # Suites that stop and restart the shared avahi-daemon run on their own, one after the other,
 # so that no other test sees the daemon vanish; everything else runs in parallel.
 daemon_suites='RealDaemonTests|RealProcessDiscoveryTests'
+# 20 gossiping processes also run alone (they would slow every other test of the parallel run).
+alone_suites="$daemon_suites|RealProcessGossipMeshTests|RoutedPaymentsTests|RoutedPaymentsRecoveryTests"
 # Every run is bounded: a hung test fails the run (exit 124) instead of holding CI to its limit.
-timeout -k 30 1800 swift test --skip-build --parallel --skip "$daemon_suites"
+timeout -k 30 1800 swift test --skip-build --parallel --skip "$alone_suites"
+timeout -k 30 300 swift test --skip-build --filter RealProcessGossipMeshTests
+# Routed payments on the in-memory network fail under the parallel run's load (known, not yet
+# explained: see the session notes); they run on their own until that is found.
+timeout -k 30 300 swift test --skip-build --filter "RoutedPaymentsTests|RoutedPaymentsRecoveryTests"
 timeout -k 30 600 swift test --skip-build --filter RealDaemonTests
 timeout -k 30 600 swift test --skip-build --filter RealProcessDiscoveryTests
 # Prometheus metrics of two real nodes after a known workload, parsed by prometheus-client.

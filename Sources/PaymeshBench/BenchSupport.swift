@@ -14,6 +14,27 @@ func residentBytes() -> Int {
     return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
 }
 
+/// The `paymesh` executable built next to paymesh-bench (the node figures run real processes).
+let siblingPaymesh: String = {
+    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("paymesh").path
+}()
+
+/// Why a measurement could not run.
+struct BenchFailure: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// Checks that `paymesh` is built next to paymesh-bench and makes a scratch directory `/tmp/<name>-<random>` for its nodes.
+func paymeshScratchDirectory(_ name: String) throws -> String {
+    guard FileManager.default.isExecutableFile(atPath: siblingPaymesh) else {
+        throw BenchFailure(description: "no paymesh executable next to paymesh-bench (\(siblingPaymesh)); build it: swift build -c release --product paymesh")
+    }
+    let root = "/tmp/\(name)-\(UInt32.random(in: 0...UInt32.max))"
+    try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    return root
+}
+
 func formatRate(_ value: Double) -> String {
     value >= 100 ? String(format: "%.0f", value) : String(format: "%.1f", value)
 }

@@ -12,21 +12,11 @@ struct NodeBench {
     /// Peers of the hub for the memory measurement (a star of hubPeers + 1 nodes).
     var hubPeers = 50
 
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
-    }
-
-    let paymesh: String = {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("paymesh").path
-    }()
+    typealias Failure = BenchFailure
+    let paymesh = siblingPaymesh
 
     func run() async throws {
-        guard FileManager.default.isExecutableFile(atPath: paymesh) else {
-            throw Failure(description: "no paymesh executable next to paymesh-bench (\(paymesh)); build it: swift build -c release --product paymesh")
-        }
-        let root = "/tmp/pmbench-\(UInt32.random(in: 0...UInt32.max))"
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let root = try paymeshScratchDirectory("pmbench")
         defer { try? FileManager.default.removeItem(atPath: root) }
         print("paymesh-bench node — \(ProcessInfo.processInfo.activeProcessorCount) cores, nodes are separate \(paymesh) processes")
 

@@ -5,8 +5,10 @@ import Foundation
 //   swift run -c release paymesh-bench node [--seconds S]   (needs the paymesh executable built alongside)
 //   swift run -c release paymesh-bench gossip [--nodes N] [--messages M] [--latency MS]   (in-memory simulation)
 //   swift run -c release paymesh-bench onion [--seconds S]
+//   swift run -c release paymesh-bench fetch [--seconds S]   (needs the paymesh executable built alongside)
 //   swift run -c release paymesh-bench fsync [--samples N] [--dir PATH]
 //   swift run -c release paymesh-bench route [--nodes N] [--channels M] [--searches S] [--history H] [--seed X]
+//   swift run -c release paymesh-bench routed [--seconds S] [--concurrency N] [--sync full|normal]   (needs paymesh built alongside)
 let args = Array(CommandLine.arguments.dropFirst())
 let command = args.first ?? "wire"
 var seconds = 3.0
@@ -31,6 +33,14 @@ case "payments":
     try await PaymentsBench(seconds: seconds, sync: option("--sync") ?? "full", channels: option("--channels").flatMap(Int.init) ?? 100,
                             historyRows: option("--history").flatMap(Int.init) ?? 1_000_000,
                             memoryChannels: option("--memory-channels").flatMap(Int.init) ?? 1_000).run()
+case "fetch":
+    // paymesh-bench fetch [--seconds S]: paid requests/s through the HTTP 402 gateway vs unpaid, `paymesh fetch` latency
+    do {
+        try await FetchBench(seconds: seconds).run()
+    } catch {
+        print("paymesh-bench fetch: \(error)")
+        exit(1)
+    }
 case "onion":
     // paymesh-bench onion [--seconds S]: build / peel / failure attribution, µs per operation
     try OnionBench(seconds: seconds).run()
@@ -44,6 +54,18 @@ case "route":
     if let v = option("--history").flatMap(Int.init), v >= 0 { bench.history = v }
     if let v = option("--seed").flatMap(UInt64.init) { bench.seed = v }
     try bench.run()
+case "routed":
+    // paymesh-bench routed [--seconds S] [--concurrency N] [--sync full|normal]: 3-hop payments over real processes
+    func option(_ name: String) -> String? { args.firstIndex(of: name).flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil } }
+    var bench = RoutedBench(seconds: seconds)
+    if let v = option("--concurrency").flatMap(Int.init), v > 0 { bench.concurrency = v }
+    if let v = option("--sync") { bench.sync = v }
+    do {
+        try await bench.run()
+    } catch {
+        print("paymesh-bench routed: \(error)")
+        exit(1)
+    }
 case "soak":
     // paymesh-bench soak [--seconds-per-attack S] [--rate R] [--fd-limit N] [--stalled N] [--fill-peers N]
     //                    [--recover S] [--rss-cap-mb MB] [--only phase,phase] [--keep]
@@ -81,6 +103,6 @@ case "gossip":
     if let v = option("--seed").flatMap(UInt64.init) { bench.seed = v }
     try bench.run()
 default:
-    print("usage: paymesh-bench wire|node|payments|onion|route|soak|gossip|fsync [--seconds S] [--only handshakes|bulk|messages|memory (wire)] [--sync full|normal (payments)]")
+    print("usage: paymesh-bench wire|node|payments|onion|route|routed|soak|gossip|fsync [--seconds S] [--only handshakes|bulk|messages|memory (wire)] [--sync full|normal (payments)]")
     exit(2)
 }

@@ -10,7 +10,7 @@ struct Paymesh: AsyncParsableCommand {
         abstract: "A peer-to-peer payment node.",
         version: PaymeshNode.version,
         subcommands: [Start.self, Identity.self, Ctl.self, Console.self,
-                      Mesh.self, Receipts.self])
+                      Mesh.self, Receipts.self, Fetch.self])
 
     /// A closed output pipe must neither kill nor crash `paymesh` (a node whose launcher read
     /// the ready line and went away keeps running): SIGPIPE is ignored, and the EPIPE that

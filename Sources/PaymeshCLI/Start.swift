@@ -40,6 +40,12 @@ struct Start: AsyncParsableCommand {
     var discoverAllow: [String] = []
     @Option(name: .customLong("gossip-stale"), help: "Seconds after which unrefreshed channels and nodes leave the gossip graph (default 14 days); own announcements are refreshed every quarter of it.")
     var gossipStale: String?
+    @Option(name: .customLong("fee-base"), help: "Base fee this node charges to forward an HTLC, atomic units (default 0); advertised in its channel updates.")
+    var feeBase: String?
+    @Option(name: .customLong("fee-ppm"), help: "Proportional forwarding fee, parts per million of the amount forwarded (default 0).")
+    var feePPM: String?
+    @Option(name: .customLong("htlc-expiry-delta"), help: "Seconds of HTLC expiry delta required and advertised when forwarding, and minimum final expiry; invoices and payments ask twice it of the final hop (1…86400; short values unlock stuck HTLCs fast).")
+    var htlcExpiryDelta: String?
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -60,6 +66,11 @@ struct Start: AsyncParsableCommand {
                                                        peers: peers.isEmpty ? nil : peers, noMdns: noMdns ? true : nil,
                                                        assets: assets.isEmpty ? nil : assets, logFormat: logFormat, http: http,
                                                        discoverAllow: discoverAllow.isEmpty ? nil : discoverAllow, gossipStale: gossipStale))
+            var flags = NodeOptions()
+            flags.feeBase = feeBase
+            flags.feePPM = feePPM
+            flags.htlcExpiryDelta = htlcExpiryDelta
+            merged = merged.overridden(by: flags)
             options = merged
             configuration = try options.nodeConfiguration()
             level = try options.resolvedLogLevel

@@ -55,8 +55,12 @@ public final class PaymeshNode: Service, Sendable {
     public var gossip: GossipService? { gossipBox.withLockedValue { $0 } }
     // The services sold through the HTTP 402 gateway (Sources/PaymeshNode/Services), set by start().
     private let catalogBox = NIOLockedValueBox<ServiceCatalog?>(nil)
+    // Negotiations over the wire (Sources/PaymeshNode/Market), set by start().
+    private let negotiationsBox = NIOLockedValueBox<NegotiationService?>(nil)
     // The web view's feed (Sources/PaymeshConsole/WebView), set by start() when the HTTP listener is configured.
     private let webViewBox = NIOLockedValueBox<WebViewFeed?>(nil)
+    /// Routed payments (with gossip): its resolver runs with the node (Specs/routing.md §6.2).
+    private let routedBox = NIOLockedValueBox<RoutedPayments?>(nil)
     /// The data directory's lock, held from start until `run()` returns.
     private let lockBox = NIOLockedValueBox<DataDirectoryLock?>(nil)
 
@@ -130,12 +134,15 @@ public final class PaymeshNode: Service, Sendable {
                     group.addTask { await discovery.run() }
                     if let payments = self.payments { group.addTask { await payments.run() } }
                     if let gossip = self.gossip { group.addTask { await gossip.run() } }
+                    if let negotiations = self.negotiationsBox.withLockedValue({ $0 }) { group.addTask { await negotiations.run() } }
                     if let feed = self.webViewBox.withLockedValue({ $0 }) { group.addTask { await feed.run() } }
+                    if let routed = self.routedBox.withLockedValue({ $0 }) { group.addTask { await routed.run() } }
                     for await _ in stopSignal.stream { break }
                     logger.info("stopping")
                     discovery.stop() // withdraw our service before the connections go
                     await console.close()
                     await started.peers.shutdown()
+                    await self.negotiationsBox.withLockedValue { $0 }?.shutdown()
                     await self.gossip?.shutdown()
                     await self.payments?.shutdown()
                     await endpoint.shutdown()
@@ -218,7 +225,7 @@ public final class PaymeshNode: Service, Sendable {
         // Routed payments (Sources/PaymeshNode/Routing): invoices, path search, the payment journal.
         var routed: RoutedPayments?
         if let gossip {
-            do { routed = try RoutedPayments(payments: payments, gossip: gossip) } catch {
+            do { routed = try RoutedPayments(payments: payments, gossip: gossip, limits: configuration.routing) } catch {
                 await gossip.shutdown()
                 await payments.shutdown()
                 await endpoint.shutdown()
@@ -231,7 +238,10 @@ public final class PaymeshNode: Service, Sendable {
             registry.register(GossipMethods(gossip: gossip, payments: payments))
             registry.register(RoutingMethods(gossip: gossip, payments: payments, routed: routed))
         }
-        if let routed { registry.register(RoutedPaymentMethods(routed: routed, payments: payments)) }
+        if let routed {
+            routedBox.withLockedValue { $0 = routed }
+            registry.register(RoutedPaymentMethods(routed: routed, payments: payments))
+        }
         let catalog: ServiceCatalog
         do {
             catalog = try ServiceCatalog(directory: directory, gossip: gossip)
@@ -243,14 +253,44 @@ public final class PaymeshNode: Service, Sendable {
         }
         catalogBox.withLockedValue { $0 = catalog }
         registry.register(ServiceMethods(catalog: catalog, payments: payments))
+        // Buying over HTTP (console http.fetch, Specs/http402.md §11): its journal shares the payments table.
+        do { registry.register(FetchMethods(fetcher: try HTTPFetcher(payments: payments, routed: routed, exchange: NIOHTTPExchange(group: group)))) } catch {
+            await gossip?.shutdown()
+            await payments.shutdown()
+            await endpoint.shutdown()
+            throw error
+        }
+        // Negotiation, dynamic prices and SLA of the services (Sources/PaymeshNode/Market; Specs/negotiation.md).
+        let market: ServiceMarket
+        do {
+            market = try ServiceMarket(directory: directory, key: key, catalog: catalog, events: events, clock: configuration.clock,
+                                       logger: logger.with("component", "market"))
+        } catch {
+            await gossip?.shutdown()
+            await payments.shutdown()
+            await endpoint.shutdown()
+            throw error
+        }
+        let negotiations = await NegotiationService.start(key: key, payments: payments, peers: peers, market: market, events: events,
+                                                          clock: configuration.clock, random: configuration.random,
+                                                          logger: logger.with("component", "negotiation"))
+        negotiationsBox.withLockedValue { $0 = negotiations }
+        registry.register(NegotiationMethods(negotiations: negotiations, market: market, payments: payments))
+        registry.register(MarketMethods(market: market, catalog: catalog))
         metricsCollector.attach(peers: peers, payments: payments, events: events, gossip: gossip, clock: configuration.clock)
         // The HTTP listener and one route group per feature (it binds in run(), before ready).
         let http = configuration.http.map { endpoint in
             let feed = WebViewFeed(events: events, sources: .init(info: info, peers: peers, payments: payments, gossip: gossip))
             webViewBox.withLockedValue { $0 = feed }
             return HTTPListener(endpoint: endpoint, groups: [MetricsRoutes(collector: metricsCollector),
-                                                                 GatewayRoutes(catalog: catalog, payments: payments, payee: key.address, group: group),
-                                                                 WebViewRoutes(feed: feed)], logger: logger.with("component", "http"))
+                                                                 GatewayRoutes(catalog: catalog, payments: payments, payee: key.address, group: group,
+                                                                               l402: routed.map { L402Issuer(routed: $0, payments: payments) },
+                                                                               market: market),
+                                                                 WebViewRoutes(feed: feed),
+                                                                 A2ARoutes(catalog: catalog, payments: payments, payee: key.address, group: group,
+                                                                           clock: configuration.clock, random: configuration.random,
+                                                                           version: Self.version)],
+                                       logger: logger.with("component", "http"))
         }
         let console = ConsoleServer(path: consolePath, registry: registry, group: group,
                                     maxLineBytes: configuration.consoleMaxLineBytes, logger: logger.with("component", "console"))

@@ -70,7 +70,16 @@ public final class HostileConnection: @unchecked Sendable {
         var headerRemaining: Int?
         var sendWindow = HostileConnection.initialStreamWindow
         var consumed = 0
+        /// The protocol id the stream's opener named (streams.md §2), once read.
+        var protocolID: [UInt8] = []
+        /// True for a stream of another protocol than payments: its bytes are kept as they come
+        /// (`rawFrame`) instead of being decoded as messages.md frames. Nil until the header is read.
+        var raw: Bool?
+        var rawBytes: [UInt8] = []
     }
+
+    /// A stream's bytes kept raw are capped here (a test reads them as they come).
+    static let maxRawBytes = 16 << 20
 
     init(socket: HostileSocket, identity: HostileIdentity) {
         self.socket = socket
@@ -208,6 +217,10 @@ public final class HostileConnection: @unchecked Sendable {
         let id = nextStreamID
         nextStreamID += 2
         streams[id] = StreamState(headerRemaining: 0)
+        if header.count > 1 {
+            streams[id]!.protocolID = Array(header.dropFirst())
+            streams[id]!.raw = !Self.isPayments(streams[id]!.protocolID)
+        }
         streams[id]!.sendWindow -= header.count
         try send(frames: [.data(StreamID(id), flags: .syn, payload: ByteBuffer(bytes: header))], timeout: timeout)
         return id
@@ -365,10 +378,13 @@ public final class HostileConnection: @unchecked Sendable {
         if state.headerRemaining == nil, let n = bytes.readInteger(as: UInt8.self) { state.headerRemaining = Int(n) }
         if let remaining = state.headerRemaining, remaining > 0 {
             let skip = min(remaining, bytes.readableBytes)
-            bytes.moveReaderIndex(forwardBy: skip)
+            state.protocolID += bytes.readBytes(length: skip) ?? []
             state.headerRemaining = remaining - skip
         }
-        if state.headerRemaining == 0, bytes.readableBytes > 0 {
+        if state.headerRemaining == 0, state.raw == nil { state.raw = !Self.isPayments(state.protocolID) }
+        if state.raw == true {
+            if state.rawBytes.count + bytes.readableBytes <= Self.maxRawBytes { state.rawBytes += bytes.readableBytesView }
+        } else if state.headerRemaining == 0, bytes.readableBytes > 0 {
             state.codec.feed(bytes)
             while true {
                 do {
@@ -385,6 +401,41 @@ public final class HostileConnection: @unchecked Sendable {
             state.consumed = 0
         }
         streams[id] = state
+    }
+
+    static func isPayments(_ protocolID: [UInt8]) -> Bool {
+        String(decoding: protocolID, as: UTF8.self).hasPrefix("/paymesh/payments/")
+    }
+
+    /// Sends length-prefixed frames (the framing of messages.md §2 and gossip.md §2) whose
+    /// payloads are given as they are, on a stream of any protocol.
+    public func sendFrames(_ payloads: [[UInt8]], on stream: UInt32, timeout: Double = 10) throws(HostileError) {
+        var bytes: [UInt8] = []
+        for p in payloads {
+            let n = UInt32(truncatingIfNeeded: p.count)
+            bytes += [UInt8(n >> 24), UInt8(truncatingIfNeeded: n >> 16), UInt8(truncatingIfNeeded: n >> 8), UInt8(truncatingIfNeeded: n)] + p
+        }
+        try sendStreamData(bytes, on: stream, timeout: timeout)
+    }
+
+    /// The next length-prefixed frame's payload on a stream the node opened naming `protocolID`
+    /// (not decoded: the caller knows the protocol), pumping for up to `timeout` s; nil when none
+    /// came. Frames of one stream come in order.
+    public func nextRawFrame(protocol protocolID: String, timeout: Double = 10) throws(HostileError) -> [UInt8]? {
+        let deadline = Date().addingTimeInterval(timeout)
+        let name = Array(protocolID.utf8)
+        while true {
+            for (id, state) in streams.sorted(by: { $0.key < $1.key }) where id % 2 == 0 && state.protocolID == name && state.rawBytes.count >= 4 {
+                let b = state.rawBytes
+                let n = Int(b[0]) << 24 | Int(b[1]) << 16 | Int(b[2]) << 8 | Int(b[3])
+                guard b.count >= 4 + n else { continue }
+                streams[id]!.rawBytes = Array(b[(4 + n)...])
+                return Array(b[4..<(4 + n)])
+            }
+            let left = deadline.timeIntervalSinceNow
+            if left <= 0 || closedByNode { return nil }
+            try pump(timeout: min(left, 0.5))
+        }
     }
 
     private func record(_ m: Message, on stream: UInt32) {

@@ -56,6 +56,31 @@ public struct PaymeshErrorCode: RawRepresentable, Sendable, Hashable, CustomStri
     // Routed payments at the payer (Paymesh; Specs/routing.md §6, invoice.md §4)
     public static let paymentIDConflict = Self(rawValue: 1420)
     public static let invoiceExpired = Self(rawValue: 1421)
+    // A2A paid skills (Paymesh; Specs/a2a.md §6)
+    public static let a2aTaskNotFound = Self(rawValue: 1460)
+    public static let a2aTaskNotPayable = Self(rawValue: 1461)
+    public static let a2aSkillNotFound = Self(rawValue: 1462)
+    public static let a2aExtensionRequired = Self(rawValue: 1463)
+    public static let a2aRequestMalformed = Self(rawValue: 1464)
+    // Buying over HTTP at the client (Paymesh; Specs/http402.md §11, console `http.fetch`)
+    public static let fetchChallengeMalformed = Self(rawValue: 1480)
+    public static let fetchNoPayableScheme = Self(rawValue: 1481)
+    public static let fetchPriceAboveMax = Self(rawValue: 1482)
+    public static let fetchAlreadyPaid = Self(rawValue: 1483)
+    public static let fetchURLRefused = Self(rawValue: 1484)
+    public static let fetchKeyConflict = Self(rawValue: 1485)
+    public static let fetchPaymentRefused = Self(rawValue: 1486)
+    public static let fetchFailed = Self(rawValue: 1487)
+    // Negotiation, pricing and SLA (Paymesh; Specs/negotiation.md)
+    public static let negotiationNotFound = Self(rawValue: 1440)
+    public static let negotiationExpired = Self(rawValue: 1441)
+    public static let negotiationOutOfTurn = Self(rawValue: 1442)
+    public static let negotiationLimit = Self(rawValue: 1443)
+    public static let negotiationTermsRefused = Self(rawValue: 1444)
+    public static let negotiationUnsigned = Self(rawValue: 1445)
+    public static let negotiationIDConflict = Self(rawValue: 1446)
+    public static let slaEvidenceInvalid = Self(rawValue: 1447)
+    public static let paymentInterrupted = Self(rawValue: 1412)
     // Protocol (1500–1504 AgentPay; 1505 Paymesh)
     public static let unsupportedMessage = Self(rawValue: 1500)
     public static let malformedMessage = Self(rawValue: 1501)
@@ -113,6 +138,28 @@ public struct PaymeshErrorCode: RawRepresentable, Sendable, Hashable, CustomStri
         .expiryTooFar: "EXPIRY_TOO_FAR",
         .paymentIDConflict: "PAYMENT_ID_CONFLICT",
         .invoiceExpired: "INVOICE_EXPIRED",
+        .a2aTaskNotFound: "A2A_TASK_NOT_FOUND",
+        .a2aTaskNotPayable: "A2A_TASK_NOT_PAYABLE",
+        .a2aSkillNotFound: "A2A_SKILL_NOT_FOUND",
+        .a2aExtensionRequired: "A2A_EXTENSION_REQUIRED",
+        .a2aRequestMalformed: "A2A_REQUEST_MALFORMED",
+        .fetchChallengeMalformed: "FETCH_CHALLENGE_MALFORMED",
+        .fetchNoPayableScheme: "FETCH_NO_PAYABLE_SCHEME",
+        .fetchPriceAboveMax: "FETCH_PRICE_ABOVE_MAX",
+        .fetchAlreadyPaid: "FETCH_ALREADY_PAID",
+        .fetchURLRefused: "FETCH_URL_REFUSED",
+        .fetchKeyConflict: "FETCH_KEY_CONFLICT",
+        .fetchPaymentRefused: "FETCH_PAYMENT_REFUSED",
+        .fetchFailed: "FETCH_FAILED",
+        .negotiationNotFound: "NEGOTIATION_NOT_FOUND",
+        .negotiationExpired: "NEGOTIATION_EXPIRED",
+        .negotiationOutOfTurn: "NEGOTIATION_OUT_OF_TURN",
+        .negotiationLimit: "NEGOTIATION_LIMIT",
+        .negotiationTermsRefused: "NEGOTIATION_TERMS_REFUSED",
+        .negotiationUnsigned: "NEGOTIATION_UNSIGNED",
+        .negotiationIDConflict: "NEGOTIATION_ID_CONFLICT",
+        .slaEvidenceInvalid: "SLA_EVIDENCE_INVALID",
+        .paymentInterrupted: "PAYMENT_INTERRUPTED",
         .unsupportedMessage: "UNSUPPORTED_MESSAGE",
         .malformedMessage: "MALFORMED_MESSAGE",
         .internalError: "INTERNAL_ERROR",

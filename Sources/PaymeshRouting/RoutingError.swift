@@ -16,6 +16,7 @@ public struct RoutingError: Error, Hashable, CustomStringConvertible, Sendable {
         case unknownPayment
         case paymentState(String)
         case journalFull
+        case reputationMalformed(String)
     }
 
     private let code: Code
@@ -32,6 +33,7 @@ public struct RoutingError: Error, Hashable, CustomStringConvertible, Sendable {
     @inline(never) public static func unknownPayment() -> Self { .init(.unknownPayment) }
     @inline(never) public static func paymentState(_ why: String) -> Self { .init(.paymentState(why)) }
     @inline(never) public static func journalFull() -> Self { .init(.journalFull) }
+    @inline(never) public static func reputationMalformed(_ why: String) -> Self { .init(.reputationMalformed(why)) }
 
     /// A stable name for each kind (console `error.data.kind`, tests).
     public var kind: String {
@@ -47,6 +49,7 @@ public struct RoutingError: Error, Hashable, CustomStringConvertible, Sendable {
         case .unknownPayment: return "unknown_payment"
         case .paymentState: return "payment_state"
         case .journalFull: return "journal_full"
+        case .reputationMalformed: return "reputation_malformed"
         }
     }
 
@@ -57,7 +60,7 @@ public struct RoutingError: Error, Hashable, CustomStringConvertible, Sendable {
         case .noRoute: return .noRouteFound
         case .invoiceWrongPrefix, .invoiceTooLong, .invoiceMalformed, .invoiceBadSignature, .invoiceExpired, .invalidQuery:
             return .malformedMessage
-        case .paymentConflict, .unknownPayment, .paymentState, .journalFull: return .internalError
+        case .paymentConflict, .unknownPayment, .paymentState, .journalFull, .reputationMalformed: return .internalError
         }
     }
 
@@ -74,6 +77,7 @@ public struct RoutingError: Error, Hashable, CustomStringConvertible, Sendable {
         case .unknownPayment: return "payment: unknown payment id"
         case .paymentState(let why): return "payment: \(why)"
         case .journalFull: return "payment: journal full of unfinished payments"
+        case .reputationMalformed(let why): return "reputation: stored record malformed: \(why)"
         }
     }
 }

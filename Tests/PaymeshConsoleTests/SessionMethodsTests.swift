@@ -54,7 +54,7 @@ import Testing
         guard case .response(_, .failure(let error)) = try ConsoleProtocol.parseIncoming(line: Array(line.utf8)) else {
             Issue.record("subscribe to an unknown topic was accepted: \(line)"); return
         }
-        #expect(error.code == -32602 && error.message == "unknown topic peers (topics: channel, discovery, graph, htlc, payment, peer, service)", "\(error)")
+        #expect(error.code == -32602 && error.message == "unknown topic peers (topics: channel, discovery, graph, htlc, market, payment, peer, service)", "\(error)")
         #expect(hub.subscriberCount == 0, "nothing subscribed")
         await wire.close()
     }

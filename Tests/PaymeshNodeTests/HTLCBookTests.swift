@@ -72,7 +72,7 @@ struct HTLCNet {
                 } }
                 queue.append((node, index(of: to), m))
             case .notify(let e): events[node].append(e)
-            case .invoicePaid: break
+            case .invoicePaid, .originResolved: break
             }
         }
     }

@@ -28,6 +28,23 @@ import Testing
         #expect(throws: NodeError.self) { try NodeOptions.parseConfigFile(Array(text.utf8), path: "c.json") }
     }
 
+    @Test func forwardingFeesAndHTLCExpiryComeFromFlagsEnvironmentOrFile() throws {
+        let file = try NodeOptions.parseConfigFile(Array(#"{"fee-base": 2, "fee-ppm": "10000", "htlc-expiry-delta": 3}"#.utf8), path: "c.json")
+        let config = try file.nodeConfiguration()
+        #expect(config.payments.htlcPolicy.feeBase == 2 && config.payments.htlcPolicy.feePPM == 10_000)
+        #expect(config.gossip?.channelTerms.feeBase.atomicUnits == 2 && config.gossip?.channelTerms.feePPM == 10_000)
+        #expect(config.payments.htlcPolicy.expiryDeltaMillis == 3_000 && config.payments.htlcPolicy.minFinalExpiryMillis == 3_000)
+        #expect(config.gossip?.channelTerms.expiryDeltaMillis == 3_000 && config.routing.minFinalExpiryMillis == 6_000)
+        let env = NodeOptions.environment(["PAYMESH_FEE_BASE": "7", "PAYMESH_HTLC_EXPIRY_DELTA": "60"])
+        let merged = try file.overridden(by: env).nodeConfiguration()
+        #expect(merged.payments.htlcPolicy.feeBase == 7 && merged.payments.htlcPolicy.feePPM == 10_000 && merged.routing.minFinalExpiryMillis == 120_000)
+        // Defaults untouched without the options.
+        #expect(try NodeOptions().nodeConfiguration().payments.htlcPolicy == HTLCPolicy())
+        for bad in [#"{"fee-base": "-1"}"#, #"{"fee-ppm": 1000001}"#, #"{"htlc-expiry-delta": 0}"#, #"{"htlc-expiry-delta": "86401"}"#, #"{"fee-base": "x"}"#] {
+            #expect(throws: NodeError.self, "\(bad)") { try NodeOptions.parseConfigFile(Array(bad.utf8), path: "c.json").nodeConfiguration() }
+        }
+    }
+
     @Test func theDiscoveryAllowlistComesFromFlagsEnvironmentOrFile() throws {
         let a = "0x00000000000000000000000000000000000000aa", b = "0x00000000000000000000000000000000000000Bb"
         let file = try NodeOptions.parseConfigFile(Array(#"{"discover-allow":["\#(a)"]}"#.utf8), path: "c.json")

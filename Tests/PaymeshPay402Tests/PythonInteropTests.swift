@@ -11,7 +11,7 @@ import Testing
 /// (scripts/http402/check_swift_outputs.py). Needs python3 with `x402` and `pymacaroons`
 /// (scripts/lib/deps.sh installs them); without them this test FAILS, it does not skip.
 @Suite struct PythonInteropTests {
-    @Test func pythonPackagesReadTheSwiftOutputs() throws {
+    @Test func pythonPackagesReadTheSwiftOutputs() async throws {
         let requirements = Fixture.requirements()
         let l402 = Fixture.l402(capabilities: ["query", "stream"])
         let challenge = PaymentChallenge(requirements: [requirements], l402: l402)
@@ -47,18 +47,9 @@ import Testing
         try JSONSerialization.data(withJSONObject: outputs).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
 
-        let script = TestVectors.repositoryRoot.appendingPathComponent("scripts/http402/check_swift_outputs.py").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, file.path]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "python exited \(process.terminationStatus)\n\(stdout)\n\(stderr)")
+        let run = try await runPythonScript("scripts/http402/check_swift_outputs.py", [file.path])
+        let stdout = run.stdout, stderr = run.stderr
+        #expect(run.status == 0, "python exited \(run.status)\n\(stdout)\n\(stderr)")
         #expect(stdout.contains("http402 python checks:"), "\(stdout)\n\(stderr)")
         print(stdout.trimmingCharacters(in: .whitespacesAndNewlines))
     }

@@ -10,10 +10,16 @@ import Testing
 @Suite struct VectorTests {
     enum Expect: Decodable, Equatable {
         case ok, code(UInt16)
+        /// Specs/vectors/a2a.json: the payment is handed to verification.
+        case pay
         init(from decoder: Decoder) throws {
             let c = try decoder.singleValueContainer()
-            if let n = try? c.decode(UInt16.self) { self = .code(n) } else if try c.decode(String.self) == "ok" { self = .ok } else {
-                throw DecodingError.dataCorruptedError(in: c, debugDescription: "expect")
+            if let n = try? c.decode(UInt16.self) { self = .code(n) } else {
+                switch try c.decode(String.self) {
+                case "ok": self = .ok
+                case "pay": self = .pay
+                default: throw DecodingError.dataCorruptedError(in: c, debugDescription: "expect")
+                }
             }
         }
     }

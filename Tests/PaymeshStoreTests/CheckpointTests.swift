@@ -20,7 +20,10 @@ import Testing
         await store.close()
         // Asked for after ~1,000 frames; a request made before the close still runs.
         let statistics = store.statistics
-        #expect(statistics.checkpoints + statistics.inlineCheckpoints >= 1)
+        // The checkpointer thread copied frames (its connection opened the WAL: a connection that
+        // never read the file "checkpoints" nothing and reports -1 frames), and none failed.
+        #expect(statistics.checkpoints >= 1)
+        #expect(statistics.checkpointFailures == 0)
         #expect(statistics.requests == channels + rounds)
         // A frame is a 24-byte header and a 4 KiB page; one batch here is far below 2,000 frames.
         #expect(largestWAL <= (WALCheckpointer.inlineFrames + 2_000) * (24 + 4_096))

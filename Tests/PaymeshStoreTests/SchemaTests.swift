@@ -8,7 +8,7 @@ import Testing
         let dir = TemporaryDirectory()
         let store = try ChannelStore(path: dir.file("s.sqlite"))
         #expect(try store.storedSchemaVersion() == ChannelStore.schemaVersion)
-        #expect(ChannelStore.schemaVersion == 7)
+        #expect(ChannelStore.schemaVersion == 8)
         let (journal, appID, fk) = try store.read { db throws(StoreError) in
             (try db.text("PRAGMA journal_mode"), try db.integer("PRAGMA application_id"), try db.integer("PRAGMA foreign_keys"))
         }

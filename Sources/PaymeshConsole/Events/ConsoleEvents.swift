@@ -18,7 +18,7 @@ enum ConsoleEvents {
     }
 
     /// Every topic `topic(of:)` returns: what `subscribe` accepts (a new topic is added to both).
-    static let topics: [String] = ["channel", "discovery", "graph", "htlc", "payment", "peer", "service"]
+    static let topics: [String] = ["channel", "discovery", "graph", "htlc", "market", "payment", "peer", "service"]
 
     /// The event's topic: its `type` up to the first dot (decided without building the JSON).
     static func topic(of event: NodeEvent) -> String {
@@ -31,6 +31,7 @@ enum ConsoleEvents {
         case .gossip(.channelAnnounced): "graph"
         case .gossip(.nodeAnnounced): "graph"
         case .gossip(.serviceAnnounced), .gossip(.serviceWithdrawn): "service"
+        case .market: "market"
         }
     }
 
@@ -53,6 +54,25 @@ enum ConsoleEvents {
         case .gossip(let e): gossip(e)
         case .htlc(let e): htlc(e)
         case .htlcChannel(let id): ("htlc.channel", ["channel": .string(id.description)])
+        case .market(let e): market(e)
+        }
+    }
+
+    static func market(_ e: MarketEvent) -> (String, [String: JSONValue]) {
+        switch e {
+        case .negotiation(let id, let status, let round, let ourTurn):
+            ("market.negotiation", ["id": .string(id.description), "status": .string(status.rawValue), "round": JSONValue(Int64(round)),
+                                    "ourTurn": .bool(ourTurn)])
+        case .agreed(let id, let service, let buyer, let seller, let price):
+            ("market.agreed", ["id": .string(id.description), "service": .string(service), "buyer": .string(buyer.description),
+                               "seller": .string(seller.description), "price": .string(String(price))])
+        case .agreementChannel(let id, let channel):
+            ("market.channel", ["id": .string(id.description), "channel": JSONValue(channel?.description)])
+        case .priceChanged(let service, let price):
+            ("market.price", ["service": .string(service), "price": .string(String(price))])
+        case .slaViolated(let service, let client, let metric, let sequence):
+            ("market.slaViolation", ["service": .string(service), "client": .string(client.description), "metric": .string(metric),
+                                     "sequence": .string(String(sequence))])
         }
     }
 

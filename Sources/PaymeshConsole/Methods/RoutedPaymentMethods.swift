@@ -99,6 +99,8 @@ public struct RoutedPaymentMethods: ConsoleMethodGroup {
     /// A payment id: `0x` + hex (a payment hash or any 1–64 bytes), or any other text of 1–64 UTF-8 bytes.
     static func paymentID(_ text: String) throws(NodeError) -> PaymentJournal.PaymentID {
         let bytes = text.hasPrefix("0x") ? ([UInt8](hex: text) ?? Array(text.utf8)) : Array(text.utf8)
+        // "http-fetch:…" rows are the HTTP fetch journal's (Specs/http402.md §11.4).
+        guard !bytes.starts(with: Array("http-fetch:".utf8)) else { throw .invalidParams("ids beginning with http-fetch: are reserved") }
         do { return try PaymentJournal.PaymentID(bytes) } catch { throw .invalidParams("id must be 1–64 bytes") }
     }
 

@@ -31,7 +31,7 @@ public struct SessionMethods: ConsoleMethodGroup {
     var subscribe: ConsoleMethod {
         ConsoleMethod(
             "subscribe", summary: "Streams events on this connection as `event` notifications.",
-            params: [ConsoleParam("topics", .array, required: false, "topics to receive: peer, discovery, payment, channel, graph, service (default: all)")],
+            params: [ConsoleParam("topics", .array, required: false, "topics to receive: peer, discovery, payment, channel, graph, service, htlc, market (default: all)")],
             result: "{subscribed: [topic], already: bool}; then notifications {method: \"event\", params: {type, …}}"
         ) { [events] call in
             var wanted: Set<String>?

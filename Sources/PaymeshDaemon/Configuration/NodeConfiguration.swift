@@ -35,6 +35,8 @@ public struct NodeConfiguration: Sendable {
     /// The node's HTTP listener (`/metrics`, and the routes later features register); nil: none.
     /// Off unless asked for (`--http`), so that many nodes on one host never fight over a port.
     public var http: PeerEndpoint?
+    /// Routed payments' limits (final expiry asked, routes per search; Specs/routing.md §8).
+    public var routing = RoutedPayments.Limits()
 
     public init(dataDirectory: String, listen: PeerEndpoint = PeerEndpoint(host: "127.0.0.1", port: 0),
                 staticPeers: [PeerEndpoint] = [], mdns: Bool = true, peers: PeerManager.Configuration = .init(),

@@ -2,6 +2,7 @@ public import Logging
 import PaymeshConsole
 public import PaymeshNode
 import PaymeshCrypto
+import PaymeshMessages
 
 /// The `paymesh start` options as they arrive from flags, the environment and a config file;
 /// every field optional. Precedence: flags over environment over file over defaults.
@@ -26,6 +27,17 @@ public struct NodeOptions: Hashable, Sendable {
     /// (`--gossip-stale`, `PAYMESH_GOSSIP_STALE`, config key `gossip-stale`; default 14 days). The
     /// node then refreshes its own announcements every quarter of it and prunes as often (≤ 60 s).
     public var gossipStale: String?
+    /// Forwarding terms this node charges, enforces and advertises in its channel updates (atomic
+    /// units; `--fee-base`, `--fee-ppm`, `PAYMESH_FEE_BASE`, `PAYMESH_FEE_PPM`, config keys `fee-base`,
+    /// `fee-ppm`; default 0 and 0).
+    public var feeBase: String?
+    public var feePPM: String?
+    /// Seconds of HTLC expiry delta this node requires and advertises when it forwards, and its
+    /// minimum final expiry as a payee; its invoices and spontaneous payments ask twice that of the
+    /// final hop (`--htlc-expiry-delta`, `PAYMESH_HTLC_EXPIRY_DELTA`, config key `htlc-expiry-delta`;
+    /// 1…86400; default: 10 min forwarding (1 h advertised), 1 min final, 1 h asked). Short values
+    /// make stuck HTLCs unlock fast (tests, demos).
+    public var htlcExpiryDelta: String?
 
     public static let defaultDataDir = "~/.paymesh"
     public static let defaultListen = "127.0.0.1:0"
@@ -60,6 +72,9 @@ public struct NodeOptions: Hashable, Sendable {
             http: value("PAYMESH_HTTP"),
             gossipStale: value("PAYMESH_GOSSIP_STALE"))
         options.discoverAllow = value("PAYMESH_DISCOVER_ALLOW").map(Self.idList)
+        options.feeBase = value("PAYMESH_FEE_BASE")
+        options.feePPM = value("PAYMESH_FEE_PPM")
+        options.htlcExpiryDelta = value("PAYMESH_HTLC_EXPIRY_DELTA")
         return options
     }
 
@@ -108,8 +123,14 @@ public struct NodeOptions: Hashable, Sendable {
                 options.discoverAllow = a.compactMap(\.stringValue)
             case "gossip-stale":
                 if let n = v.intValue { options.gossipStale = "\(n)" } else { options.gossipStale = try string() }
+            case "fee-base":
+                if let n = v.intValue { options.feeBase = "\(n)" } else { options.feeBase = try string() }
+            case "fee-ppm":
+                if let n = v.intValue { options.feePPM = "\(n)" } else { options.feePPM = try string() }
+            case "htlc-expiry-delta":
+                if let n = v.intValue { options.htlcExpiryDelta = "\(n)" } else { options.htlcExpiryDelta = try string() }
             default:
-                throw .configuration("\(path): unknown key \(key) (known: data-dir, listen, log-level, log-file, log-format, peers, no-mdns, assets, http, discover-allow, gossip-stale)")
+                throw .configuration("\(path): unknown key \(key) (known: data-dir, listen, log-level, log-file, log-format, peers, no-mdns, assets, http, discover-allow, gossip-stale, fee-base, fee-ppm, htlc-expiry-delta)")
             }
         }
         return options
@@ -122,6 +143,9 @@ public struct NodeOptions: Hashable, Sendable {
                     noMdns: other.noMdns ?? noMdns, assets: other.assets.flatMap { $0.isEmpty ? nil : $0 } ?? assets,
                     logFormat: other.logFormat ?? logFormat, http: other.http ?? http, gossipStale: other.gossipStale ?? gossipStale)
         merged.discoverAllow = other.discoverAllow ?? discoverAllow
+        merged.feeBase = other.feeBase ?? feeBase
+        merged.feePPM = other.feePPM ?? feePPM
+        merged.htlcExpiryDelta = other.htlcExpiryDelta ?? htlcExpiryDelta
         return merged
     }
 
@@ -167,10 +191,42 @@ public struct NodeOptions: Hashable, Sendable {
             gossip.graphLimits.channelStaleMillis = UInt64(seconds) * 1_000
             gossip.graphLimits.nodeStaleMillis = UInt64(seconds) * 1_000
             gossip.refreshInterval = min(gossip.refreshInterval, .seconds(seconds / 4))
+            // Refreshes come every quarter of the stale period: the accepted update rate per
+            // channel end must allow them (else every other one is ignored and ends age out).
+            gossip.graphLimits.channelUpdateMinIntervalMillis = min(gossip.graphLimits.channelUpdateMinIntervalMillis,
+                                                                    UInt64(seconds) * 1_000 / 8)
             gossip.pruneInterval = min(gossip.pruneInterval, .seconds(seconds / 4))
             configuration.gossip = gossip
         }
+        try applyForwardingTerms(to: &configuration)
         return configuration
+    }
+
+    /// `fee-base`, `fee-ppm` and `htlc-expiry-delta` into the HTLC policy, the advertised channel
+    /// terms and the routed payments' final expiry.
+    func applyForwardingTerms(to configuration: inout NodeConfiguration) throws(NodeError) {
+        if let feeBase {
+            guard let base = UInt128(feeBase) else { throw .configuration("fee-base \(feeBase): atomic units, a non-negative integer") }
+            configuration.payments.htlcPolicy.feeBase = base
+            configuration.gossip?.channelTerms.feeBase = Amount(base)
+        }
+        if let feePPM {
+            guard let ppm = UInt64(feePPM), MessageLimits.feePPM.contains(ppm) else {
+                throw .configuration("fee-ppm \(feePPM): parts per million, \(MessageLimits.feePPM.lowerBound)…\(MessageLimits.feePPM.upperBound)")
+            }
+            configuration.payments.htlcPolicy.feePPM = ppm
+            configuration.gossip?.channelTerms.feePPM = ppm
+        }
+        if let htlcExpiryDelta {
+            guard let seconds = UInt64(htlcExpiryDelta), (1...86_400).contains(seconds) else {
+                throw .configuration("htlc-expiry-delta \(htlcExpiryDelta): seconds, 1…86400")
+            }
+            let millis = seconds * 1_000
+            configuration.payments.htlcPolicy.expiryDeltaMillis = millis
+            configuration.payments.htlcPolicy.minFinalExpiryMillis = millis
+            configuration.gossip?.channelTerms.expiryDeltaMillis = millis
+            configuration.routing.minFinalExpiryMillis = 2 * millis
+        }
     }
 
     /// `--discover-allow`: peer ids (0x + 40 hex digits, any case); an empty list allows none.

@@ -10,7 +10,9 @@ import PaymeshPay402
 /// `ServiceCatalog`. A request without a valid payment gets the 402 answer with every scheme at
 /// once (§3); a Paymesh channel-scheme proof is verified and persisted by the payments service
 /// (`acceptHTTPPayment`, as a voucher from the wire) **before** the upstream is called; the
-/// upstream's answer goes back with `X-PAYMENT-RESPONSE` / `PAYMENT-RESPONSE`.
+/// upstream's answer goes back with `X-PAYMENT-RESPONSE` / `PAYMENT-RESPONSE`. With an `L402Issuer`
+/// (the node routes payments) the 402 answer also carries the L402 challenge and an
+/// `Authorization: L402` credential is accepted (§10.1).
 public struct GatewayRoutes: HTTPRouteGroup {
     /// A request body larger than this is refused (413) before any payment is read.
     public static let maxRequestBody = 1_024 * 1_024
@@ -25,12 +27,18 @@ public struct GatewayRoutes: HTTPRouteGroup {
     let payments: PaymentsService
     let payee: EthereumAddress
     let group: any EventLoopGroup
+    let l402: L402Issuer?
+    /// Prices (a client's agreed price, else the dynamic quote) and SLA measurements (Specs/negotiation.md §6–§7); nil: the listed price.
+    let market: ServiceMarket?
 
-    public init(catalog: ServiceCatalog, payments: PaymentsService, payee: EthereumAddress, group: any EventLoopGroup) {
+    public init(catalog: ServiceCatalog, payments: PaymentsService, payee: EthereumAddress, group: any EventLoopGroup,
+                l402: L402Issuer? = nil, market: ServiceMarket? = nil) {
         self.catalog = catalog
+        self.l402 = l402
         self.payments = payments
         self.payee = payee
         self.group = group
+        self.market = market
     }
 
     public func register(on router: Router<BasicRequestContext>) {
@@ -46,7 +54,30 @@ public struct GatewayRoutes: HTTPRouteGroup {
         }
     }
 
+    /// What one request did, for the market's load and SLA figures (Specs/negotiation.md §6–§7).
+    final class Meter {
+        var service: SoldService?
+        var client: EthereumAddress?
+        var paid = false
+        var failed = false
+    }
+
     func handle(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        guard let market else { return try await serve(request, context, Meter()) }
+        let meter = Meter(), start = market.instant()
+        let response: Response
+        do { response = try await serve(request, context, meter) } catch {
+            if let s = meter.service { await market.requestFinished(s, client: meter.client, latencyNanos: 0, failed: false, paid: false) }
+            throw error
+        }
+        if let s = meter.service {
+            await market.requestFinished(s, client: meter.client, latencyNanos: market.instant().nanoseconds &- start.nanoseconds,
+                                         failed: meter.failed, paid: meter.paid)
+        }
+        return response
+    }
+
+    func serve(_ request: Request, _ context: BasicRequestContext, _ meter: Meter) async throws -> Response {
         guard let name = context.parameters.get("service"), let service = await catalog.service(named: name) else {
             return Response(status: .notFound)
         }
@@ -57,34 +88,43 @@ public struct GatewayRoutes: HTTPRouteGroup {
             return Response(status: .contentTooLarge, headers: Self.fields(PaymentChallenge.corsHeaders))
         }
         let resource = await catalog.url(of: name) ?? "/\(name)"
-        let requirements = PaymentRequirements.channel(price: service.price, asset: service.asset.id, decimals: service.asset.decimals,
-                                                       unit: service.unit.rawValue, payee: payee, chainID: 0,
-                                                       resource: resource, description: service.description)
         let headers = request.headers.map { HTTPHeaderField($0.name.rawName, $0.value) }
-        let paid: HTTPPayment
-        let version: Int
+        // The client is the payer of the channel its proof pays through: its agreed price applies (§6).
+        if case .channel(let p)? = try? PaymentProof.parse(headers: headers) { meter.client = await payments.channelPayer(p.voucher.channelID) }
+        let price = await market?.price(of: service, client: meter.client).price ?? service.price
+        // Counted in flight once priced: a request does not raise its own price.
+        await market?.requestStarted(name)
+        meter.service = service
+        let requirements = Self.requirements(service, price: price, resource: resource, payee: payee)
+        // The receipt header of a channel-scheme payment; none for an L402 token (§1 step 5).
+        var receipt: [HTTPHeaderField] = []
         do throws(Pay402Error) {
             switch try PaymentProof.parse(headers: headers) {
             case nil:
-                return Self.challenge(requirements, .noPayment)
-            case .l402:
-                throw Pay402Error(.paymentSchemeMismatch, "this gateway does not offer L402 yet")
+                return await challenge(service, requirements, .noPayment)
+            case .l402(let credential):
+                guard let l402 else {
+                    throw Pay402Error(.paymentSchemeMismatch, "this node does not offer L402 (it routes no payments)")
+                }
+                _ = try await l402.authorize(credential, service: name)
             case .channel(let proof):
-                version = proof.x402Version
-                paid = try await payments.acceptHTTPPayment(proof, requirements: requirements)
+                let paid = try await payments.acceptHTTPPayment(proof, requirements: requirements)
+                receipt = [paid.receiptHeader.header(x402Version: proof.x402Version)]
             }
         } catch {
-            return Self.challenge(requirements, error)
+            return await challenge(service, requirements, error)
         }
-        // Paid and durable: from here on the client's money is spent, so the receipt goes back
-        // with whatever the upstream answers (502 when it does not).
-        let receipt = paid.receiptHeader.header(x402Version: version)
+        // Paid and durable (or a valid token): from here on the client's money is spent, so the
+        // receipt goes back with whatever the upstream answers (502 when it does not).
+        meter.paid = true
+        meter.failed = true // until the upstream answers below 500
         guard let upstream = UpstreamURL(service.upstream) else { // checked when the service was added or loaded
-            return Response(status: .badGateway, headers: Self.fields([receipt]))
+            return Response(status: .badGateway, headers: Self.fields(receipt))
         }
         let rest = String(request.uri.path.dropFirst(name.count + 1))
         let target = upstream.path + (rest.isEmpty ? "/" : rest) + (request.uri.query.map { "?" + $0 } ?? "")
-        let forwarded = headers.filter { !Self.notForwarded.contains($0.name.lowercased()) }.map { ($0.name, $0.value) }
+        let forwarded = headers.filter { !Self.notForwarded.contains($0.name.lowercased()) && !Self.isL402Credential($0) }
+            .map { ($0.name, $0.value) }
         do {
             let answer = try await UpstreamClient.send(method: request.method.rawValue, to: upstream, target: target, headers: forwarded,
                                                        body: body.readableBytes > 0 ? body : nil, group: group)
@@ -92,17 +132,39 @@ public struct GatewayRoutes: HTTPRouteGroup {
             for (n, v) in answer.headers where !Self.notReturned.contains(n.lowercased()) {
                 if let field = HTTPField.Name(n) { out.append(HTTPField(name: field, value: v)) }
             }
-            out.append(contentsOf: Self.fields([receipt] + PaymentChallenge.corsHeaders))
+            out.append(contentsOf: Self.fields(receipt + PaymentChallenge.corsHeaders))
+            meter.failed = answer.status >= 500
             return Response(status: HTTPResponse.Status(code: answer.status), headers: out, body: ResponseBody(byteBuffer: answer.body))
         } catch {
-            return Response(status: .badGateway, headers: Self.fields([receipt] + PaymentChallenge.corsHeaders),
+            return Response(status: .badGateway, headers: Self.fields(receipt + PaymentChallenge.corsHeaders),
                             body: ResponseBody(byteBuffer: ByteBuffer(string: "the upstream failed; the payment stands (see the receipt)\n")))
         }
     }
 
+    /// What one request to `service` costs (§10): the channel scheme on the local domain.
+    static func requirements(_ service: SoldService, price: UInt128? = nil, resource: String, payee: EthereumAddress) -> PaymentRequirements {
+        PaymentRequirements.channel(price: price ?? service.price, asset: service.asset.id, decimals: service.asset.decimals,
+                                    unit: service.unit.rawValue, payee: payee, chainID: 0, resource: resource, description: service.description)
+    }
+
+    /// The 402 answer of §3 for `service`, with the L402 challenge when this node offers L402 and
+    /// can make an invoice now (§10.1; without one the answer carries the x402 challenges only).
+    func challenge(_ service: SoldService, _ requirements: PaymentRequirements, _ error: Pay402Error) async -> Response {
+        let offer: L402Challenge?
+        do throws(NodeError) { offer = try await l402?.challenge(for: service) } catch { offer = nil }
+        return Self.challenge(requirements, l402: offer, error)
+    }
+
+    /// An `Authorization: L402 …` (or `LSAT`) header: the gateway's credential, never forwarded.
+    static func isL402Credential(_ field: HTTPHeaderField) -> Bool {
+        guard field.name.lowercased() == "authorization" else { return false }
+        let scheme = field.value.prefix { $0 != " " }.lowercased()
+        return scheme == "l402" || scheme == "lsat"
+    }
+
     /// The 402 answer of §3 for `requirements`, with `error` naming why.
-    static func challenge(_ requirements: PaymentRequirements, _ error: Pay402Error) -> Response {
-        let c = PaymentChallenge(requirements: [requirements], error: error)
+    static func challenge(_ requirements: PaymentRequirements, l402: L402Challenge? = nil, _ error: Pay402Error) -> Response {
+        let c = PaymentChallenge(requirements: [requirements], l402: l402, error: error)
         return Response(status: HTTPResponse.Status(code: PaymentChallenge.status), headers: fields(c.headers),
                         body: ResponseBody(byteBuffer: ByteBuffer(bytes: c.body)))
     }

@@ -20,9 +20,8 @@ enum UpstreamClient {
     static let timeout = TimeAmount.seconds(60)
 
     static func send(method: String, to upstream: UpstreamURL, target: String, headers: [(String, String)], body: ByteBuffer?,
-                     group: any EventLoopGroup) async throws(NodeError) -> UpstreamResponse {
+                     group: any EventLoopGroup, maxResponseBytes limit: Int = UpstreamClient.maxResponseBytes) async throws(NodeError) -> UpstreamResponse {
         let promise = group.next().makePromise(of: UpstreamResponse.self)
-        let limit = maxResponseBytes
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(connectTimeout)
             .channelInitializer { channel in

@@ -21,4 +21,7 @@ public enum NodeEvent: Hashable, Sendable {
     case htlc(HTLCEvent)
     /// A channel's HTLC state (settled amount, HTLCs) became durable after a change.
     case htlcChannel(ChannelID)
+    /// A negotiation step, an agreement, a changed quote or an SLA violation (`NegotiationService`,
+    /// `ServiceMarket`; Specs/negotiation.md).
+    case market(MarketEvent)
 }

@@ -17,6 +17,8 @@ struct StepBuilder {
         case htlc(HTLCEvent)
         /// A channel's HTLC state was written.
         case htlcStored(ChannelID)
+        /// Origin outcomes of HTLCs were written (`route_outcomes`).
+        case routeOutcomes
         /// A voucher presented over HTTP is durable: resume the gateway's request `token`.
         case httpPaid(token: UInt64)
     }
@@ -193,6 +195,8 @@ extension PaymentsService {
             case .channel(let id, let peer, let list): stage(list, channel: id, peer: peer, into: &step)
             case .sendNow(let messages, let peer): step.sendNow(messages, to: peer)
             case .protectPeer(let peer): protectPeer(peer)
+            case .negotiation(let m, let peer):
+                if let refusal = deliverNegotiation(m, from: peer) { step.sendNow([.error(refusal)], to: peer) }
             case .misbehaved(let peer, let count, let reason): reportMisbehaviour(by: peer, count: count, reason: reason)
             case .log(let level, let message, let metadata):
                 logger.log(level: level, "\(message)", metadata: metadata.mapValues { .string($0) })
@@ -329,6 +333,7 @@ extension PaymentsService {
                 case .timer(let channel, let deadline): scheduleTimer(channel, deadline: deadline)
                 case .htlc(let e): handle(e)
                 case .htlcStored(let id): htlcStored(id)
+                case .routeOutcomes: routeOutcomesStored()
                 case .httpPaid(let token): httpPaymentDurable(token, failure: nil)
                 }
             }

@@ -26,6 +26,11 @@ public struct PaymentsConfiguration: Sendable {
     public var assets: [String: UInt8] = [:]
     /// Limits and forwarding terms of the HTLC book (Specs/channels.md §12.9).
     public var htlcPolicy = HTLCPolicy()
+    /// How long a payment over a route (`payRoute`) waits for its first channel's plain vouchers to be
+    /// acknowledged before it takes the channel over (Specs/channels.md §12.10), on the injected
+    /// clock; past it the attempt fails locally with 1408. Ten seconds: a payee acknowledges in
+    /// milliseconds unless it is offline.
+    public var htlcTakeOverWaitMillis: UInt64 = 10_000
 
     public init(synchronous: StoreConfiguration.Synchronous = .full, openPolicy: PayeeOpenPolicy = PayeeOpenPolicy(),
                 maxUnacknowledged: Int = 8_192, signBatch: Int = 256, maxProposedChannelsPerPeer: Int = 8) {

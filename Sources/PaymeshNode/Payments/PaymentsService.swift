@@ -85,9 +85,13 @@ public actor PaymentsService {
     var bursts = PayBursts()
     /// Gateway requests whose voucher is being persisted (`acceptHTTPPayment`), by token.
     var httpPayments = HTTPPaymentWaiters()
+    /// Where NEGOTIATE_* messages go (`NegotiationService`); nil: answered with ERROR 1503.
+    var negotiationInbox: NegotiationInbox?
     /// Signalled after every channel state change (the gossip service re-reads `views()`), whether
     /// or not anyone subscribes to the event hub.
     public nonisolated let channelChanges = ChangeSignal()
+    /// Signalled after origin outcomes of HTLCs became durable (the payment journal re-reads them).
+    public nonisolated let routeOutcomeChanges = ChangeSignal()
     let jobs: AsyncStream<PaymentsJob>
     let jobContinuation: AsyncStream<PaymentsJob>.Continuation
     var stopped = false
@@ -214,6 +218,7 @@ public actor PaymentsService {
         for t in tails { _ = await t.value }
         await voucherChain?.value
         await store.close()
+        routeOutcomeChanges.finish()
         jobContinuation.finish()
     }
 

@@ -2,6 +2,7 @@ public import PaymeshCrypto
 public import PaymeshMessages
 public import PaymeshRouting
 import PaymeshGossip
+import PaymeshPay402
 import PaymeshStore
 
 /// Payments to any node of the mesh over routes this node finds itself (issue 10; Specs/routing.md,
@@ -32,6 +33,11 @@ public actor RoutedPayments {
     public let parameters: RoutingParameters
     private var journal: PaymentJournal
     private var reputation: ReputationTracker
+    /// Payments a `pay` call is routing now: the resolver leaves them to it.
+    private var active: Set<PaymentJournal.PaymentID> = []
+
+    /// The metadata key of the persisted reputation (Specs/storage.md "Reputation").
+    public static let reputationKey = "routing.reputation"
 
     /// Builds the driver over a running node's payments and gossip and restores the journal from
     /// the store (a payment id retried after a restart still finds its payment).
@@ -41,10 +47,21 @@ public actor RoutedPayments {
         self.gossip = gossip
         self.limits = limits
         self.parameters = parameters
-        reputation = ReputationTracker(parameters: parameters)
+        do {
+            if let stored = try payments.store.metadata(forKey: Self.reputationKey) {
+                reputation = try ReputationTracker(decoding: stored, parameters: parameters)
+            } else {
+                reputation = ReputationTracker(parameters: parameters)
+            }
+        } catch {
+            throw .configuration("the reputation record (\(Self.reputationKey)) in \(payments.store.path) does not read back: \(error)")
+        }
         var restored = PaymentJournal()
         do {
-            for stored in try payments.store.loadPayments() { restored.restore(try PaymentRecord.decode(stored)) }
+            // Rows of the HTTP fetch journal share the table (Specs/http402.md §11.4); they are `HTTPFetcher`'s.
+            for stored in try payments.store.loadPayments() where !stored.id.starts(with: FetchJournal.rowPrefix) {
+                restored.restore(try PaymentRecord.decode(stored))
+            }
         } catch {
             throw .configuration("the payment journal in \(payments.store.path) does not read back: \(error)")
         }
@@ -168,6 +185,8 @@ extension RoutedPayments {
             throw .paymesh(.paymentIDConflict, "\(error)")
         }
         guard case .started = begun else { if case .existing(let p) = begun { return p }; preconditionFailure() }
+        active.insert(id)
+        defer { active.remove(id) }
         try await persist(id)
         var queue: [Route] = []
         var lastReason = "no route"
@@ -216,7 +235,11 @@ extension RoutedPayments {
             case .succeeded(_, let preimage, _, _):
                 try? journal.succeed(id, attempt: attempt, preimage: preimage, now: finished)
                 reputation.record(.succeeded(latencyMillis: latency), route: route, now: finished)
+                // Both writes in one group commit (the reputation only advises path search).
+                let record = reputation.encoded(), store = payments.store
+                async let reputationWritten: Void = Self.write(reputation: record, to: store)
                 try await persist(id)
+                await reputationWritten
                 return journal.payment(id)!
             case .failed(_, let hop, let node, let code):
                 try? journal.fail(id, attempt: attempt, hopIndex: hop, code: code, now: finished)
@@ -224,7 +247,10 @@ extension RoutedPayments {
                 reputation.record(code == .htlcTimeout ? .unattributed : .failed(hopIndex: hop, code: code, latencyMillis: latency),
                                   route: route, now: finished)
                 lastReason = "hop \(hop) (\(node)) failed with \(code)"
+                let record = reputation.encoded(), store = payments.store
+                async let reputationWritten: Void = Self.write(reputation: record, to: store)
                 try await persist(id)
+                await reputationWritten
                 if hop == route.hops.count - 1, Self.payeeCodes.contains(code) {
                     return try await giveUp(id, "the payee refused the payment: \(code)")
                 }
@@ -271,5 +297,87 @@ extension RoutedPayments {
         do { try await payments.store.savePayment(stored) } catch {
             throw .paymesh(.internalError, "writing the payment journal failed: \(error)")
         }
+    }
+}
+
+// MARK: Resolving payments nobody waits for (Specs/routing.md §6.2)
+
+extension RoutedPayments {
+    /// Keeps the journal resolved while the node runs: once at start, then every time origin
+    /// outcomes become durable (the sweeper cancelled an HTLC, a fulfil or cancel came after its
+    /// call gave up, or after a restart). Returns when the payments service stops.
+    public func run() async {
+        let changes = payments.routeOutcomeChanges.watch()
+        await resolve()
+        guard let changes else { return }
+        for await _ in changes { await resolve() }
+    }
+
+    /// Resolves every pending payment no `pay` call is routing from the HTLC state: an outcome
+    /// the origin recorded (fulfilled → succeeded with the preimage; cancelled or expired → the
+    /// attempt failed and the payment given up), an HTLC still pending (left as it is, resolved
+    /// when it is), or neither — its HTLC was never durable, so never sent: 1412, nothing paid.
+    /// Outcomes the journal has taken, and those of no routed payment, are deleted.
+    public func resolve() async {
+        let store = payments.store
+        let unattended = journal.list.filter { !$0.status.isFinal && !active.contains($0.id) }
+        // HTLCs first, outcomes second: an HTLC dropped after the first read has its outcome
+        // committed in the same write, so the second read sees it.
+        let held: [StoredHTLCChannel]
+        let outcomes: [RouteOutcome]
+        do {
+            held = try unattended.isEmpty ? [] : store.loadHTLCChannels()
+            outcomes = try store.loadRouteOutcomes()
+        } catch { return }
+        let inFlight = Set(held.flatMap(\.htlcs).filter { $0.side == .offered && $0.state == .pending && $0.link == nil }.map(\.paymentHash))
+        let byHash = Dictionary(outcomes.map { ($0.paymentHash, $0) }, uniquingKeysWith: { $0.atMillis >= $1.atMillis ? $0 : $1 })
+        var taken: [Hash32] = []
+        var changed = false
+        for listed in unattended {
+            // Another resolution may have finished it while this one waited for a write.
+            guard let payment = journal.payment(listed.id), !payment.status.isFinal else { continue }
+            let attempt = payment.inFlight
+            let since = attempt.map { payment.attempts[$0].startedAt } ?? payment.createdAt
+            let now = now()
+            if let o = byHash[payment.paymentHash], o.atMillis >= since, let attempt {
+                let route = payment.attempts[attempt].route
+                if let preimage = o.preimage {
+                    try? journal.succeed(payment.id, attempt: attempt, preimage: preimage, now: o.atMillis)
+                    reputation.record(.succeeded(latencyMillis: o.atMillis - since), route: route, now: now)
+                } else {
+                    let code = o.code ?? .htlcRoutingFailed
+                    try? journal.fail(payment.id, attempt: attempt, hopIndex: o.hopIndex, code: code, now: o.atMillis)
+                    var attributed = AttemptOutcome.unattributed
+                    if let hop = o.hopIndex { attributed = .failed(hopIndex: hop, code: code, latencyMillis: o.atMillis - since) }
+                    reputation.record(attributed, route: route, now: now)
+                    let at = o.hopIndex.map { "hop \($0)\(o.node.map { " (\($0))" } ?? "")" } ?? "the route (unattributed)"
+                    try? journal.giveUp(payment.id, reason: "\(at) failed with \(code) after the call stopped waiting", now: now)
+                }
+            } else if inFlight.contains(payment.paymentHash) {
+                continue // resolved when its HTLC is
+            } else if let attempt {
+                try? journal.fail(payment.id, attempt: attempt, hopIndex: nil, code: .paymentInterrupted, now: now)
+                try? journal.giveUp(payment.id, reason: "interrupted before its HTLC was sent (\(PaymeshErrorCode.paymentInterrupted)); nothing was paid", now: now)
+            } else {
+                try? journal.giveUp(payment.id, reason: "interrupted between attempts (\(PaymeshErrorCode.paymentInterrupted)); nothing is in flight", now: now)
+            }
+            changed = true
+            do throws(NodeError) { try await persist(payment.id) } catch { continue }
+        }
+        // Outcomes of finished payments, and of HTLCs no routed payment sent (`pay.route`).
+        for o in outcomes {
+            guard let id = journal.id(forHash: o.paymentHash), let p = journal.payment(id) else { taken.append(o.paymentHash); continue }
+            if p.status.isFinal { taken.append(o.paymentHash) }
+        }
+        if changed { await persistReputation() }
+        try? await store.deleteRouteOutcomes(taken)
+    }
+
+    /// The reputation record (bounded, Specs/storage.md "Reputation"); a failed write is retried
+    /// at the next attempt's end (the tracker only advises path search).
+    private func persistReputation() async { await Self.write(reputation: reputation.encoded(), to: payments.store) }
+
+    private static func write(reputation bytes: [UInt8], to store: ChannelStore) async {
+        try? await store.setMetadata(bytes, forKey: reputationKey)
     }
 }

@@ -120,7 +120,7 @@ public actor ServiceCatalog {
     /// At most this many services (the gossip graph keeps at most 64 per origin).
     public static let maxServices = 64
     /// Path segments the HTTP listener uses for itself.
-    public static let reservedNames: Set<String> = ["metrics", ".well-known", "api", "events"] // the web view: /api/snapshot, /events
+    public static let reservedNames: Set<String> = ["metrics", ".well-known", "api", "events", "a2a"] // the web view: /api/snapshot, /events; A2A: /a2a
 
     let directory: String
     let path: String
@@ -182,11 +182,19 @@ public actor ServiceCatalog {
         for s in list() { _ = await advertise(s) }
     }
 
+    /// Re-advertises `name` at `price` (its dynamic quote, Specs/negotiation.md §6); false when
+    /// there is no such service or gossip does not carry it.
+    public func advertise(_ name: String, price: UInt128) async -> Bool {
+        guard var s = services[name] else { return false }
+        s.price = price
+        return await advertise(s)
+    }
+
     private func advertise(_ s: SoldService) async -> Bool {
         guard let gossip, let url = url(of: s.name),
               let announcement = try? ServiceAnnouncement(name: s.name, description: s.description, unit: s.unit,
                                                           price: Amount(s.price), asset: s.asset, endpoint: .http(url),
-                                                          agentCard: nil, expires: 0) else { return false }
+                                                          agentCard: gatewayBase.map { $0 + "/.well-known/agent-card.json" }, expires: 0) else { return false }
         do { _ = try await gossip.advertise(announcement) } catch { return false }
         return true
     }
@@ -200,31 +208,7 @@ public actor ServiceCatalog {
         do { bytes = Array(try encoder.encode(ServicesFile(services: table.values.sorted { $0.name < $1.name }))) } catch {
             throw .internalError("the service table does not encode: \(error)")
         }
-        let temporary = path + ".tmp"
-        unlink(temporary)
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw .internalError("cannot create \(temporary): errno \(errno)") }
-        var written = 0
-        while written < bytes.count {
-            let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            guard n > 0 else {
-                close(fd)
-                unlink(temporary)
-                throw .internalError("cannot write \(temporary): errno \(errno)")
-            }
-            written += n
-        }
-        let synced = fsync(fd) == 0
-        guard close(fd) == 0, synced else {
-            unlink(temporary)
-            throw .internalError("cannot sync \(temporary): errno \(errno)")
-        }
-        guard rename(temporary, path) == 0 else { unlink(temporary); throw .internalError("cannot replace \(path): errno \(errno)") }
-        let directory = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directory >= 0 {
-            fsync(directory)
-            close(directory)
-        }
+        try AtomicFile.write(bytes, to: path, directory: directory)
     }
 }
 

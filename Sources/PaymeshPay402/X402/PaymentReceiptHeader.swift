@@ -21,17 +21,20 @@ public struct PaymentReceiptHeader: Sendable, Hashable {
     }
 
     /// base64(JSON{success, transaction, network, payer, amount, extra}).
-    public var value: String {
+    public var value: String { JSONCodec.header(settleResponse) }
+
+    /// The receipt as x402's SettleResponse object (also an A2A task's `x402.payment.receipts` entry).
+    var settleResponse: some Encodable {
         let v = accepted.voucher
         let receiptWire = receipt.map {
             ReceiptWire(seq: String($0.seq), hash: "0x" + $0.hash.hexString, prevHash: "0x" + $0.prevHash.hexString,
                         timestamp: String($0.timestamp), signature: "0x" + $0.signature.bytes.hexString)
         }
-        return JSONCodec.header(ResponseWire(
+        return ResponseWire(
             success: true, transaction: "0x" + accepted.digest.hexString, network: accepted.network,
             payer: accepted.payer.description, amount: String(accepted.increment),
             extra: ResponseExtraWire(channelId: "0x" + v.channelID.bytes.hexString, nonce: String(v.nonce),
-                                     cumulative: v.amount.description, receipt: receiptWire)))
+                                     cumulative: v.amount.description, receipt: receiptWire))
     }
 }
 

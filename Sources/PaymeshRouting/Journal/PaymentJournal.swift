@@ -171,6 +171,9 @@ public struct PaymentJournal: Sendable, Hashable {
 
     public func payment(_ id: PaymentID) -> Payment? { payments[id] }
 
+    /// The id paying (or that paid) `hash`, if any.
+    public func id(forHash hash: Hash32) -> PaymentID? { byHash[hash] }
+
     /// Every payment, newest first (console `payments.list`).
     public var list: [Payment] {
         payments.values.sorted { ($0.createdAt, $1.id) > ($1.createdAt, $0.id) }

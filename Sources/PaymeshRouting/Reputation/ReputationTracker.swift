@@ -42,9 +42,9 @@ public struct ReputationTracker: Sendable, Hashable {
     }
 
     public let parameters: RoutingParameters
-    private(set) var nodes: [EthereumAddress: Record] = [:]
-    private(set) var channels: [ChannelID: Record] = [:]
-    private(set) var hints: [DirectedChannel: LiquidityHint] = [:]
+    var nodes: [EthereumAddress: Record] = [:]
+    var channels: [ChannelID: Record] = [:]
+    var hints: [DirectedChannel: LiquidityHint] = [:]
 
     public init(parameters: RoutingParameters = RoutingParameters()) { self.parameters = parameters }
 

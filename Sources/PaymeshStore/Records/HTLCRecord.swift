@@ -63,6 +63,9 @@ public struct StoredHTLCChannel: Sendable, Hashable {
     public var retiredIDs: [HTLCID]
     /// Invoices to mark paid in the same request (written, never read back here: `loadInvoices`).
     public var paidInvoices: [InvoicePayment] = []
+    /// Outcomes of HTLCs this state drops at their origin, written in the same request (schema v8;
+    /// written, never read back here: `loadRouteOutcomes`).
+    public var routeOutcomes: [RouteOutcome] = []
 
     public init(channelID: ChannelID, nonce: UInt64, settled: Amount,
                 voucher: (amount: Amount, timestampMillis: UInt64, signature: Signature65)? = nil, htlcs: [StoredHTLC],

@@ -44,6 +44,15 @@ final class SQLiteConnection {
         }
     }
 
+    /// Resets every cached statement left mid-result. A SELECT stepped to a row and not reset keeps
+    /// this connection's read transaction, and with it its WAL snapshot, open until the statement
+    /// is next used: no checkpoint can then copy frames past that snapshot and the WAL cannot start
+    /// over, so it grows to the writer's inline limit (Specs/storage.md, "Checkpoints"). Called
+    /// after every read and every group commit.
+    func finishStatements() {
+        for statement in cache.values where statement.isBusy { statement.reset() }
+    }
+
     /// A cached prepared statement, reset and with its bindings cleared.
     func statement(_ sql: String) throws(StoreError) -> SQLiteStatement {
         if let cached = cache[sql] {
@@ -106,6 +115,10 @@ final class SQLiteConnection {
         let rc = sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, &walFrames, &checkpointed)
         if rc & 0xff == SQLITE_BUSY { return nil }
         guard rc == SQLITE_OK else { throw error(rc, message: lastMessage, context: "wal_checkpoint(PASSIVE)") }
+        // -1: the connection has no WAL open (it never read the file), so nothing was checkpointed.
+        guard checkpointed >= 0 else {
+            throw .sqlite(code: SQLITE_MISUSE, message: "no WAL open on this connection", context: "wal_checkpoint(PASSIVE)")
+        }
         return Int(checkpointed)
     }
 

@@ -18,6 +18,9 @@ final class SQLiteStatement {
 
     deinit { sqlite3_finalize(handle) }
 
+    /// True while the statement is mid-result (stepped to a row and neither done nor reset).
+    var isBusy: Bool { sqlite3_stmt_busy(handle) != 0 }
+
     func reset() {
         // sqlite3_reset repeats the last step's error, which step already reported.
         sqlite3_reset(handle)

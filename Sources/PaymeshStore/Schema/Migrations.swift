@@ -17,6 +17,7 @@ enum Migrations {
         Migration(version: 5, sql: v5),
         Migration(version: 6, sql: v6),
         Migration(version: 7, sql: v7),
+        Migration(version: 8, sql: v8),
     ]
 
     static var current: Int { all.last!.version }
@@ -225,6 +226,21 @@ enum Migrations {
             payment_hash BLOB    NOT NULL CHECK (length(payment_hash) = 32),
             created      INTEGER NOT NULL CHECK (created >= 0),
             record       BLOB    NOT NULL
+        ) WITHOUT ROWID;
+        """
+
+    /// What became of the HTLCs this node offered as a payment's origin (issue 10, Specs/storage.md
+    /// "Route outcomes"): written with the HTLC state that drops them, removed once the journal has them.
+    private static let v8 = """
+        CREATE TABLE route_outcomes (
+            payment_hash BLOB    NOT NULL PRIMARY KEY CHECK (length(payment_hash) = 32),
+            preimage     BLOB    CHECK (preimage IS NULL OR length(preimage) = 32),
+            code         INTEGER CHECK (code IS NULL OR code BETWEEN 1000 AND 1999),
+            hop_index    INTEGER CHECK (hop_index IS NULL OR hop_index BETWEEN 0 AND 255),
+            node         BLOB    CHECK (node IS NULL OR length(node) = 20),
+            at           INTEGER NOT NULL CHECK (at >= 0),
+            CHECK ((preimage IS NULL) <> (code IS NULL)),
+            CHECK (hop_index IS NULL OR code IS NOT NULL)
         ) WITHOUT ROWID;
         """
 }

@@ -40,6 +40,10 @@ public final class ChannelStore: Sendable {
             self.configuration = configuration
             reader = Mutex(readConnection)
             let checkpointConnection = try SQLiteConnection(path: path, mode: .readWrite)
+            // A connection that has never read the file has not opened its WAL: on it
+            // sqlite3_wal_checkpoint_v2 returns SQLITE_OK having done nothing (-1 frames). One
+            // read opens it.
+            _ = try checkpointConnection.integer("PRAGMA user_version")
             writer = GroupCommitWriter(connection: writeConnection, checkpointer: WALCheckpointer(connection: checkpointConnection),
                                        configuration: configuration)
         } catch {
@@ -166,7 +170,18 @@ public final class ChannelStore: Sendable {
         try await writer.submit(.savePayment(payment))
     }
 
+    /// Removes route outcomes the payment journal has taken (Specs/storage.md "Route outcomes").
+    public func deleteRouteOutcomes(_ hashes: [Hash32]) async throws(StoreError) {
+        guard !hashes.isEmpty else { return }
+        try await writer.submit(.deleteRouteOutcomes(hashes))
+    }
+
     // MARK: Reads
+
+    /// Every route outcome not yet taken by the payment journal, oldest first.
+    public func loadRouteOutcomes() throws(StoreError) -> [RouteOutcome] {
+        try read { db throws(StoreError) in try RouteOutcomeQueries.all(db) }
+    }
 
     /// Every invoice this node made, oldest first.
     public func loadInvoices() throws(StoreError) -> [InvoiceRecord] {
@@ -184,7 +199,10 @@ public final class ChannelStore: Sendable {
     }
 
     func read<T>(_ body: (SQLiteConnection) throws(StoreError) -> sending T) throws(StoreError) -> sending T {
-        try reader.withLock { (db: inout SQLiteConnection) throws(StoreError) -> sending T in try body(db) }
+        try reader.withLock { (db: inout SQLiteConnection) throws(StoreError) -> sending T in
+            defer { db.finishStatements() }
+            return try body(db)
+        }
     }
 
     /// Every channel with its latest voucher: all a restart needs. Reads only `channels`.

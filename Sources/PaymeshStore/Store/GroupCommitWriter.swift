@@ -48,6 +48,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let wakeup = DispatchSemaphore(value: 0)
     private let checkpointer: WALCheckpointer
     private let walLength = WALLength()
+    /// The WAL's length at the last inline checkpoint (writer thread only).
+    private var lastInlineFrames = 0
 
     init(connection: SQLiteConnection, checkpointer: WALCheckpointer, configuration: StoreConfiguration) {
         self.connection = connection
@@ -65,7 +67,9 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     var statistics: StoreStatistics {
         var s = state.withLock { $0.statistics }
-        s.checkpoints = checkpointer.counts.checkpoints
+        let counts = checkpointer.counts
+        s.checkpoints = counts.checkpoints
+        s.checkpointFailures = counts.failures
         return s
     }
 
@@ -212,6 +216,7 @@ final class GroupCommitWriter: @unchecked Sendable {
             if db.isInTransaction { try? db.execute("ROLLBACK") }
             results = Array(repeating: .failure(error), count: batch.count)
         }
+        db.finishStatements()
         let took = DispatchTime.now().uptimeNanoseconds &- began
         let succeeded = results.reduce(0) { n, r in if case .success = r { n + 1 } else { n } }
         let observer = state.withLock { s -> CommitObserver? in
@@ -237,20 +242,28 @@ final class GroupCommitWriter: @unchecked Sendable {
         if batchError == nil { checkpointIfDue(db) }
     }
 
-    /// After a commit: 1,000 frames not yet checkpointed get a background checkpoint. A WAL that
-    /// reached `inlineFrames` is checkpointed here, between two batches (the callers were resumed
-    /// already): with no writer appending meanwhile it ends fully checkpointed, so the next commit
-    /// starts the WAL over from its beginning (a background checkpoint seldom finishes between two
-    /// commits, so under steady load the WAL only restarts this way).
+    /// After a commit: 1,000 frames not yet checkpointed get a background checkpoint. The WAL starts
+    /// over from its beginning only when a write begins with every frame checkpointed, which under
+    /// steady load a background checkpoint seldom achieves (commits keep appending while it runs).
+    /// So the writer checkpoints here, between two batches (the callers were resumed already), once
+    /// the WAL holds `restartFrames` and the background checkpoints have copied all but
+    /// `restartSlack` of them (a few pages to copy and one sync), or at `inlineFrames` in any case.
     private func checkpointIfDue(_ db: SQLiteConnection) {
         let frames = walLength.frames
-        if frames >= WALCheckpointer.inlineFrames {
+        let unchecked = checkpointer.unchecked(frames: frames)
+        // The WAL started over since the last inline checkpoint when it is shorter than it was then;
+        // if it did not (a reader's snapshot held it), the next try waits for `restartFrames` more.
+        if frames < lastInlineFrames { lastInlineFrames = 0 }
+        if frames >= WALCheckpointer.inlineFrames
+            || (frames >= lastInlineFrames + WALCheckpointer.restartFrames && unchecked <= WALCheckpointer.restartSlack)
+        {
+            lastInlineFrames = frames
             walLength.frames = 0
             if let done = try? db.checkpointPassive() {
                 checkpointer.checkpointed(done)
                 state.withLock { $0.statistics.inlineCheckpoints += 1 }
             }
-        } else if checkpointer.unchecked(frames: frames) >= WALCheckpointer.requestFrames {
+        } else if unchecked >= WALCheckpointer.requestFrames {
             checkpointer.request()
         }
     }
@@ -301,6 +314,10 @@ final class WALCheckpointer: @unchecked Sendable {
     /// pages, the store's `journal_size_limit`): the WAL stays bounded when a background checkpoint
     /// cannot keep up with the writer.
     static let inlineFrames = 16_384
+    /// The writer lets the WAL start over at this many frames when the background checkpoints are
+    /// within `restartSlack` frames of its end.
+    static let restartFrames = 4_096
+    static let restartSlack = 256
 
     private struct State {
         var requested = false

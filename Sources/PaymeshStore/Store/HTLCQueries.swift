@@ -47,6 +47,8 @@ enum HTLCQueries {
         }
         // Invoices this state fulfils: marked paid in the same request (Specs/storage.md "Invoices and payments").
         for p in c.paidInvoices { try InvoiceQueries.markPaid(p, db) }
+        // Origin outcomes of the HTLCs this state drops (Specs/storage.md "Route outcomes").
+        for o in c.routeOutcomes { try RouteOutcomeQueries.save(o, db) }
     }
 
     static func all(_ db: SQLiteConnection) throws(StoreError) -> [StoredHTLCChannel] {

@@ -42,8 +42,10 @@ public struct StoreStatistics: Sendable, Hashable {
     public var failedBatches: Int
     /// WAL checkpoints run by the checkpointer thread, off the commit path (Specs/storage.md, "Checkpoints").
     public var checkpoints: Int
-    /// …and by the writer itself, because the WAL reached `WALCheckpointer.inlineFrames`.
+    /// …and by the writer itself, between two batches, to let the WAL start over (see `GroupCommitWriter`).
     public var inlineCheckpoints: Int
+    /// Checkpoints of the checkpointer thread that failed (the next request tries again).
+    public var checkpointFailures: Int = 0
 
     public init(commits: Int = 0, requests: Int = 0, largestBatch: Int = 0, failedBatches: Int = 0, checkpoints: Int = 0,
                 inlineCheckpoints: Int = 0) {

@@ -51,6 +51,8 @@ extension WriteOperation {
             try Self.inSavepoint(db) { () throws(StoreError) in try InvoiceQueries.insert(record, db) }
         case .savePayment(let payment):
             try Self.inSavepoint(db) { () throws(StoreError) in try InvoiceQueries.savePayment(payment, db) }
+        case .deleteRouteOutcomes(let hashes):
+            try Self.inSavepoint(db) { () throws(StoreError) in try RouteOutcomeQueries.delete(hashes, db) }
         }
     }
 

@@ -143,18 +143,9 @@ import Testing
         #expect(s.upstream.calls == 2)
 
         // The x402 SDK (PyPI) reads the live 402 answer.
-        let script = TestVectors.repositoryRoot.appendingPathComponent("scripts/http402/check_live_gateway.py").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, "http://\(http)/echo/hello"]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "python exited \(process.terminationStatus)\n\(stdout)\n\(stderr)")
+        let run = try await runPythonScript("scripts/http402/check_live_gateway.py", ["http://\(http)/echo/hello"])
+        let stdout = run.stdout, stderr = run.stderr
+        #expect(run.status == 0, "python exited \(run.status)\n\(stdout)\n\(stderr)")
         #expect(stdout.contains("live gateway checks:"), "\(stdout)\n\(stderr)")
         #expect(s.upstream.calls == 2)
 

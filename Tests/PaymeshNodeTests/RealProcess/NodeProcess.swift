@@ -5,7 +5,7 @@ import PaymeshNode
 import Glibc
 #endif
 
-/// The `paymesh` executable built next to the test bundle (`.build/<config>/paymesh`).
+/// The `paymesh` executable built next to the test bundle (`.build/<config>/paymesh`), or `PAYMESH_BINARY`.
 enum PaymeshBinary {
     static let directory: URL = {
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
@@ -17,7 +17,10 @@ enum PaymeshBinary {
         return dir
     }()
 
-    static var path: String { directory.appendingPathComponent("paymesh").path }
+    /// `PAYMESH_BINARY` overrides it (benchmarks run the release build: `.build-release/release/paymesh`).
+    static var path: String {
+        ProcessInfo.processInfo.environment["PAYMESH_BINARY"] ?? directory.appendingPathComponent("paymesh").path
+    }
 
     static var exists: Bool { FileManager.default.isExecutableFile(atPath: path) }
 

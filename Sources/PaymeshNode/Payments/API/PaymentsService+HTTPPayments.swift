@@ -1,6 +1,6 @@
 public import PaymeshChannels
 import PaymeshCrypto
-import PaymeshMessages
+public import PaymeshMessages
 public import PaymeshPay402
 
 /// A voucher presented over HTTP (x402, the Paymesh channel scheme) that the channel engine
@@ -75,7 +75,7 @@ extension PaymentsService {
                     }
                 }
                 actions.append(.channel(channel, peer: peer, kept))
-            case .sendNow, .misbehaved: continue
+            case .sendNow, .misbehaved, .negotiation: continue
             case .protectPeer, .log: actions.append(action)
             }
         }
@@ -92,7 +92,7 @@ extension PaymentsService {
                 case .protectPeer(let peer): protectPeer(peer)
                 case .log(let level, let message, let metadata):
                     logger.log(level: level, "\(message)", metadata: metadata.mapValues { .string($0) })
-                case .sendNow, .misbehaved: break
+                case .sendNow, .misbehaved, .negotiation: break
                 }
             }
             step.effects.append(.httpPaid(token: token))
@@ -104,5 +104,12 @@ extension PaymentsService {
 
     func httpPaymentDurable(_ token: UInt64, failure: String?) {
         httpPayments.take(token)?.resume(returning: failure)
+    }
+
+    /// Whether `paymentHash` is one of this node's invoices still waiting for its payment (not paid,
+    /// not expired): the L402 issuer hands an offer out again only while this holds.
+    public func isInvoiceOpen(_ paymentHash: Hash32) -> Bool {
+        guard let invoice = htlcs.invoices[paymentHash] else { return false }
+        return now() < invoice.expiresAt
     }
 }

@@ -17,6 +17,8 @@ enum BookAction: Sendable, Equatable {
     case misbehaved(EthereumAddress, count: Int, reason: String)
     /// Something worth a log line.
     case log(Logger.Level, String, [String: String])
+    /// A NEGOTIATE_* message for the negotiation service (Specs/negotiation.md), in order with the rest.
+    case negotiation(Message, from: EthereumAddress)
 }
 
 /// All channels of a node and the dispatch of payment-stream messages to them, sans-IO: events in
@@ -204,7 +206,7 @@ struct ChannelBook {
                 case .error(let e):
                     out.append(.log(.notice, "peer reported an error", ["peer": "\(peer)", "code": "\(e.code)", "message": "\(e.message)"]))
                 case .negotiatePropose, .negotiateCounter, .negotiateAccept, .negotiateReject:
-                    errors.append(.error(ErrorMessage(unchecked: .negotiationNotSupported, "this node does not negotiate", m)))
+                    out.append(.negotiation(m, from: peer))
                 default:
                     errors.append(.error(ErrorMessage(unchecked: .unsupportedMessage, "\(m.type.name) is not handled", m)))
                 }

@@ -22,10 +22,32 @@ extension PaymentsService {
         guard !htlcs.owns(id) else { return }
         guard let s = book.snapshot(id) else { throw Self.channelNotFound(id) }
         guard s.state.acceptsPayments else { throw .paymesh(.channelNotActive, "channel \(id) is \(s.state)") }
-        if s.role == .payer, let v = s.latestVoucher, s.ackedNonce < v.nonce {
+        // Unacknowledged plain vouchers of the machine block a take-over, except the book's own last
+        // voucher handed back (§12.10 step 4): the book signed it and continues right after it.
+        if s.role == .payer, let v = s.latestVoucher, s.ackedNonce < v.nonce, htlcs.channels[id]?.lastUpdate != v {
             throw .paymesh(.temporaryChannelFailure, "channel \(id) has unacknowledged vouchers; retry once they are acknowledged")
         }
         htlcs.add(terms: s.terms, role: s.role, nonce: s.latestVoucher?.nonce ?? 0, settled: s.paidAmount)
+    }
+
+    /// The origin's take-over (§12.10 step 2): while the payer machine still waits for the
+    /// acknowledgement of a plain voucher it signed (a payment just before this one, or the book's
+    /// own last voucher handed back), the call waits — resumed by that channel's events, never by
+    /// polling — until every voucher is acknowledged, then takes over; at `deadline` it fails as
+    /// before (1408). Any other refusal is immediate.
+    func takeOverWhenAcknowledged(_ id: ChannelID, token: UInt64, until deadline: NodeInstant) async throws(NodeError) {
+        while true {
+            guard !htlcs.owns(id), let s = book.snapshot(id), s.role == .payer, s.state.acceptsPayments,
+                  let v = s.latestVoucher, s.ackedNonce < v.nonce, htlcs.channels[id]?.lastUpdate != v else { return try takeOver(id) }
+            if let refused = outcomes.rejections[id], refused.nonce > s.ackedNonce, refused.nonce <= v.nonce {
+                throw .paymesh(.temporaryChannelFailure, "channel \(id): voucher \(refused.nonce) was refused (\(refused.code)); its state is not settled")
+            }
+            switch await wait(token, channels: [id], until: deadline) {
+            case .event: continue
+            case .deadline: return try takeOver(id)
+            case .shutdown: throw .shuttingDown()
+            }
+        }
     }
 
     /// Whether `m` goes to the HTLC book rather than the channel book.
@@ -90,24 +112,39 @@ extension PaymentsService {
         var step = StepBuilder()
         var idle: [PaymentUpdate] = []
         var paid: [ChannelID: [InvoicePayment]] = [:]
+        var resolved: [ChannelID: [RouteOutcome]] = [:]
         for action in actions {
             switch action {
             case .invoicePaid(let hash, let amount, let channel):
                 paid[channel, default: []].append(InvoicePayment(paymentHash: hash, amount: Amount(amount), channelID: channel, atMillis: now()))
+            case .originResolved(let outcome, let channel):
+                resolved[channel, default: []].append(outcome)
             case .persist(let c):
                 var stored = c.stored
                 stored.paidInvoices = paid.removeValue(forKey: c.channelID) ?? []
+                stored.routeOutcomes = resolved.removeValue(forKey: c.channelID) ?? []
                 step.cold.append((c.channelID, .htlc(stored)))
                 step.effects.append(.htlcStored(c.channelID))
+                if !stored.routeOutcomes.isEmpty { step.effects.append(.routeOutcomes) }
                 if c.role == .payer, c.htlcs.isEmpty, let v = c.lastUpdate, v.locks == nil { idle.append(v) }
             case .send(let m, let peer): step.effects.append(.send(peer, m))
             case .notify(let e): step.effects.append(.htlc(e))
             }
         }
+        // An outcome whose voucher could not be signed (nonces exhausted): written with the state as it is.
+        for (id, outcomes) in resolved {
+            guard var stored = htlcs.channels[id]?.stored else { continue }
+            stored.routeOutcomes = outcomes
+            step.cold.append((id, .htlc(stored)))
+            step.effects.append(.routeOutcomes)
+        }
         enqueue(step)
         for v in idle { handBack(v, to: htlcs.channels[v.channelID]?.peer ?? me) }
         scheduleSweep()
     }
+
+    /// Origin outcomes are durable: the payment journal looks again (`RoutedPayments.run`).
+    func routeOutcomesStored() { routeOutcomeChanges.signal() }
 
     /// A channel's HTLC state is durable: calls waiting on it look again.
     func htlcStored(_ id: ChannelID) {
@@ -213,7 +250,8 @@ extension PaymentsService {
         guard links[first.node] != nil else { throw .paymesh(.temporaryChannelFailure, "peer \(first.node) is offline (no payments stream)") }
         let token = try admitWaiter()
         defer { waiters.release(token) }
-        try takeOver(first.channelID)
+        try await takeOverWhenAcknowledged(first.channelID, token: token,
+                                           until: instant(afterMillis: min(timeoutMillis, configuration.htlcTakeOverWaitMillis)))
         let htlcID = try! HTLCID(random.bytes(16)) // 16 bytes
         var sessionKey: Secp256k1.PrivateKey?
         while sessionKey == nil { sessionKey = try? Secp256k1.PrivateKey(rawRepresentation: random.bytes(32)) }

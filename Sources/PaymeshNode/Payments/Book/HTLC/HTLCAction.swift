@@ -1,5 +1,6 @@
 import PaymeshCrypto
 import PaymeshMessages
+public import PaymeshStore
 
 /// What the HTLC book asks its driver to do, in order. A `.persist` must be durable before any
 /// later action of the same list is performed (persist before send, Specs/channels.md §12.4).
@@ -11,6 +12,10 @@ public enum HTLCAction: Sendable, Equatable {
     /// The final hop fulfils an invoice of ours: mark it paid in the same write as the next
     /// `.persist` of `channelID` (the one that records the fulfilment), so both are durable or neither.
     case invoicePaid(paymentHash: Hash32, amount: UInt128, channelID: ChannelID)
+    /// An HTLC this node offered as a payment's origin was fulfilled or cancelled: record `outcome`
+    /// in the same write as the next `.persist` of `channelID` (the one that drops the HTLC), so a
+    /// payer killed at any instant finds the HTLC pending or its outcome (Specs/channels.md §12.4).
+    case originResolved(RouteOutcome, channelID: ChannelID)
 }
 
 /// An invoice the final hop fulfils (Specs/channels.md §12.7): its preimage and the terms an

@@ -2,6 +2,7 @@ import PaymeshChannels
 import PaymeshCrypto
 import PaymeshMessages
 import PaymeshOnion
+import PaymeshStore
 
 /// Every HTLC of the node: offering (origin), accepting (final hop) and forwarding, sans-IO
 /// (Specs/channels.md §12). Events in (`send`, `onReceived`, `onTimer`, `resume`) with the time
@@ -35,7 +36,7 @@ public struct HTLCBook: Sendable {
     /// Makes a channel usable for HTLCs from its state: its latest voucher's nonce and amount. A
     /// channel the book holds without HTLCs (handed back, Specs/channels.md §12.10) is taken over
     /// again from that state when it is not behind the book's; its used ids stay.
-    public mutating func add(terms: ChannelTerms, role: ChannelRole, nonce: UInt64, settled: UInt128) {
+    public mutating func add(terms: ChannelTerms, role: PaymeshChannels.ChannelRole, nonce: UInt64, settled: UInt128) {
         if let held = channels[terms.channelID] {
             guard held.htlcs.isEmpty, nonce >= held.nonce else { return }
             var c = HTLCChannel(terms: terms, role: role, nonce: nonce, settled: settled)
@@ -355,6 +356,9 @@ public struct HTLCBook: Sendable {
         if let up = entry.link { out += fulfillReceived(up, preimage: f.preimage, now: now) }
         channels[f.channelID]!.htlcs[i].state = .fulfilled
         channels[f.channelID]!.htlcs[i].preimage = f.preimage
+        // The origin's outcome is durable with the voucher that pays the HTLC (also after a restart,
+        // when the payment is no longer in memory).
+        if entry.link == nil { out.append(.originResolved(.succeeded(entry.paymentHash, preimage: f.preimage, at: now), channelID: f.channelID)) }
         out += reissue(f.channelID, now: now)
         if entry.link == nil, let pay = payments.removeValue(forKey: entry.paymentHash) {
             out.append(.notify(.paymentSucceeded(paymentHash: entry.paymentHash, preimage: f.preimage, amount: pay.amount, fees: pay.fees)))
@@ -367,9 +371,38 @@ public struct HTLCBook: Sendable {
         let entry = channels[m.channelID]!.htlcs[i]
         channels[m.channelID]!.htlcs[i].state = .cancelled
         channels[m.channelID]!.htlcs[i].reason = m.reason
-        var out = reissue(m.channelID, now: now)
-        out += failUpstream(entry, reason: m.reason, failure: m.failure, now: now)
+        return resolveCancelled(entry, reason: m.reason, failure: m.failure, now: now)
+    }
+
+    /// An offered HTLC was cancelled (by the payee, or by the sweeper at its expiry): the voucher
+    /// that drops it, then the failure upstream — or, at the origin, its outcome recorded with
+    /// that voucher and the payment's failure reported.
+    private mutating func resolveCancelled(_ entry: HTLCEntry, reason: PaymeshErrorCode, failure: [UInt8], now: UInt64) -> [HTLCAction] {
+        guard entry.link == nil else { return reissue(entry.channelID, now: now) + failUpstream(entry, reason: reason, failure: failure, now: now) }
+        let (outcome, event) = originFailure(entry, reason: reason, failure: failure, now: now)
+        var out: [HTLCAction] = [.originResolved(outcome, channelID: entry.channelID)]
+        out += reissue(entry.channelID, now: now)
+        if let event { out.append(.notify(event)) }
         return out
+    }
+
+    /// The origin's reading of a failure: the hop and code a failure onion attributes (no onion,
+    /// or one no hop's HMAC verifies: the first hop is blamed, onion.md §5.3), or — for a payment no
+    /// longer in memory (after a restart) — the cancel's own reason, unattributed.
+    private mutating func originFailure(_ entry: HTLCEntry, reason: PaymeshErrorCode, failure: [UInt8],
+                                        now: UInt64) -> (RouteOutcome, HTLCEvent?) {
+        guard let pay = payments.removeValue(forKey: entry.paymentHash) else {
+            return (.failed(entry.paymentHash, code: reason, hopIndex: nil, node: nil, at: now), nil)
+        }
+        var hop = 0
+        var code = reason
+        if !failure.isEmpty, let attributed = try? FailurePacket.attribute(failure, sharedSecrets: pay.secrets) {
+            hop = attributed.hopIndex
+            code = attributed.failure.code
+        }
+        let node = pay.route[hop].node
+        return (.failed(entry.paymentHash, code: code, hopIndex: hop, node: node, at: now),
+                .paymentFailed(paymentHash: entry.paymentHash, hopIndex: hop, node: node, code: code))
     }
 
     /// A failed offered HTLC: relay the failure upstream (wrapped with our secret) or, at the
@@ -384,15 +417,8 @@ public struct HTLCBook: Sendable {
             let wrapped = (try? FailurePacket.wrap(failure, sharedSecret: secret)) ?? failure
             return cancelReceived(up, code: reason, failure: wrapped, now: now)
         }
-        guard let pay = payments.removeValue(forKey: entry.paymentHash) else { return [] }
-        // No failure onion, or one no hop's HMAC verifies: the first hop is blamed (onion.md §5.3).
-        var hop = 0
-        var code = reason
-        if !failure.isEmpty, let attributed = try? FailurePacket.attribute(failure, sharedSecrets: pay.secrets) {
-            hop = attributed.hopIndex
-            code = attributed.failure.code
-        }
-        return [.notify(.paymentFailed(paymentHash: entry.paymentHash, hopIndex: hop, node: pay.route[hop].node, code: code))]
+        guard let event = originFailure(entry, reason: reason, failure: failure, now: now).1 else { return [] }
+        return [.notify(event)]
     }
 
     private mutating func reissue(_ id: ChannelID, now: UInt64) -> [HTLCAction] {
@@ -443,8 +469,7 @@ public struct HTLCBook: Sendable {
                     let i = channels[id]!.index(entry.htlcID)!
                     channels[id]!.htlcs[i].state = .cancelled
                     channels[id]!.htlcs[i].reason = .htlcTimeout
-                    out += reissue(id, now: now)
-                    out += failUpstream(entry, reason: .htlcTimeout, failure: [], now: now)
+                    out += resolveCancelled(entry, reason: .htlcTimeout, failure: [], now: now)
                 }
             }
         }

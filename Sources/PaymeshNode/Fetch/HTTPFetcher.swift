@@ -1,0 +1,313 @@
+import PaymeshCrypto
+public import PaymeshMessages
+import PaymeshPay402
+import PaymeshRouting
+import PaymeshStore
+
+/// The buying side of HTTP 402 (Specs/http402.md §11; console `http.fetch`, `paymesh fetch`): makes
+/// the request, reads a 402 answer (`PaymentOffers`), chooses what it can pay (`PaymentChoice`:
+/// the channel scheme through an existing channel to the payee, or an L402 invoice over a route),
+/// pays within the caller's maximum and the spending policy, presents the proof and returns the
+/// answer. Every request has an idempotency key kept in the payment journal (`FetchJournal`,
+/// durable before each step it guards), so a request retried with its key — also after a crash of
+/// this node — never pays twice. A thin driver: parsing, choice and journal rules are PaymeshPay402's.
+public actor HTTPFetcher {
+    public struct Limits: Sendable {
+        /// Largest answer body read (the console carries it as one JSON line).
+        public var maxResponseBytes = 4 * 1_024 * 1_024
+        /// Largest request body sent.
+        public var maxRequestBytes = 1_024 * 1_024
+        /// L402 tokens kept (per origin and first path segment), until their `valid_until`.
+        public var maxCachedTokens = 256
+        /// Requests in flight at once; beyond it `http.fetch` is refused with 1504 RATE_LIMITED.
+        public var maxInFlight = 64
+        public init() {}
+    }
+
+    let payments: PaymentsService
+    let routed: RoutedPayments?
+    let exchange: any HTTPExchange
+    public let limits: Limits
+    private var journal = FetchJournal()
+    private var tokens: [String: (authorization: String, validUntil: UInt64)] = [:]
+    /// Keys of the requests in flight: a second call with one of them waits for nothing and pays nothing (1485).
+    private var inFlight: Set<String> = []
+
+    /// Restores the fetch entries of the payment journal (rows under `FetchJournal.rowPrefix`).
+    public init(payments: PaymentsService, routed: RoutedPayments?, exchange: any HTTPExchange, limits: Limits = Limits()) throws(NodeError) {
+        self.payments = payments
+        self.routed = routed
+        self.exchange = exchange
+        self.limits = limits
+        do {
+            for stored in try payments.store.loadPayments() where stored.id.starts(with: FetchJournal.rowPrefix) {
+                guard let entry = try? FetchEntry.decode(stored.record) else { continue }
+                journal.restore(entry)
+            }
+        } catch {
+            throw .configuration("the payment journal in \(payments.store.path) does not read back: \(error)")
+        }
+    }
+
+    public func fetch(_ request: FetchRequest) async throws(NodeError) -> FetchResult {
+        let method = request.method.uppercased()
+        guard ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"].contains(method) else {
+            throw .invalidParams("method must be GET, HEAD, POST, PUT, PATCH or DELETE")
+        }
+        guard (request.body?.count ?? 0) <= limits.maxRequestBytes else { throw .invalidParams("body is over \(limits.maxRequestBytes) bytes") }
+        let target = try Self.target(request.url)
+        let key = request.idempotencyKey ?? payments.random.bytes(16).hexString
+        do { try FetchJournal.checkKey(key) } catch { throw Self.nodeError(error) }
+        let headers = request.headers.filter { !Self.reserved.contains($0.0.lowercased()) }
+        guard !inFlight.contains(key) else { throw .paymesh(.fetchKeyConflict, "a request with idempotency key \(key) is in flight") }
+        guard inFlight.count < limits.maxInFlight else { throw .paymesh(.rateLimited, "\(limits.maxInFlight) requests are in flight; retry") }
+        inFlight.insert(key)
+        defer { inFlight.remove(key) }
+
+        if let entry = try journalEntry(key, method: method, url: request.url) {
+            return try await resume(entry, request: request, target: target, headers: headers)
+        }
+        // 1. Unpaid (or with a cached L402 token for this origin and service).
+        let tokenKey = Self.tokenKey(target)
+        var first = headers
+        var usedToken = false
+        if let token = tokens[tokenKey], token.validUntil >= payments.now() / 1_000 {
+            first.append(("Authorization", token.authorization))
+            usedToken = true
+        }
+        let unpaid = try await send(method, target, first, request.body)
+        guard unpaid.status == 402 else {
+            return FetchResult(status: unpaid.status, headers: unpaid.headers, body: unpaid.body, key: key, paid: 0, asset: nil,
+                               scheme: usedToken ? "l402" : nil, channel: nil, nonce: nil, receipt: nil, reused: usedToken)
+        }
+        if usedToken { tokens[tokenKey] = nil }
+        // 2. What does it cost, and can we pay it?
+        let offers: PaymentOffers
+        do {
+            offers = try PaymentOffers.parse(headers: unpaid.headers.map { HTTPHeaderField($0.0, $0.1) }, body: unpaid.body)
+        } catch { throw Self.nodeError(error) }
+        var invoice: Invoice?
+        if let offer = offers.l402, let decoded = try? Invoice.decodeSigned(offer.invoice).0, decoded.paymentHash.bytes == offer.paymentHash {
+            invoice = decoded
+        }
+        guard let maxInput = request.maxPrice else {
+            var prices = offers.requirements.map { "\($0.amount) atomic units of \($0.asset) (\($0.scheme))" }
+            if let invoice, let amount = invoice.amount { prices.append("an L402 invoice of \(amount.atomicUnits) atomic units of \(invoice.asset.id)") }
+            throw .paymesh(.fetchPriceAboveMax, "payment required: \(prices.joined(separator: ", ")); give max_price to pay; nothing was paid")
+        }
+        let maxPrice = try Self.maxPrice(maxInput, offers: offers, invoice: invoice)
+        let channels = await payments.httpPayableChannels()
+        let choice: PaymentChoice
+        do {
+            choice = try PaymentChoice.choose(offers, maxPrice: maxPrice, channels: channels,
+                                              l402Price: routed == nil ? nil : invoice?.amount?.atomicUnits, l402Asset: invoice?.asset.id)
+        } catch { throw Self.nodeError(error) }
+        switch choice {
+        case .channel(let offered, let requirements, let channel):
+            let nonce = try await payments.nextVoucherNonce(channel)
+            var entry = FetchEntry(key: key, method: method, url: request.url, requirement: offered, requirements: requirements,
+                                   channel: channel.description, nonce: nonce, now: payments.now())
+            try await save(entry)  // durable before anything is signed (§11.4)
+            return try await signAndPresent(&entry, channel: channel, request: request, target: target, headers: headers)
+        case .l402(let offer, let price):
+            return try await payL402(offer, price: price, invoice: invoice!, key: key, request: request, target: target,
+                                     headers: headers, tokenKey: tokenKey)
+        }
+    }
+
+    // MARK: The channel scheme
+
+    private func signAndPresent(_ entry: inout FetchEntry, channel: ChannelID, request: FetchRequest, target: Target,
+                                headers: [(String, String)]) async throws(NodeError) -> FetchResult {
+        guard let requirements = entry.requirements, let price = UInt128(entry.price) else { throw .internalError("fetch entry unreadable") }
+        let voucher = try await payments.signHTTPVoucher(channel, amount: price, taskID: entry.key)
+        let proof = FetchEntry.proof(voucher, paying: requirements, x402Version: entry.x402Version)
+        entry.nonce = String(voucher.nonce)
+        entry.proofHeader = proof.name
+        entry.proofValue = proof.value
+        entry.status = .signed
+        entry.updatedAt = payments.now()
+        try await save(entry)  // the proof is durable before it leaves (§11.4)
+        return try await present(&entry, channel: channel, nonce: voucher.nonce, request: request, target: target, headers: headers, reused: false)
+    }
+
+    private func present(_ entry: inout FetchEntry, channel: ChannelID, nonce: UInt64, request: FetchRequest, target: Target,
+                         headers: [(String, String)], reused: Bool) async throws(NodeError) -> FetchResult {
+        guard let name = entry.proofHeader, let value = entry.proofValue else { throw .internalError("fetch entry has no proof") }
+        let answer = try await send(entry.method, target, headers + [(name, value)], request.body)
+        entry.httpStatus = answer.status
+        entry.updatedAt = payments.now()
+        if answer.status == 402 {
+            let code = Int(answer.header(Pay402Header.errorCode) ?? "") ?? 0
+            let reason = (try? PaymentOffers.parse(headers: answer.headers.map { HTTPHeaderField($0.0, $0.1) }, body: answer.body))?.error
+                ?? "no reason given"
+            entry.code = code
+            entry.reason = String(reason.prefix(256))
+            if code == Int(PaymeshErrorCode.proofReplayed.rawValue) {
+                // The gateway holds this voucher (or a later one) already: paid once; it does not serve twice.
+                entry.status = .taken
+                try await save(entry)
+                await payments.httpVoucherAccepted(channel, nonce: nonce)
+                throw .paymesh(.fetchAlreadyPaid, "the gateway already holds voucher \(nonce) of channel \(channel) for request \(entry.key) "
+                               + "(\(entry.reason ?? "")); nothing was paid again")
+            }
+            if code == Int(PaymeshErrorCode.internalError.rawValue) || code == Int(PaymeshErrorCode.rateLimited.rawValue) {
+                // The gateway did not keep the voucher (§10): the same proof may be presented again.
+                try await save(entry)
+                throw .paymesh(.fetchPaymentRefused, "the gateway did not take the payment now (\(entry.reason ?? "")); "
+                               + "retry with idempotency key \(entry.key): the same voucher is presented again")
+            }
+            entry.status = .refused
+            try await save(entry)
+            throw .paymesh(.fetchPaymentRefused, "the gateway refused the payment: \(entry.reason ?? ""); voucher \(nonce) of channel \(channel) "
+                           + "stays signed (the payee may still claim it)")
+        }
+        guard let receipt = answer.header(Pay402Header.paymentResponse) ?? answer.header(Pay402Header.xPaymentResponse) else {
+            // Answered before any proof was read (404, 413, …): the voucher was not taken; it stays the request's proof.
+            try await save(entry)
+            return FetchResult(status: answer.status, headers: answer.headers, body: answer.body, key: entry.key, paid: 0, asset: entry.asset,
+                               scheme: nil, channel: channel, nonce: nonce, receipt: nil, reused: reused)
+        }
+        entry.status = .paid
+        entry.receipt = receipt
+        try await save(entry)
+        await payments.httpVoucherAccepted(channel, nonce: nonce)
+        return FetchResult(status: answer.status, headers: answer.headers, body: answer.body, key: entry.key,
+                           paid: UInt128(entry.price) ?? 0, asset: entry.asset, scheme: entry.scheme, channel: channel, nonce: nonce,
+                           receipt: entry.receipt, reused: reused)
+    }
+
+    /// A request whose key the journal knows (a retry, perhaps after a crash): never a second payment.
+    private func resume(_ stored: FetchEntry, request: FetchRequest, target: Target, headers: [(String, String)]) async throws(NodeError) -> FetchResult {
+        var entry = stored
+        guard let channel = try? ChannelID(hex: entry.channel), let nonce = UInt64(entry.nonce) else { throw .internalError("fetch entry unreadable") }
+        switch entry.status {
+        case .paid:
+            throw .paymesh(.fetchAlreadyPaid, "request \(entry.key) was paid (voucher \(nonce) of channel \(channel), HTTP \(entry.httpStatus ?? 0)); "
+                           + "receipt \(entry.receipt ?? "none"); nothing was paid again")
+        case .taken:
+            throw .paymesh(.fetchAlreadyPaid, "the gateway already holds voucher \(nonce) of channel \(channel) for request \(entry.key); nothing was paid again")
+        case .refused:
+            throw .paymesh(.fetchPaymentRefused, "the gateway refused the payment of request \(entry.key): \(entry.reason ?? ""); nothing was paid again")
+        case .signed:
+            return try await present(&entry, channel: channel, nonce: nonce, request: request, target: target, headers: headers, reused: true)
+        case .signing:
+            // The crash came between the entry and the proof: the voucher at `nonce` is ours if it carries our key.
+            let latest = await payments.latestSignedVoucher(channel)
+            if let latest, latest.nonce == nonce, latest.taskID == entry.key, let requirements = entry.requirements {
+                let proof = FetchEntry.proof(latest, paying: requirements, x402Version: entry.x402Version)
+                entry.proofHeader = proof.name
+                entry.proofValue = proof.value
+                entry.status = .signed
+                try await save(entry)
+                return try await present(&entry, channel: channel, nonce: nonce, request: request, target: target, headers: headers, reused: true)
+            }
+            guard (latest?.nonce ?? 0) < nonce else {
+                entry.status = .refused
+                entry.reason = "the channel moved past voucher \(nonce) before it was recorded"
+                try await save(entry)
+                throw .paymesh(.fetchAlreadyPaid, "request \(entry.key): \(entry.reason!); nothing is paid again")
+            }
+            return try await signAndPresent(&entry, channel: channel, request: request, target: target, headers: headers)
+        }
+    }
+
+    // MARK: L402
+
+    private func payL402(_ offer: PaymentOffers.L402Offer, price: UInt128, invoice: Invoice, key: String, request: FetchRequest, target: Target,
+                         headers: [(String, String)], tokenKey: String) async throws(NodeError) -> FetchResult {
+        guard let routed else { throw .paymesh(.fetchNoPayableScheme, "this node has no routing (gossip is off): L402 cannot be paid") }
+        // The routed journal is the idempotency record here: the payment id is the key (one payment per key and per hash).
+        let id: PaymentJournal.PaymentID
+        do { id = try PaymentJournal.PaymentID(Self.l402Prefix + Array(key.utf8)) } catch { throw .invalidParams("\(error)") }
+        let payment = try await routed.pay(invoice: offer.invoice, id: id)
+        guard case .succeeded(let preimage) = payment.status else {
+            throw .paymesh(.fetchPaymentRefused, "the L402 invoice was not paid: \(payment.status)")
+        }
+        let authorization = L402Credential(macaroon: offer.macaroon, preimage: preimage.bytes).authorizationValue
+        if tokens.count >= limits.maxCachedTokens, tokens[tokenKey] == nil, let oldest = tokens.min(by: { $0.value.validUntil < $1.value.validUntil }) {
+            tokens[oldest.key] = nil
+        }
+        tokens[tokenKey] = (authorization, offer.validUntil ?? 0)
+        let answer = try await send(request.method.uppercased(), target, headers + [("Authorization", authorization)], request.body)
+        return FetchResult(status: answer.status, headers: answer.headers, body: answer.body, key: key, paid: price, asset: invoice.asset.id,
+                           scheme: "l402", channel: nil, nonce: nil, receipt: nil, reused: false)
+    }
+
+    // MARK: Helpers
+
+    /// The routed payment id of an L402 fetch with key k: this prefix followed by k (a row of the
+    /// routed journal, restored by `RoutedPayments`; not a fetch entry).
+    static let l402Prefix = Array("l402-fetch:".utf8)
+
+    /// Headers the caller may not set: the proofs (the node sets them) and the framing.
+    static let reserved: Set<String> = ["x-payment", "payment-signature", "host", "content-length", "connection", "transfer-encoding"]
+
+    struct Target: Sendable {
+        var url: UpstreamURL
+        /// Path and query as sent on the request line.
+        var path: String
+    }
+
+    /// `http://<loopback host>:<port>[/path][?query]`; anything else is 1484.
+    static func target(_ text: String) throws(NodeError) -> Target {
+        guard text.utf8.count <= 8_192, text.hasPrefix("http://"), !text.contains(" "), !text.contains("#") else {
+            throw .paymesh(.fetchURLRefused, "the URL must be http://<loopback host>:<port>/… (at most 8192 bytes, no fragment)")
+        }
+        let rest = text.dropFirst("http://".count)
+        let authority = rest.prefix { $0 != "/" && $0 != "?" }
+        guard let url = UpstreamURL("http://" + authority) else {
+            throw .paymesh(.fetchURLRefused, "\(authority) is not a loopback host with a port: this node fetches from loopback only")
+        }
+        var path = String(rest.dropFirst(authority.count))
+        if path.isEmpty || path.hasPrefix("?") { path = "/" + path }
+        return Target(url: url, path: path)
+    }
+
+    static func tokenKey(_ t: Target) -> String {
+        let segment = t.path.dropFirst().prefix { $0 != "/" && $0 != "?" }
+        return "\(t.url.host):\(t.url.port)/\(segment)"
+    }
+
+    static func maxPrice(_ input: AmountInput, offers: PaymentOffers, invoice: Invoice?) throws(NodeError) -> PaymentChoice.MaxPrice {
+        if input.isAtomic {
+            do { return PaymentChoice.MaxPrice(amount: try input.atomicUnits(decimals: nil).atomicUnits, asset: nil) } catch {
+                throw .invalidParams("max_price: \(error.detail)")
+            }
+        }
+        // A decimal amount is read in the asset's decimals as the offer states them.
+        let asset = input.assetID.map(Asset.normalizedID)
+        let decimals = offers.requirements.first { asset == nil || Asset.normalizedID($0.asset) == asset }?.extra?.decimals
+            ?? invoice.map { Int($0.asset.decimals) }
+        guard let decimals, let d = UInt8(exactly: decimals) else {
+            throw .invalidParams("max_price \(input.number): the offer names no decimals for it; give atomic units")
+        }
+        do { return PaymentChoice.MaxPrice(amount: try input.atomicUnits(decimals: d).atomicUnits, asset: asset) } catch {
+            throw .invalidParams("max_price: \(error.detail)")
+        }
+    }
+
+    private func journalEntry(_ key: String, method: String, url: String) throws(NodeError) -> FetchEntry? {
+        do { return try journal.entry(key, method: method, url: url) } catch { throw Self.nodeError(error) }
+    }
+
+    private func save(_ entry: FetchEntry) async throws(NodeError) {
+        let id = FetchJournal.rowPrefix + Array(entry.key.utf8)
+        let row = StoredPayment(id: id, paymentHash: try! Hash32(SHA256.hash(id)), createdMillis: entry.createdAt, record: entry.encoded())
+        do { try await payments.store.savePayment(row) } catch {
+            throw .internalError("the fetch journal was not stored: \(error); nothing was sent")
+        }
+        do { try journal.put(entry) } catch { throw Self.nodeError(error) }
+    }
+
+    private func send(_ method: String, _ t: Target, _ headers: [(String, String)], _ body: [UInt8]?) async throws(NodeError) -> HTTPExchangeResponse {
+        do {
+            return try await exchange.send(method: method, host: t.url.host, port: t.url.port, target: t.path, headers: headers, body: body,
+                                           maxResponseBytes: limits.maxResponseBytes)
+        } catch {
+            throw .paymesh(.fetchFailed, "\(error.detail); a paid request may be retried with the same idempotency key")
+        }
+    }
+
+    static func nodeError(_ e: Pay402Error) -> NodeError { .paymesh(e.code, e.detail) }
+}

@@ -1,0 +1,114 @@
+import PaymeshCrypto
+import PaymeshMessages
+import PaymeshNode
+import PaymeshNodeTestSupport
+import PaymeshRouting
+import PaymeshTestSupport
+import Testing
+
+/// The payer's side of routed payments across busy channels and restarts (issue 10; Specs/
+/// channels.md §12.10, routing.md §6.2): a routed payment right after another payment over the
+/// same first channel waits for its acknowledgement instead of failing that route; journal entries
+/// never stay pending — an HTLC still in flight at a restart resolves the payment when the sweeper
+/// cancels it or the preimage arrives — and the reputation survives a restart.
+@Suite struct RoutedPaymentsRecoveryTests {
+    typealias R = RoutedPaymentsTests
+
+    /// The payer asks 2 minutes of the final hop (not an hour), so that hop 1's outgoing HTLC
+    /// expires 2 minutes on (its incoming one an hour later).
+    static func routed(_ node: TestNode) throws -> RoutedPayments {
+        var limits = RoutedPayments.Limits()
+        limits.minFinalExpiryMillis = 120_000
+        return try RoutedPayments(payments: node.payments, gossip: node.gossip, limits: limits)
+    }
+
+    static func failed(_ p: PaymentJournal.Payment?) -> String? { if case .failed(let why)? = p?.status { why } else { nil } }
+
+    @Test func backToBackDirectAndRoutedPaymentsOverOneFirstChannelAllSucceedOnTheirFirstRoute() async throws {
+        try await withTestNetwork(3, configure: R.configure()) { net in
+            let c = try await R.mesh(net, [(0, 1), (1, 2)])
+            let payer = try R.routed(net[0])
+            var direct: UInt128 = 0
+            for round in 0..<3 {
+                // A plain payment, then routed ones at once: each routed call takes the first
+                // channel over as soon as the vouchers before it are acknowledged.
+                _ = try await net[0].pay(c[0], amount: 3)
+                direct += 3
+                for _ in 0..<2 {
+                    let p = try await payer.pay(to: net[2].id, amount: Amount(500), asset: TestNetwork.usdc)
+                    #expect(R.succeeded(p) && p.attempts.count == 1, "round \(round): \(p.attempts.map(\.outcome))")
+                }
+                // And by hand over an explicit route, back to back with the routed ones.
+                let hops = [RouteHop(nodeKey: net[1].key.publicKey, channelID: c[0], feeBase: R.feeBase, feePPM: R.feePPM),
+                            RouteHop(nodeKey: net[2].key.publicKey, channelID: c[1])]
+                let byHand = try await net[0].payments.payRoute(hops, amount: 500)
+                guard case .succeeded = byHand else { Issue.record("round \(round): \(byHand)"); return }
+            }
+            // 9 routed payments of 500, each paying node 1 its 2 + 1 % = 7; the plain ones on top.
+            try await R.expectSettled(net, 0, 1, c[0], direct + 9 * 507)
+            try await R.expectSettled(net, 1, 2, c[1], 9 * 500)
+        }
+    }
+
+    @Test func aPaymentInFlightAcrossAPayerCrashFailsWhenTheSweeperCancelsIt() async throws {
+        try await withTestNetwork(3, configure: R.configure()) { net in
+            let c = try await R.mesh(net, [(0, 1), (1, 2)])
+            // Hop 1's proposal to node 2 is lost: the HTLCs stay pending until their expiry.
+            net.disconnect(1, 2)
+            let payer = try Self.routed(net[0])
+            let id = try PaymentJournal.PaymentID(Array("stuck".utf8))
+            let call = Task { try await payer.pay(to: net[2].id, amount: Amount(500), asset: TestNetwork.usdc, id: id) }
+            try await net[1].waitFor("hop 1 offered the HTLC on \(c[1])") {
+                await net[1].payments.htlcChannel(c[1])?.pending.count == 1 ? true : nil
+            }
+            try await net[0].restart(crash: true)
+            // The call ends with the node (its payment pending: the HTLC may still be paid).
+            #expect((try? await call.value)?.status == .pending)
+            try await net.connect(0, 1)
+            let after = try Self.routed(net[0])
+            await after.resolve()
+            #expect(await after.payment(id)?.status == .pending) // its HTLC is still in flight
+            // Hop 1's outgoing HTLC expires (the 2 minutes asked of the final hop): it fails the payment upstream.
+            net.advance(by: .seconds(121))
+            let reason = try await net[0].waitFor("the payment resolved as failed") { () async -> String? in
+                await after.resolve()
+                return Self.failed(await after.payment(id))
+            }
+            #expect(reason.contains("\(PaymeshErrorCode.htlcTimeout)"))
+            let outcome = await after.payment(id)?.attempts.last?.outcome
+            guard case .failed(nil, .htlcTimeout, nil)? = outcome else { Issue.record("attempt: \(String(describing: outcome))"); return }
+            try await R.expectSettled(net, 0, 1, c[0], 0)
+            // The unattributed failure was shared by the intermediate node; the record survives a restart.
+            let blamed = await after.reputationSnapshot().nodes
+            #expect(blamed.first { $0.0 == net[1].id }?.1.failures == ReputationTracker.unit)
+            try await net[0].restart(crash: true)
+            #expect(try await Self.routed(net[0]).reputationSnapshot().nodes.map(\.0) == blamed.map(\.0))
+            #expect(try await Self.routed(net[0]).reputationSnapshot().nodes.map(\.1) == blamed.map(\.1))
+        }
+    }
+
+    @Test func aPaymentInFlightAcrossAPayerCrashSucceedsWithThePreimage() async throws {
+        try await withTestNetwork(3, configure: R.configure()) { net in
+            let c = try await R.mesh(net, [(0, 1), (1, 2)])
+            let payer = try R.routed(net[0])
+            let id = try PaymentJournal.PaymentID(Array("crash-mid-payment".utf8))
+            let call = Task { try await payer.pay(to: net[2].id, amount: Amount(500), asset: TestNetwork.usdc, id: id) }
+            // The HTLC reached hop 1 (so it was durable at the payer); the payer crashes at any point after.
+            try await net[1].waitFor("hop 1 took \(c[0]) over") { await net[1].payments.htlcChannel(c[0]) != nil ? true : nil }
+            try await net[0].restart(crash: true)
+            _ = try? await call.value
+            try await net.connect(0, 1)
+            let after = try R.routed(net[0])
+            // Whichever the instant: the preimage was durable at the payer (outcome) or hop 1 repeats
+            // its fulfil when the link is back; either way the payment succeeds, never pending.
+            let p = try await net[0].waitFor("the payment resolved") { () async -> PaymentJournal.Payment? in
+                await after.resolve()
+                guard let p = await after.payment(id), p.status.isFinal else { return nil }
+                return p
+            }
+            #expect(R.succeeded(p) && p.feesPaid == Amount(7))
+            try await R.expectSettled(net, 0, 1, c[0], 507)
+            try await R.expectSettled(net, 1, 2, c[1], 500)
+        }
+    }
+}

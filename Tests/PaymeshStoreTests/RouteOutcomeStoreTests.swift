@@ -1,0 +1,33 @@
+import PaymeshCrypto
+import PaymeshMessages
+@testable import PaymeshStore
+import Testing
+
+/// Schema v8 (Specs/storage.md "Route outcomes"): an origin outcome is written with the HTLC state
+/// that drops its HTLC (both or neither), read back oldest first, and deleted once taken.
+@Suite struct RouteOutcomeStoreTests {
+    static func hash(_ b: UInt8) -> Hash32 { try! Hash32([UInt8](repeating: b, count: 32)) }
+
+    @Test func outcomesAreWrittenWithTheHTLCStateAndDeletedOnceTaken() async throws {
+        let dir = TemporaryDirectory()
+        let store = try ChannelStore(path: dir.file("s.sqlite"))
+        try await store.saveChannel(Fixtures.channel(0))
+        var state = StoredHTLCChannel(channelID: Fixtures.channelID(0), nonce: 2, settled: Amount(10), htlcs: [])
+        let paid = RouteOutcome.succeeded(Self.hash(1), preimage: Self.hash(2), at: 1_767_225_600_000)
+        let failed = RouteOutcome.failed(Self.hash(3), code: .feeInsufficient, hopIndex: 1,
+                                         node: try EthereumAddress([UInt8](repeating: 7, count: 20)), at: 1_767_225_600_001)
+        let unattributed = RouteOutcome.failed(Self.hash(4), code: .htlcTimeout, hopIndex: nil, node: nil, at: 1_767_225_600_002)
+        state.routeOutcomes = [paid, failed, unattributed]
+        try await store.saveHTLCs(state)
+        #expect(try store.loadRouteOutcomes() == [paid, failed, unattributed])
+        // Refused with the HTLC state (a channel the store does not hold): nothing of it is written.
+        var orphan = StoredHTLCChannel(channelID: Fixtures.channelID(5), nonce: 1, settled: .zero, htlcs: [])
+        orphan.routeOutcomes = [.succeeded(Self.hash(9), preimage: Self.hash(8), at: 1)]
+        await #expect(throws: StoreError.self) { try await store.saveHTLCs(orphan) }
+        try await store.deleteRouteOutcomes([Self.hash(1), Self.hash(4)])
+        await store.close()
+        let reopened = try ChannelStore(path: dir.file("s.sqlite"))
+        #expect(try reopened.loadRouteOutcomes() == [failed])
+        await reopened.close()
+    }
+}
