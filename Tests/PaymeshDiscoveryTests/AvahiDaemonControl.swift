@@ -1,4 +1,5 @@
 import Foundation
+import PaymeshTestSupport
 
 /// Runs scripts/avahi/start.sh and stop.sh (loopback-only avahi-daemon) for the real-daemon tests.
 enum AvahiDaemonControl {
@@ -15,7 +16,7 @@ enum AvahiDaemonControl {
     static func stop() -> Result { run("stop.sh") }
 
     private static func run(_ script: String) -> Result {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = [scripts.appendingPathComponent(script).path]
         let pipe = Pipe()

@@ -1,4 +1,5 @@
 import Foundation
+import PaymeshTestSupport
 import PaymeshConsole
 import PaymeshNode
 
@@ -9,7 +10,7 @@ final class PaymentNodeProcess: @unchecked Sendable {
     let port: Int
     let peers: [Int]
     private let lock = NSLock()
-    private var process: Process?
+    private var process: ChildProcess?
     private var ready = false
     private var readyLine = ""
 
@@ -46,7 +47,7 @@ final class PaymentNodeProcess: @unchecked Sendable {
     /// Starts the node and waits for its ready line; returns the node id.
     @discardableResult
     func start(environment: [String: String] = [:]) async throws -> String {
-        let p = Process()
+        let p = ChildProcess()
         p.executableURL = try Self.executable()
         p.arguments = ["start", "--data-dir", directory, "--listen", "127.0.0.1:\(port)", "--no-mdns", "--log-level", "info",
                        "--log-file", directory + "/node.log"] + peers.flatMap { ["--peer", "127.0.0.1:\($0)"] }

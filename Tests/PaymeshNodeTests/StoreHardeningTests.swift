@@ -13,7 +13,7 @@ import Testing
     /// statement only reads). Returns the rows as text, one line each.
     @discardableResult
     static func sql(_ path: String, _ statement: String, readOnly: Bool = false) throws -> [String] {
-        let p = Process()
+        let p = ChildProcess()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         let uri = readOnly ? "file:\(path)?mode=ro" : "file:\(path)"
         p.arguments = ["-c", """

@@ -42,7 +42,7 @@ import Testing
     }
 
     static func runChild(_ exe: URL, db: String, killAfterMillis: Int) throws -> (Round, Process.TerminationReason, String) {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = exe
         process.arguments = ["write", db, String(channels)]
         let out = Pipe(), err = Pipe()

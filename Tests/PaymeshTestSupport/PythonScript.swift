@@ -26,7 +26,7 @@ public func runPythonScript(_ script: String, _ arguments: [String]) async throw
                 FileManager.default.createFile(atPath: outURL.path, contents: nil)
                 FileManager.default.createFile(atPath: errURL.path, contents: nil)
                 let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-                let process = Process()
+                let process = ChildProcess()
                 process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
                 process.arguments = ["python3", TestVectors.repositoryRoot.appendingPathComponent(script).path] + arguments
                 process.standardOutput = out

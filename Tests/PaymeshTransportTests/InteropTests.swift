@@ -146,14 +146,14 @@ private func echoRecording(_ endpoint: PaymeshEndpoint, into log: ConnectionLog)
 
 /// `python3 scripts/interop/paymesh_peer.py ARGS` as a child process with captured output.
 final class PythonPeer: @unchecked Sendable {
-    private let process = Process()
+    private let process = ChildProcess()
     private let outPipe = Pipe(), errPipe = Pipe()
     private let lock = NIOLock()
     private var outData = Data(), errData = Data()
 
     /// Fails (does not skip) when python3 or its packages are missing.
     static func requirePackages() throws {
-        let check = Process()
+        let check = ChildProcess()
         check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         check.arguments = ["python3", "-c", "import noise, eth_account, msgpack"]
         let err = Pipe()

@@ -1,4 +1,5 @@
 import Foundation
+import PaymeshTestSupport
 import Testing
 
 /// The CLI must not crash when whoever reads its output has gone (EPIPE): `paymesh identity |
@@ -7,7 +8,7 @@ import Testing
     @Test(.timeLimit(.minutes(1))) func identityIntoAClosedPipeExitsCleanly() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("paymesh-pipe-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: PaymeshBinary.path)
         process.arguments = ["identity", "--data-dir", directory]
         let out = Pipe()

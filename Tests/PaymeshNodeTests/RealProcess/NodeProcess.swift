@@ -1,4 +1,5 @@
 import Foundation
+import PaymeshTestSupport
 import PaymeshConsole
 import PaymeshNode
 #if canImport(Glibc)
@@ -35,7 +36,7 @@ enum PaymeshBinary {
     /// leaves running inherits them, and a read to the end of a pipe would then never return (a
     /// blocked read on the cooperative pool stalled every test of the run).
     static func run(_ arguments: [String], timeout: Double = 120) async throws -> Output {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         let base = NSTemporaryDirectory() + "/pmrun-\(UUID().uuidString.prefix(8))"
@@ -66,7 +67,7 @@ enum PaymeshBinary {
 final class NodeProcess: @unchecked Sendable {
     let dataDir: String
     let arguments: [String]
-    private let process = Process()
+    private let process = ChildProcess()
     private(set) var id = ""
     private(set) var listen = PeerEndpoint(host: "127.0.0.1", port: 0)
     var log: String { dataDir + ".log" }
@@ -210,7 +211,7 @@ enum AvahiDaemon {
     static func stop() -> (status: Int32, output: String) { run("stop.sh") }
 
     private static func run(_ script: String) -> (status: Int32, output: String) {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = [scripts.appendingPathComponent(script).path]
         let pipe = Pipe()

@@ -125,7 +125,7 @@ import Testing
 
     /// Tries to connect to the Unix socket as user nobody (uid 65534).
     private func connectsAsNobody(_ socket: String) async throws -> Bool {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
         process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c",
                              "import socket, sys; s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])", socket]
