@@ -271,6 +271,7 @@ extension RoutedPayments {
         let (network, now) = await gossip.graphSnapshot()
         var graph = RoutingGraph(network, asset: t.asset)
         for edge in t.hints { graph.add(edge) }
+        graph.prepareForSearch()
         let query = RouteQuery(source: id, target: t.payee, amount: t.amount, now: now, finalExpiryDeltaMillis: t.finalExpiryMillis,
                                maxFee: maxFee, excludedChannels: failed)
         return try graph.findRoutes(query, count: limits.routesPerSearch, reputation: reputation, parameters: parameters)

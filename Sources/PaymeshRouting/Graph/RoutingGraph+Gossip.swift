@@ -20,5 +20,6 @@ extension RoutingGraph {
                          expiryDeltaMillis: u.expiryDeltaMillis, enabled: u.enabled))
             }
         }
+        prepareForSearch()
     }
 }

@@ -61,11 +61,24 @@ public struct RoutingGraph: Sendable {
     private(set) var outgoing: [[Int32]] = []
     /// Per channel id, its edges (one per forwarding end).
     private(set) var edgesByChannel: [ChannelID: [Int32]] = [:]
+    /// `incoming` flattened for the search's inner loop (see `SearchIndex`); stale after an `add`
+    /// until `prepareForSearch()` (a search on a stale graph builds a temporary one).
+    private(set) var searchIndex = SearchIndex()
+    private(set) var searchIndexIsCurrent = true
 
     public init() {}
 
     public init(edges: some Sequence<Edge>) {
         for edge in edges { add(edge) }
+        prepareForSearch()
+    }
+
+    /// Rebuilds the search's flat index after `add`s (O(edges)). Searches on a graph changed since
+    /// are correct without it, but each builds the index itself.
+    public mutating func prepareForSearch() {
+        guard !searchIndexIsCurrent else { return }
+        searchIndex = SearchIndex(self)
+        searchIndexIsCurrent = true
     }
 
     public var nodeCount: Int { nodeIDs.count }
@@ -75,6 +88,7 @@ public struct RoutingGraph: Sendable {
     /// Self-loops are ignored.
     public mutating func add(_ edge: Edge) {
         guard edge.from != edge.to else { return }
+        searchIndexIsCurrent = false
         let from = index(of: edge.from), to = index(of: edge.to)
         let t = Terms(from: from, to: to, capacity: edge.capacity.atomicUnits, feeBase: edge.feeBase.atomicUnits,
                       feePPM: edge.feePPM, htlcMinimum: edge.htlcMinimum.atomicUnits, htlcMaximum: edge.htlcMaximum.atomicUnits,
@@ -116,5 +130,47 @@ public struct RoutingGraph: Sendable {
         incoming.append([])
         outgoing.append([])
         return i
+    }
+}
+
+/// The edges into each node in one flat array (compressed sparse rows), in `incoming` order, with
+/// disabled edges left out and the terms the search's inner loop tests stored next to each other:
+/// the search scans a node's slots contiguously instead of chasing one array per node and loading
+/// two cache lines of `Terms` per edge (a 10,000-node graph's `Terms` alone is 5.6 MB).
+struct SearchIndex: Sendable {
+    struct Slot: Sendable {
+        /// min(htlc_maximum, capacity): the most the edge carries.
+        var maxAmount: UInt128
+        var minAmount: UInt128
+        var feeBase: UInt128
+        var feePPM: UInt64
+        var expiryDelta: UInt64
+    }
+    /// Node y's slots are `start[y] ..< start[y + 1]`.
+    var start: [Int32] = [0]
+    var from: [Int32] = []
+    var edge: [Int32] = []
+    var slots: [Slot] = []
+
+    init() {}
+
+    init(_ graph: RoutingGraph) {
+        start = []
+        start.reserveCapacity(graph.nodeCount + 1)
+        from.reserveCapacity(graph.edgeCount)
+        edge.reserveCapacity(graph.edgeCount)
+        slots.reserveCapacity(graph.edgeCount)
+        for list in graph.incoming {
+            start.append(Int32(from.count))
+            for e in list {
+                let t = graph.terms[Int(e)]
+                guard t.enabled else { continue }
+                from.append(t.from)
+                edge.append(e)
+                slots.append(Slot(maxAmount: min(t.htlcMaximum, t.capacity), minAmount: t.htlcMinimum, feeBase: t.feeBase,
+                                  feePPM: t.feePPM, expiryDelta: t.expiryDelta))
+            }
+        }
+        start.append(Int32(from.count))
     }
 }

@@ -78,12 +78,18 @@ extension RoutingGraph {
         let maxFee = query.maxFee?.atomicUnits ?? .max
         let requested = query.amount.atomicUnits
         let edgeSlot = context.tables.edgeSlot, edgeExtras = context.tables.edgeExtras
+        let index = searchIndexIsCurrent ? searchIndex : SearchIndex(self)
+        let sourceIndex = Int(source)
 
         cost[Int(target)] = 0
         amount[Int(target)] = requested
         delta[Int(target)] = query.finalExpiryDeltaMillis
         var heap = MinHeap()
         heap.push(0, Int32(target))
+        index.from.withUnsafeBufferPointer { inFrom in
+        index.edge.withUnsafeBufferPointer { inEdge in
+        index.slots.withUnsafeBufferPointer { slots in
+        index.start.withUnsafeBufferPointer { start in
         while let (c, y32) = heap.pop() {
             let y = Int(y32)
             if settled[y] || c != cost[y] { continue }
@@ -91,12 +97,12 @@ extension RoutingGraph {
             if y32 == source { break }
             let amountY = amount[y], deltaY = delta[y], hopsY = hopCount[y], costY = cost[y]
             guard hopsY < maxHops else { continue }
-            for e32 in incoming[y] {
-                let e = Int(e32)
-                let t = terms[e]
-                let x = Int(t.from)
-                if settled[x] || !t.enabled || context.nodeExcluded[x] { continue }
-                if amountY < t.htlcMinimum || amountY > t.htlcMaximum || amountY > t.capacity { continue }
+            for i in Int(start[y])..<Int(start[y + 1]) {
+                let x = Int(inFrom[i])
+                if settled[x] || context.nodeExcluded[x] { continue }
+                let t = slots[i]
+                if amountY < t.minAmount || amountY > t.maxAmount { continue }
+                let e = Int(inEdge[i])
                 var extra = SearchContext.EdgeExtra.empty
                 if !edgeSlot.isEmpty, edgeSlot[e] >= 0 {
                     extra = edgeExtras[Int(edgeSlot[e])]
@@ -104,7 +110,7 @@ extension RoutingGraph {
                 }
                 // The payer charges itself nothing and adds no delta (routing.md §3.1).
                 var fee: UInt128 = 0, addedDelta: UInt64 = 0
-                if t.from != source {
+                if x != sourceIndex {
                     guard let f = RoutingMath.fee(amount: amountY, base: t.feeBase, ppm: t.feePPM) else { continue }
                     fee = f
                     addedDelta = t.expiryDelta
@@ -122,10 +128,14 @@ extension RoutingGraph {
                     amount[x] = amountX
                     delta[x] = deltaX
                     hopCount[x] = hopsY + 1
-                    next[x] = e32
+                    next[x] = Int32(e)
                     heap.push(costX, Int32(x))
                 }
             }
+        }
+        }
+        }
+        }
         }
         guard settled[Int(source)] else { throw .noRoute(noPathReason(query, parameters: parameters)) }
         // Walk the labels from the payer to the payee.
