@@ -36,14 +36,20 @@ import Testing
 
     @Test func aContinuationMustNameItsSessionAndPayOneStepAtATime() {
         var book = MeteredSessionBook()
-        #expect(book.open("t", Self.session(2_500), now: 0))
-        #expect(book.begin("other", service: "s", method: "GET", path: "/s/x", now: 1) == nil)
-        #expect(book.begin("t", service: "s", method: "POST", path: "/s/x", now: 1) == nil)
-        #expect(book.begin("t", service: "s", method: "GET", path: "/s/y", now: 1) == nil)
-        #expect(book.begin("t", service: "z", method: "GET", path: "/s/x", now: 1) == nil)
+        let r1 = book.open("t", Self.session(2_500), now: 0)
+        #expect(r1)
+        let r2 = book.begin("other", service: "s", method: "GET", path: "/s/x", now: 1)
+        #expect(r2 == nil)
+        let r3 = book.begin("t", service: "s", method: "POST", path: "/s/x", now: 1)
+        #expect(r3 == nil)
+        let r4 = book.begin("t", service: "s", method: "GET", path: "/s/y", now: 1)
+        #expect(r4 == nil)
+        let r5 = book.begin("t", service: "z", method: "GET", path: "/s/x", now: 1)
+        #expect(r5 == nil)
         let s = book.begin("t", service: "s", method: "GET", path: "/s/x", now: 1)
         #expect(s?.nextUnits == 1_024 && s?.nextPrice == 3_072)
-        #expect(book.begin("t", service: "s", method: "GET", path: "/s/x", now: 1) == nil, "one step at a time")
+        let r6 = book.begin("t", service: "s", method: "GET", path: "/s/x", now: 1)
+        #expect(r6 == nil, "one step at a time")
         book.finish("t", served: nil, now: 2)  // refused: nothing served
         let again = book.begin("t", service: "s", method: "GET", path: "/s/x", now: 3)
         #expect(again?.served == 1_024)
@@ -56,22 +62,32 @@ import Testing
 
     @Test func theBookIsBoundedInTimeSessionsAndBytes() {
         var book = MeteredSessionBook()
-        #expect(book.open("a", Self.session(2_000), now: 0))
+        let r7 = book.open("a", Self.session(2_000), now: 0)
+        #expect(r7)
         book.expire(now: MeteredSessionBook.idleMillis - 1)
         #expect(book.count == 1)
-        #expect(book.begin("a", service: "s", method: "GET", path: "/s/x", now: MeteredSessionBook.idleMillis) == nil, "idle for 60 s: dropped")
+        let r8 = book.begin("a", service: "s", method: "GET", path: "/s/x", now: MeteredSessionBook.idleMillis)
+        #expect(r8 == nil, "idle for 60 s: dropped")
         #expect(book.count == 0)
         // Bytes: a new answer evicts the least recently used ones; one above the bound is not kept.
         let half = MeteredSessionBook.maxBufferedBytes / 2
-        #expect(book.open("b", Self.session(half), now: 1))
-        #expect(book.open("c", Self.session(half), now: 2))
-        #expect(book.open("d", Self.session(2_000), now: 3))
-        #expect(book.begin("b", service: "s", method: "GET", path: "/s/x", now: 4) == nil, "the oldest was evicted")
+        let r9 = book.open("b", Self.session(half), now: 1)
+        #expect(r9)
+        let r10 = book.open("c", Self.session(half), now: 2)
+        #expect(r10)
+        let r11 = book.open("d", Self.session(2_000), now: 3)
+        #expect(r11)
+        let r12 = book.begin("b", service: "s", method: "GET", path: "/s/x", now: 4)
+        #expect(r12 == nil, "the oldest was evicted")
         #expect(book.bufferedBytes <= MeteredSessionBook.maxBufferedBytes)
-        #expect(!book.open("e", Self.session(MeteredSessionBook.maxBufferedBytes + 1), now: 5))
+        let r13 = book.open("e", Self.session(MeteredSessionBook.maxBufferedBytes + 1), now: 5)
+        #expect(!r13)
         // Sessions: never more than maxSessions.
         var many = MeteredSessionBook()
-        for i in 0...MeteredSessionBook.maxSessions { #expect(many.open("s\(i)", Self.session(2_000), now: UInt64(i))) }
+        for i in 0...MeteredSessionBook.maxSessions {
+            let kept = many.open("s\(i)", Self.session(2_000), now: UInt64(i))
+            #expect(kept)
+        }
         #expect(many.count == MeteredSessionBook.maxSessions)
     }
 
@@ -91,9 +107,12 @@ import Testing
 
     @Test func theBuyerPaysEachStepAtTheOfferedRateAndNeverAboveTheCap() throws {
         var p = try #require(Self.terms(cap: 5_000))
-        #expect(p.onPage(price: 2_048, headers: Self.page(units: 1_024, from: 0, total: 2_500, next: "2048")) == .pay(price: 2_048, token: "t"))
-        #expect(p.onPage(price: 2_048, headers: Self.page(units: 1_024, from: 1_024, total: 2_500, next: "904")) == .pay(price: 904, token: "t"))
-        #expect(p.onPage(price: 904, headers: Self.page(units: 452, from: 2_048, total: 2_500)) == .done)
+        let n1 = p.onPage(price: 2_048, headers: Self.page(units: 1_024, from: 0, total: 2_500, next: "2048"))
+        #expect(n1 == .pay(price: 2_048, token: "t"))
+        let n2 = p.onPage(price: 2_048, headers: Self.page(units: 1_024, from: 1_024, total: 2_500, next: "904"))
+        #expect(n2 == .pay(price: 904, token: "t"))
+        let n3 = p.onPage(price: 904, headers: Self.page(units: 452, from: 2_048, total: 2_500))
+        #expect(n3 == .done)
         #expect(p.paid == 5_000 && p.units == 2_500)
 
         // The cap: 5,000 pays two steps of 2,048; the third would make 6,144.

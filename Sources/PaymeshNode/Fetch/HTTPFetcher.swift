@@ -222,7 +222,8 @@ public actor HTTPFetcher {
         entry.units = String(purchase.units)
         entry.paidTotal = String(purchase.paid)
         try await save(entry)
-        result.status = first.header(MeteredHeader.upstreamStatus).flatMap { Int($0) } ?? first.status
+        let upstreamStatus = MeteredHeader.upstreamStatus.lowercased()
+        result.status = first.headers.first { $0.0.lowercased() == upstreamStatus }.flatMap { Int($0.1) } ?? first.status
         let pageOnly = Set(["content-range", MeteredHeader.continue, MeteredHeader.nextPrice, MeteredHeader.units, MeteredHeader.unitsFrom].map { $0.lowercased() })
         result.headers = first.headers.filter { !pageOnly.contains($0.0.lowercased()) }
         result.body = body

@@ -3,6 +3,7 @@ import PaymeshConsole
 import PaymeshCrypto
 import PaymeshDaemon
 import PaymeshMessages
+import PaymeshHostile
 import PaymeshNode
 import PaymeshPay402
 import PaymeshTestSupport
