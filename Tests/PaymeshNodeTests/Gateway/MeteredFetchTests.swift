@@ -36,12 +36,12 @@ import Testing
         }
 
         // Per byte: 2,500 bytes = steps of 1,024, 1,024 and 452 bytes = 2,048 + 2,048 + 904 = 5,000.
-        let bytes = try await fetch("/bytes/data/2500", ["--max-price", "6000", "--json"])
+        let bytes = try await fetch("/bytes/bytes/2500", ["--max-price", "6000", "--json"])
         #expect(bytes.status == 0, "\(bytes.stderr)")
         let b = try JSONValue.parse(Array(bytes.stdout.utf8))
         #expect(b["status"] == 200 && b["paid"] == "5000" && b["unit"] == "byte" && b["units"] == "2500" && b["units_total"] == "2500", "\(bytes.stdout)")
         #expect(b["partial"] == .null && b["nonce"] == "3")
-        #expect(b["body"]?.stringValue == TestUpstream.answer("GET", "/api/data/2500"))
+        #expect(b["body"]?.stringValue == TestUpstream.answer("GET", "/api/bytes/2500"))
         #expect(try await paid() == ("5000", "5000"))
 
         // Per token: 40 lines = 16 + 16 + 8 tokens = 480 + 480 + 240 = 1,200; the human output names units and amount.
@@ -53,7 +53,7 @@ import Testing
 
         // The cap: 5,000 for 20,000 bytes buys two steps (4,096) and stops — never above the cap; the
         // answer is reported partial with what was received and paid.
-        let capped = try await fetch("/bytes/data/20000", ["--max-price", "5000", "--json"])
+        let capped = try await fetch("/bytes/bytes/20000", ["--max-price", "5000", "--json"])
         #expect(capped.status == 0, "\(capped.stderr)")
         let c = try JSONValue.parse(Array(capped.stdout.utf8))
         #expect(c["paid"] == "4096" && c["units"] == "2048" && c["units_total"] == "20000", "\(capped.stdout)")
@@ -61,7 +61,7 @@ import Testing
         #expect(c["body"]?.stringValue?.utf8.count == 2_048)
         #expect(try await paid() == ("10296", "10296"))
         // A cap below the first step pays nothing.
-        let tooLow = try await fetch("/bytes/data/10", ["--max-price", "2047"])
+        let tooLow = try await fetch("/bytes/bytes/10", ["--max-price", "2047"])
         #expect(tooLow.status == 1 && tooLow.stderr.contains("FETCH_PRICE_ABOVE_MAX"), "\(tooLow.stderr)")
         #expect(try await paid() == ("10296", "10296"))
         #expect(upstream.calls == 3)

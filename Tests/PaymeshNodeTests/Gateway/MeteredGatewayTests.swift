@@ -56,7 +56,7 @@ import Testing
         func pay(_ nonce: UInt64, _ amount: UInt128, key: IdentityKey? = nil) throws -> HTTPHeaderField {
             ChannelSchemeProof.xPayment(try s.voucher(nonce: nonce, amount: amount, key: key), paying: bytes)
         }
-        let path = "/bytes/data/2500", full = TestUpstream.answer("GET", "/api/data/2500")
+        let path = "/bytes/bytes/2500", full = TestUpstream.answer("GET", "/api/bytes/2500")
 
         // Unpaid: the first step's price, the unit, the step and the unit price; no L402 for a metered service.
         let unpaid = try await Self.get(s, path, [])
@@ -93,7 +93,7 @@ import Testing
             ("unknown token", path, [HTTPHeaderField(cont, "00ff"), try pay(2, 4_096)], "1326"),
             ("replayed voucher", path, [HTTPHeaderField(cont, token), try pay(1, 2_048)], "1323"),
             ("below the step", path, [HTTPHeaderField(cont, token), try pay(2, 4_095)], "1302"),
-            ("another path", "/bytes/data/2501", [HTTPHeaderField(cont, token), try pay(2, 4_096)], "1326"),
+            ("another path", "/bytes/bytes/2501", [HTTPHeaderField(cont, token), try pay(2, 4_096)], "1326"),
             ("no proof", path, [HTTPHeaderField(cont, token)], "1301"),
         ]
         for (what, p, headers, code) in hostile {
@@ -121,7 +121,7 @@ import Testing
 
         // The channel runs out: 5,000 of 10,000 spent; a 20,000-byte answer gets two steps (9,096),
         // the third (11,144) is above the deposit (1100) and nothing more is served.
-        let big = "/bytes/data/20000"
+        let big = "/bytes/bytes/20000"
         let b1 = try await Self.get(s, big, [try pay(5, 7_048)])
         let bigToken = try #require(b1.headers["paymesh-continue"])
         let b2 = try await Self.get(s, big, [HTTPHeaderField(cont, bigToken), try pay(6, 9_096)])
