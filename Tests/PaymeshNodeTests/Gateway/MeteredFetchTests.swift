@@ -22,10 +22,7 @@ import Testing
         let dataDir = temporaryDirectory()
         let buyer = try await NodeProcess(dataDir: dataDir)
         defer { buyer.kill() }
-        _ = try await buyer.call("connect", ["host": "127.0.0.1", "port": .int(Int64(gateway.started.listen.port))])
-        _ = try await buyer.call("ledger.fund", ["asset": "USDC", "decimals": 6, "amount": "1000000"])
-        let opened = try await buyer.call("channel.open", ["peer": .string(gateway.started.id.description), "asset": "USDC", "deposit": "100000"])
-        let channel = try #require(opened["channel"]?.stringValue)
+        let channel = try await FetchTests.openChannel(buyer, to: gateway, deposit: "100000")
         /// What each end of the channel counts as paid: the gateway (payee) and the buyer (payer).
         func paid() async throws -> (payee: String?, payer: String?) {
             (try await gateway.call("channel.get", ["channel": .string(channel)])["paid"]?.stringValue,
