@@ -1,3 +1,4 @@
+import Foundation
 import PaymeshCrypto
 import PaymeshMessages
 @testable import PaymeshPay402
@@ -147,5 +148,32 @@ import Testing
         #expect(MeteredPurchase(.channel(price: 2_048, asset: "USDC", decimals: 6, unit: "second", payee: Fixture.payeeKey.address, chainID: 0,
                                          resource: "r", metered: (1_024, 2)), cap: 10_000) == nil)
         #expect(MeteredPurchase(Fixture.requirements(), cap: 10_000) == nil, "a call is not metered")
+    }
+
+    @Test func aMeteredOfferIsChosenWhenItsFirstStepIsWithinTheCap() throws {
+        func offers(amount: String, step: String, unitPrice: String, unit: String = "byte") throws -> PaymentOffers {
+            let json = FetchChoiceTests.requirementJSON(amount: amount, unit: unit)
+                .replacingOccurrences(of: "\"unit\":\"\(unit)\"", with: "\"unit\":\"\(unit)\",\"step\":\"\(step)\",\"unitPrice\":\"\(unitPrice)\"")
+            return try FetchChoiceTests.offers(json)
+        }
+        let ok = try PaymentChoice.choose(try offers(amount: "2048", step: "1024", unitPrice: "2"), maxPrice: .init(amount: 2_048),
+                                          channels: [FetchChoiceTests.ours])
+        guard case .channel(_, let requirements, _) = ok else { Issue.record("not chosen"); return }
+        #expect(MeteredPurchase(requirements, cap: 2_048)?.step == 1_024)
+        let refused: [(String, PaymentOffers, UInt128, PaymeshErrorCode)] = [
+            ("the cap below the first step", try offers(amount: "2048", step: "1024", unitPrice: "2"), 2_047, .fetchPriceAboveMax),
+            ("amount is not step × unitPrice", try offers(amount: "2047", step: "1024", unitPrice: "2"), 10_000, .fetchNoPayableScheme),
+            ("a step of zero", try offers(amount: "2048", step: "0", unitPrice: "2"), 10_000, .fetchNoPayableScheme),
+            ("a leading zero", try offers(amount: "2048", step: "01024", unitPrice: "2"), 10_000, .fetchNoPayableScheme),
+            ("seconds", try offers(amount: "2048", step: "1024", unitPrice: "2", unit: "second"), 10_000, .fetchNoPayableScheme),
+        ]
+        for (what, o, cap, code) in refused {
+            do {
+                let choice = try PaymentChoice.choose(o, maxPrice: .init(amount: cap), channels: [FetchChoiceTests.ours])
+                Issue.record("\(what): chose \(choice)")
+            } catch {
+                #expect(error.code == code, "\(what): \(error)")
+            }
+        }
     }
 }

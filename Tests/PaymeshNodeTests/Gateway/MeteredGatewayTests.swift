@@ -85,6 +85,11 @@ import Testing
         #expect(s.upstream.calls == 1)
         #expect(try await Self.received(s) == "2048")
 
+        // A second channel of the same payer, to pay a continuation through the wrong channel.
+        let opened = try await s.payer.call("channel.open", ["peer": .string(s.gateway.started.id.description), "asset": "USDC", "deposit": "10000"])
+        let other = try ChannelID(hex: try #require(opened["channel"]?.stringValue))
+        let otherVoucher = ChannelSchemeProof.xPayment(try s.voucher(nonce: 1, amount: 4_096, channel: other), paying: bytes)
+
         // Hostile continuations: an unknown token (the voucher is not even looked at: not taken), the
         // first step's voucher replayed for the second step, a voucher below the next step, the token
         // on another path, no proof. Each serves nothing and takes nothing.
@@ -95,6 +100,7 @@ import Testing
             ("below the step", path, [HTTPHeaderField(cont, token), try pay(2, 4_095)], "1302"),
             ("another path", "/bytes/bytes/2501", [HTTPHeaderField(cont, token), try pay(2, 4_096)], "1326"),
             ("no proof", path, [HTTPHeaderField(cont, token)], "1301"),
+            ("another channel", path, [HTTPHeaderField(cont, token), otherVoucher], "1321"),
         ]
         for (what, p, headers, code) in hostile {
             let reply = try await Self.get(s, p, headers)
