@@ -33,13 +33,14 @@ public struct PaymeshErrorCode: RawRepresentable, Sendable, Hashable, CustomStri
     public static let paymentRequired = Self(rawValue: 1301)
     public static let insufficientPayment = Self(rawValue: 1302)
     public static let invalidProof = Self(rawValue: 1303)
-    // HTTP 402 gateway proofs (1320–1325 Paymesh; Specs/http402.md §7)
+    // HTTP 402 gateway proofs (1320–1326 Paymesh; Specs/http402.md §7)
     public static let paymentProofMalformed = Self(rawValue: 1320)
     public static let paymentSchemeMismatch = Self(rawValue: 1321)
     public static let wrongPayee = Self(rawValue: 1322)
     public static let proofReplayed = Self(rawValue: 1323)
     public static let tokenExpired = Self(rawValue: 1324)
     public static let serviceNotAuthorized = Self(rawValue: 1325)
+    public static let meteredSessionUnknown = Self(rawValue: 1326)
     // Routing (1400–1402 AgentPay; 1403–1411 Paymesh; Specs/onion.md §5.3)
     public static let noRouteFound = Self(rawValue: 1400)
     public static let htlcTimeout = Self(rawValue: 1401)
@@ -124,6 +125,7 @@ public struct PaymeshErrorCode: RawRepresentable, Sendable, Hashable, CustomStri
         .proofReplayed: "PROOF_REPLAYED",
         .tokenExpired: "TOKEN_EXPIRED",
         .serviceNotAuthorized: "SERVICE_NOT_AUTHORIZED",
+        .meteredSessionUnknown: "METERED_SESSION_UNKNOWN",
         .noRouteFound: "NO_ROUTE_FOUND",
         .htlcTimeout: "HTLC_TIMEOUT",
         .htlcRoutingFailed: "HTLC_ROUTING_FAILED",

@@ -30,6 +30,8 @@ public struct GatewayRoutes: HTTPRouteGroup {
     let l402: L402Issuer?
     /// Prices (a client's agreed price, else the dynamic quote) and SLA measurements (Specs/negotiation.md §6–§7); nil: the listed price.
     let market: ServiceMarket?
+    /// Metered answers waiting for their next paid step (§12.3).
+    let metered: MeteredSessions
 
     public init(catalog: ServiceCatalog, payments: PaymentsService, payee: EthereumAddress, group: any EventLoopGroup,
                 l402: L402Issuer? = nil, market: ServiceMarket? = nil) {
@@ -39,6 +41,7 @@ public struct GatewayRoutes: HTTPRouteGroup {
         self.payee = payee
         self.group = group
         self.market = market
+        metered = MeteredSessions(payments: payments)
     }
 
     public func register(on router: Router<BasicRequestContext>) {
@@ -89,6 +92,10 @@ public struct GatewayRoutes: HTTPRouteGroup {
         }
         let resource = await catalog.url(of: name) ?? "/\(name)"
         let headers = request.headers.map { HTTPHeaderField($0.name.rawName, $0.value) }
+        if let token = headers.first(where: { $0.name.lowercased() == MeteredHeader.continue.lowercased() })?.value {
+            return await continueMetered(token, service, request, headers, resource: resource)
+        }
+        let unit = MeteredUnit(unit: service.unit.rawValue)
         // The client is the payer of the channel its proof pays through: its agreed price applies (§6).
         if case .channel(let p)? = try? PaymentProof.parse(headers: headers) { meter.client = await payments.channelPayer(p.voucher.channelID) }
         let price = await market?.price(of: service, client: meter.client).price ?? service.price
@@ -98,6 +105,7 @@ public struct GatewayRoutes: HTTPRouteGroup {
         let requirements = Self.requirements(service, price: price, resource: resource, payee: payee)
         // The receipt header of a channel-scheme payment; none for an L402 token (§1 step 5).
         var receipt: [HTTPHeaderField] = []
+        var payingChannel: ChannelID?
         do throws(Pay402Error) {
             switch try PaymentProof.parse(headers: headers) {
             case nil:
@@ -106,10 +114,13 @@ public struct GatewayRoutes: HTTPRouteGroup {
                 guard let l402 else {
                     throw Pay402Error(.paymentSchemeMismatch, "this node does not offer L402 (it routes no payments)")
                 }
+                // A reusable token for one unit's price would buy metered answers without end (§12.2).
+                guard unit == nil else { throw Pay402Error(.paymentSchemeMismatch, "a metered service is paid through a channel only") }
                 _ = try await l402.authorize(credential, service: name)
             case .channel(let proof):
                 let paid = try await payments.acceptHTTPPayment(proof, requirements: requirements)
                 receipt = [paid.receiptHeader.header(x402Version: proof.x402Version)]
+                payingChannel = proof.voucher.channelID
             }
         } catch {
             return await challenge(service, requirements, error)
@@ -134,6 +145,10 @@ public struct GatewayRoutes: HTTPRouteGroup {
             }
             out.append(contentsOf: Self.fields(receipt + PaymentChallenge.corsHeaders))
             meter.failed = answer.status >= 500
+            if let unit, let payingChannel {
+                return await firstMeteredPage(answer, unit: unit, unitPrice: price, service: name, request: request,
+                                              channel: payingChannel, receipt: receipt)
+            }
             return Response(status: HTTPResponse.Status(code: answer.status), headers: out, body: ResponseBody(byteBuffer: answer.body))
         } catch {
             return Response(status: .badGateway, headers: Self.fields(receipt + PaymentChallenge.corsHeaders),
@@ -141,16 +156,22 @@ public struct GatewayRoutes: HTTPRouteGroup {
         }
     }
 
-    /// What one request to `service` costs (§10): the channel scheme on the local domain.
+    /// What one request to `service` costs (§10): the channel scheme on the local domain. `price` is
+    /// the price of one unit; a metered service asks for its first step (§12.2).
     static func requirements(_ service: SoldService, price: UInt128? = nil, resource: String, payee: EthereumAddress) -> PaymentRequirements {
-        PaymentRequirements.channel(price: price ?? service.price, asset: service.asset.id, decimals: service.asset.decimals,
-                                    unit: service.unit.rawValue, payee: payee, chainID: 0, resource: resource, description: service.description)
+        let unitPrice = price ?? service.price
+        let metered = MeteredUnit(unit: service.unit.rawValue).map { (step: $0.stepUnits, unitPrice: unitPrice) }
+        return PaymentRequirements.channel(price: metered.map { MeteredPrice.of(units: $0.step, unitPrice: unitPrice) ?? .max } ?? unitPrice,
+                                           asset: service.asset.id, decimals: service.asset.decimals, unit: service.unit.rawValue,
+                                           payee: payee, chainID: 0, resource: resource, description: service.description, metered: metered)
     }
 
     /// The 402 answer of §3 for `service`, with the L402 challenge when this node offers L402 and
     /// can make an invoice now (§10.1; without one the answer carries the x402 challenges only).
     func challenge(_ service: SoldService, _ requirements: PaymentRequirements, _ error: Pay402Error) async -> Response {
         let offer: L402Challenge?
+        // No L402 for a metered service: its invoice would buy one unit with a reusable token (§12.2).
+        if MeteredUnit(unit: service.unit.rawValue) != nil { return Self.challenge(requirements, error) }
         do throws(NodeError) { offer = try await l402?.challenge(for: service) } catch { offer = nil }
         return Self.challenge(requirements, l402: offer, error)
     }

@@ -65,4 +65,10 @@ public struct FetchResult: Sendable {
     public var receipt: String?
     /// True when a proof signed by an earlier call with this key was presented (nothing new signed).
     public var reused: Bool
+    /// A metered answer (Specs/http402.md §12.4): its unit, the units received and the gateway's
+    /// total, and why it stopped before the end (nil: complete).
+    public var unit: String? = nil
+    public var units: UInt64? = nil
+    public var unitsTotal: UInt64? = nil
+    public var partial: String? = nil
 }

@@ -108,7 +108,9 @@ public actor HTTPFetcher {
             var entry = FetchEntry(key: key, method: method, url: request.url, requirement: offered, requirements: requirements,
                                    channel: channel.description, nonce: nonce, now: payments.now())
             try await save(entry)  // durable before anything is signed (§11.4)
-            return try await signAndPresent(&entry, channel: channel, request: request, target: target, headers: headers)
+            let first = try await signAndPresent(&entry, channel: channel, request: request, target: target, headers: headers)
+            guard let purchase = MeteredPurchase(requirements, cap: maxPrice.amount) else { return first }
+            return try await buyMetered(first, purchase, entry: &entry, channel: channel, target: target, headers: headers)
         case .l402(let offer, let price):
             return try await payL402(offer, price: price, invoice: invoice!, key: key, request: request, target: target,
                                      headers: headers, tokenKey: tokenKey)
@@ -175,6 +177,62 @@ public actor HTTPFetcher {
         return FetchResult(status: answer.status, headers: answer.headers, body: answer.body, key: entry.key,
                            paid: UInt128(entry.price) ?? 0, asset: entry.asset, scheme: entry.scheme, channel: channel, nonce: nonce,
                            receipt: entry.receipt, reused: reused)
+    }
+
+    /// The rest of a metered answer (Specs/http402.md §12.4): each page the gateway offers is paid
+    /// with a new voucher of exactly its price (`MeteredPurchase` checks it against the offered rate
+    /// and the cap) and appended; the journal entry is updated after each paid step.
+    private func buyMetered(_ first: FetchResult, _ purchase: MeteredPurchase, entry: inout FetchEntry, channel: ChannelID, target: Target,
+                            headers: [(String, String)]) async throws(NodeError) -> FetchResult {
+        guard first.paid > 0, first.status != 402 else { return first }  // the first step was not taken: nothing to continue
+        var purchase = purchase, result = first, body = first.body, price = first.paid, page = first.headers
+        var stopped: String?
+        var step = 0
+        loop: while true {
+            switch purchase.onPage(price: price, headers: page.map { HTTPHeaderField($0.0, $0.1) }) {
+            case .done: break loop
+            case .stop(let why): stopped = why; break loop
+            case .pay(let next, let token):
+                guard body.count < limits.maxResponseBytes else { stopped = "the answer reached \(limits.maxResponseBytes) bytes"; break loop }
+                guard var requirements = entry.requirements else { throw .internalError("fetch entry unreadable") }
+                requirements.amount = next
+                step += 1
+                let voucher = try await payments.signHTTPVoucher(channel, amount: next, taskID: "\(entry.key)#\(step)")
+                let proof = FetchEntry.proof(voucher, paying: requirements, x402Version: entry.x402Version)
+                let answer: HTTPExchangeResponse
+                do { answer = try await send(entry.method, target, headers + [(MeteredHeader.continue, token), (proof.name, proof.value)], nil) } catch {
+                    stopped = "step \(step) failed: \(error.detail)"; break loop
+                }
+                guard answer.status != 402, let receipt = answer.header(Pay402Header.paymentResponse) ?? answer.header(Pay402Header.xPaymentResponse) else {
+                    stopped = "the gateway refused step \(step) (\(answer.header(Pay402Header.errorCode) ?? "HTTP \(answer.status)"))"; break loop
+                }
+                await payments.httpVoucherAccepted(channel, nonce: voucher.nonce)
+                body += answer.body
+                price = next
+                page = answer.headers
+                result.nonce = voucher.nonce
+                result.receipt = receipt
+                entry.nonce = String(voucher.nonce)
+                entry.receipt = receipt
+                entry.paidTotal = String(purchase.paid + next)
+                entry.updatedAt = payments.now()
+                try await save(entry)
+            }
+        }
+        entry.units = String(purchase.units)
+        entry.paidTotal = String(purchase.paid)
+        try await save(entry)
+        let upstreamStatus = MeteredHeader.upstreamStatus.lowercased()
+        result.status = first.headers.first { $0.0.lowercased() == upstreamStatus }.flatMap { Int($0.1) } ?? first.status
+        let pageOnly = Set(["content-range", MeteredHeader.continue, MeteredHeader.nextPrice, MeteredHeader.units, MeteredHeader.unitsFrom].map { $0.lowercased() })
+        result.headers = first.headers.filter { !pageOnly.contains($0.0.lowercased()) }
+        result.body = body
+        result.paid = purchase.paid
+        result.unit = purchase.unit
+        result.units = purchase.units
+        result.unitsTotal = purchase.total
+        result.partial = stopped
+        return result
     }
 
     /// A request whose key the journal knows (a retry, perhaps after a crash): never a second payment.

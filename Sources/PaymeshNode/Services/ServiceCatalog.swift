@@ -1,6 +1,7 @@
 import Foundation
 public import PaymeshGossip
 public import PaymeshMessages
+import PaymeshPay402
 
 /// One service this node sells through its HTTP 402 gateway (`service.add`): requests to
 /// `/<name>/…` on the node's HTTP listener are proxied to `upstream` once paid.
@@ -59,9 +60,15 @@ public struct SoldService: Sendable, Hashable, Codable {
             throw .invalidParams("upstream must be http://<loopback address>:<port>[/path] (127.0.0.0/8, localhost or [::1])")
         }
         guard price > 0 else { throw .invalidParams("price must be positive") }
-        // Metered units (token, second, byte) need the gateway to meter the upstream's answer and
-        // charge in steps (issue 11): not built yet, so they are refused rather than mispriced.
-        guard unit == .call else { throw .invalidParams("the gateway sells per call only for now; unit \(unit.rawValue) is not metered yet") }
+        // `call`, and the metered units the gateway counts in the upstream's answer (`byte`, `token`:
+        // Specs/http402.md §12); `second` is not metered yet, so it is refused rather than mispriced.
+        if let metered = MeteredUnit(unit: unit.rawValue) {
+            guard MeteredPrice.of(units: metered.stepUnits, unitPrice: price) != nil else {
+                throw .invalidParams("price × \(metered.stepUnits) (one step of \(unit.rawValue)s) exceeds 2^128 - 1")
+            }
+        } else {
+            guard unit == .call else { throw .invalidParams("the gateway sells per call, byte or token; unit \(unit.rawValue) is not metered yet") }
+        }
         guard ServiceAnnouncement.descriptionBytes.contains(description.utf8.count) else {
             throw .invalidParams("description must be at most \(ServiceAnnouncement.descriptionBytes.upperBound) bytes")
         }

@@ -46,6 +46,9 @@ public struct FetchEntry: Codable, Sendable, Hashable {
     /// The gateway's `X-PAYMENT-RESPONSE` / `PAYMENT-RESPONSE` value.
     public var receipt: String?
     public var httpStatus: Int?
+    /// Metered answers (§12.4): units received, and the total paid over every step (`price` is the first step's).
+    public var units: String?
+    public var paidTotal: String?
     public var createdAt: UInt64
     public var updatedAt: UInt64
 

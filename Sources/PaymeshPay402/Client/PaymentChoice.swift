@@ -58,7 +58,10 @@ public enum PaymentChoice: Sendable, Hashable {
                   r.network == ChannelScheme.network(chainID: chainID) else {
                 reasons.append("\(r.scheme): the network \(r.network) is not the EIP-712 domain of extra"); continue
             }
-            guard extra.unit == "call" else { reasons.append("\(r.scheme): unit \(extra.unit) is metered (a price per call is paid)"); continue }
+            // A metered unit is paid step by step (§12.4): `amount` is the first step, the maximum the cap.
+            guard extra.unit == "call" || MeteredPurchase(requirements, cap: maxPrice.amount) != nil else {
+                reasons.append("\(r.scheme): unit \(extra.unit) is not bought (call, or byte and token with step and unitPrice)"); continue
+            }
             guard r.amount > 0 else { reasons.append("\(r.scheme): a price of zero"); continue }
             let normalized = Asset.normalizedID(r.asset)
             if let asset = maxPrice.asset, Asset.normalizedID(asset) != normalized {

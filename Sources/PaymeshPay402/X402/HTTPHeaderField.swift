@@ -29,3 +29,17 @@ extension Array where Element == HTTPHeaderField {
         return filter { $0.name.lowercased() == lower }.map(\.value)
     }
 }
+
+/// Headers of metered answers and their continuations (§12.3).
+public enum MeteredHeader {
+    /// Request and answer: the continuation token of a metered answer not yet fully served.
+    public static let `continue` = "Paymesh-Continue"
+    /// Answer: atomic units the next step costs (present with `Paymesh-Continue`).
+    public static let nextPrice = "Paymesh-Next-Price"
+    /// Answer: units in this answer's body, the index of its first unit, the answer's total units.
+    public static let units = "Paymesh-Units"
+    public static let unitsFrom = "Paymesh-Units-From"
+    public static let unitsTotal = "Paymesh-Units-Total"
+    /// Answer: the upstream's status (the page itself is 206 when it is part of a longer answer).
+    public static let upstreamStatus = "Paymesh-Upstream-Status"
+}

@@ -50,10 +50,11 @@ public struct PaymentChallenge: Sendable, Hashable {
     public static let corsHeaders: [HTTPHeaderField] = [
         HTTPHeaderField("Access-Control-Allow-Origin", "*"),
         HTTPHeaderField("Access-Control-Allow-Headers",
-                        "Authorization, Content-Type, \(Pay402Header.xPayment), \(Pay402Header.paymentSignature)"),
+                        "Authorization, Content-Type, \(Pay402Header.xPayment), \(Pay402Header.paymentSignature), \(MeteredHeader.continue)"),
         HTTPHeaderField("Access-Control-Expose-Headers",
                         "\(Pay402Header.paymentRequired), \(Pay402Header.paymentResponse), \(Pay402Header.xPaymentResponse), "
-                            + "\(Pay402Header.wwwAuthenticate), \(Pay402Header.errorCode)"),
+                            + "\(Pay402Header.wwwAuthenticate), \(Pay402Header.errorCode), \(MeteredHeader.continue), \(MeteredHeader.nextPrice), "
+                            + "\(MeteredHeader.units), \(MeteredHeader.unitsFrom), \(MeteredHeader.unitsTotal), \(MeteredHeader.upstreamStatus)"),
     ]
 }
 

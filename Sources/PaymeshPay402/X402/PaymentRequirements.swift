@@ -39,11 +39,13 @@ public struct PaymentRequirements: Sendable, Hashable {
     public static func channel(price: UInt128, asset: String, decimals: UInt8, unit: String, payee: EthereumAddress,
                                chainID: UInt64, verifyingContract: EthereumAddress = .zero, resource: String,
                                description: String = "", mimeType: String = "application/json",
-                               channelID: String? = nil) -> PaymentRequirements {
-        PaymentRequirements(network: ChannelScheme.network(chainID: chainID), amount: price, asset: asset, payTo: payee,
-                            resource: resource, description: description, mimeType: mimeType,
-                            extra: ChannelSchemeExtra(chainId: String(chainID), verifyingContract: verifyingContract.lowercaseHex,
-                                                      decimals: Int(decimals), unit: unit, channelId: channelID))
+                               channelID: String? = nil, metered: (step: UInt64, unitPrice: UInt128)? = nil) -> PaymentRequirements {
+        var extra = ChannelSchemeExtra(chainId: String(chainID), verifyingContract: verifyingContract.lowercaseHex,
+                                       decimals: Int(decimals), unit: unit, channelId: channelID)
+        extra.step = metered.map { String($0.step) }
+        extra.unitPrice = metered.map { String($0.unitPrice) }
+        return PaymentRequirements(network: ChannelScheme.network(chainID: chainID), amount: price, asset: asset, payTo: payee,
+                                   resource: resource, description: description, mimeType: mimeType, extra: extra)
     }
 }
 
@@ -61,6 +63,10 @@ public struct ChannelSchemeExtra: Codable, Sendable, Hashable {
     public var unit: String
     /// The client's channel to this payee, when the gateway knows it (optional).
     public var channelId: String?
+    /// Metered units only (§12.2): units one step sells, and the price of one unit (decimal strings);
+    /// `amount` is then the price of the first step.
+    public var step: String?
+    public var unitPrice: String?
 
     public init(chainId: String, verifyingContract: String, decimals: Int, unit: String, channelId: String? = nil) {
         self.chainId = chainId

@@ -10,6 +10,14 @@ import Testing
 @Suite(.serialized) struct FetchTests {
     static let price: UInt128 = 250
 
+    /// The buyer connects to the gateway, funds its ledger and opens a USDC channel to it: its id.
+    static func openChannel(_ buyer: NodeProcess, to gateway: RunningNode, deposit: String) async throws -> String {
+        _ = try await buyer.call("connect", ["host": "127.0.0.1", "port": .int(Int64(gateway.started.listen.port))])
+        _ = try await buyer.call("ledger.fund", ["asset": "USDC", "decimals": 6, "amount": "1000000"])
+        let opened = try await buyer.call("channel.open", ["peer": .string(gateway.started.id.description), "asset": "USDC", "deposit": .string(deposit)])
+        return try #require(opened["channel"]?.stringValue)
+    }
+
     @Test func fetchPaysOnceAcrossACrashOfTheBuyer() async throws {
         try #require(PaymeshBinary.exists, "build the paymesh executable first (swift build --build-tests): \(PaymeshBinary.path)")
         let upstream = try await TestUpstream.start()
@@ -21,10 +29,7 @@ import Testing
         let dataDir = temporaryDirectory()
         var buyer = try await NodeProcess(dataDir: dataDir)
         defer { buyer.kill() }
-        _ = try await buyer.call("connect", ["host": "127.0.0.1", "port": .int(Int64(gateway.started.listen.port))])
-        _ = try await buyer.call("ledger.fund", ["asset": "USDC", "decimals": 6, "amount": "1000000"])
-        let opened = try await buyer.call("channel.open", ["peer": .string(gateway.started.id.description), "asset": "USDC", "deposit": "10000"])
-        let channel = try #require(opened["channel"]?.stringValue)
+        let channel = try await Self.openChannel(buyer, to: gateway, deposit: "10000")
         func received() async throws -> String? { try await gateway.call("channel.get", ["channel": .string(channel)])["paid"]?.stringValue }
         let url = "http://\(http)/echo/hello?x=1"
         func fetch(_ extra: [String]) async throws -> PaymeshBinary.Output {

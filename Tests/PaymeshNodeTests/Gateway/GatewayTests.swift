@@ -160,7 +160,7 @@ import Testing
                                          "asset": "USDC", "decimals": 6]
         let bad: [(String, JSONValue)] = [("name", "a/b"), ("name", "metrics"), ("upstream", "http://10.0.0.1:80/"),
                                           ("upstream", "https://127.0.0.1:80/"), ("upstream", "http://127.0.0.1/"),
-                                          ("price", "0"), ("unit", "byte")]
+                                          ("price", "0"), ("unit", "second")]
         for (key, value) in bad {
             var params = base
             params[key] = value

@@ -35,6 +35,20 @@ final class TestUpstream: Sendable {
 
     func stop() async { try? await channel.close() }
 
+    /// "upstream <METHOD> <URI>", or for metered tests: `…/bytes/<n>` n bytes ("0123456789" repeated),
+    /// `…/lines/<n>` n lines "line <i>\n".
+    static func answer(_ method: String, _ uri: String) -> String {
+        let parts = uri.split(separator: "/")
+        if parts.count >= 2, let n = Int(parts[parts.count - 1]), n <= 1_000_000 {
+            switch parts[parts.count - 2] {
+            case "bytes": return String((0..<n).map { Character(String($0 % 10)) })
+            case "lines": return (0..<n).map { "line \($0)\n" }.joined()
+            default: break
+            }
+        }
+        return "upstream \(method) \(uri)"
+    }
+
     private final class Handler: ChannelInboundHandler {
         typealias InboundIn = HTTPServerRequestPart
         typealias OutboundOut = HTTPServerResponsePart
@@ -50,7 +64,7 @@ final class TestUpstream: Sendable {
             case .end:
                 guard let head else { return }
                 served.withLockedValue { $0 += 1 }
-                let text = "upstream \(head.method.rawValue) \(head.uri)"
+                let text = TestUpstream.answer(head.method.rawValue, head.uri)
                 var response = HTTPResponseHead(version: head.version, status: .ok)
                 response.headers.add(name: "Content-Type", value: "text/plain")
                 response.headers.add(name: "Content-Length", value: String(text.utf8.count))
