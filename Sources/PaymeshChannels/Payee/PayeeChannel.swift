@@ -62,9 +62,14 @@ public struct PayeeChannel: Sendable {
     }
 
     /// Handles a message from the payer for this channel. Never throws.
-    public mutating func receive(_ message: Message, now: UInt64) -> [ChannelAction] {
+    ///
+    /// `signature` is the driver's verdict on a PAYMENT_UPDATE's signature when it already checked
+    /// it off this machine (in parallel with earlier messages): it must then be the result of
+    /// `verify(expectedSigner: terms.payer, domain: terms.domain)` on this exact voucher. nil: the
+    /// machine verifies it itself. Every other rule of §4.2 is checked here either way.
+    public mutating func receive(_ message: Message, now: UInt64, signature: SignatureVerdict? = nil) -> [ChannelAction] {
         switch message {
-        case .paymentUpdate(let v) where v.channelID == channelID: return receiveVoucher(v, now: now)
+        case .paymentUpdate(let v) where v.channelID == channelID: return receiveVoucher(v, now: now, signature: signature)
         case .paymentOpen(let o) where o.channelID == channelID:
             if o == terms.open { return [core.accepted(nonce: o.nonce)] } // re-establishment: idempotent
             return core.reject(nonce: o.nonce, .alreadyExists("a different open already uses this channel id"))
@@ -89,13 +94,13 @@ public struct PayeeChannel: Sendable {
     }
 
     /// The receiver rules of §4.2, in order. Accept: `.persist`, `.send(ack accepted)`, `.notify`.
-    mutating func receiveVoucher(_ v: PaymentUpdate, now: UInt64) -> [ChannelAction] {
+    mutating func receiveVoucher(_ v: PaymentUpdate, now: UInt64, signature: SignatureVerdict? = nil) -> [ChannelAction] {
         let held = core.snapshot.latestVoucher
         if let held, v.nonce == held.nonce, v == held {
             return [core.accepted(nonce: v.nonce)] // a retry or re-establishment: acknowledge again, pay nothing
         }
         do {
-            try checkVoucher(v, held: held)
+            try checkVoucher(v, held: held, signature: signature)
         } catch {
             var actions = core.reject(nonce: v.nonce, error)
             // A payer behind us (it restored an old database): show it our latest so it converges.
@@ -118,7 +123,7 @@ public struct PayeeChannel: Sendable {
         return [.persist(core.snapshot), core.accepted(nonce: v.nonce), notify]
     }
 
-    private func checkVoucher(_ v: PaymentUpdate, held: PaymentUpdate?) throws(ChannelError) {
+    private func checkVoucher(_ v: PaymentUpdate, held: PaymentUpdate?, signature: SignatureVerdict?) throws(ChannelError) {
         guard core.state.acceptsPayments else { throw .notActive(core.state, "voucher") }
         // The store keeps nonces as signed 64-bit integers: refuse what it could not keep (1501).
         guard v.nonce <= MessageLimits.maxVoucherNonce else {
@@ -132,7 +137,11 @@ public struct PayeeChannel: Sendable {
         let limit = core.snapshot.available + (held?.amount.atomicUnits ?? 0) // deposit − locked
         guard v.amount.atomicUnits <= limit else { throw .insufficientFunds("amount exceeds deposit minus locked") }
         guard v.amount.atomicUnits > 0 else { throw .invalidAmount("cumulative amount must be positive") }
-        do { try v.verify(expectedSigner: terms.payer, domain: terms.domain) } catch { throw .invalidSignature(error.detail) }
+        switch signature {
+        case nil: if case .invalid(let detail) = SignatureVerdict(v, terms) { throw .invalidSignature(detail) }
+        case .valid?: break
+        case .invalid(let detail)?: throw .invalidSignature(detail)
+        }
     }
 
     /// Sets the amount locked in pending HTLCs (routing layer).
@@ -140,5 +149,22 @@ public struct PayeeChannel: Sendable {
         guard locked <= terms.deposit - receivedAmount else { throw .insufficientFunds("locked amount exceeds the balance") }
         core.snapshot.lockedAmount = locked
         return [core.persist(now: now)]
+    }
+}
+
+/// Whether a voucher's signature is the payer's in the channel's domain (Specs/channels.md §4.2
+/// rule 6), computed where the driver can afford it: before the channel machine's turn.
+public enum SignatureVerdict: Sendable, Hashable {
+    case valid
+    case invalid(String)
+
+    /// Verifies `voucher` against `terms` (the payer's address and the signing domain).
+    public init(_ voucher: PaymentUpdate, _ terms: ChannelTerms) {
+        do {
+            try voucher.verify(expectedSigner: terms.payer, domain: terms.domain)
+            self = .valid
+        } catch {
+            self = .invalid(error.detail)
+        }
     }
 }

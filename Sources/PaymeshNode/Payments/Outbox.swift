@@ -367,6 +367,7 @@ extension PaymentsService {
                 // The channel never became durable: it does not exist.
                 logger.notice("channel dropped: its opening was never stored", metadata: ["channel": "\(id)"])
                 book.drop(id)
+                precheck.forget(id)
                 persisted[id] = nil
                 wakeWaiters(channel: id)
                 return

@@ -23,6 +23,7 @@ extension PaymentsService {
             logger.info("channel event", metadata: ["channel": "\(n.channelID)", "event": "\(logText(n))"])
         case .settled(let id, _, _, _):
             paymentMetrics.forget(id)
+            precheck.forget(id)
             logger.info("channel event", metadata: ["channel": "\(n.channelID)", "event": "\(logText(n))"])
         case .openRejected(let id, let code, let reason):
             outcomes.openFailures[id] = Rejection(nonce: 0, code: code, reason: reason)

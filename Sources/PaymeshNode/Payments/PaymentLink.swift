@@ -40,13 +40,16 @@ final class PaymentLink: Sendable {
     /// for an unknown type) and reading continues; a bad length prefix gets ERROR 1501 and a reset.
     /// `turn` is told, once per received chunk, how many frames it held (well-formed or not), how
     /// many were malformed (with the first one's error) and how many ERROR replies were written.
-    func readLoop(_ deliver: @Sendable ([Message]) async -> Void,
+    /// `precheck` verifies the chunk's voucher signatures here, before the service's turn (in
+    /// parallel with the service handling the previous chunk); `deliver` gets its verdicts.
+    func readLoop(precheck: VoucherPrecheck, _ deliver: @Sendable ([Message], VoucherVerdicts) async -> Void,
                   turn: @Sendable (_ frames: Int, _ malformed: Int, _ firstError: String?, _ replies: Int) async -> Void) async {
-        await read(stream, deliver, turn: turn)
+        await read(stream, precheck, deliver, turn: turn)
     }
 
     /// The read loop, specialised for the stream's concrete type (no existential on the hot path).
-    private func read<Stream: PeerStream>(_ stream: Stream, _ deliver: @Sendable ([Message]) async -> Void,
+    private func read<Stream: PeerStream>(_ stream: Stream, _ precheck: VoucherPrecheck,
+                                         _ deliver: @Sendable ([Message], VoucherVerdicts) async -> Void,
                                          turn: @Sendable (_ frames: Int, _ malformed: Int, _ firstError: String?, _ replies: Int) async -> Void) async {
         var codec = PaymentStreamCodec()
         do {
@@ -73,7 +76,8 @@ final class PaymentLink: Sendable {
                 var start = 0
                 while start < messages.count {
                     let end = min(messages.count, start + Self.maxMessagesPerTurn)
-                    await deliver(start == 0 && end == messages.count ? messages : Array(messages[start..<end]))
+                    let slice = start == 0 && end == messages.count ? messages : Array(messages[start..<end])
+                    await deliver(slice, precheck.check(slice, from: peer))
                     start = end
                 }
                 if replies.readableBytes > 0 { write(replies, messages: malformed) }

@@ -81,6 +81,8 @@ public actor PaymentsService {
     var deadlineSleeper = DeadlineSleeper()
     /// Calls waiting for channel events, resumed by them (no polling).
     var waiters = Waiters()
+    /// Verifies received vouchers' signatures on the streams' read tasks, before the turn.
+    let precheck = VoucherPrecheck()
     /// The running `pay` bursts (progress and cancellation).
     var bursts = PayBursts()
     /// Gateway requests whose voucher is being persisted (`acceptHTTPPayment`), by token.
@@ -335,7 +337,7 @@ public actor PaymentsService {
     private func startReading(_ link: PaymentLink) {
         spawn {
             let peers = self.peers, peer = link.peer
-            await link.readLoop({ messages in await self.received(messages, on: link) }) { frames, malformed, error, replies in
+            await link.readLoop(precheck: self.precheck, { messages, verdicts in await self.received(messages, on: link, verdicts: verdicts) }) { frames, malformed, error, replies in
                 peers.countMessages(peer, in: UInt64(frames), out: UInt64(replies))
                 if malformed > 0 {
                     await peers.reportMisbehaviour(peer, count: malformed, reason: "malformed payments message: \(error ?? "?")")
@@ -437,29 +439,46 @@ public actor PaymentsService {
 
     /// Every message of one received chunk, in order; one outbox step for all of them. A coalesced
     /// PAYMENT_ACK is applied as its acknowledgements, one after the other (Specs/messages.md §4.4.1).
-    func received(_ messages: [Message], on link: PaymentLink) {
+    func received(_ messages: [Message], on link: PaymentLink, verdicts: VoucherVerdicts = VoucherVerdicts()) {
         let messages = PaymentAck.expanded(messages)
         guard htlcs.channels.isEmpty ? messages.contains(where: isHTLCMessage) : true else {
-            return receivedByChannels(messages, from: link.peer)
+            return receivedByChannels(messages, from: link.peer, verdicts: verdicts)
         }
         // Runs of channel messages go to the channel book, HTLC messages one by one to the HTLC book,
         // in the order received (each becomes an outbox step, released in order).
         var run: [Message] = []
         for m in messages {
             guard isHTLCMessage(m) else { run.append(m); continue }
-            if !run.isEmpty { receivedByChannels(run, from: link.peer) }
+            if !run.isEmpty { receivedByChannels(run, from: link.peer, verdicts: verdicts) }
             run = []
             receivedHTLC(m, from: link.peer)
         }
-        if !run.isEmpty { receivedByChannels(run, from: link.peer) }
+        if !run.isEmpty { receivedByChannels(run, from: link.peer, verdicts: verdicts) }
     }
 
-    private func receivedByChannels(_ messages: [Message], from peer: EthereumAddress) {
+    private func receivedByChannels(_ messages: [Message], from peer: EthereumAddress, verdicts: VoucherVerdicts) {
         var balances: [String: UInt128] = [:]
         for asset in ChannelBook.openAssets(messages) {
             balances[asset] = try? ledger.books.balance(owner: me, assetID: asset).atomicUnits
         }
-        perform(book.onReceived(messages, from: peer, now: now(), balances: balances))
+        perform(book.onReceived(messages, from: peer, now: now(), balances: balances, verdicts: verdicts))
+        teachPrecheck(messages, verdicts)
+    }
+
+    /// The payee channels of vouchers and opens of `messages` that were not prechecked: the
+    /// precheck learns their terms, so the next vouchers of those channels are checked before the turn.
+    private func teachPrecheck(_ messages: [Message], _ verdicts: VoucherVerdicts) {
+        var seen: Set<ChannelID> = []
+        for m in messages {
+            let id: ChannelID
+            switch m {
+            case .paymentUpdate(let v) where !verdicts.covers(v): id = v.channelID
+            case .paymentOpen(let o): id = o.channelID
+            default: continue
+            }
+            guard seen.insert(id).inserted, let p = payees[id], p.state != .settled else { continue }
+            precheck.learn(p.terms)
+        }
     }
 
     /// Gives `peer` a reserved slot in the peer table (newcomers are evicted before it when the

@@ -27,9 +27,9 @@ struct PaymentOutcomes {
     }
 
     mutating func acknowledged(_ id: ChannelID, through nonce: UInt64, at nanos: UInt64) {
-        guard var list = trackers[id] else { return }
-        for i in list.indices { list[i].acknowledged(through: nonce, now: nanos) }
-        trackers[id] = list
+        // In place: a copy of the list would copy every tracker's arrays on each acknowledgement.
+        guard let count = trackers[id]?.count else { return }
+        for i in 0..<count { trackers[id]![i].acknowledged(through: nonce, now: nanos) }
     }
 
     /// NONCE_TOO_OLD / DUPLICATE_NONCE come with the payee's held voucher, which acknowledges

@@ -194,8 +194,10 @@ struct ChannelBook {
 
     /// Every message of one received chunk from `peer` (authenticated by the transport), in
     /// order. `balances` holds this node's ledger balance per asset id of the chunk's opens (a
-    /// missing asset: unknown, the open is refused as over capacity).
-    mutating func onReceived(_ messages: [Message], from peer: EthereumAddress, now: UInt64, balances: [String: UInt128]) -> [BookAction] {
+    /// missing asset: unknown, the open is refused as over capacity). `verdicts` holds the signature
+    /// checks of vouchers already made off the book (`VoucherPrecheck`); the others are verified here.
+    mutating func onReceived(_ messages: [Message], from peer: EthereumAddress, now: UInt64, balances: [String: UInt128],
+                             verdicts: VoucherVerdicts = VoucherVerdicts()) -> [BookAction] {
         var out: [BookAction] = []
         var errors: [Message] = []
         var misbehaviour = Misbehaviour()
@@ -219,7 +221,13 @@ struct ChannelBook {
                     misbehaviour.note(.identityNotVerified, reason)
                     out.append(.channel(nil, peer: peer, Self.reject(m, .identityNotVerified, reason))); continue
                 }
-                let actions = isPayer ? payers[id]!.receive(m, now: now) : payees[id]!.receive(m, now: now)
+                let actions: [ChannelAction]
+                if isPayer {
+                    actions = payers[id]!.receive(m, now: now)
+                } else {
+                    let verdict = verdicts.isEmpty ? nil : verdicts.verdict(m, terms: payees[id]!.terms)
+                    actions = payees[id]!.receive(m, now: now, signature: verdict)
+                }
                 misbehaviour.scan(actions)
                 out.append(.channel(id, peer: peer, actions))
                 if !isPayer, case .paymentUpdate(let v) = m, let task = v.taskID, payees[id]!.latestVoucher == v {
