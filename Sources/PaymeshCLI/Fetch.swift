@@ -65,7 +65,10 @@ struct Fetch: AsyncParsableCommand {
                            + (result["channel"]?.stringValue.map { ", channel \($0) voucher \(result["nonce"]?.stringValue ?? "?")" } ?? "")
                            + "); idempotency key \(result["idempotency_key"]?.stringValue ?? "")")
             }
-            if let unit = result["unit"]?.stringValue, let units = result["units"]?.stringValue {
+            if result["unit"]?.stringValue == "second", let units = result["units"]?.stringValue {
+                printError("paymesh: per second: \(units) seconds bought, \(result["served_ms"]?.stringValue ?? "?") ms served"
+                           + (result["partial"]?.stringValue.map { "; stopped: \($0)" } ?? ""))
+            } else if let unit = result["unit"]?.stringValue, let units = result["units"]?.stringValue {
                 printError("paymesh: metered: \(units) of \(result["units_total"]?.stringValue ?? "?") \(unit)s received"
                            + (result["partial"]?.stringValue.map { "; stopped: \($0)" } ?? ""))
             }

@@ -108,6 +108,9 @@ public actor HTTPFetcher {
             var entry = FetchEntry(key: key, method: method, url: request.url, requirement: offered, requirements: requirements,
                                    channel: channel.description, nonce: nonce, now: payments.now())
             try await save(entry)  // durable before anything is signed (§11.4)
+            if let timed = TimedPurchase(requirements, cap: maxPrice.amount) {
+                return try await buyTimed(&entry, timed, channel: channel, request: request, target: target, headers: headers)
+            }
             let first = try await signAndPresent(&entry, channel: channel, request: request, target: target, headers: headers)
             guard let purchase = MeteredPurchase(requirements, cap: maxPrice.amount) else { return first }
             return try await buyMetered(first, purchase, entry: &entry, channel: channel, target: target, headers: headers)
@@ -233,6 +236,144 @@ public actor HTTPFetcher {
         result.unitsTotal = purchase.total
         result.partial = stopped
         return result
+    }
+
+    /// A per-second answer (Specs/http402.md §12.6): the first step paid with the request, the
+    /// answer read as it streams, and meanwhile one top-up per step on another connection while
+    /// `TimedPurchase` allows (cap, offered rate). The journal entry is updated when the answer ends.
+    private func buyTimed(_ entry: inout FetchEntry, _ purchase: TimedPurchase, channel: ChannelID, request: FetchRequest, target: Target,
+                          headers: [(String, String)]) async throws(NodeError) -> FetchResult {
+        guard let requirements = entry.requirements, let price = UInt128(entry.price) else { throw .internalError("fetch entry unreadable") }
+        let voucher = try await payments.signHTTPVoucher(channel, amount: price, taskID: entry.key)
+        let proof = FetchEntry.proof(voucher, paying: requirements, x402Version: entry.x402Version)
+        entry.nonce = String(voucher.nonce)
+        entry.proofHeader = proof.name
+        entry.proofValue = proof.value
+        entry.status = .signed
+        entry.updatedAt = payments.now()
+        try await save(entry)  // the proof is durable before it leaves (§11.4)
+        let (heads, headInput) = AsyncStream.makeStream(of: [HTTPHeaderField].self, bufferingPolicy: .bufferingNewest(1))
+        let exchange = self.exchange, payments = self.payments, method = entry.method, key = entry.key, version = entry.x402Version
+        let start = payments.nanos(), maxBytes = limits.maxResponseBytes
+        let outcome = await withTaskGroup(of: TimedOutcome.self) { group in
+            group.addTask {
+                do {
+                    let answer = try await exchange.stream(method: method, host: target.url.host, port: target.url.port, target: target.path,
+                                                           headers: headers + [(proof.name, proof.value)], body: request.body,
+                                                           maxResponseBytes: maxBytes, timeoutSeconds: Int64(TimedSessionBook.maxSeconds) + 60) { status, fields in
+                        if status != 402 { headInput.yield(fields.map { HTTPHeaderField($0.0, $0.1) }) }
+                        headInput.finish()
+                    }
+                    return .answer(.success(answer))
+                } catch { return .answer(.failure(error)) }
+            }
+            group.addTask {
+                await .topUps(Self.topUp(purchase, price: price, heads: heads, payments: payments, exchange: exchange, channel: channel,
+                                         requirements: requirements, version: version, key: key, method: method, target: target,
+                                         headers: headers, start: start))
+            }
+            var answer: Result<HTTPExchangeResponse, NodeError>?
+            var topUps: TimedTopUps?
+            while let part = await group.next() {
+                switch part {
+                case .answer(let a):
+                    answer = a
+                    headInput.finish()
+                    group.cancelAll()
+                case .topUps(let t): topUps = t
+                }
+            }
+            return (answer!, topUps!)
+        }
+        let topUps = outcome.1
+        let answer: HTTPExchangeResponse
+        switch outcome.0 {
+        case .success(let a): answer = a
+        case .failure(let error):
+            throw .paymesh(.fetchFailed, "\(error.detail); voucher \(voucher.nonce) of channel \(channel) and \(topUps.steps) top-ups stay signed")
+        }
+        entry.httpStatus = answer.status
+        guard answer.status != 402, let receipt = answer.header(Pay402Header.paymentResponse) ?? answer.header(Pay402Header.xPaymentResponse) else {
+            entry.code = Int(answer.header(Pay402Header.errorCode) ?? "") ?? 0
+            entry.status = .refused
+            try await save(entry)
+            throw .paymesh(.fetchPaymentRefused, "the gateway refused the first step (\(answer.header(Pay402Header.errorCode) ?? "HTTP \(answer.status)")); "
+                           + "voucher \(voucher.nonce) of channel \(channel) stays signed (the payee may still claim it)")
+        }
+        await payments.httpVoucherAccepted(channel, nonce: voucher.nonce)
+        entry.status = .paid
+        entry.receipt = topUps.receipt ?? receipt
+        entry.nonce = String(topUps.nonce ?? voucher.nonce)
+        entry.units = String(topUps.purchase.secondsPaid)
+        entry.paidTotal = String(topUps.purchase.paid)
+        entry.updatedAt = payments.now()
+        try await save(entry)
+        let end = answer.header(TimedHeader.end)
+        var result = FetchResult(status: answer.status, headers: answer.headers, body: answer.body, key: entry.key, paid: topUps.purchase.paid,
+                                 asset: entry.asset, scheme: entry.scheme, channel: channel, nonce: topUps.nonce ?? voucher.nonce,
+                                 receipt: entry.receipt, reused: false)
+        result.unit = "second"
+        result.units = topUps.purchase.secondsPaid
+        result.servedMillis = answer.header(TimedHeader.servedMillis).flatMap(UInt64.init)
+        if end != TimedEnd.complete.rawValue {
+            result.partial = "the gateway ended the answer (\(end ?? "no Paymesh-End trailer"))" + (topUps.stopped.map { ": \($0)" } ?? "")
+        }
+        return result
+    }
+
+    enum TimedOutcome: Sendable {
+        case answer(Result<HTTPExchangeResponse, NodeError>)
+        case topUps(TimedTopUps)
+    }
+
+    struct TimedTopUps: Sendable {
+        var purchase: TimedPurchase
+        var steps = 0
+        var nonce: UInt64?
+        var receipt: String?
+        var stopped: String?
+    }
+
+    /// The top-ups of one per-second answer, until `TimedPurchase` stops or the answer ends (cancelled).
+    private static func topUp(_ purchase: TimedPurchase, price: UInt128, heads: AsyncStream<[HTTPHeaderField]>, payments: PaymentsService,
+                              exchange: any HTTPExchange, channel: ChannelID, requirements: PaymentRequirements, version: Int, key: String,
+                              method: String, target: Target, headers: [(String, String)], start: UInt64) async -> TimedTopUps {
+        var out = TimedTopUps(purchase: purchase)
+        var head: [HTTPHeaderField]?
+        for await h in heads { head = h; break }
+        guard let head else { return out }
+        out.purchase.onHead(price: price, headers: head)
+        while !Task.isCancelled {
+            let elapsed = (payments.nanos() &- start) / 1_000_000
+            switch out.purchase.next(elapsed: elapsed) {
+            case .stop(let why):
+                out.stopped = why
+                return out
+            case .wait(let until):
+                do { try await payments.clock.sleep(until: NodeInstant(nanoseconds: start &+ until &* 1_000_000)) } catch { return out }
+            case .pay(let next, let token):
+                out.steps += 1
+                var paying = requirements
+                paying.amount = next
+                guard let voucher = try? await payments.signHTTPVoucher(channel, amount: next, taskID: "\(key)#\(out.steps)") else {
+                    out.stopped = "top-up \(out.steps) could not be signed"
+                    return out
+                }
+                let proof = FetchEntry.proof(voucher, paying: paying, x402Version: version)
+                let answer = try? await exchange.send(method: method, host: target.url.host, port: target.url.port, target: target.path,
+                                                      headers: headers + [(MeteredHeader.continue, token), (proof.name, proof.value)], body: nil,
+                                                      maxResponseBytes: 64 * 1_024)
+                let receipt = answer?.header(Pay402Header.paymentResponse) ?? answer?.header(Pay402Header.xPaymentResponse)
+                let accepted = answer?.status == 200 && receipt != nil
+                if accepted {
+                    await payments.httpVoucherAccepted(channel, nonce: voucher.nonce)
+                    out.nonce = voucher.nonce
+                    out.receipt = receipt
+                }
+                out.purchase.onTopUp(price: next, accepted: accepted, headers: (answer?.headers ?? []).map { HTTPHeaderField($0.0, $0.1) })
+            }
+        }
+        return out
     }
 
     /// A request whose key the journal knows (a retry, perhaps after a crash): never a second payment.
