@@ -14,8 +14,8 @@ import Testing
 
     @Test func outputIsForwardedOnlyWhilePaid() {
         var book = TimedSessionBook()
-        #expect(book.open("t", Self.session()))
-        #expect(!book.open("t", Self.session()), "a token is never reused")
+        #expect(book.open("t", Self.session()) == true)
+        #expect(book.open("t", Self.session()) == false, "a token is never reused")
         #expect(book.session("t")?.stepPrice == 70)
         // Paid: 10 s from 1,000 ms.
         #expect(book.onOutput("t", bytes: 10, now: 1_000) == .forward(until: 11_000))
@@ -41,7 +41,7 @@ import Testing
 
     @Test func hostileTopUpsAreRefusedBeforeAnythingIsTaken() {
         var book = TimedSessionBook()
-        #expect(book.open("t", Self.session()))
+        #expect(book.open("t", Self.session()) == true)
         #expect(book.beginTopUp("u", service: "s", method: "GET", path: "/s/x", now: 2_000) == nil, "unknown token")
         #expect(book.beginTopUp("t", service: "other", method: "GET", path: "/s/x", now: 2_000) == nil)
         #expect(book.beginTopUp("t", service: "s", method: "POST", path: "/s/x", now: 2_000) == nil)
@@ -59,14 +59,14 @@ import Testing
 
     @Test func sessionsAreBounded() {
         var book = TimedSessionBook()
-        for i in 0..<TimedSessionBook.maxSessions { #expect(book.open("t\(i)", Self.session())) }
-        #expect(!book.open("late", Self.session()), "\(TimedSessionBook.maxSessions) answers at most")
+        for i in 0..<TimedSessionBook.maxSessions { #expect(book.open("t\(i)", Self.session()) == true) }
+        #expect(book.open("late", Self.session()) == false, "\(TimedSessionBook.maxSessions) answers at most")
         book.close("t0")
-        #expect(book.open("late", Self.session()))
+        #expect(book.open("late", Self.session()) == true)
         #expect(!book.open("bad-step", Self.session(step: 61)) && !book.open("zero-step", Self.session(step: 0)))
         // At most an hour of paid time: the last step is refused, the answer ends with `limit`.
         var one = TimedSessionBook()
-        #expect(one.open("t", Self.session(step: 60, start: 0)))
+        #expect(one.open("t", Self.session(step: 60, start: 0)) == true)
         for i in 1..<60 {
             #expect(one.beginTopUp("t", service: "s", method: "GET", path: "/s/x", now: UInt64(i) * 60_000 - 1) != nil)
             one.finishTopUp("t", paid: true)
@@ -76,7 +76,7 @@ import Testing
         #expect(one.onTimer("t", now: 3_600_000) == .stop(.limit))
         // Output held during a grace is bounded.
         var held = TimedSessionBook()
-        #expect(held.open("t", Self.session(start: 0)))
+        #expect(held.open("t", Self.session(start: 0)) == true)
         #expect(held.onOutput("t", bytes: TimedSessionBook.maxHeldBytes, now: 10_000) == .hold(until: 11_000))
         #expect(held.onOutput("t", bytes: 1, now: 10_001) == .stop(.limit))
     }

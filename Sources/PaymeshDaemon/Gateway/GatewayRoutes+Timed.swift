@@ -1,6 +1,5 @@
 import Hummingbird
 import HTTPTypes
-import NIOConcurrencyHelpers
 import NIOCore
 import PaymeshMessages
 import PaymeshNode
@@ -53,7 +52,8 @@ extension GatewayRoutes {
             await timed.close(token)
             return Self.timedFailure(.gatewayTimeout, receipt, .unpaid, "the upstream sent no answer within the paid time\n")
         }
-        var out = head.headers.filter { !Self.notReturned.contains($0.0.lowercased()) && !Self.meteredOwn.contains($0.0.lowercased()) }
+        var out = head.headers.filter { !Self.notReturned.contains($0.0.lowercased()) && !Self.meteredOwn.contains($0.0.lowercased())
+            && !Self.timedOwn.contains($0.0.lowercased()) }
             .map { HTTPHeaderField($0.0, $0.1) }
         out += [HTTPHeaderField(MeteredHeader.upstreamStatus, String(head.status)),
                 HTTPHeaderField(MeteredHeader.continue, token),
@@ -62,13 +62,13 @@ extension GatewayRoutes {
                 HTTPHeaderField(TimedHeader.step, String(session.stepSeconds)),
                 HTTPHeaderField("Trailer", "\(TimedHeader.end), \(TimedHeader.servedMillis), \(TimedHeader.secondsPaid)")]
         out += receipt + PaymentChallenge.corsHeaders
-        let timed = self.timed
+        let sessions = self.timed
         let responseBody = ResponseBody { writer in
-            let end = await Self.serveTimed(token: token, session: session, stream: stream, events: events, timed: timed, writer: &writer)
-            let last = await timed.session(token)
+            let end = await Self.serveTimed(token: token, session: session, stream: stream, events: events, timed: sessions, writer: &writer)
+            let last = await sessions.session(token)
             stream.close()
-            await timed.close(token)
-            let served = timed.nowMillis() &- session.startMillis
+            await sessions.close(token)
+            let served = sessions.nowMillis() &- session.startMillis
             try await writer.finish(Self.fields([HTTPHeaderField(TimedHeader.end, end.rawValue),
                                                  HTTPHeaderField(TimedHeader.servedMillis, String(min(served, (last?.paidUntil ?? session.paidUntil) &- session.startMillis))),
                                                  HTTPHeaderField(TimedHeader.secondsPaid, String(last?.paidSeconds ?? session.paidSeconds))]))
@@ -166,6 +166,9 @@ extension GatewayRoutes {
         }
     }
 
+    /// Headers of the upstream's answer the gateway replaces on a per-second answer.
+    static let timedOwn: Set<String> = ["paymesh-seconds-paid", "paymesh-step-seconds", "paymesh-end", "paymesh-served-millis"]
+
     /// An answer that ends before the upstream's head could be forwarded: the receipt (the first step stands) and why.
     static func timedFailure(_ status: HTTPResponse.Status, _ receipt: [HTTPHeaderField], _ end: TimedEnd, _ text: String) -> Response {
         Response(status: status, headers: fields(receipt + PaymentChallenge.corsHeaders + [HTTPHeaderField(TimedHeader.end, end.rawValue)]),
@@ -175,15 +178,15 @@ extension GatewayRoutes {
 
 /// The one reader of an upstream stream's events, shared by the route (the head) and the body
 /// writer (the rest): used by one task at a time.
-final class EventReader: Sendable {
-    private let iterator: NIOLockedValueBox<AsyncStream<UpstreamStream.Event>.Iterator>
+final class EventReader: @unchecked Sendable {
+    private var iterator: AsyncStream<UpstreamStream.Event>.Iterator
 
-    init(_ events: AsyncStream<UpstreamStream.Event>) { iterator = NIOLockedValueBox(events.makeAsyncIterator()) }
+    init(_ events: AsyncStream<UpstreamStream.Event>) { iterator = events.makeAsyncIterator() }
 
     func next() async -> UpstreamStream.Event? {
-        var it = iterator.withLockedValue { $0 }
+        var it = iterator
         let event = await it.next()
-        iterator.withLockedValue { $0 = it }
+        iterator = it
         return event
     }
 }

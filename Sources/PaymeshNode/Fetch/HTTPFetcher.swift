@@ -257,7 +257,7 @@ public actor HTTPFetcher {
         let start = payments.nanos(), maxBytes = limits.maxResponseBytes
         let outcome = await withTaskGroup(of: TimedOutcome.self) { group in
             group.addTask {
-                do {
+                do throws(NodeError) {
                     let answer = try await exchange.stream(method: method, host: target.url.host, port: target.url.port, target: target.path,
                                                            headers: headers + [(proof.name, proof.value)], body: request.body,
                                                            maxResponseBytes: maxBytes, timeoutSeconds: Int64(TimedSessionBook.maxSeconds) + 60) { status, fields in

@@ -22,9 +22,6 @@ public actor TimedSessions {
 
     public var count: Int { book.count }
 
-    /// Whether a new answer can be kept now (checked before the first proof is verified).
-    public var hasRoom: Bool { book.count < TimedSessionBook.maxSessions }
-
     /// Keeps a new answer (before its first proof is verified); its token, nil when the book is full.
     public func open(_ session: TimedSessionBook.Session) -> String? {
         let token = payments.random.bytes(16).hexString

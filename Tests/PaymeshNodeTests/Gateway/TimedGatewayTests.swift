@@ -124,6 +124,10 @@ import Testing
         #expect(s.upstream.calls == 0)
         #expect(try await MeteredGatewayTests.received(s) == "0")
 
+        // A second channel of the payer, to pay a top-up through the wrong channel.
+        let opened = try await s.payer.call("channel.open", ["peer": .string(s.gateway.started.id.description), "asset": "USDC", "deposit": "10000"])
+        let other = try ChannelID(hex: try #require(opened["channel"]?.stringValue))
+
         // The first step: the head at once, with the token, the step's price and 1 s paid.
         let http = s.http, first = try pay(1, 5)
         let started = Date()
@@ -136,8 +140,6 @@ import Testing
         #expect(s.upstream.calls == 1)
 
         // Hostile top-ups while it streams, on another connection: each takes nothing and adds no time.
-        let opened = try await s.payer.call("channel.open", ["peer": .string(s.gateway.started.id.description), "asset": "USDC", "deposit": "10000"])
-        let other = try ChannelID(hex: try #require(opened["channel"]?.stringValue))
         let cont = MeteredHeader.continue
         let hostile: [(String, String, [HTTPHeaderField], String)] = [
             ("replayed voucher", path, [HTTPHeaderField(cont, token), first], "1323"),
