@@ -19,9 +19,9 @@ struct NIOHTTPExchange: HTTPExchange {
 
     func stream(method: String, host: String, port: Int, target: String, headers: [(String, String)], body: [UInt8]?,
                 maxResponseBytes: Int, timeoutSeconds: Int64,
-                onHead: @escaping @Sendable (Int, [(String, String)]) -> Void) async throws(NodeError) -> HTTPExchangeResponse {
+                onHead: @escaping @Sendable (Int, [(String, String)]) -> Void) async throws -> HTTPExchangeResponse {
         guard let url = UpstreamURL("http://\(host.contains(":") ? "[\(host)]" : host):\(port)") else {
-            throw .paymesh(.fetchURLRefused, "\(host):\(port) is not a loopback address")
+            throw NodeError.paymesh(.fetchURLRefused, "\(host):\(port) is not a loopback address")
         }
         let answer = try await UpstreamClient.send(method: method, to: url, target: target, headers: headers,
                                                    body: body.map { ByteBuffer(bytes: $0) }, group: group, maxResponseBytes: maxResponseBytes,

@@ -12,7 +12,7 @@ public protocol HTTPExchange: Sendable {
     /// or `timeoutSeconds`); the answer's trailers are appended to its headers.
     func stream(method: String, host: String, port: Int, target: String, headers: [(String, String)], body: [UInt8]?,
                 maxResponseBytes: Int, timeoutSeconds: Int64,
-                onHead: @escaping @Sendable (Int, [(String, String)]) -> Void) async throws(NodeError) -> HTTPExchangeResponse
+                onHead: @escaping @Sendable (Int, [(String, String)]) -> Void) async throws -> HTTPExchangeResponse
 }
 
 public struct HTTPExchangeResponse: Sendable {

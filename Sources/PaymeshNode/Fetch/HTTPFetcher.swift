@@ -255,36 +255,10 @@ public actor HTTPFetcher {
         let (heads, headInput) = AsyncStream.makeStream(of: [HTTPHeaderField].self, bufferingPolicy: .bufferingNewest(1))
         let exchange = self.exchange, payments = self.payments, method = entry.method, key = entry.key, version = entry.x402Version
         let start = payments.nanos(), maxBytes = limits.maxResponseBytes
-        let outcome = await withTaskGroup(of: TimedOutcome.self) { group in
-            group.addTask {
-                do throws(NodeError) {
-                    let answer = try await exchange.stream(method: method, host: target.url.host, port: target.url.port, target: target.path,
-                                                           headers: headers + [(proof.name, proof.value)], body: request.body,
-                                                           maxResponseBytes: maxBytes, timeoutSeconds: Int64(TimedSessionBook.maxSeconds) + 60) { status, fields in
-                        if status != 402 { headInput.yield(fields.map { HTTPHeaderField($0.0, $0.1) }) }
-                        headInput.finish()
-                    }
-                    return .answer(.success(answer))
-                } catch { return .answer(.failure(error)) }
-            }
-            group.addTask {
-                await .topUps(Self.topUp(purchase, price: price, heads: heads, payments: payments, exchange: exchange, channel: channel,
-                                         requirements: requirements, version: version, key: key, method: method, target: target,
-                                         headers: headers, start: start))
-            }
-            var answer: Result<HTTPExchangeResponse, NodeError>?
-            var topUps: TimedTopUps?
-            while let part = await group.next() {
-                switch part {
-                case .answer(let a):
-                    answer = a
-                    headInput.finish()
-                    group.cancelAll()
-                case .topUps(let t): topUps = t
-                }
-            }
-            return (answer!, topUps!)
-        }
+        let outcome = await Self.runTimed(purchase, price: price, payments: payments, exchange: exchange, channel: channel,
+                                          requirements: requirements, version: version, key: key, method: method, target: target,
+                                          headers: headers, body: request.body, proof: proof, start: start, maxBytes: maxBytes,
+                                          heads: heads, headInput: headInput)
         let topUps = outcome.1
         let answer: HTTPExchangeResponse
         switch outcome.0 {
@@ -321,9 +295,48 @@ public actor HTTPFetcher {
         return result
     }
 
-    enum TimedOutcome: Sendable {
-        case answer(Result<HTTPExchangeResponse, NodeError>)
-        case topUps(TimedTopUps)
+    /// The first request and the top-ups of a per-second answer, concurrently: the answer is read to
+    /// its end while the top-ups run; when it ends the top-ups stop (cancelled).
+    private static func runTimed(_ purchase: TimedPurchase, price: UInt128, payments: PaymentsService, exchange: any HTTPExchange,
+                                 channel: ChannelID, requirements: PaymentRequirements, version: Int, key: String, method: String,
+                                 target: Target, headers: [(String, String)], body: [UInt8]?, proof: HTTPHeaderField, start: UInt64,
+                                 maxBytes: Int, heads: AsyncStream<[HTTPHeaderField]>,
+                                 headInput: AsyncStream<[HTTPHeaderField]>.Continuation) async -> (Result<HTTPExchangeResponse, NodeError>, TimedTopUps) {
+        // The top-ups run beside the first request and are cancelled (and awaited) when its answer ends.
+        let topUps = Task {
+            await Self.topUp(purchase, price: price, heads: heads, payments: payments, exchange: exchange, channel: channel,
+                             requirements: requirements, version: version, key: key, method: method, target: target,
+                             headers: headers, start: start)
+        }
+        // (A task group here crashed the node on Swift 6.3.1 — a null function pointer — so the top-ups are one
+        // unstructured task, cancelled with the fetch and awaited before returning.)
+        let answer = await withTaskCancellationHandler {
+            await Self.firstStep(exchange, method: method, target: target, headers: headers + [(proof.name, proof.value)],
+                                 body: body, maxBytes: maxBytes, heads: headInput)
+        } onCancel: {
+            topUps.cancel()
+        }
+        headInput.finish()
+        topUps.cancel()
+        return (answer, await topUps.value)
+    }
+
+    /// The first request of a per-second answer, read to its end; its head (unless a 402) goes to `heads` at once.
+    private static func firstStep(_ exchange: any HTTPExchange, method: String, target: Target, headers: [(String, String)], body: [UInt8]?,
+                                  maxBytes: Int, heads: AsyncStream<[HTTPHeaderField]>.Continuation) async -> Result<HTTPExchangeResponse, NodeError> {
+        do {
+            let answer = try await exchange.stream(method: method, host: target.url.host, port: target.url.port, target: target.path,
+                                                   headers: headers, body: body, maxResponseBytes: maxBytes,
+                                                   timeoutSeconds: Int64(TimedSessionBook.maxSeconds) + 60) { status, fields in
+                if status != 402 { heads.yield(fields.map { HTTPHeaderField($0.0, $0.1) }) }
+                heads.finish()
+            }
+            return .success(answer)
+        } catch let error as NodeError {
+            return .failure(error)
+        } catch {
+            return .failure(.internalError("\(error)"))
+        }
     }
 
     struct TimedTopUps: Sendable {
