@@ -144,12 +144,7 @@ extension GatewayRoutes {
         var requirements = Self.requirements(service, price: session.unitPrice, resource: resource, payee: payee, secondStep: session.stepSeconds)
         requirements.amount = session.stepPrice
         do throws(Pay402Error) {
-            guard case .channel(let proof)? = try PaymentProof.parse(headers: headers) else {
-                throw Pay402Error(.paymentRequired, "a top-up is paid with a channel-scheme voucher")
-            }
-            guard proof.voucher.channelID == session.channel else {
-                throw Pay402Error(.paymentSchemeMismatch, "a top-up is paid through the channel that paid the first step")
-            }
+            let proof = try Self.continuationProof(headers, channel: session.channel)
             let paid = try await payments.acceptHTTPPayment(proof, requirements: requirements)
             let now = await timed.finishTopUp(token, paid: true)
             var out = [HTTPHeaderField(MeteredHeader.continue, token), HTTPHeaderField(MeteredHeader.nextPrice, String(session.stepPrice)),

@@ -46,6 +46,19 @@ enum UpstreamClient {
             timer.cancel()
             channel.close(promise: nil)
         }
+        writeRequest(on: channel, method: method, to: upstream, target: target, headers: headers, body: body)
+        do {
+            return try await promise.futureResult.get()
+        } catch {
+            throw .internalError("the upstream \(upstream.host):\(upstream.port) failed: \(error)")
+        }
+    }
+}
+
+extension UpstreamClient {
+    /// Writes one request (`Connection: close`, the upstream's `Host`) on a connected channel.
+    static func writeRequest(on channel: any Channel, method: String, to upstream: UpstreamURL, target: String, headers: [(String, String)],
+                             body: ByteBuffer?) {
         var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: target)
         for (name, value) in headers { head.headers.add(name: name, value: value) }
         head.headers.replaceOrAdd(name: "Host", value: upstream.host.contains(":") ? "[\(upstream.host)]:\(upstream.port)" : "\(upstream.host):\(upstream.port)")
@@ -54,11 +67,6 @@ enum UpstreamClient {
         channel.write(HTTPClientRequestPart.head(head), promise: nil)
         if let body { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
         channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
-        do {
-            return try await promise.futureResult.get()
-        } catch {
-            throw .internalError("the upstream \(upstream.host):\(upstream.port) failed: \(error)")
-        }
     }
 }
 

@@ -46,14 +46,7 @@ final class UpstreamStream: Sendable {
             input.finish()
             throw .internalError("the upstream \(upstream.host):\(upstream.port) does not answer: \(error)")
         }
-        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: target)
-        for (name, value) in headers { head.headers.add(name: name, value: value) }
-        head.headers.replaceOrAdd(name: "Host", value: upstream.host.contains(":") ? "[\(upstream.host)]:\(upstream.port)" : "\(upstream.host):\(upstream.port)")
-        head.headers.replaceOrAdd(name: "Connection", value: "close")
-        if let body { head.headers.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes)) }
-        channel.write(HTTPClientRequestPart.head(head), promise: nil)
-        if let body { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
-        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        UpstreamClient.writeRequest(on: channel, method: method, to: upstream, target: target, headers: headers, body: body)
         channel.read()
         return UpstreamStream(events: events, input: input, channel: channel)
     }

@@ -122,8 +122,9 @@ public actor HTTPFetcher {
 
     // MARK: The channel scheme
 
-    private func signAndPresent(_ entry: inout FetchEntry, channel: ChannelID, request: FetchRequest, target: Target,
-                                headers: [(String, String)]) async throws(NodeError) -> FetchResult {
+    /// Signs the first voucher of `entry` and makes its proof durable before it leaves (§11.4).
+    private func signFirst(_ entry: inout FetchEntry, channel: ChannelID) async throws(NodeError)
+        -> (voucher: PaymentUpdate, proof: HTTPHeaderField, requirements: PaymentRequirements, price: UInt128) {
         guard let requirements = entry.requirements, let price = UInt128(entry.price) else { throw .internalError("fetch entry unreadable") }
         let voucher = try await payments.signHTTPVoucher(channel, amount: price, taskID: entry.key)
         let proof = FetchEntry.proof(voucher, paying: requirements, x402Version: entry.x402Version)
@@ -133,6 +134,12 @@ public actor HTTPFetcher {
         entry.status = .signed
         entry.updatedAt = payments.now()
         try await save(entry)  // the proof is durable before it leaves (§11.4)
+        return (voucher, proof, requirements, price)
+    }
+
+    private func signAndPresent(_ entry: inout FetchEntry, channel: ChannelID, request: FetchRequest, target: Target,
+                                headers: [(String, String)]) async throws(NodeError) -> FetchResult {
+        let voucher = try await signFirst(&entry, channel: channel).voucher
         return try await present(&entry, channel: channel, nonce: voucher.nonce, request: request, target: target, headers: headers, reused: false)
     }
 
@@ -243,15 +250,7 @@ public actor HTTPFetcher {
     /// `TimedPurchase` allows (cap, offered rate). The journal entry is updated when the answer ends.
     private func buyTimed(_ entry: inout FetchEntry, _ purchase: TimedPurchase, channel: ChannelID, request: FetchRequest, target: Target,
                           headers: [(String, String)]) async throws(NodeError) -> FetchResult {
-        guard let requirements = entry.requirements, let price = UInt128(entry.price) else { throw .internalError("fetch entry unreadable") }
-        let voucher = try await payments.signHTTPVoucher(channel, amount: price, taskID: entry.key)
-        let proof = FetchEntry.proof(voucher, paying: requirements, x402Version: entry.x402Version)
-        entry.nonce = String(voucher.nonce)
-        entry.proofHeader = proof.name
-        entry.proofValue = proof.value
-        entry.status = .signed
-        entry.updatedAt = payments.now()
-        try await save(entry)  // the proof is durable before it leaves (§11.4)
+        let (voucher, proof, requirements, price) = try await signFirst(&entry, channel: channel)
         let (heads, headInput) = AsyncStream.makeStream(of: [HTTPHeaderField].self, bufferingPolicy: .bufferingNewest(1))
         let exchange = self.exchange, payments = self.payments, method = entry.method, key = entry.key, version = entry.x402Version
         let start = payments.nanos(), maxBytes = limits.maxResponseBytes
