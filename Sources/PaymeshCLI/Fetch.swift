@@ -17,7 +17,7 @@ struct Fetch: AsyncParsableCommand {
 
     @Argument(help: "http://<loopback host>:<port>/…")
     var url: String
-    @Option(name: .customLong("max-price"), help: "The most this request may cost: atomic units (250) or a decimal with its asset (0.00025USDC); for a metered service (per byte or token), the cap on all its steps.")
+    @Option(name: .customLong("max-price"), help: "The most this request may cost: atomic units (250) or a decimal with its asset (0.00025USDC); for a metered service (per byte, token or second), the cap on all its steps.")
     var maxPrice: String?
     @Option(name: [.customShort("X"), .customLong("method")], help: "GET (default), HEAD, POST, PUT, PATCH or DELETE.")
     var method: String?

@@ -17,24 +17,7 @@ import Testing
 @Suite(.serialized) struct TimedGatewayTests {
     static let price: UInt128 = 5
 
-    static func setUp() async throws -> GatewayTests.Setup {
-        let upstream = try await TestUpstream.start()
-        let gateway = try await RunningNode.start {
-            $0.http = PeerEndpoint(host: "127.0.0.1", port: 0)
-            $0.secondStep = 1
-        }
-        let payer = try await RunningNode.start()
-        let http = try #require(gateway.started.http)
-        _ = try await gateway.call("service.add", [
-            "name": "ticks", "upstream": .string("http://127.0.0.1:\(upstream.port)/api"), "price": .string(String(price)),
-            "unit": "second", "asset": "USDC", "decimals": 6, "description": "ticks"])
-        _ = try await payer.call("connect", ["host": "127.0.0.1", "port": .int(Int64(gateway.started.listen.port))])
-        _ = try await payer.call("ledger.fund", ["asset": "USDC", "decimals": 6, "amount": "1000000"])
-        let opened = try await payer.call("channel.open", ["peer": .string(gateway.started.id.description), "asset": "USDC", "deposit": "10000"])
-        let channel = try ChannelID(hex: try #require(opened["channel"]?.stringValue))
-        let payerKey = try IdentityStore(directory: payer.directory).loadOrCreate().key
-        return GatewayTests.Setup(gateway: gateway, payer: payer, upstream: upstream, channel: channel, payerKey: payerKey, http: http)
-    }
+    static func setUp() async throws -> GatewayTests.Setup { try await MeteredGatewayTests.setUp([("ticks", "second", price)], secondStep: 1) }
 
     /// A streamed answer read raw: its head as soon as it arrives, then the dechunked body and the trailers.
     final class StreamedReply: @unchecked Sendable {
