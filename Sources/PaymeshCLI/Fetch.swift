@@ -17,7 +17,7 @@ struct Fetch: AsyncParsableCommand {
 
     @Argument(help: "http://<loopback host>:<port>/…")
     var url: String
-    @Option(name: .customLong("max-price"), help: "The most this request may cost: atomic units (250) or a decimal with its asset (0.00025USDC); for a metered service (per byte or token), the cap on all its steps.")
+    @Option(name: .customLong("max-price"), help: "The most this request may cost: atomic units (250) or a decimal with its asset (0.00025USDC); for a metered service (per byte, token or second), the cap on all its steps.")
     var maxPrice: String?
     @Option(name: [.customShort("X"), .customLong("method")], help: "GET (default), HEAD, POST, PUT, PATCH or DELETE.")
     var method: String?
@@ -65,7 +65,10 @@ struct Fetch: AsyncParsableCommand {
                            + (result["channel"]?.stringValue.map { ", channel \($0) voucher \(result["nonce"]?.stringValue ?? "?")" } ?? "")
                            + "); idempotency key \(result["idempotency_key"]?.stringValue ?? "")")
             }
-            if let unit = result["unit"]?.stringValue, let units = result["units"]?.stringValue {
+            if result["unit"]?.stringValue == "second", let units = result["units"]?.stringValue {
+                printError("paymesh: per second: \(units) seconds bought, \(result["served_ms"]?.stringValue ?? "?") ms served"
+                           + (result["partial"]?.stringValue.map { "; stopped: \($0)" } ?? ""))
+            } else if let unit = result["unit"]?.stringValue, let units = result["units"]?.stringValue {
                 printError("paymesh: metered: \(units) of \(result["units_total"]?.stringValue ?? "?") \(unit)s received"
                            + (result["partial"]?.stringValue.map { "; stopped: \($0)" } ?? ""))
             }

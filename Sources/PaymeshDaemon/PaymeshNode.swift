@@ -285,7 +285,7 @@ public final class PaymeshNode: Service, Sendable {
             return HTTPListener(endpoint: endpoint, groups: [MetricsRoutes(collector: metricsCollector),
                                                                  GatewayRoutes(catalog: catalog, payments: payments, payee: key.address, group: group,
                                                                                l402: routed.map { L402Issuer(routed: $0, payments: payments) },
-                                                                               market: market),
+                                                                               market: market, secondStep: configuration.secondStep),
                                                                  WebViewRoutes(feed: feed),
                                                                  A2ARoutes(catalog: catalog, payments: payments, payee: key.address, group: group,
                                                                            clock: configuration.clock, random: configuration.random,

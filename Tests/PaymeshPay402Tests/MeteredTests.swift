@@ -165,8 +165,15 @@ import Testing
             ("amount is not step × unitPrice", try offers(amount: "2047", step: "1024", unitPrice: "2"), 10_000, .fetchNoPayableScheme),
             ("a step of zero", try offers(amount: "2048", step: "0", unitPrice: "2"), 10_000, .fetchNoPayableScheme),
             ("a leading zero", try offers(amount: "2048", step: "01024", unitPrice: "2"), 10_000, .fetchNoPayableScheme),
-            ("seconds", try offers(amount: "2048", step: "1024", unitPrice: "2", unit: "second"), 10_000, .fetchNoPayableScheme),
+            ("seconds whose amount is not step × unitPrice", try offers(amount: "2047", step: "1024", unitPrice: "2", unit: "second"), 10_000,
+             .fetchNoPayableScheme),
+            ("seconds, the cap below the first step", try offers(amount: "20", step: "10", unitPrice: "2", unit: "second"), 19, .fetchPriceAboveMax),
         ]
+        // Seconds (§12.6) are bought in steps of upstream time.
+        let seconds = try PaymentChoice.choose(try offers(amount: "20", step: "10", unitPrice: "2", unit: "second"), maxPrice: .init(amount: 20),
+                                               channels: [FetchChoiceTests.ours])
+        guard case .channel(_, let perSecond, _) = seconds else { Issue.record("seconds not chosen"); return }
+        #expect(TimedPurchase(perSecond, cap: 20)?.stepPrice == 20 && MeteredPurchase(perSecond, cap: 20) == nil)
         for (what, o, cap, code) in refused {
             do {
                 let choice = try PaymentChoice.choose(o, maxPrice: .init(amount: cap), channels: [FetchChoiceTests.ours])

@@ -21,7 +21,7 @@ public struct FetchMethods: ConsoleMethodGroup {
                      ConsoleParam("body_base64", .string, required: false, "the request body, base64 (instead of body)"),
                      ConsoleParam("max_price", .string, required: false, "the most this request may cost: atomic units (250) or a decimal with its asset (0.00025USDC); without it nothing is paid"),
                      ConsoleParam("idempotency_key", .string, required: false, "1–48 bytes of A-Z a-z 0-9 . _ - :; a retry with the same key never pays twice (default: a fresh key)")],
-            result: "{status, headers: [[name, value]], body | body_base64, idempotency_key, paid, asset, scheme, channel, nonce, receipt, reused; metered answers also unit, units, units_total, partial}"
+            result: "{status, headers: [[name, value]], body | body_base64, idempotency_key, paid, asset, scheme, channel, nonce, receipt, reused; metered answers also unit, units, units_total, partial; per-second answers: units = seconds bought, units_total null, served_ms}"
         ) { call in
             var body: [UInt8]?
             if let text = call.string("body") { body = Array(text.utf8) }
@@ -82,10 +82,11 @@ public struct FetchMethods: ConsoleMethodGroup {
             "receipt": JSONValue(r.receipt),
             "reused": .bool(r.reused),
         ]
-        if let unit = r.unit, let units = r.units, let total = r.unitsTotal {  // a metered answer (Specs/http402.md §12.4)
+        if let unit = r.unit, let units = r.units {  // a metered answer (Specs/http402.md §12.4, §12.6)
             out["unit"] = .string(unit)
             out["units"] = .string(String(units))
-            out["units_total"] = .string(String(total))
+            out["units_total"] = r.unitsTotal.map { .string(String($0)) } ?? .null
+            if let served = r.servedMillis { out["served_ms"] = .string(String(served)) }
             out["partial"] = JSONValue(r.partial)
         }
         if let text = String(validating: r.body, as: UTF8.self) { out["body"] = .string(text) } else {

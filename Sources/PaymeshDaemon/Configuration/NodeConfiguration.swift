@@ -37,6 +37,8 @@ public struct NodeConfiguration: Sendable {
     public var http: PeerEndpoint?
     /// Routed payments' limits (final expiry asked, routes per search; Specs/routing.md §8).
     public var routing = RoutedPayments.Limits()
+    /// Seconds one step of a per-second service buys (1 … 60; Specs/http402.md §12.6).
+    public var secondStep: UInt64 = 10
 
     public init(dataDirectory: String, listen: PeerEndpoint = PeerEndpoint(host: "127.0.0.1", port: 0),
                 staticPeers: [PeerEndpoint] = [], mdns: Bool = true, peers: PeerManager.Configuration = .init(),

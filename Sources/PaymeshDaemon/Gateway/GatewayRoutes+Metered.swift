@@ -40,12 +40,7 @@ extension GatewayRoutes {
         var requirements = Self.requirements(service, price: session.unitPrice, resource: resource, payee: payee)
         requirements.amount = session.nextPrice
         do throws(Pay402Error) {
-            guard case .channel(let proof)? = try PaymentProof.parse(headers: headers) else {
-                throw Pay402Error(.paymentRequired, "a continuation is paid with a channel-scheme voucher")
-            }
-            guard proof.voucher.channelID == session.channel else {
-                throw Pay402Error(.paymentSchemeMismatch, "a continuation is paid through the channel that paid the first step")
-            }
+            let proof = try Self.continuationProof(headers, channel: session.channel)
             let paid = try await payments.acceptHTTPPayment(proof, requirements: requirements)
             let to = session.served + session.nextUnits
             await metered.finish(token, served: to)
@@ -58,6 +53,18 @@ extension GatewayRoutes {
                                                             HTTPHeaderField(MeteredHeader.nextPrice, String(session.nextPrice))]))
             return refusal
         }
+    }
+
+    /// The proof of a continuation or top-up (§12.3 step 2, §12.6): a channel-scheme voucher through
+    /// the channel that paid the first step (none or L402: 1301; another channel: 1321).
+    static func continuationProof(_ headers: [HTTPHeaderField], channel: ChannelID) throws(Pay402Error) -> ChannelSchemeProof {
+        guard case .channel(let proof)? = try PaymentProof.parse(headers: headers) else {
+            throw Pay402Error(.paymentRequired, "a continuation is paid with a channel-scheme voucher")
+        }
+        guard proof.voucher.channelID == channel else {
+            throw Pay402Error(.paymentSchemeMismatch, "a continuation is paid through the channel that paid the first step")
+        }
+        return proof
     }
 
     /// Headers of the upstream's answer the gateway replaces on a metered page.

@@ -32,9 +32,13 @@ public struct GatewayRoutes: HTTPRouteGroup {
     let market: ServiceMarket?
     /// Metered answers waiting for their next paid step (§12.3).
     let metered: MeteredSessions
+    /// Per-second answers streaming now, and the seconds one step of them buys (§12.6).
+    let timed: TimedSessions
+    let secondStep: UInt64
 
     public init(catalog: ServiceCatalog, payments: PaymentsService, payee: EthereumAddress, group: any EventLoopGroup,
-                l402: L402Issuer? = nil, market: ServiceMarket? = nil) {
+                l402: L402Issuer? = nil, market: ServiceMarket? = nil, secondStep: UInt64 = TimedSessionBook.defaultStepSeconds) {
+        precondition(TimedSessionBook.stepSecondsRange.contains(secondStep), "a per-second step is 1 … 60 s")
         self.catalog = catalog
         self.l402 = l402
         self.payments = payments
@@ -42,6 +46,8 @@ public struct GatewayRoutes: HTTPRouteGroup {
         self.group = group
         self.market = market
         metered = MeteredSessions(payments: payments)
+        timed = TimedSessions(payments: payments)
+        self.secondStep = secondStep
     }
 
     public func register(on router: Router<BasicRequestContext>) {
@@ -93,19 +99,23 @@ public struct GatewayRoutes: HTTPRouteGroup {
         let resource = await catalog.url(of: name) ?? "/\(name)"
         let headers = request.headers.map { HTTPHeaderField($0.name.rawName, $0.value) }
         if let token = headers.first(where: { $0.name.lowercased() == MeteredHeader.continue.lowercased() })?.value {
+            if service.unit == .second { return await topUpTimed(token, service, request, headers, resource: resource) }
             return await continueMetered(token, service, request, headers, resource: resource)
         }
         let unit = MeteredUnit(unit: service.unit.rawValue)
+        let perSecond = service.unit == .second
         // The client is the payer of the channel its proof pays through: its agreed price applies (§6).
         if case .channel(let p)? = try? PaymentProof.parse(headers: headers) { meter.client = await payments.channelPayer(p.voucher.channelID) }
         let price = await market?.price(of: service, client: meter.client).price ?? service.price
         // Counted in flight once priced: a request does not raise its own price.
         await market?.requestStarted(name)
         meter.service = service
-        let requirements = Self.requirements(service, price: price, resource: resource, payee: payee)
+        let requirements = Self.requirements(service, price: price, resource: resource, payee: payee, secondStep: secondStep)
         // The receipt header of a channel-scheme payment; none for an L402 token (§1 step 5).
         var receipt: [HTTPHeaderField] = []
         var payingChannel: ChannelID?
+        // A per-second answer is kept from before its proof is verified: a full book refuses it, nothing taken (§12.6).
+        var timedToken: String?
         do throws(Pay402Error) {
             switch try PaymentProof.parse(headers: headers) {
             case nil:
@@ -115,14 +125,24 @@ public struct GatewayRoutes: HTTPRouteGroup {
                     throw Pay402Error(.paymentSchemeMismatch, "this node does not offer L402 (it routes no payments)")
                 }
                 // A reusable token for one unit's price would buy metered answers without end (§12.2).
-                guard unit == nil else { throw Pay402Error(.paymentSchemeMismatch, "a metered service is paid through a channel only") }
+                guard unit == nil, !perSecond else { throw Pay402Error(.paymentSchemeMismatch, "a metered service is paid through a channel only") }
                 _ = try await l402.authorize(credential, service: name)
             case .channel(let proof):
+                if perSecond {
+                    let session = TimedSessionBook.Session(channel: proof.voucher.channelID, service: name, method: request.method.rawValue,
+                                                           path: request.uri.description, unitPrice: price, stepSeconds: secondStep,
+                                                           startMillis: timed.nowMillis())
+                    guard let token = await timed.open(session) else {
+                        throw Pay402Error(.rateLimited, "\(TimedSessionBook.maxSessions) per-second answers are streaming; retry later")
+                    }
+                    timedToken = token
+                }
                 let paid = try await payments.acceptHTTPPayment(proof, requirements: requirements)
                 receipt = [paid.receiptHeader.header(x402Version: proof.x402Version)]
                 payingChannel = proof.voucher.channelID
             }
         } catch {
+            if let timedToken { await timed.close(timedToken) }
             return await challenge(service, requirements, error)
         }
         // Paid and durable (or a valid token): from here on the client's money is spent, so the
@@ -130,12 +150,18 @@ public struct GatewayRoutes: HTTPRouteGroup {
         meter.paid = true
         meter.failed = true // until the upstream answers below 500
         guard let upstream = UpstreamURL(service.upstream) else { // checked when the service was added or loaded
+            if let timedToken { await timed.close(timedToken) }
             return Response(status: .badGateway, headers: Self.fields(receipt))
         }
         let rest = String(request.uri.path.dropFirst(name.count + 1))
         let target = upstream.path + (rest.isEmpty ? "/" : rest) + (request.uri.query.map { "?" + $0 } ?? "")
         let forwarded = headers.filter { !Self.notForwarded.contains($0.name.lowercased()) && !Self.isL402Credential($0) }
             .map { ($0.name, $0.value) }
+        if let timedToken {
+            meter.failed = false
+            return await timedAnswer(token: timedToken, upstream: upstream, target: target, method: request.method.rawValue, forwarded: forwarded,
+                                     body: body.readableBytes > 0 ? body : nil, receipt: receipt)
+        }
         do {
             let answer = try await UpstreamClient.send(method: request.method.rawValue, to: upstream, target: target, headers: forwarded,
                                                        body: body.readableBytes > 0 ? body : nil, group: group)
@@ -158,9 +184,11 @@ public struct GatewayRoutes: HTTPRouteGroup {
 
     /// What one request to `service` costs (§10): the channel scheme on the local domain. `price` is
     /// the price of one unit; a metered service asks for its first step (§12.2).
-    static func requirements(_ service: SoldService, price: UInt128? = nil, resource: String, payee: EthereumAddress) -> PaymentRequirements {
+    static func requirements(_ service: SoldService, price: UInt128? = nil, resource: String, payee: EthereumAddress,
+                             secondStep: UInt64 = TimedSessionBook.defaultStepSeconds) -> PaymentRequirements {
         let unitPrice = price ?? service.price
-        let metered = MeteredUnit(unit: service.unit.rawValue).map { (step: $0.stepUnits, unitPrice: unitPrice) }
+        let metered = service.unit == .second ? (step: secondStep, unitPrice: unitPrice)
+            : MeteredUnit(unit: service.unit.rawValue).map { (step: $0.stepUnits, unitPrice: unitPrice) }
         return PaymentRequirements.channel(price: metered.map { MeteredPrice.of(units: $0.step, unitPrice: unitPrice) ?? .max } ?? unitPrice,
                                            asset: service.asset.id, decimals: service.asset.decimals, unit: service.unit.rawValue,
                                            payee: payee, chainID: 0, resource: resource, description: service.description, metered: metered)
@@ -171,7 +199,7 @@ public struct GatewayRoutes: HTTPRouteGroup {
     func challenge(_ service: SoldService, _ requirements: PaymentRequirements, _ error: Pay402Error) async -> Response {
         let offer: L402Challenge?
         // No L402 for a metered service: its invoice would buy one unit with a reusable token (§12.2).
-        if MeteredUnit(unit: service.unit.rawValue) != nil { return Self.challenge(requirements, error) }
+        if MeteredUnit(unit: service.unit.rawValue) != nil || service.unit == .second { return Self.challenge(requirements, error) }
         do throws(NodeError) { offer = try await l402?.challenge(for: service) } catch { offer = nil }
         return Self.challenge(requirements, l402: offer, error)
     }

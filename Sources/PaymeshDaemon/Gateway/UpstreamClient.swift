@@ -20,14 +20,15 @@ enum UpstreamClient {
     static let timeout = TimeAmount.seconds(60)
 
     static func send(method: String, to upstream: UpstreamURL, target: String, headers: [(String, String)], body: ByteBuffer?,
-                     group: any EventLoopGroup, maxResponseBytes limit: Int = UpstreamClient.maxResponseBytes) async throws(NodeError) -> UpstreamResponse {
+                     group: any EventLoopGroup, maxResponseBytes limit: Int = UpstreamClient.maxResponseBytes, timeout: TimeAmount = UpstreamClient.timeout,
+                     onHead: (@Sendable (Int, [(String, String)]) -> Void)? = nil) async throws(NodeError) -> UpstreamResponse {
         let promise = group.next().makePromise(of: UpstreamResponse.self)
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(connectTimeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(ResponseCollector(promise: promise, limit: limit))
+                    try channel.pipeline.syncOperations.addHandler(ResponseCollector(promise: promise, limit: limit, onHead: onHead))
                 }
             }
         let channel: any Channel
@@ -45,6 +46,19 @@ enum UpstreamClient {
             timer.cancel()
             channel.close(promise: nil)
         }
+        writeRequest(on: channel, method: method, to: upstream, target: target, headers: headers, body: body)
+        do {
+            return try await promise.futureResult.get()
+        } catch {
+            throw .internalError("the upstream \(upstream.host):\(upstream.port) failed: \(error)")
+        }
+    }
+}
+
+extension UpstreamClient {
+    /// Writes one request (`Connection: close`, the upstream's `Host`) on a connected channel.
+    static func writeRequest(on channel: any Channel, method: String, to upstream: UpstreamURL, target: String, headers: [(String, String)],
+                             body: ByteBuffer?) {
         var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: target)
         for (name, value) in headers { head.headers.add(name: name, value: value) }
         head.headers.replaceOrAdd(name: "Host", value: upstream.host.contains(":") ? "[\(upstream.host)]:\(upstream.port)" : "\(upstream.host):\(upstream.port)")
@@ -53,11 +67,6 @@ enum UpstreamClient {
         channel.write(HTTPClientRequestPart.head(head), promise: nil)
         if let body { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
         channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
-        do {
-            return try await promise.futureResult.get()
-        } catch {
-            throw .internalError("the upstream \(upstream.host):\(upstream.port) failed: \(error)")
-        }
     }
 }
 
@@ -70,10 +79,12 @@ private final class ResponseCollector: ChannelInboundHandler {
     private var head: HTTPResponseHead?
     private var body = ByteBuffer()
     private var done = false
+    private let onHead: (@Sendable (Int, [(String, String)]) -> Void)?
 
-    init(promise: EventLoopPromise<UpstreamResponse>, limit: Int) {
+    init(promise: EventLoopPromise<UpstreamResponse>, limit: Int, onHead: (@Sendable (Int, [(String, String)]) -> Void)?) {
         self.promise = promise
         self.limit = limit
+        self.onHead = onHead
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -81,6 +92,7 @@ private final class ResponseCollector: ChannelInboundHandler {
         switch unwrapInboundIn(data) {
         case .head(let h):
             head = h
+            onHead?(Int(h.status.code), h.headers.map { ($0.name, $0.value) })
         case .body(var chunk):
             guard body.readableBytes + chunk.readableBytes <= limit else {
                 finish(.failure(ChannelError.inappropriateOperationForState))
@@ -88,9 +100,10 @@ private final class ResponseCollector: ChannelInboundHandler {
                 return
             }
             body.writeBuffer(&chunk)
-        case .end:
+        case .end(let trailers):
             guard let head else { return finish(.failure(ChannelError.inputClosed)) }
-            finish(.success(UpstreamResponse(status: Int(head.status.code), headers: head.headers.map { ($0.name, $0.value) }, body: body)))
+            let fields = (head.headers.map { ($0.name, $0.value) }) + (trailers?.map { ($0.name, $0.value) } ?? [])
+            finish(.success(UpstreamResponse(status: Int(head.status.code), headers: fields, body: body)))
         }
     }
 

@@ -6,6 +6,13 @@ public protocol HTTPExchange: Sendable {
     /// Sends `method target` to `host:port`; the answer's body is refused past `maxResponseBytes`.
     func send(method: String, host: String, port: Int, target: String, headers: [(String, String)], body: [UInt8]?,
               maxResponseBytes: Int) async throws(NodeError) -> HTTPExchangeResponse
+
+    /// As `send`, for an answer that streams (Specs/http402.md §12.6): `onHead` is called with the
+    /// status and headers as soon as they arrive; the body is read to its end (or `maxResponseBytes`,
+    /// or `timeoutSeconds`); the answer's trailers are appended to its headers.
+    func stream(method: String, host: String, port: Int, target: String, headers: [(String, String)], body: [UInt8]?,
+                maxResponseBytes: Int, timeoutSeconds: Int64,
+                onHead: @escaping @Sendable (Int, [(String, String)]) -> Void) async throws -> HTTPExchangeResponse
 }
 
 public struct HTTPExchangeResponse: Sendable {
@@ -71,4 +78,6 @@ public struct FetchResult: Sendable {
     public var units: UInt64? = nil
     public var unitsTotal: UInt64? = nil
     public var partial: String? = nil
+    /// A per-second answer (§12.6): milliseconds of upstream time the gateway says it served.
+    public var servedMillis: UInt64? = nil
 }

@@ -108,6 +108,9 @@ public actor HTTPFetcher {
             var entry = FetchEntry(key: key, method: method, url: request.url, requirement: offered, requirements: requirements,
                                    channel: channel.description, nonce: nonce, now: payments.now())
             try await save(entry)  // durable before anything is signed (§11.4)
+            if let timed = TimedPurchase(requirements, cap: maxPrice.amount) {
+                return try await buyTimed(&entry, timed, channel: channel, request: request, target: target, headers: headers)
+            }
             let first = try await signAndPresent(&entry, channel: channel, request: request, target: target, headers: headers)
             guard let purchase = MeteredPurchase(requirements, cap: maxPrice.amount) else { return first }
             return try await buyMetered(first, purchase, entry: &entry, channel: channel, target: target, headers: headers)
@@ -119,8 +122,9 @@ public actor HTTPFetcher {
 
     // MARK: The channel scheme
 
-    private func signAndPresent(_ entry: inout FetchEntry, channel: ChannelID, request: FetchRequest, target: Target,
-                                headers: [(String, String)]) async throws(NodeError) -> FetchResult {
+    /// Signs the first voucher of `entry` and makes its proof durable before it leaves (§11.4).
+    private func signFirst(_ entry: inout FetchEntry, channel: ChannelID) async throws(NodeError)
+        -> (voucher: PaymentUpdate, proof: HTTPHeaderField, requirements: PaymentRequirements, price: UInt128) {
         guard let requirements = entry.requirements, let price = UInt128(entry.price) else { throw .internalError("fetch entry unreadable") }
         let voucher = try await payments.signHTTPVoucher(channel, amount: price, taskID: entry.key)
         let proof = FetchEntry.proof(voucher, paying: requirements, x402Version: entry.x402Version)
@@ -130,6 +134,12 @@ public actor HTTPFetcher {
         entry.status = .signed
         entry.updatedAt = payments.now()
         try await save(entry)  // the proof is durable before it leaves (§11.4)
+        return (voucher, proof, requirements, price)
+    }
+
+    private func signAndPresent(_ entry: inout FetchEntry, channel: ChannelID, request: FetchRequest, target: Target,
+                                headers: [(String, String)]) async throws(NodeError) -> FetchResult {
+        let voucher = try await signFirst(&entry, channel: channel).voucher
         return try await present(&entry, channel: channel, nonce: voucher.nonce, request: request, target: target, headers: headers, reused: false)
     }
 
@@ -233,6 +243,149 @@ public actor HTTPFetcher {
         result.unitsTotal = purchase.total
         result.partial = stopped
         return result
+    }
+
+    /// A per-second answer (Specs/http402.md §12.6): the first step paid with the request, the
+    /// answer read as it streams, and meanwhile one top-up per step on another connection while
+    /// `TimedPurchase` allows (cap, offered rate). The journal entry is updated when the answer ends.
+    private func buyTimed(_ entry: inout FetchEntry, _ purchase: TimedPurchase, channel: ChannelID, request: FetchRequest, target: Target,
+                          headers: [(String, String)]) async throws(NodeError) -> FetchResult {
+        let (voucher, proof, requirements, price) = try await signFirst(&entry, channel: channel)
+        let (heads, headInput) = AsyncStream.makeStream(of: [HTTPHeaderField].self, bufferingPolicy: .bufferingNewest(1))
+        let exchange = self.exchange, payments = self.payments, method = entry.method, key = entry.key, version = entry.x402Version
+        let start = payments.nanos(), maxBytes = limits.maxResponseBytes
+        let outcome = await Self.runTimed(purchase, price: price, payments: payments, exchange: exchange, channel: channel,
+                                          requirements: requirements, version: version, key: key, method: method, target: target,
+                                          headers: headers, body: request.body, proof: proof, start: start, maxBytes: maxBytes,
+                                          heads: heads, headInput: headInput)
+        let topUps = outcome.1
+        let answer: HTTPExchangeResponse
+        switch outcome.0 {
+        case .success(let a): answer = a
+        case .failure(let error):
+            throw .paymesh(.fetchFailed, "\(error.detail); voucher \(voucher.nonce) of channel \(channel) and \(topUps.steps) top-ups stay signed")
+        }
+        entry.httpStatus = answer.status
+        guard answer.status != 402, let receipt = answer.header(Pay402Header.paymentResponse) ?? answer.header(Pay402Header.xPaymentResponse) else {
+            entry.code = Int(answer.header(Pay402Header.errorCode) ?? "") ?? 0
+            entry.status = .refused
+            try await save(entry)
+            throw .paymesh(.fetchPaymentRefused, "the gateway refused the first step (\(answer.header(Pay402Header.errorCode) ?? "HTTP \(answer.status)")); "
+                           + "voucher \(voucher.nonce) of channel \(channel) stays signed (the payee may still claim it)")
+        }
+        await payments.httpVoucherAccepted(channel, nonce: voucher.nonce)
+        entry.status = .paid
+        entry.receipt = topUps.receipt ?? receipt
+        entry.nonce = String(topUps.nonce ?? voucher.nonce)
+        entry.units = String(topUps.purchase.secondsPaid)
+        entry.paidTotal = String(topUps.purchase.paid)
+        entry.updatedAt = payments.now()
+        try await save(entry)
+        let end = answer.header(TimedHeader.end)
+        var result = FetchResult(status: answer.status, headers: answer.headers, body: answer.body, key: entry.key, paid: topUps.purchase.paid,
+                                 asset: entry.asset, scheme: entry.scheme, channel: channel, nonce: topUps.nonce ?? voucher.nonce,
+                                 receipt: entry.receipt, reused: false)
+        result.unit = "second"
+        result.units = topUps.purchase.secondsPaid
+        result.servedMillis = answer.header(TimedHeader.servedMillis).flatMap(UInt64.init)
+        if end != TimedEnd.complete.rawValue {
+            result.partial = "the gateway ended the answer (\(end ?? "no Paymesh-End trailer"))" + (topUps.stopped.map { ": \($0)" } ?? "")
+        }
+        return result
+    }
+
+    /// The first request and the top-ups of a per-second answer, concurrently: the answer is read to
+    /// its end while the top-ups run; when it ends the top-ups stop (cancelled).
+    private static func runTimed(_ purchase: TimedPurchase, price: UInt128, payments: PaymentsService, exchange: any HTTPExchange,
+                                 channel: ChannelID, requirements: PaymentRequirements, version: Int, key: String, method: String,
+                                 target: Target, headers: [(String, String)], body: [UInt8]?, proof: HTTPHeaderField, start: UInt64,
+                                 maxBytes: Int, heads: AsyncStream<[HTTPHeaderField]>,
+                                 headInput: AsyncStream<[HTTPHeaderField]>.Continuation) async -> (Result<HTTPExchangeResponse, NodeError>, TimedTopUps) {
+        // The top-ups run beside the first request and are cancelled (and awaited) when its answer ends.
+        let topUps = Task {
+            await Self.topUp(purchase, price: price, heads: heads, payments: payments, exchange: exchange, channel: channel,
+                             requirements: requirements, version: version, key: key, method: method, target: target,
+                             headers: headers, start: start)
+        }
+        // (A task group here crashed the node on Swift 6.3.1 — a null function pointer — so the top-ups are one
+        // unstructured task, cancelled with the fetch and awaited before returning.)
+        let answer = await withTaskCancellationHandler {
+            await Self.firstStep(exchange, method: method, target: target, headers: headers + [(proof.name, proof.value)],
+                                 body: body, maxBytes: maxBytes, heads: headInput)
+        } onCancel: {
+            topUps.cancel()
+        }
+        headInput.finish()
+        topUps.cancel()
+        return (answer, await topUps.value)
+    }
+
+    /// The first request of a per-second answer, read to its end; its head (unless a 402) goes to `heads` at once.
+    private static func firstStep(_ exchange: any HTTPExchange, method: String, target: Target, headers: [(String, String)], body: [UInt8]?,
+                                  maxBytes: Int, heads: AsyncStream<[HTTPHeaderField]>.Continuation) async -> Result<HTTPExchangeResponse, NodeError> {
+        do {
+            let answer = try await exchange.stream(method: method, host: target.url.host, port: target.url.port, target: target.path,
+                                                   headers: headers, body: body, maxResponseBytes: maxBytes,
+                                                   timeoutSeconds: Int64(TimedSessionBook.maxSeconds) + 60) { status, fields in
+                if status != 402 { heads.yield(fields.map { HTTPHeaderField($0.0, $0.1) }) }
+                heads.finish()
+            }
+            return .success(answer)
+        } catch let error as NodeError {
+            return .failure(error)
+        } catch {
+            return .failure(.internalError("\(error)"))
+        }
+    }
+
+    struct TimedTopUps: Sendable {
+        var purchase: TimedPurchase
+        var steps = 0
+        var nonce: UInt64?
+        var receipt: String?
+        var stopped: String?
+    }
+
+    /// The top-ups of one per-second answer, until `TimedPurchase` stops or the answer ends (cancelled).
+    private static func topUp(_ purchase: TimedPurchase, price: UInt128, heads: AsyncStream<[HTTPHeaderField]>, payments: PaymentsService,
+                              exchange: any HTTPExchange, channel: ChannelID, requirements: PaymentRequirements, version: Int, key: String,
+                              method: String, target: Target, headers: [(String, String)], start: UInt64) async -> TimedTopUps {
+        var out = TimedTopUps(purchase: purchase)
+        var head: [HTTPHeaderField]?
+        for await h in heads { head = h; break }
+        guard let head else { return out }
+        out.purchase.onHead(price: price, headers: head)
+        while !Task.isCancelled {
+            let elapsed = (payments.nanos() &- start) / 1_000_000
+            switch out.purchase.next(elapsed: elapsed) {
+            case .stop(let why):
+                out.stopped = why
+                return out
+            case .wait(let until):
+                do { try await payments.clock.sleep(until: NodeInstant(nanoseconds: start &+ until &* 1_000_000)) } catch { return out }
+            case .pay(let next, let token):
+                out.steps += 1
+                var paying = requirements
+                paying.amount = next
+                guard let voucher = try? await payments.signHTTPVoucher(channel, amount: next, taskID: "\(key)#\(out.steps)") else {
+                    out.stopped = "top-up \(out.steps) could not be signed"
+                    return out
+                }
+                let proof = FetchEntry.proof(voucher, paying: paying, x402Version: version)
+                let answer = try? await exchange.send(method: method, host: target.url.host, port: target.url.port, target: target.path,
+                                                      headers: headers + [(MeteredHeader.continue, token), (proof.name, proof.value)], body: nil,
+                                                      maxResponseBytes: 64 * 1_024)
+                let receipt = answer?.header(Pay402Header.paymentResponse) ?? answer?.header(Pay402Header.xPaymentResponse)
+                let accepted = answer?.status == 200 && receipt != nil
+                if accepted {
+                    await payments.httpVoucherAccepted(channel, nonce: voucher.nonce)
+                    out.nonce = voucher.nonce
+                    out.receipt = receipt
+                }
+                out.purchase.onTopUp(price: next, accepted: accepted, headers: (answer?.headers ?? []).map { HTTPHeaderField($0.0, $0.1) })
+            }
+        }
+        return out
     }
 
     /// A request whose key the journal knows (a retry, perhaps after a crash): never a second payment.

@@ -61,13 +61,17 @@ public struct SoldService: Sendable, Hashable, Codable {
         }
         guard price > 0 else { throw .invalidParams("price must be positive") }
         // `call`, and the metered units the gateway counts in the upstream's answer (`byte`, `token`:
-        // Specs/http402.md §12); `second` is not metered yet, so it is refused rather than mispriced.
+        // Specs/http402.md §12), and `second` (§12.6: paid time of a streamed answer).
         if let metered = MeteredUnit(unit: unit.rawValue) {
             guard MeteredPrice.of(units: metered.stepUnits, unitPrice: price) != nil else {
                 throw .invalidParams("price × \(metered.stepUnits) (one step of \(unit.rawValue)s) exceeds 2^128 - 1")
             }
         } else {
-            guard unit == .call else { throw .invalidParams("the gateway sells per call, byte or token; unit \(unit.rawValue) is not metered yet") }
+            // `second` (§12.6): one step is at most 60 seconds; its price must not overflow either.
+            guard unit == .call || (unit == .second && MeteredPrice.of(units: TimedSessionBook.stepSecondsRange.upperBound, unitPrice: price) != nil) else {
+                throw .invalidParams(unit == .second ? "price × 60 (the longest step of seconds) exceeds 2^128 - 1"
+                                                     : "the gateway sells per call, byte, token or second; not per \(unit.rawValue)")
+            }
         }
         guard ServiceAnnouncement.descriptionBytes.contains(description.utf8.count) else {
             throw .invalidParams("description must be at most \(ServiceAnnouncement.descriptionBytes.upperBound) bytes")

@@ -59,8 +59,10 @@ public enum PaymentChoice: Sendable, Hashable {
                 reasons.append("\(r.scheme): the network \(r.network) is not the EIP-712 domain of extra"); continue
             }
             // A metered unit is paid step by step (§12.4): `amount` is the first step, the maximum the cap.
-            guard extra.unit == "call" || MeteredPurchase(requirements, cap: maxPrice.amount) != nil else {
-                reasons.append("\(r.scheme): unit \(extra.unit) is not bought (call, or byte and token with step and unitPrice)"); continue
+            // Seconds are paid as steps of upstream time (§12.6).
+            guard extra.unit == "call" || MeteredPurchase(requirements, cap: maxPrice.amount) != nil
+                    || TimedPurchase(requirements, cap: maxPrice.amount) != nil else {
+                reasons.append("\(r.scheme): unit \(extra.unit) is not bought (call, or byte, token and second with step and unitPrice)"); continue
             }
             guard r.amount > 0 else { reasons.append("\(r.scheme): a price of zero"); continue }
             let normalized = Asset.normalizedID(r.asset)

@@ -43,3 +43,16 @@ public enum MeteredHeader {
     /// Answer: the upstream's status (the page itself is 206 when it is part of a longer answer).
     public static let upstreamStatus = "Paymesh-Upstream-Status"
 }
+
+/// Headers of per-second answers (`unit` = `second`, §12.6). A per-second answer also carries
+/// `Paymesh-Continue` and `Paymesh-Next-Price` in its head; a top-up answer carries them again.
+public enum TimedHeader {
+    /// Answer head and top-up answer: the seconds of upstream time paid so far, decimal.
+    public static let secondsPaid = "Paymesh-Seconds-Paid"
+    /// Answer head: the seconds one step buys (what `Paymesh-Next-Price` pays for).
+    public static let step = "Paymesh-Step-Seconds"
+    /// Answer trailer: why the answer ended (`complete`, `unpaid`, `limit`, `upstream-failed`).
+    public static let end = "Paymesh-End"
+    /// Answer trailer: milliseconds of upstream time served, measured on the gateway's clock.
+    public static let servedMillis = "Paymesh-Served-Millis"
+}

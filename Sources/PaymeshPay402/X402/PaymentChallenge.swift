@@ -54,7 +54,8 @@ public struct PaymentChallenge: Sendable, Hashable {
         HTTPHeaderField("Access-Control-Expose-Headers",
                         "\(Pay402Header.paymentRequired), \(Pay402Header.paymentResponse), \(Pay402Header.xPaymentResponse), "
                             + "\(Pay402Header.wwwAuthenticate), \(Pay402Header.errorCode), \(MeteredHeader.continue), \(MeteredHeader.nextPrice), "
-                            + "\(MeteredHeader.units), \(MeteredHeader.unitsFrom), \(MeteredHeader.unitsTotal), \(MeteredHeader.upstreamStatus)"),
+                            + "\(MeteredHeader.units), \(MeteredHeader.unitsFrom), \(MeteredHeader.unitsTotal), \(MeteredHeader.upstreamStatus), "
+                            + "\(TimedHeader.secondsPaid), \(TimedHeader.step)"),
     ]
 }
 

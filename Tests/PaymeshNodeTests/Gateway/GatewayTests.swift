@@ -160,7 +160,7 @@ import Testing
                                          "asset": "USDC", "decimals": 6]
         let bad: [(String, JSONValue)] = [("name", "a/b"), ("name", "metrics"), ("upstream", "http://10.0.0.1:80/"),
                                           ("upstream", "https://127.0.0.1:80/"), ("upstream", "http://127.0.0.1/"),
-                                          ("price", "0"), ("unit", "second")]
+                                          ("price", "0"), ("unit", "minute")]
         for (key, value) in bad {
             var params = base
             params[key] = value
@@ -174,6 +174,19 @@ import Testing
         #expect(try await node.call("service.add", base)["url"] == .null, "no HTTP listener: no URL")
         #expect(try await node.call("service.remove", ["name": "svc"])["removed"] == true)
         #expect(try await node.call("service.remove", ["name": "svc"])["removed"] == false)
+        // Per second (Specs/http402.md §12.6): a price whose 60-second step overflows 2^128 − 1 is refused; 1 is fine.
+        var seconds = base
+        seconds["unit"] = "second"
+        seconds["name"] = "secs"
+        seconds["price"] = .string(String(UInt128.max / 59))
+        guard case .failure(let overflow) = try await node.callResult("service.add", seconds) else {
+            Issue.record("service.add accepted an overflowing per-second price")
+            await node.stop()
+            return
+        }
+        #expect(overflow.code == -32602)
+        seconds["price"] = "1"
+        guard case .success = try await node.callResult("service.add", seconds) else { Issue.record("service.add refused unit=second"); return }
         await node.stop()
     }
 }

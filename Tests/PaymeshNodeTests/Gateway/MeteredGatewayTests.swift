@@ -17,12 +17,17 @@ import Testing
     static let bytePrice: UInt128 = 2
     static let tokenPrice: UInt128 = 30
 
-    static func setUp() async throws -> GatewayTests.Setup {
+    /// A gateway selling `services` (name, unit, price; per-second steps of `secondStep` s) and a payer with a channel to it.
+    static func setUp(_ services: [(String, String, UInt128)] = [("bytes", "byte", bytePrice), ("lines", "token", tokenPrice)],
+                      secondStep: UInt64 = 10) async throws -> GatewayTests.Setup {
         let upstream = try await TestUpstream.start()
-        let gateway = try await RunningNode.start { $0.http = PeerEndpoint(host: "127.0.0.1", port: 0) }
+        let gateway = try await RunningNode.start {
+            $0.http = PeerEndpoint(host: "127.0.0.1", port: 0)
+            $0.secondStep = secondStep
+        }
         let payer = try await RunningNode.start()
         let http = try #require(gateway.started.http)
-        for (name, unit, price) in [("bytes", "byte", bytePrice), ("lines", "token", tokenPrice)] {
+        for (name, unit, price) in services {
             _ = try await gateway.call("service.add", [
                 "name": .string(name), "upstream": .string("http://127.0.0.1:\(upstream.port)/api"), "price": .string(String(price)),
                 "unit": .string(unit), "asset": "USDC", "decimals": 6, "description": .string(name)])
