@@ -381,8 +381,10 @@ struct HTLCBookTests {
             #expect(f.0 == 0 && f.1 == net.address(1) && f.2 == .temporaryChannelFailure)
             #expect(net.channel(0, 0).locked == 0 && net.channel(1, 0).locked == 0 && net.channel(0, 0).settled == 0)
         case .swept:
-            net.tick(to: try #require(net.books[1].nextDeadline))
-            #expect(net.channel(1, 0).htlcs.allSatisfy { $0.state != .pending })
+            // Node 1's sweeper alone (the payer's own sweeper would answer its cancel with a resent voucher).
+            net.now = try #require(net.books[1].nextDeadline)
+            net.perform(net.books[1].onTimer(now: net.now), at: 1)
+            #expect(net.channel(1, 0).htlcs.first?.state == .cancelled && net.channel(1, 0).htlcs.first?.reason == .htlcTimeout)
             // Cancelled while parked: never forwarded afterwards.
             net.books[1].add(terms: out, role: .payer, nonce: 0, settled: 0)
             #expect(net.books[1].forwardParked(ref, now: net.now).isEmpty)

@@ -160,6 +160,13 @@ public final class ChannelStore: Sendable {
         try await writer.submit(.saveHTLCs(channel))
     }
 
+    /// `saveHTLCs` enqueued before it returns (requests enqueued one after the other are applied in
+    /// that order, so the writes of one caller's turn share a group commit); `completion` runs on the
+    /// writer thread once it is durable (or failed).
+    public func enqueueHTLCs(_ channel: StoredHTLCChannel, completion: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
+        writer.enqueue(.saveHTLCs(channel), completion: completion)
+    }
+
     /// Stores a new invoice and its preimage (refused if its payment hash is known).
     public func insertInvoice(_ invoice: InvoiceRecord) async throws(StoreError) {
         try await writer.submit(.insertInvoice(invoice))

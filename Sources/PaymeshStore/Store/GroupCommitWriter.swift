@@ -218,6 +218,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
         db.finishStatements()
         let took = DispatchTime.now().uptimeNanoseconds &- began
+        LatencyTrace.mark("commit n=\(batch.count) took=\(took)")
         let succeeded = results.reduce(0) { n, r in if case .success = r { n + 1 } else { n } }
         let observer = state.withLock { s -> CommitObserver? in
             if let error = batchError {
