@@ -245,19 +245,17 @@ extension PaymentsService {
                 }
             }
         }
+        // HTLC states of channels with no earlier write on its way: enqueued now, from this turn, all
+        // together, so the HTLC writes of one step (a forward's incoming and outgoing channels) share
+        // one commit instead of two in a row.
+        // (Only channels all of whose writes in this step are HTLC states, so none of them can be
+        // enqueued by a task before the batch.)
+        var mixed: Set<ChannelID> = []
+        for (channel, write) in step.cold { if case .htlc = write {} else { mixed.insert(channel) } }
+        var direct: [StoredHTLCChannel] = []
         for (channel, write) in step.cold {
-            if !LatencyTrace.legacy, case .htlc(let c) = write, coldPending[channel] == nil {
-                // No earlier write of the channel is on its way: enqueued now, from this turn, so the
-                // HTLC writes of one step (a forward's incoming and outgoing channels) share one commit.
-                let jobs = jobContinuation
-                store.enqueueHTLCs(c) { result in
-                    var failure: String?
-                    if case .failure(let error) = result {
-                        failure = "\(error)"
-                        logger.error("store write failed", metadata: ["error": "\(error)"])
-                    }
-                    jobs.yield(.written(step: id, failure: failure))
-                }
+            if !LatencyTrace.legacy, case .htlc(let c) = write, coldPending[channel] == nil, !mixed.contains(channel) {
+                direct.append(c)
                 continue
             }
             let before = coldTail[channel]
@@ -271,6 +269,17 @@ extension PaymentsService {
                 let failure = await task.value
                 if failure == nil, case .insert = write { await self.channelStored() }
                 await self.coldWriteFinished(id, channel: channel, failure: failure)
+            }
+        }
+        if !direct.isEmpty {
+            let jobs = jobContinuation
+            store.enqueueHTLCs(direct) { result in
+                var failure: String?
+                if case .failure(let error) = result {
+                    failure = "\(error)"
+                    logger.error("store write failed", metadata: ["error": "\(error)"])
+                }
+                jobs.yield(.written(step: id, failure: failure))
             }
         }
         if step.writeCount == 0 { releaseReady() }

@@ -160,11 +160,10 @@ public final class ChannelStore: Sendable {
         try await writer.submit(.saveHTLCs(channel))
     }
 
-    /// `saveHTLCs` enqueued before it returns (requests enqueued one after the other are applied in
-    /// that order, so the writes of one caller's turn share a group commit); `completion` runs on the
-    /// writer thread once it is durable (or failed).
-    public func enqueueHTLCs(_ channel: StoredHTLCChannel, completion: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
-        writer.enqueue(.saveHTLCs(channel), completion: completion)
+    /// `saveHTLCs` of each channel, enqueued together before it returns (one group commit, applied in
+    /// order); `completion` runs on the writer thread once per channel, when its write is durable (or failed).
+    public func enqueueHTLCs(_ channels: [StoredHTLCChannel], completion: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
+        writer.enqueue(channels.map { .saveHTLCs($0) }, completion: completion)
     }
 
     /// Stores a new invoice and its preimage (refused if its payment hash is known).
