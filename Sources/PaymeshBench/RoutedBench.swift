@@ -1,5 +1,6 @@
 import Foundation
 import PaymeshConsole
+import PaymeshStore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -47,7 +48,10 @@ struct RoutedBench {
         }
         let root = "/tmp/pmroute-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        // TEMPORARY (latency study): PAYMESH_TRACE keeps the nodes' logs with their trace marks.
+        let trace = ProcessInfo.processInfo.environment["PAYMESH_TRACE"] != nil || ProcessInfo.processInfo.environment["PAYMESH_TRACE_KEEP"] != nil
+        if trace { print("trace logs in \(root)") }
+        defer { if !trace { try? FileManager.default.removeItem(atPath: root) } }
         var nodes: [Node] = []
         defer { for n in nodes { n.stop() } }
         for i in 0..<4 { nodes.append(try await start(root + "/n\(i)")) }
@@ -112,7 +116,9 @@ struct RoutedBench {
 
     /// One `pay to=` of 1,000 atomic units; anything but success stops the benchmark.
     static func pay(_ client: ConsoleClient, _ payee: String) async throws {
+        LatencyTrace.mark("client.call")
         let r = try await client.call("pay", ["to": .string(payee), "amount": "1000", "asset": "USDC"])
+        LatencyTrace.mark("client.answer")
         guard r["status"] == "succeeded" else { throw Failure(description: "payment did not succeed: \(r)") }
     }
 
@@ -125,7 +131,7 @@ struct RoutedBench {
         node.process.arguments = ["start", "--data-dir", dir, "--listen", "127.0.0.1:0", "--no-mdns", "--asset", "USDC:6",
                                   "--gossip-stale", "20", "--fee-base", "2", "--fee-ppm", "1000", "--log-level", "warning"]
         var environment = ProcessInfo.processInfo.environment
-        for key in environment.keys where key.hasPrefix("PAYMESH_") { environment[key] = nil }
+        for key in environment.keys where key.hasPrefix("PAYMESH_") && !key.hasPrefix("PAYMESH_TRACE") { environment[key] = nil }
         if sync == "normal" { environment["PAYMESH_SYNC"] = "normal" }
         node.process.environment = environment
         node.process.standardOutput = handle

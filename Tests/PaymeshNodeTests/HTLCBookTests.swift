@@ -26,6 +26,10 @@ struct HTLCNet {
     var queue: [(from: Int, to: Int, message: Message)] = []
     /// Messages to lose (a peer offline, a hop withholding its preimage).
     var drop: (Int, Int, Message) -> Bool = { _, _, _ in false }
+    /// Per node, the payer channels its driver reports as waiting for acknowledgements (§12.10).
+    var awaitingAcknowledgement: [Int: Set<ChannelID>] = [:]
+    /// Every `.awaitTakeOver` asked: node, next channel, parked incoming HTLC.
+    var parkedAt: [(node: Int, channel: ChannelID, incoming: HTLCRef)] = []
 
     init(nodes: Int, deposit: UInt128 = 10_000_000, policies: [Int: HTLCPolicy] = [:]) throws {
         let keys = (0..<nodes).map { IdentityKey(privateKey: try! .init(rawRepresentation: [UInt8](repeating: UInt8(0x41 + $0), count: 32))) }
@@ -72,6 +76,9 @@ struct HTLCNet {
                 } }
                 queue.append((node, index(of: to), m))
             case .notify(let e): events[node].append(e)
+            case .awaitTakeOver(let c, let incoming):
+                #expect(persisted.contains(incoming.channelID), "a parked HTLC before its persist")
+                parkedAt.append((node, c, incoming))
             case .invoicePaid, .originResolved: break
             }
         }
@@ -82,7 +89,7 @@ struct HTLCNet {
         while !queue.isEmpty {
             let (from, to, m) = queue.removeFirst()
             if drop(from, to, m) { continue }
-            perform(books[to].onReceived(m, from: address(from), now: now), at: to)
+            perform(books[to].onReceived(m, from: address(from), now: now, awaitingAcknowledgement: awaitingAcknowledgement[to] ?? []), at: to)
         }
     }
 
@@ -334,6 +341,66 @@ struct HTLCBookTests {
         let f = try #require(Self.failure(net))
         #expect(f.0 == 0 && f.2 == .htlcTimeout)
         #expect(net.books[0].nextDeadline == nil)
+    }
+
+    // MARK: A next channel waiting for its acknowledgement (§12.10)
+
+    enum ParkedEnd { case forwarded, abandoned, swept }
+
+    /// Node 1's outgoing channel is not in its book (its plain voucher awaits the payee's ack): the
+    /// HTLC is accepted, persisted with its shared secret and parked, then forwarded once the channel
+    /// is taken over, or failed upstream with 1408 naming the channel, or swept at its expiry.
+    @Test(arguments: [ParkedEnd.forwarded, .abandoned, .swept])
+    func aForwardOverAChannelAwaitingItsAcknowledgementIsParked(end: ParkedEnd) throws {
+        var net = try HTLCNet(nodes: 3, policies: [1: HTLCPolicy(feeBase: 10, feePPM: 1_000)])
+        let out = net.channels[1]
+        net.books[1].releaseUnused(out.channelID)
+        net.awaitingAcknowledgement[1] = [out.channelID]
+        try net.pay(to: 2, amount: 100_000, seed: 40)
+        let incoming = net.channel(1, 0).htlcs
+        #expect(incoming.count == 1 && incoming.first?.state == .pending && incoming.first?.link == nil)
+        #expect(incoming.first?.sharedSecret != nil && net.durable[1][net.channels[0].channelID]?.htlcs.first?.sharedSecret != nil)
+        let ref = try #require(incoming.first?.ref)
+        #expect(net.parkedAt.count == 1 && net.parkedAt.first?.node == 1 && net.parkedAt.first?.channel == out.channelID
+                && net.parkedAt.first?.incoming == ref)
+        #expect(net.books[1].isParked(ref) && net.events[0].isEmpty && net.queue.isEmpty)
+        switch end {
+        case .forwarded:
+            net.books[1].add(terms: out, role: .payer, nonce: 0, settled: 0)
+            net.perform(net.books[1].forwardParked(ref, now: net.now), at: 1)
+            net.run()
+            // fee = 10 + 100,000 · 1,000 / 10^6 = 110.
+            #expect(net.events[0].last == .paymentSucceeded(paymentHash: HTLCNet.hash(HTLCNet.preimage(40)), preimage: HTLCNet.preimage(40),
+                                                             amount: 100_000, fees: 110))
+            #expect(net.channel(0, 0).settled == 100_110 && net.channel(1, 1).settled == 100_000)
+            net.expectSettledEverywhere()
+        case .abandoned:
+            net.perform(net.books[1].abandonParked(ref, now: net.now), at: 1)
+            net.run()
+            let f = try #require(Self.failure(net))
+            #expect(f.0 == 0 && f.1 == net.address(1) && f.2 == .temporaryChannelFailure)
+            #expect(net.channel(0, 0).locked == 0 && net.channel(1, 0).locked == 0 && net.channel(0, 0).settled == 0)
+        case .swept:
+            // Node 1's sweeper alone (the payer's own sweeper would answer its cancel with a resent voucher).
+            net.now = try #require(net.books[1].nextDeadline)
+            net.perform(net.books[1].onTimer(now: net.now), at: 1)
+            #expect(net.channel(1, 0).htlcs.first?.state == .cancelled && net.channel(1, 0).htlcs.first?.reason == .htlcTimeout)
+            // Cancelled while parked: never forwarded afterwards.
+            net.books[1].add(terms: out, role: .payer, nonce: 0, settled: 0)
+            #expect(net.books[1].forwardParked(ref, now: net.now).isEmpty)
+        }
+        // Parked no more: a late answer of the driver does nothing.
+        #expect(!net.books[1].isParked(ref))
+        #expect(net.books[1].forwardParked(ref, now: net.now).isEmpty && net.books[1].abandonParked(ref, now: net.now).isEmpty)
+    }
+
+    /// Without the driver's report the next channel is unknown to the book: failed at once (1407).
+    @Test func aForwardOverAChannelTheBookDoesNotHoldFailsWithoutTheReport() throws {
+        var net = try HTLCNet(nodes: 3)
+        net.books[1].releaseUnused(net.channels[1].channelID)
+        try net.pay(to: 2, amount: 500, seed: 41)
+        #expect(net.parkedAt.isEmpty)
+        #expect(Self.failure(net)?.2 == .unknownNextPeer)
     }
 
     // MARK: Limits

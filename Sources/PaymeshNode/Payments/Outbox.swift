@@ -21,6 +21,8 @@ struct StepBuilder {
         case routeOutcomes
         /// A voucher presented over HTTP is durable: resume the gateway's request `token`.
         case httpPaid(token: UInt64)
+        /// A parked HTLC is durable: wait for its next channel (Specs/channels.md §12.10).
+        case awaitTakeOver(ChannelID, incoming: HTLCRef)
     }
 
     enum ColdWrite {
@@ -210,6 +212,7 @@ extension PaymentsService {
         for n in step.immediate { handle(n) }
         guard step.writeCount > 0 || !step.effects.isEmpty else { return }
         let id = outbox.append(effects: step.effects, outstanding: step.writeCount, channels: step.channels)
+        LatencyTrace.mark("enqueue step=\(id) writes=\(step.writeCount) vouchers=\(step.vouchers.count) cold=\(step.cold.count) effects=\(step.effects.count)")
         let store = self.store, ledger = self.ledger, logger = self.logger
         if !step.vouchers.isEmpty {
             // Every voucher of the step in one guarded request (one savepoint of one group commit),
@@ -242,7 +245,19 @@ extension PaymentsService {
                 }
             }
         }
+        // HTLC states of channels with no earlier write on its way: enqueued now, from this turn, all
+        // together, so the HTLC writes of one step (a forward's incoming and outgoing channels) share
+        // one commit instead of two in a row.
+        // (Only channels all of whose writes in this step are HTLC states, so none of them can be
+        // enqueued by a task before the batch.)
+        var mixed: Set<ChannelID> = []
+        for (channel, write) in step.cold { if case .htlc = write {} else { mixed.insert(channel) } }
+        var direct: [StoredHTLCChannel] = []
         for (channel, write) in step.cold {
+            if !LatencyTrace.legacy, case .htlc(let c) = write, coldPending[channel] == nil, !mixed.contains(channel) {
+                direct.append(c)
+                continue
+            }
             let before = coldTail[channel]
             let task = Task<String?, Never> {
                 _ = await before?.value
@@ -254,6 +269,17 @@ extension PaymentsService {
                 let failure = await task.value
                 if failure == nil, case .insert = write { await self.channelStored() }
                 await self.coldWriteFinished(id, channel: channel, failure: failure)
+            }
+        }
+        if !direct.isEmpty {
+            let jobs = jobContinuation
+            store.enqueueHTLCs(direct) { result in
+                var failure: String?
+                if case .failure(let error) = result {
+                    failure = "\(error)"
+                    logger.error("store write failed", metadata: ["error": "\(error)"])
+                }
+                jobs.yield(.written(step: id, failure: failure))
             }
         }
         if step.writeCount == 0 { releaseReady() }
@@ -283,6 +309,7 @@ extension PaymentsService {
     }
 
     func writeFinished(_ id: UInt64, failure: String?) {
+        LatencyTrace.mark("written step=\(id)")
         outbox.finished(id, failure: failure)
         releaseReady()
     }
@@ -335,10 +362,11 @@ extension PaymentsService {
                 case .htlcStored(let id): htlcStored(id)
                 case .routeOutcomes: routeOutcomesStored()
                 case .httpPaid(let token): httpPaymentDurable(token, failure: nil)
+                case .awaitTakeOver(let next, let incoming): spawn { await self.forwardWhenAcknowledged(incoming, over: next) }
                 }
             }
         }
-        for peer in order { write(out[peer]!, to: peer) }
+        for peer in order { LatencyTrace.mark("send \(out[peer]!.map { "\($0.type)" })"); write(out[peer]!, to: peer) }
     }
 
     // MARK: After a failed write

@@ -2,6 +2,7 @@ import NIOCore
 import PaymeshCrypto
 import PaymeshMessages
 import PaymeshTransport
+import PaymeshStore
 
 /// One payments stream (`/paymesh/payments/1` or `/2`) to a peer. Writes are queued in order
 /// without waiting (the payer's unacknowledged-voucher window bounds what can be outstanding); reading runs in
@@ -72,6 +73,7 @@ final class PaymentLink: Sendable {
                     }
                 }
                 counters.messagesIn.increment(by: Int64(messages.count + malformed))
+                LatencyTrace.mark("chunk \(messages.map { "\($0.type)" })")
                 await turn(messages.count + malformed, malformed, firstError, malformed)
                 var start = 0
                 while start < messages.count {

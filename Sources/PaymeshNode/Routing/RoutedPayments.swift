@@ -179,6 +179,8 @@ extension RoutedPayments {
     /// Starts (or finds) the journal entry, writes it, then tries routes until one succeeds, the
     /// payee refuses, no route is left or the journal's attempts are used up.
     private func pay(_ t: Target, id given: PaymentJournal.PaymentID?, maxFee: Amount?) async throws(NodeError) -> PaymentJournal.Payment {
+        LatencyTrace.mark("pay.begin")
+        defer { LatencyTrace.mark("pay.end") }
         let id = given ?? PaymentJournal.PaymentID(t.paymentHash)
         let begun: PaymentJournal.Begin
         do { begun = try journal.begin(id: id, paymentHash: t.paymentHash, payee: t.payee, amount: t.amount, now: now()) } catch {
@@ -187,7 +189,9 @@ extension RoutedPayments {
         guard case .started = begun else { if case .existing(let p) = begun { return p }; preconditionFailure() }
         active.insert(id)
         defer { active.remove(id) }
-        try await persist(id)
+        // The new entry is written with its first attempt (before that attempt's HTLC is sent), or
+        // with its failure when no route is found: one commit fewer per payment (Specs/routing.md §8).
+        if LatencyTrace.legacy { try await persist(id) }
         var queue: [Route] = []
         var lastReason = "no route"
         while true {
@@ -196,6 +200,8 @@ extension RoutedPayments {
             let failed = journal.failedChannels(id)
             queue.removeAll { !failed.isDisjoint(with: $0.channelIDs) }
             if queue.isEmpty {
+                LatencyTrace.mark("search.begin")
+                defer { LatencyTrace.mark("search.end") }
                 do throws(RoutingError) { queue = try await search(t, excluding: failed, maxFee: maxFee) } catch {
                     lastReason = payment.attempts.isEmpty ? error.description : "\(error.description); last failure: \(lastReason)"
                     break
@@ -292,6 +298,8 @@ extension RoutedPayments {
 
     /// The journal entry of `id` is durable before anything is sent for it.
     private func persist(_ id: PaymentJournal.PaymentID) async throws(NodeError) {
+        LatencyTrace.mark("journal.persist.begin")
+        defer { LatencyTrace.mark("journal.persist.end") }
         guard let payment = journal.payment(id) else { return }
         let stored: StoredPayment
         do { stored = try PaymentRecord.encode(payment) } catch { throw .paymesh(.internalError, "journal entry does not encode: \(error)") }
@@ -320,6 +328,8 @@ extension RoutedPayments {
     /// when it is), or neither — its HTLC was never durable, so never sent: 1412, nothing paid.
     /// Outcomes the journal has taken, and those of no routed payment, are deleted.
     public func resolve() async {
+        LatencyTrace.mark("resolve.begin")
+        defer { LatencyTrace.mark("resolve.end") }
         let store = payments.store
         let unattended = journal.list.filter { !$0.status.isFinal && !active.contains($0.id) }
         // HTLCs first, outcomes second: an HTLC dropped after the first read has its outcome

@@ -160,6 +160,12 @@ public final class ChannelStore: Sendable {
         try await writer.submit(.saveHTLCs(channel))
     }
 
+    /// `saveHTLCs` of each channel, enqueued together before it returns (one group commit, applied in
+    /// order); `completion` runs on the writer thread once per channel, when its write is durable (or failed).
+    public func enqueueHTLCs(_ channels: [StoredHTLCChannel], completion: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
+        writer.enqueue(channels.map { .saveHTLCs($0) }, completion: completion)
+    }
+
     /// Stores a new invoice and its preimage (refused if its payment hash is known).
     public func insertInvoice(_ invoice: InvoiceRecord) async throws(StoreError) {
         try await writer.submit(.insertInvoice(invoice))

@@ -105,6 +105,26 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
     }
 
+    /// Enqueues `operations` together, in order, before returning: the writer takes them into one
+    /// batch (one commit) unless the batch limits split them. `completion` runs once per operation.
+    func enqueue(_ operations: [WriteOperation], completion: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
+        enum Outcome { case queued(wake: Bool), refused(StoreError) }
+        let outcome = state.withLock { s -> Outcome in
+            if s.closing { return .refused(.closed()) }
+            if let failure = s.failure { return .refused(failure) }
+            for operation in operations { s.queue.append(Pending(operation: operation, resume: completion)) }
+            if s.writerIdle {
+                s.writerIdle = false
+                return .queued(wake: true)
+            }
+            return .queued(wake: false)
+        }
+        switch outcome {
+        case .queued(let wake): if wake { wakeup.signal() }
+        case .refused(let error): for _ in operations { completion(.failure(error)) }
+        }
+    }
+
     /// Stops accepting requests, lets the writer finish what is queued, and waits for it (and then
     /// the checkpointer) to exit.
     func close() async {
@@ -218,6 +238,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
         db.finishStatements()
         let took = DispatchTime.now().uptimeNanoseconds &- began
+        LatencyTrace.mark("commit n=\(batch.count) took=\(took)")
         let succeeded = results.reduce(0) { n, r in if case .success = r { n + 1 } else { n } }
         let observer = state.withLock { s -> CommitObserver? in
             if let error = batchError {

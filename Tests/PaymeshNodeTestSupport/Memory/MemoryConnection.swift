@@ -23,6 +23,8 @@ public final class MemoryConnection: PeerConnection {
         var streams: [MemoryStream] = []
         var bytesReceived: UInt64 = 0
         var bytesSent: UInt64 = 0
+        /// What this end writes is held from the remote end (`holdOutgoing`), on every stream.
+        var holding = false
     }
 
     private let state = NIOLockedValueBox(State())
@@ -78,10 +80,27 @@ public final class MemoryConnection: PeerConnection {
             guard s.outcome == nil else { return false }
             s.streams.removeAll { $0.isFinished } // bounded by the streams still open
             s.streams.append(stream)
+            if s.holding { stream.holdOutgoing() }
             return true
         }
         if !open { stream.end(TransportError(.connectionClosed, "connection closed")) }
         return open
+    }
+
+    /// Holds every byte this end writes (on every stream, also streams opened later) from the
+    /// remote end until `releaseOutgoing`, which delivers them in order: a slow link direction.
+    func holdOutgoing() {
+        state.withLockedValue { s in
+            s.holding = true
+            for stream in s.streams { stream.holdOutgoing() }
+        }
+    }
+
+    func releaseOutgoing() {
+        state.withLockedValue { s in
+            s.holding = false
+            for stream in s.streams { stream.releaseOutgoing() }
+        }
     }
 
     private func count(sent n: Int) { state.withLockedValue { $0.bytesSent &+= UInt64(n) } }

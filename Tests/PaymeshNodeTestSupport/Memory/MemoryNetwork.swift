@@ -47,6 +47,25 @@ public final class MemoryNetwork: Sendable {
         return cut.count
     }
 
+    /// Holds everything `a` writes to `b` (every connection and stream, also ones opened later on
+    /// those connections) until `release(from:to:)`; returns how many connections it holds.
+    @discardableResult
+    public func hold(from a: EthereumAddress, to b: EthereumAddress) -> Int {
+        let held = connections(from: a, to: b)
+        for c in held { c.holdOutgoing() }
+        return held.count
+    }
+
+    /// Delivers, in order, what `a` wrote to `b` while held, and lets later writes flow.
+    public func release(from a: EthereumAddress, to b: EthereumAddress) {
+        for c in connections(from: a, to: b) { c.releaseOutgoing() }
+    }
+
+    private func connections(from a: EthereumAddress, to b: EthereumAddress) -> [MemoryConnection] {
+        let all = state.withLockedValue { Array($0.transports.values) }
+        return all.filter { $0.localPeer == a }.flatMap { $0.connections(to: b) }
+    }
+
     func dial(from dialer: MemoryTransport, port: Int, expecting: EthereumAddress?) throws(TransportError) -> MemoryConnection {
         let target: MemoryTransport? = state.withLockedValue { s in
             s.dials += 1

@@ -19,6 +19,8 @@ final class MemoryPipe: Sendable {
         var ended = false
         var error: TransportError?
         var writers: [CheckedContinuation<Void, any Error>] = []
+        /// Written while held: delivered, in order, at `release` (nil: bytes flow).
+        var held: [ByteBuffer]?
     }
 
     let chunks: AsyncThrowingStream<ByteBuffer, any Error>
@@ -42,7 +44,7 @@ final class MemoryPipe: Sendable {
             }
             s.unread += n
             s.peakUnread = max(s.peakUnread, s.unread)
-            continuation.yield(data)
+            if s.held != nil { s.held!.append(data) } else { continuation.yield(data) }
             return .success(s.unread > Self.window)
         }
         switch outcome {
@@ -52,6 +54,17 @@ final class MemoryPipe: Sendable {
         case .failure(let error):
             if error.kind == .queueLimit { fail(error) }
             throw error
+        }
+    }
+
+    /// Keeps what is written from the reader until `release` (a link whose bytes are delayed).
+    func hold() { state.withLockedValue { s in if s.held == nil { s.held = [] } } }
+
+    /// Delivers what was held, in order, and lets later writes flow.
+    func release() {
+        state.withLockedValue { s in
+            for data in s.held ?? [] where !s.ended { continuation.yield(data) }
+            s.held = nil
         }
     }
 

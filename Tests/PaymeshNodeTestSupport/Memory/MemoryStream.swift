@@ -37,6 +37,10 @@ public final class MemoryStream: PeerStream {
 
     public func close() { outgoing.finish() }
 
+    /// What this end writes is held from the other end until `releaseOutgoing`.
+    func holdOutgoing() { outgoing.hold() }
+    func releaseOutgoing() { outgoing.release() }
+
     public func reset() { end(TransportError(.streamReset, "stream reset locally")) }
 
     /// Both directions ended (closed or reset): nothing more to fail at a connection close.

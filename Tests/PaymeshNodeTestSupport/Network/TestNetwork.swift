@@ -64,7 +64,13 @@ public final class TestNetwork: Sendable {
     @discardableResult
     public func disconnect(_ a: Int, _ b: Int) -> Int { memory.disconnect(nodes[a].id, nodes[b].id) }
 
+    /// Holds what node `a` writes to node `b` until `release(a, b)` (see `MemoryNetwork.hold`).
+    @discardableResult
+    public func hold(_ a: Int, _ b: Int) -> Int { memory.hold(from: nodes[a].id, to: nodes[b].id) }
+    public func release(_ a: Int, _ b: Int) { memory.release(from: nodes[a].id, to: nodes[b].id) }
+
     /// Moves the shared clock: due timers (challenge periods, redials, close retries) fire.
+
     public func advance(by duration: Duration) { clock.advance(by: duration) }
 
     /// Stops every node and removes their directories.

@@ -10,7 +10,9 @@ import Testing
 /// channels.md §12.10, routing.md §6.2): a routed payment right after another payment over the
 /// same first channel waits for its acknowledgement instead of failing that route; journal entries
 /// never stay pending — an HTLC still in flight at a restart resolves the payment when the sweeper
-/// cancels it or the preimage arrives — and the reputation survives a restart.
+/// cancels it or the preimage arrives — and the reputation survives a restart. A forwarding node
+/// likewise waits for the acknowledgement of a plain voucher on its outgoing channel, bounded by
+/// its take-over deadline.
 @Suite struct RoutedPaymentsRecoveryTests {
     typealias R = RoutedPaymentsTests
 
@@ -47,6 +49,62 @@ import Testing
             // 9 routed payments of 500, each paying node 1 its 2 + 1 % = 7; the plain ones on top.
             try await R.expectSettled(net, 0, 1, c[0], direct + 9 * 507)
             try await R.expectSettled(net, 1, 2, c[1], 9 * 500)
+        }
+    }
+
+    /// Node 1 paid node 2 a plain voucher on c[1] whose acknowledgement is held on the link, then the
+    /// routed payment's HTLC arrives: node 1 accepts it and waits for c[1] (no refusal), resumed by
+    /// the acknowledgement. Returns the channels, the plain payment and the routed call.
+    static func htlcArrivesWhileTheForwardersPlainVoucherIsUnacknowledged(_ net: TestNetwork) async throws
+        -> ([ChannelID], Task<PayOutcome, any Error>, Task<PaymentJournal.Payment, any Error>) {
+        let c = try await R.mesh(net, [(0, 1), (1, 2)])
+        #expect(net.hold(2, 1) > 0) // node 2's answers to node 1 (its PAYMENT_ACK) wait on the link
+        let plain = Task { try await net[1].pay(c[1], amount: 3) }
+        try await net[1].waitForChannel(c[1], "has a plain voucher unacknowledged") { $0.unacknowledged == 1 }
+        let payer = try R.routed(net[0])
+        let call = Task { try await payer.pay(to: net[2].id, amount: Amount(500), asset: TestNetwork.usdc) }
+        try await net[1].waitFor("hop 1 accepted the HTLC on \(c[0])") {
+            await net[1].payments.htlcChannel(c[0])?.pending.count == 1 ? true : nil
+        }
+        // Parked: nothing offered on c[1] yet, which the book does not own.
+        #expect(await net[1].payments.htlcChannel(c[1])?.htlcs.isEmpty ?? true)
+        return (c, plain, call)
+    }
+
+    @Test func aForwarderWaitsForTheAcknowledgementOfAPlainPaymentOnItsOutgoingChannel() async throws {
+        try await withTestNetwork(3, configure: R.configure()) { net in
+            let (c, plain, call) = try await Self.htlcArrivesWhileTheForwardersPlainVoucherIsUnacknowledged(net)
+            #expect(await net[1].payments.htlcEntries().count == 1) // still waiting: the ack is held
+            net.release(2, 1)
+            let p = try await call.value
+            #expect(R.succeeded(p) && p.attempts.count == 1, "\(p.attempts.map(\.outcome))")
+            let direct = try await plain.value
+            #expect(direct.error == nil && direct.channels.first?.ackedAmount == 3)
+            // 2 + 1 % of 500 to node 1; the plain 3 and the forwarded 500 to node 2.
+            try await R.expectSettled(net, 0, 1, c[0], 507)
+            try await R.expectSettled(net, 1, 2, c[1], 503)
+        }
+    }
+
+    @Test func aForwarderWhoseOutgoingChannelStaysUnacknowledgedCancelsTheHTLCUpstreamAtItsDeadline() async throws {
+        try await withTestNetwork(3, configure: R.configure()) { net in
+            let (c, plain, call) = try await Self.htlcArrivesWhileTheForwardersPlainVoucherIsUnacknowledged(net)
+            // Just before the deadline (node 1's clock) nothing happens; at it the HTLC is cancelled upstream.
+            let wait = Int64(net[1].setup.payments.htlcTakeOverWaitMillis)
+            net.advance(by: .milliseconds(wait - 1))
+            #expect(await net[1].payments.htlcChannel(c[0])?.pending.count == 1)
+            net.advance(by: .milliseconds(1))
+            let p = try await call.value
+            #expect(Self.failed(p) != nil)
+            let outcome = p.attempts.first?.outcome
+            guard case .failed(0?, .temporaryChannelFailure, net[1].id?)? = outcome else { Issue.record("attempt: \(String(describing: outcome))"); return }
+            try await R.expectSettled(net, 0, 1, c[0], 0)
+            #expect(await net[1].payments.htlcChannel(c[1])?.htlcs.isEmpty ?? true)
+            // The plain payment completes once its acknowledgement arrives; nothing else went to node 2.
+            net.release(2, 1)
+            _ = try await plain.value
+            try await net[1].waitForChannel(c[1], "acknowledged at 3") { $0.unacknowledged == 0 && $0.ackedAmount == 3 }
+            try await net[2].waitForChannel(c[1], "paid 3") { $0.snapshot.paidAmount == 3 }
         }
     }
 

@@ -22,12 +22,17 @@ extension PaymentsService {
         guard !htlcs.owns(id) else { return }
         guard let s = book.snapshot(id) else { throw Self.channelNotFound(id) }
         guard s.state.acceptsPayments else { throw .paymesh(.channelNotActive, "channel \(id) is \(s.state)") }
-        // Unacknowledged plain vouchers of the machine block a take-over, except the book's own last
-        // voucher handed back (§12.10 step 4): the book signed it and continues right after it.
-        if s.role == .payer, let v = s.latestVoucher, s.ackedNonce < v.nonce, htlcs.channels[id]?.lastUpdate != v {
+        if awaitsAcknowledgement(s) {
             throw .paymesh(.temporaryChannelFailure, "channel \(id) has unacknowledged vouchers; retry once they are acknowledged")
         }
         htlcs.add(terms: s.terms, role: s.role, nonce: s.latestVoucher?.nonce ?? 0, settled: s.paidAmount)
+    }
+
+    /// Unacknowledged plain vouchers of the machine block a take-over, except the book's own last
+    /// voucher handed back (§12.10 step 4): the book signed it and continues right after it.
+    private func awaitsAcknowledgement(_ s: ChannelSnapshot) -> Bool {
+        guard s.role == .payer, let v = s.latestVoucher, s.ackedNonce < v.nonce else { return false }
+        return htlcs.channels[s.channelID]?.lastUpdate != v
     }
 
     /// The origin's take-over (§12.10 step 2): while the payer machine still waits for the
@@ -37,9 +42,10 @@ extension PaymentsService {
     /// before (1408). Any other refusal is immediate.
     func takeOverWhenAcknowledged(_ id: ChannelID, token: UInt64, until deadline: NodeInstant) async throws(NodeError) {
         while true {
-            guard !htlcs.owns(id), let s = book.snapshot(id), s.role == .payer, s.state.acceptsPayments,
-                  let v = s.latestVoucher, s.ackedNonce < v.nonce, htlcs.channels[id]?.lastUpdate != v else { return try takeOver(id) }
-            if let refused = outcomes.rejections[id], refused.nonce > s.ackedNonce, refused.nonce <= v.nonce {
+            guard !htlcs.owns(id), let s = book.snapshot(id), s.state.acceptsPayments, awaitsAcknowledgement(s) else {
+                return try takeOver(id)
+            }
+            if refusedSinceAcknowledged(s), let refused = outcomes.rejections[id] {
                 throw .paymesh(.temporaryChannelFailure, "channel \(id): voucher \(refused.nonce) was refused (\(refused.code)); its state is not settled")
             }
             switch await wait(token, channels: [id], until: deadline) {
@@ -48,6 +54,32 @@ extension PaymentsService {
             case .shutdown: throw .shuttingDown()
             }
         }
+    }
+
+    /// A voucher of the channel above its acknowledged nonce was refused: its state is not settled,
+    /// so waiting for an acknowledgement is pointless (§12.10).
+    private func refusedSinceAcknowledged(_ s: ChannelSnapshot) -> Bool {
+        guard let refused = outcomes.rejections[s.channelID], let v = s.latestVoucher else { return false }
+        return refused.nonce > s.ackedNonce && refused.nonce <= v.nonce
+    }
+
+    /// A forwarding hop's parked HTLC (§12.10): waits — resumed by the next channel's events, never
+    /// polling — until that channel may be taken over, then forwards it; at `htlcTakeOverWaitMillis`
+    /// on the node's clock, or when the channel cannot be taken over (closing, a voucher refused),
+    /// fails it upstream with 1408. At shutdown it stays pending (its expiry unlocks it).
+    func forwardWhenAcknowledged(_ incoming: HTLCRef, over next: ChannelID) async {
+        guard htlcs.isParked(incoming) else { return }
+        guard let token = try? admitWaiter() else { return perform(htlcs.abandonParked(incoming, now: now())) }
+        defer { waiters.release(token) }
+        do {
+            try await takeOverWhenAcknowledged(next, token: token, until: instant(afterMillis: configuration.htlcTakeOverWaitMillis))
+        } catch {
+            if error.consoleCode == NodeError.shuttingDown().consoleCode { return }
+            logger.notice("parked HTLC not forwarded", metadata: ["incoming": "\(incoming)", "next": "\(next)", "error": "\(error.detail)"])
+            return perform(htlcs.abandonParked(incoming, now: now()))
+        }
+        perform(htlcs.forwardParked(incoming, now: now()))
+        htlcs.releaseUnused(next)
     }
 
     /// Whether `m` goes to the HTLC book rather than the channel book.
@@ -65,6 +97,7 @@ extension PaymentsService {
     /// over; every payer channel that may be taken over is offered to the book as a next hop, and
     /// those the proposal did not use are given back at once.
     func receivedHTLC(_ m: Message, from peer: EthereumAddress) {
+        LatencyTrace.mark("recv \(m.type)")
         if case .paymentAck(let a) = m {
             if a.status != .accepted {
                 logger.notice("HTLC voucher refused", metadata: ["channel": "\(a.channelID)", "nonce": "\(a.nonce)",
@@ -73,15 +106,21 @@ extension PaymentsService {
             return
         }
         var candidates: [ChannelID] = []
+        var awaiting: Set<ChannelID> = []
         if case .htlcPropose(let p) = m {
             if payees[p.channelID] != nil {
                 do { try takeOver(p.channelID) } catch { return perform(htlcs.refuse(p, peer, error)) }
             }
             for (id, payer) in payers where !htlcs.owns(id) && payer.state.acceptsPayments {
-                if (try? takeOver(id)) != nil { candidates.append(id) }
+                if (try? takeOver(id)) != nil {
+                    candidates.append(id)
+                } else if let s = book.snapshot(id), awaitsAcknowledgement(s), !refusedSinceAcknowledged(s) {
+                    awaiting.insert(id) // a forward over it waits for the acknowledgement (§12.10)
+                }
             }
         }
-        let actions = htlcs.onReceived(m, from: peer, now: now())
+        let actions = htlcs.onReceived(m, from: peer, now: now(), awaitingAcknowledgement: awaiting)
+        LatencyTrace.mark("book.done \(m.type) actions=\(actions.count)")
         for id in candidates { htlcs.releaseUnused(id) }
         perform(actions)
         // The payer's plain voucher that left out the last HTLC: the sequence goes back to the machine.
@@ -107,19 +146,25 @@ extension PaymentsService {
     // MARK: Performing the book's actions
 
     /// Performs the book's actions in order, as one outbox step: writes first, the rest once durable.
+    /// A channel persisted more than once in the list is written once, in its last state (each write
+    /// replaces the whole state, and nothing of the step is sent before all of it is durable): an
+    /// accepted HTLC that is forwarded or fulfilled at once costs one commit, not two in a row.
     func perform(_ actions: [HTLCAction]) {
         guard !actions.isEmpty else { return }
         var step = StepBuilder()
         var idle: [PaymentUpdate] = []
         var paid: [ChannelID: [InvoicePayment]] = [:]
         var resolved: [ChannelID: [RouteOutcome]] = [:]
-        for action in actions {
+        var lastPersist: [ChannelID: Int] = [:]
+        for (i, action) in actions.enumerated() { if case .persist(let c) = action { lastPersist[c.channelID] = i } }
+        for (i, action) in actions.enumerated() {
             switch action {
             case .invoicePaid(let hash, let amount, let channel):
                 paid[channel, default: []].append(InvoicePayment(paymentHash: hash, amount: Amount(amount), channelID: channel, atMillis: now()))
             case .originResolved(let outcome, let channel):
                 resolved[channel, default: []].append(outcome)
             case .persist(let c):
+                guard LatencyTrace.legacy || lastPersist[c.channelID] == i else { continue }
                 var stored = c.stored
                 stored.paidInvoices = paid.removeValue(forKey: c.channelID) ?? []
                 stored.routeOutcomes = resolved.removeValue(forKey: c.channelID) ?? []
@@ -128,6 +173,7 @@ extension PaymentsService {
                 if !stored.routeOutcomes.isEmpty { step.effects.append(.routeOutcomes) }
                 if c.role == .payer, c.htlcs.isEmpty, let v = c.lastUpdate, v.locks == nil { idle.append(v) }
             case .send(let m, let peer): step.effects.append(.send(peer, m))
+            case .awaitTakeOver(let next, let incoming): step.effects.append(.awaitTakeOver(next, incoming: incoming))
             case .notify(let e): step.effects.append(.htlc(e))
             }
         }
@@ -248,6 +294,7 @@ extension PaymentsService {
         guard payers[first.channelID] != nil else { throw Self.channelNotFound(first.channelID) }
         // An HTLC_PROPOSE to a peer without a payments stream would be lost until its expiry.
         guard links[first.node] != nil else { throw .paymesh(.temporaryChannelFailure, "peer \(first.node) is offline (no payments stream)") }
+        LatencyTrace.mark("payRoute.begin")
         let token = try admitWaiter()
         defer { waiters.release(token) }
         try await takeOverWhenAcknowledged(first.channelID, token: token,
@@ -257,6 +304,7 @@ extension PaymentsService {
         while sessionKey == nil { sessionKey = try? Secp256k1.PrivateKey(rawRepresentation: random.bytes(32)) }
         let actions = try htlcs.send(route: route, amount: amount, paymentHash: hash, preimage: preimage, htlcID: htlcID,
                                      sessionKey: sessionKey!, now: now(), finalExpiryMillis: finalExpiryMillis)
+        LatencyTrace.mark("payRoute.sent-to-book")
         routePayments[hash] = first.channelID
         defer {
             routePayments[hash] = nil
@@ -265,7 +313,7 @@ extension PaymentsService {
         perform(actions)
         let deadline = instant(afterMillis: timeoutMillis)
         while true {
-            if let result = routeResults[hash] { return result }
+            if let result = routeResults[hash] { LatencyTrace.mark("payRoute.result"); return result }
             switch await wait(token, channels: [first.channelID], until: deadline) {
             case .event: continue
             case .deadline:

@@ -16,6 +16,10 @@ public enum HTLCAction: Sendable, Equatable {
     /// in the same write as the next `.persist` of `channelID` (the one that drops the HTLC), so a
     /// payer killed at any instant finds the HTLC pending or its outcome (Specs/channels.md §12.4).
     case originResolved(RouteOutcome, channelID: ChannelID)
+    /// The received HTLC `incoming` is parked until its next channel `channelID` is taken over:
+    /// wait for that channel's acknowledgement, then `forwardParked` (or, at the deadline,
+    /// `abandonParked`) — once the actions before it are durable (Specs/channels.md §12.10).
+    case awaitTakeOver(ChannelID, incoming: HTLCRef)
 }
 
 /// An invoice the final hop fulfils (Specs/channels.md §12.7): its preimage and the terms an

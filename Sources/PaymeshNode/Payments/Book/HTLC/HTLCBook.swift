@@ -17,6 +17,19 @@ public struct HTLCBook: Sendable {
     public private(set) var invoices: [Hash32: HTLCInvoice] = [:]
     /// Payments this node started, by payment hash.
     private(set) var payments: [Hash32: OutgoingPayment] = [:]
+    /// Received HTLCs accepted and waiting for their next channel to be taken over (Specs/
+    /// channels.md §12.10): that channel's payer still waits for the acknowledgement of a plain
+    /// voucher. In memory only; one per received HTLC, so bounded by the channels' `maxInFlight`.
+    private(set) var parked: [HTLCRef: ParkedForward] = [:]
+
+    /// What a parked forward needs to be sent later: the proposal, its forward payload, the peeled
+    /// onion for the next hop and the secret shared with the origin.
+    struct ParkedForward: Sendable {
+        let propose: HTLCPropose
+        let payload: HopPayload.ForwardPayload
+        let next: OnionPacket?
+        let secret: SharedSecret
+    }
 
     struct OutgoingPayment: Sendable {
         let route: [RouteHop]
@@ -160,9 +173,13 @@ public struct HTLCBook: Sendable {
     // MARK: Receiving
 
     /// One message from `peer` (authenticated by the transport) about an HTLC channel.
-    public mutating func onReceived(_ m: Message, from peer: EthereumAddress, now: UInt64) -> [HTLCAction] {
+    /// `awaitingAcknowledgement`: payer channels of this node the book does not hold because their
+    /// machine still waits for the acknowledgement of a plain voucher; an HTLC to forward over one
+    /// of them is accepted and parked (`.awaitTakeOver`) instead of failed (Specs/channels.md §12.10).
+    public mutating func onReceived(_ m: Message, from peer: EthereumAddress, now: UInt64,
+                                    awaitingAcknowledgement: Set<ChannelID> = []) -> [HTLCAction] {
         switch m {
-        case .htlcPropose(let p): return onPropose(p, from: peer, now: now)
+        case .htlcPropose(let p): return onPropose(p, from: peer, now: now, awaiting: awaitingAcknowledgement)
         case .htlcFulfill(let f): return onFulfill(f, from: peer, now: now)
         case .htlcCancel(let c): return onCancel(c, from: peer, now: now)
         case .paymentUpdate(let v): return onVoucher(v, from: peer, now: now)
@@ -188,7 +205,7 @@ public struct HTLCBook: Sendable {
         return [.send(.htlcCancel(cancel), to: peer), .notify(.refused(peer: peer, code: code, detail: error.detail))]
     }
 
-    private mutating func onPropose(_ p: HTLCPropose, from peer: EthereumAddress, now: UInt64) -> [HTLCAction] {
+    private mutating func onPropose(_ p: HTLCPropose, from peer: EthereumAddress, now: UInt64, awaiting: Set<ChannelID>) -> [HTLCAction] {
         guard var c = channels[p.channelID], c.role == .payee else {
             return refuse(p, peer, .paymesh(.channelNotFound, "no channel \(p.channelID) paying this node"))
         }
@@ -221,11 +238,11 @@ public struct HTLCBook: Sendable {
             return refuse(p, peer, error)
         }
         channels[p.channelID] = c
-        return [.persist(c)] + route(p, entry: entry.ref, now: now)
+        return [.persist(c)] + route(p, entry: entry.ref, now: now, awaiting: awaiting)
     }
 
     /// The onion of an accepted HTLC: fulfil as the final hop, or forward.
-    private mutating func route(_ p: HTLCPropose, entry ref: HTLCRef, now: UInt64) -> [HTLCAction] {
+    private mutating func route(_ p: HTLCPropose, entry ref: HTLCRef, now: UInt64, awaiting: Set<ChannelID>) -> [HTLCAction] {
         let peeled: PeeledOnion
         let payload: HopPayload
         do {
@@ -258,14 +275,45 @@ public struct HTLCBook: Sendable {
                 + fulfillReceived(ref, preimage: invoice.preimage, now: now)
                 + [.notify(.paymentReceived(paymentHash: p.paymentHash, amount: p.amount.atomicUnits, channelID: p.channelID))]
         case .forward(let fwd):
-            return forward(p, ref, fwd, peeled, now: now)
+            let parkedForward = ParkedForward(propose: p, payload: fwd, next: peeled.next, secret: peeled.sharedSecret)
+            if channels[fwd.nextChannel] == nil, peeled.next != nil, awaiting.contains(fwd.nextChannel) { return park(ref, parkedForward) }
+            return forward(ref, parkedForward, now: now)
         }
     }
 
-    private mutating func forward(_ p: HTLCPropose, _ ref: HTLCRef, _ fwd: HopPayload.ForwardPayload, _ peeled: PeeledOnion,
-                                  now: UInt64) -> [HTLCAction] {
-        let secret = peeled.sharedSecret
-        guard let next = peeled.next, let out = channels[fwd.nextChannel], out.role == .payer else {
+    // MARK: Forwarding over a channel that waits for an acknowledgement (§12.10)
+
+    /// Keeps an accepted HTLC until its next channel can be taken over. The secret shared with the
+    /// origin is written with the HTLC (a failure relayed upstream later is wrapped with it).
+    private mutating func park(_ ref: HTLCRef, _ f: ParkedForward) -> [HTLCAction] {
+        parked[ref] = f
+        let i = channels[ref.channelID]!.index(ref.htlcID)!
+        // SharedSecret is 32 bytes (SHA-256 of the ECDH point).
+        channels[ref.channelID]!.htlcs[i].sharedSecret = f.secret.withUnsafeBytes { try! Hash32(Array($0)) }
+        return [.persist(channels[ref.channelID]!), .awaitTakeOver(f.payload.nextChannel, incoming: ref)]
+    }
+
+    /// The next channel of a parked HTLC was taken over (the driver added it): forwards it now,
+    /// with every check of §12.6 made at this instant.
+    public mutating func forwardParked(_ ref: HTLCRef, now: UInt64) -> [HTLCAction] {
+        guard let f = parked.removeValue(forKey: ref), let i = channels[ref.channelID]?.index(ref.htlcID),
+              channels[ref.channelID]!.htlcs[i].state == .pending else { return [] }
+        return forward(ref, f, now: now)
+    }
+
+    /// The next channel of a parked HTLC could not be taken over in time (or at all): the HTLC is
+    /// failed upstream with 1408 TEMPORARY_CHANNEL_FAILURE naming that channel.
+    public mutating func abandonParked(_ ref: HTLCRef, now: UInt64) -> [HTLCAction] {
+        guard let f = parked.removeValue(forKey: ref) else { return [] }
+        return fail(ref, f.secret, .temporaryChannelFailure, data: f.payload.nextChannel.bytes, now: now)
+    }
+
+    /// Whether `ref` waits for its next channel.
+    public func isParked(_ ref: HTLCRef) -> Bool { parked[ref] != nil }
+
+    private mutating func forward(_ ref: HTLCRef, _ f: ParkedForward, now: UInt64) -> [HTLCAction] {
+        let p = f.propose, fwd = f.payload, secret = f.secret
+        guard let next = f.next, let out = channels[fwd.nextChannel], out.role == .payer else {
             return fail(ref, secret, .unknownNextPeer, now: now)
         }
         let incoming = p.amount.atomicUnits, outgoing = fwd.amountToForward.atomicUnits
@@ -308,6 +356,7 @@ public struct HTLCBook: Sendable {
     }
 
     private mutating func cancelReceived(_ ref: HTLCRef, code: PaymeshErrorCode, failure: [UInt8], now: UInt64) -> [HTLCAction] {
+        parked[ref] = nil // cancelled while it waited (the sweeper at its expiry): never forwarded
         guard let i = channels[ref.channelID]?.index(ref.htlcID), channels[ref.channelID]!.htlcs[i].state == .pending,
               let cancel = try? HTLCCancel(channelID: ref.channelID, htlcID: ref.htlcID, reason: code, failure: failure, timestamp: now)
         else { return [] }
