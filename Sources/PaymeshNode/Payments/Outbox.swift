@@ -254,7 +254,7 @@ extension PaymentsService {
         for (channel, write) in step.cold { if case .htlc = write {} else { mixed.insert(channel) } }
         var direct: [StoredHTLCChannel] = []
         for (channel, write) in step.cold {
-            if !LatencyTrace.legacy, case .htlc(let c) = write, coldPending[channel] == nil, !mixed.contains(channel) {
+            if case .htlc(let c) = write, coldPending[channel] == nil, !mixed.contains(channel) {
                 direct.append(c)
                 continue
             }

@@ -191,7 +191,6 @@ extension RoutedPayments {
         defer { active.remove(id) }
         // The new entry is written with its first attempt (before that attempt's HTLC is sent), or
         // with its failure when no route is found: one commit fewer per payment (Specs/routing.md §8).
-        if LatencyTrace.legacy { try await persist(id) }
         var queue: [Route] = []
         var lastReason = "no route"
         while true {

@@ -164,7 +164,7 @@ extension PaymentsService {
             case .originResolved(let outcome, let channel):
                 resolved[channel, default: []].append(outcome)
             case .persist(let c):
-                guard LatencyTrace.legacy || lastPersist[c.channelID] == i else { continue }
+                guard lastPersist[c.channelID] == i else { continue }
                 var stored = c.stored
                 stored.paidInvoices = paid.removeValue(forKey: c.channelID) ?? []
                 stored.routeOutcomes = resolved.removeValue(forKey: c.channelID) ?? []
