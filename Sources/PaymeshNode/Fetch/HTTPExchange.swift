@@ -71,4 +71,6 @@ public struct FetchResult: Sendable {
     public var units: UInt64? = nil
     public var unitsTotal: UInt64? = nil
     public var partial: String? = nil
+    /// A channel this request opened to the payee (Specs/http402.md §11.3), which paid it.
+    public var opened: ChannelID? = nil
 }

@@ -21,6 +21,8 @@ public actor HTTPFetcher {
         public var maxCachedTokens = 256
         /// Requests in flight at once; beyond it `http.fetch` is refused with 1504 RATE_LIMITED.
         public var maxInFlight = 64
+        /// How long a channel opened for a request (§11.3) may wait for the payee's answer.
+        public var openTimeoutMillis: UInt64 = 15_000
         public init() {}
     }
 
@@ -32,6 +34,10 @@ public actor HTTPFetcher {
     private var tokens: [String: (authorization: String, validUntil: UInt64)] = [:]
     /// Keys of the requests in flight: a second call with one of them waits for nothing and pays nothing (1485).
     private var inFlight: Set<String> = []
+    /// A channel is being proposed for a request (§11.3): one at a time, so the policy's deposit
+    /// bounds are checked against every channel (the generation counts finished proposals).
+    var openInFlight = false
+    var openGeneration = 0
 
     /// Restores the fetch entries of the payment journal (rows under `FetchJournal.rowPrefix`).
     public init(payments: PaymentsService, routed: RoutedPayments?, exchange: any HTTPExchange, limits: Limits = Limits()) throws(NodeError) {
@@ -96,11 +102,14 @@ public actor HTTPFetcher {
             throw .paymesh(.fetchPriceAboveMax, "payment required: \(prices.joined(separator: ", ")); give max_price to pay; nothing was paid")
         }
         let maxPrice = try Self.maxPrice(maxInput, offers: offers, invoice: invoice)
+        let generation = openGeneration
         let channels = await payments.httpPayableChannels()
+        let opening = await payments.httpOpening()
         let choice: PaymentChoice
         do {
             choice = try PaymentChoice.choose(offers, maxPrice: maxPrice, channels: channels,
-                                              l402Price: routed == nil ? nil : invoice?.amount?.atomicUnits, l402Asset: invoice?.asset.id)
+                                              l402Price: routed == nil ? nil : invoice?.amount?.atomicUnits, l402Asset: invoice?.asset.id,
+                                              opening: opening)
         } catch { throw Self.nodeError(error) }
         switch choice {
         case .channel(let offered, let requirements, let channel):
@@ -111,6 +120,14 @@ public actor HTTPFetcher {
             let first = try await signAndPresent(&entry, channel: channel, request: request, target: target, headers: headers)
             guard let purchase = MeteredPurchase(requirements, cap: maxPrice.amount) else { return first }
             return try await buyMetered(first, purchase, entry: &entry, channel: channel, target: target, headers: headers)
+        case .openChannel(let offered, let requirements, let deposit):
+            // The view the bounds were checked against must include every channel proposed for a request.
+            guard !openInFlight, generation == openGeneration else {
+                throw .paymesh(.rateLimited, "a channel is being opened for another request; retry (nothing was opened or paid)")
+            }
+            openInFlight = true
+            return try await openAndPay(offered, requirements, deposit: deposit, key: key, method: method, request: request,
+                                        target: target, headers: headers, cap: maxPrice.amount)
         case .l402(let offer, let price):
             return try await payL402(offer, price: price, invoice: invoice!, key: key, request: request, target: target,
                                      headers: headers, tokenKey: tokenKey)
@@ -119,7 +136,7 @@ public actor HTTPFetcher {
 
     // MARK: The channel scheme
 
-    private func signAndPresent(_ entry: inout FetchEntry, channel: ChannelID, request: FetchRequest, target: Target,
+    func signAndPresent(_ entry: inout FetchEntry, channel: ChannelID, request: FetchRequest, target: Target,
                                 headers: [(String, String)]) async throws(NodeError) -> FetchResult {
         guard let requirements = entry.requirements, let price = UInt128(entry.price) else { throw .internalError("fetch entry unreadable") }
         let voucher = try await payments.signHTTPVoucher(channel, amount: price, taskID: entry.key)
@@ -133,7 +150,7 @@ public actor HTTPFetcher {
         return try await present(&entry, channel: channel, nonce: voucher.nonce, request: request, target: target, headers: headers, reused: false)
     }
 
-    private func present(_ entry: inout FetchEntry, channel: ChannelID, nonce: UInt64, request: FetchRequest, target: Target,
+    func present(_ entry: inout FetchEntry, channel: ChannelID, nonce: UInt64, request: FetchRequest, target: Target,
                          headers: [(String, String)], reused: Bool) async throws(NodeError) -> FetchResult {
         guard let name = entry.proofHeader, let value = entry.proofValue else { throw .internalError("fetch entry has no proof") }
         let answer = try await send(entry.method, target, headers + [(name, value)], request.body)
@@ -182,7 +199,7 @@ public actor HTTPFetcher {
     /// The rest of a metered answer (Specs/http402.md §12.4): each page the gateway offers is paid
     /// with a new voucher of exactly its price (`MeteredPurchase` checks it against the offered rate
     /// and the cap) and appended; the journal entry is updated after each paid step.
-    private func buyMetered(_ first: FetchResult, _ purchase: MeteredPurchase, entry: inout FetchEntry, channel: ChannelID, target: Target,
+    func buyMetered(_ first: FetchResult, _ purchase: MeteredPurchase, entry: inout FetchEntry, channel: ChannelID, target: Target,
                             headers: [(String, String)]) async throws(NodeError) -> FetchResult {
         guard first.paid > 0, first.status != 402 else { return first }  // the first step was not taken: nothing to continue
         var purchase = purchase, result = first, body = first.body, price = first.paid, page = first.headers
@@ -240,6 +257,8 @@ public actor HTTPFetcher {
         var entry = stored
         guard let channel = try? ChannelID(hex: entry.channel), let nonce = UInt64(entry.nonce) else { throw .internalError("fetch entry unreadable") }
         switch entry.status {
+        case .opening:
+            return try await continueOpening(&entry, channel: channel, request: request, target: target, headers: headers, cap: nil)
         case .paid:
             throw .paymesh(.fetchAlreadyPaid, "request \(entry.key) was paid (voucher \(nonce) of channel \(channel), HTTP \(entry.httpStatus ?? 0)); "
                            + "receipt \(entry.receipt ?? "none"); nothing was paid again")
@@ -349,7 +368,7 @@ public actor HTTPFetcher {
         do { return try journal.entry(key, method: method, url: url) } catch { throw Self.nodeError(error) }
     }
 
-    private func save(_ entry: FetchEntry) async throws(NodeError) {
+    func save(_ entry: FetchEntry) async throws(NodeError) {
         let id = FetchJournal.rowPrefix + Array(entry.key.utf8)
         let row = StoredPayment(id: id, paymentHash: try! Hash32(SHA256.hash(id)), createdMillis: entry.createdAt, record: entry.encoded())
         do { try await payments.store.savePayment(row) } catch {
