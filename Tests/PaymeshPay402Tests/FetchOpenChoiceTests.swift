@@ -25,7 +25,8 @@ import Testing
     }
 
     static func refusal(_ opening: PaymentChoice.Opening, channels: [PayableChannel] = [], max: UInt128 = 1_000) throws -> Pay402Error? {
-        do { _ = try PaymentChoice.choose(try offers(), maxPrice: .init(amount: max), channels: channels, opening: opening) } catch { return error }
+        let offers = try offers()
+        do { _ = try PaymentChoice.choose(offers, maxPrice: .init(amount: max), channels: channels, opening: opening) } catch { return error }
         return nil
     }
 
@@ -57,7 +58,8 @@ import Testing
         #expect(error.code == .fetchNoPayableScheme && error.detail.contains("auto_open is off"), "\(error.detail)")
         #expect(try Self.refusal(Self.opening(nil, edit: { $0.autoOpen["EURC"] = .init(deposit: 5) }))?.code == .fetchNoPayableScheme)
         // No opening view at all (a caller that does not open): as before.
-        do { _ = try PaymentChoice.choose(try Self.offers(), maxPrice: .init(amount: 1_000), channels: []); Issue.record("paid") } catch {
+        let offers = try Self.offers()
+        do { _ = try PaymentChoice.choose(offers, maxPrice: .init(amount: 1_000), channels: []); Issue.record("paid") } catch {
             #expect(error.code == .fetchNoPayableScheme)
         }
     }

@@ -9,40 +9,50 @@ import PaymeshPay402
 /// payee) and pays the request through it. The journal entry (`opening`) fixes the channel's salt
 /// — hence its id — before anything is proposed, so a retry of the key after a crash finds that
 /// channel instead of opening a second one, and pays at most once (§11.4).
+///
+/// These functions throw untyped errors — always a `NodeError`, which the caller restores with
+/// `asNodeError`: written with `throws(NodeError)`, an early throw after a suspension made the
+/// debug build of this toolchain jump to address 0 once the call returned (seen on the 1488 and
+/// 1489 paths of `FetchOpenTests`).
 extension HTTPFetcher {
     func openAndPay(_ offered: PaymentOffers.Requirement, _ requirements: PaymentRequirements, deposit: UInt128, key: String, method: String,
-                    request: FetchRequest, target: Target, headers: [(String, String)], cap: UInt128) async throws(NodeError) -> FetchResult {
-        var proposing = true
-        defer { if proposing { openFinished() } }
-        let asset = Asset.normalizedID(offered.asset)
-        let wallet = await payments.walletBalance(asset)
-        guard wallet >= deposit else {
-            throw .paymesh(.fetchChannelOpenRefused, "the auto_open deposit \(deposit) is more than the \(asset) wallet holds (\(wallet)); "
-                           + "nothing was opened or paid")
-        }
-        try await reach(offered.payTo)
-        let salt = payments.random.bytes(32)
-        let channel = try await payments.payerChannelID(to: offered.payTo, salt: salt)
-        var entry = FetchEntry(key: key, method: method, url: request.url, requirement: offered, requirements: requirements,
+                    request: FetchRequest, target: Target, headers: [(String, String)], cap: UInt128) async throws -> FetchResult {
+        let channel: ChannelID
+        var entry: FetchEntry
+        do {
+            let asset = Asset.normalizedID(offered.asset)
+            let wallet = await payments.walletBalance(asset)
+            guard wallet >= deposit else {
+                throw NodeError.paymesh(.fetchChannelOpenRefused, "the auto_open deposit \(deposit) is more than the \(asset) wallet holds (\(wallet)); "
+                               + "nothing was opened or paid")
+            }
+            try await reach(offered.payTo)
+            let salt = payments.random.bytes(32)
+            channel = try await payments.payerChannelID(to: offered.payTo, salt: salt)
+            entry = FetchEntry(key: key, method: method, url: request.url, requirement: offered, requirements: requirements,
                                channel: channel.description, nonce: 1, now: payments.now())
-        entry.status = .opening
-        entry.openSalt = "0x" + salt.hexString
-        entry.deposit = String(deposit)
-        try await save(entry)  // durable before the channel is proposed: a retry proposes this same channel
-        proposing = false
+            entry.status = .opening
+            entry.openSalt = "0x" + salt.hexString
+            entry.deposit = String(deposit)
+            try await save(entry)  // durable before the channel is proposed: a retry proposes this same channel
+        } catch {
+            openFinished()
+            throw error
+        }
         return try await continueOpening(&entry, channel: channel, request: request, target: target, headers: headers, cap: cap, holdsOpen: true)
     }
 
     /// An `opening` entry, new or found by a retry (`FetchEntry.openingStep`): the channel is
     /// proposed (again, with the same salt), awaited, or used; never a second one.
     func continueOpening(_ entry: inout FetchEntry, channel: ChannelID, request: FetchRequest, target: Target, headers: [(String, String)],
-                         cap: UInt128?, holdsOpen: Bool = false) async throws(NodeError) -> FetchResult {
-        var holding = holdsOpen
-        defer { if holding { openFinished() } }
+                         cap: UInt128?, holdsOpen: Bool = false) async throws -> FetchResult {
         guard let payee = EthereumAddress(string: entry.payTo), let salt = entry.openSaltBytes, let deposit = entry.deposit.flatMap({ UInt128($0) }),
               let requirements = entry.requirements, let chainID = UInt64(requirements.extra.chainId),
               let decimals = UInt8(exactly: requirements.extra.decimals), let asset = try? Asset(id: Asset.normalizedID(entry.asset), decimals: decimals)
-        else { throw .internalError("fetch entry \(entry.key) unreadable") }
+        else {
+            if holdsOpen { openFinished() }
+            throw NodeError.internalError("fetch entry \(entry.key) unreadable")
+        }
         do {
             switch FetchEntry.openingStep(channel: await payments.payerState(channel)) {
             case .open:
@@ -59,9 +69,10 @@ extension HTTPFetcher {
                 throw NodeError.paymesh(.fetchChannelOpenRefused, "channel \(channel) was refused or closed")
             }
         } catch {
-            return try await openFailed(&entry, channel: channel, error)
+            if holdsOpen { openFinished() }
+            return try await openFailed(&entry, channel: channel, Self.asNodeError(error))
         }
-        if holding { holding = false; openFinished() }
+        if holdsOpen { openFinished() }
         entry.status = .signing
         entry.nonce = String(try await payments.nextVoucherNonce(channel))
         entry.updatedAt = payments.now()
@@ -75,7 +86,7 @@ extension HTTPFetcher {
     /// The open did not end OPEN: nothing was signed. A channel refused by the payee (or closed)
     /// ends the entry (`refused`, 1488); one still PROPOSED, or never proposed, leaves it `opening`
     /// for a retry with the key.
-    private func openFailed(_ entry: inout FetchEntry, channel: ChannelID, _ error: NodeError) async throws(NodeError) -> FetchResult {
+    private func openFailed(_ entry: inout FetchEntry, channel: ChannelID, _ error: NodeError) async throws -> FetchResult {
         switch FetchEntry.openingStep(channel: await payments.payerState(channel)) {
         case .refused:
             entry.status = .refused
@@ -83,14 +94,18 @@ extension HTTPFetcher {
             entry.reason = String("channel \(channel) opened for the request was refused: \(error.detail)".prefix(256))
             entry.updatedAt = payments.now()
             try await save(entry)
-            throw .paymesh(.fetchChannelOpenRefused, "\(entry.reason!); nothing was paid")
+            throw NodeError.paymesh(.fetchChannelOpenRefused, "\(entry.reason!); nothing was paid")
         case .awaitAnswer:
-            throw .paymesh(.fetchFailed, "channel \(channel) was proposed to \(entry.payTo) and has no answer yet (\(error.detail)); "
+            throw NodeError.paymesh(.fetchFailed, "channel \(channel) was proposed to \(entry.payTo) and has no answer yet (\(error.detail)); "
                            + "retry with idempotency key \(entry.key): the same channel is awaited, no second one is opened")
         case .open, .pay:
             if error.paymeshCode == .fetchPayeeUnreachable || error.paymeshCode == .fetchChannelOpenRefused { throw error }
-            throw .paymesh(.fetchChannelOpenRefused, "channel \(channel) was not opened: \(error.detail); retry with idempotency key \(entry.key)")
+            throw NodeError.paymesh(.fetchChannelOpenRefused, "channel \(channel) was not opened: \(error.detail); retry with idempotency key \(entry.key)")
         }
+    }
+
+    static func asNodeError(_ error: any Error) -> NodeError {
+        (error as? NodeError) ?? .internalError("\(error)")
     }
 
     func openFinished() {
@@ -100,9 +115,10 @@ extension HTTPFetcher {
 
     /// A connection to `payee`: the one there is, else one to an address of its gossip node
     /// announcement on loopback (this node fetches from loopback only, §11.1), proven to be `payee`.
-    func reach(_ payee: EthereumAddress) async throws(NodeError) {
+    func reach(_ payee: EthereumAddress) async throws {
         if await payments.peers.connection(to: payee) != nil { return }
-        let announced = await routed?.gossip.nodeAddresses(payee) ?? []
+        var announced: [String] = []
+        if let gossip = routed?.gossip { announced = await gossip.nodeAddresses(payee) }
         var tried: [String] = []
         for text in announced.prefix(8) {
             guard let endpoint = PeerEndpoint(text), endpoint.port > 0, UpstreamURL.isLoopback(endpoint.host) else {
@@ -115,7 +131,7 @@ extension HTTPFetcher {
                 tried.append("\(endpoint): \(error.detail)")
             }
         }
-        throw .paymesh(.fetchPayeeUnreachable, "this node has no connection to \(payee) and "
+        throw NodeError.paymesh(.fetchPayeeUnreachable, "this node has no connection to \(payee) and "
                        + (announced.isEmpty ? "no node announcement of it with an address" : "none of its announced addresses answered ("
                           + tried.prefix(4).joined(separator: "; ") + ")") + "; nothing was opened or paid")
     }

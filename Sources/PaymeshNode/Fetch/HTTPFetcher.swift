@@ -105,10 +105,12 @@ public actor HTTPFetcher {
         let generation = openGeneration
         let channels = await payments.httpPayableChannels()
         let opening = await payments.httpOpening()
+        // With a channel to open instead, an L402 invoice counts as payable only when a route to its payee is known now (§11.3).
+        let l402Payable = await l402Routable(invoice, opening: opening)
         let choice: PaymentChoice
         do {
             choice = try PaymentChoice.choose(offers, maxPrice: maxPrice, channels: channels,
-                                              l402Price: routed == nil ? nil : invoice?.amount?.atomicUnits, l402Asset: invoice?.asset.id,
+                                              l402Price: l402Payable ? invoice?.amount?.atomicUnits : nil, l402Asset: invoice?.asset.id,
                                               opening: opening)
         } catch { throw Self.nodeError(error) }
         switch choice {
@@ -126,8 +128,10 @@ public actor HTTPFetcher {
                 throw .paymesh(.rateLimited, "a channel is being opened for another request; retry (nothing was opened or paid)")
             }
             openInFlight = true
-            return try await openAndPay(offered, requirements, deposit: deposit, key: key, method: method, request: request,
-                                        target: target, headers: headers, cap: maxPrice.amount)
+            do {
+                return try await openAndPay(offered, requirements, deposit: deposit, key: key, method: method, request: request,
+                                            target: target, headers: headers, cap: maxPrice.amount)
+            } catch { throw Self.asNodeError(error) }
         case .l402(let offer, let price):
             return try await payL402(offer, price: price, invoice: invoice!, key: key, request: request, target: target,
                                      headers: headers, tokenKey: tokenKey)
@@ -258,7 +262,9 @@ public actor HTTPFetcher {
         guard let channel = try? ChannelID(hex: entry.channel), let nonce = UInt64(entry.nonce) else { throw .internalError("fetch entry unreadable") }
         switch entry.status {
         case .opening:
-            return try await continueOpening(&entry, channel: channel, request: request, target: target, headers: headers, cap: nil)
+            do { return try await continueOpening(&entry, channel: channel, request: request, target: target, headers: headers, cap: nil) } catch {
+                throw Self.asNodeError(error)
+            }
         case .paid:
             throw .paymesh(.fetchAlreadyPaid, "request \(entry.key) was paid (voucher \(nonce) of channel \(channel), HTTP \(entry.httpStatus ?? 0)); "
                            + "receipt \(entry.receipt ?? "none"); nothing was paid again")
@@ -309,6 +315,22 @@ public actor HTTPFetcher {
         let answer = try await send(request.method.uppercased(), target, headers + [("Authorization", authorization)], request.body)
         return FetchResult(status: answer.status, headers: answer.headers, body: answer.body, key: key, paid: price, asset: invoice.asset.id,
                            scheme: "l402", channel: nil, nonce: nil, receipt: nil, reused: false)
+    }
+
+    /// Whether the node may pay `invoice` over a route: it routes, and — when its policy could open
+    /// a channel in the invoice's asset instead — the invoice carries route hints or a route to its
+    /// payee is found in the graph now (a dry run, as `route.find`).
+    private func l402Routable(_ invoice: Invoice?, opening: PaymentChoice.Opening) async -> Bool {
+        guard let routed, let invoice else { return false }
+        guard opening.policy.autoOpen[Asset.normalizedID(invoice.asset.id)] != nil, invoice.routeHints.isEmpty, let amount = invoice.amount else {
+            return true
+        }
+        do {
+            let routes = try await routed.findRoutes(to: invoice.payee, amount: amount, asset: invoice.asset, count: 1)
+            return !routes.isEmpty
+        } catch {
+            return false
+        }
     }
 
     // MARK: Helpers
