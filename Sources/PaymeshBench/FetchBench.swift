@@ -105,7 +105,7 @@ struct FetchBench {
                 return nowNanos() - start
             }
             let first = try await fetch(expectPaid: "250")
-            printRow("first L402 http.fetch (invoice paid over 2 hops), ms", String(format: "%.2f", Double(first) / 1e6))
+            printRow("first L402 http.fetch (routed invoice), ms", String(format: "%.2f", Double(first) / 1e6))
             var n = 0
             let start = nowNanos(), end = start + UInt64(seconds * 1e9)
             while nowNanos() < end {
