@@ -116,7 +116,8 @@ public struct GatewayRoutes: HTTPRouteGroup {
                 }
                 // A reusable token for one unit's price would buy metered answers without end (§12.2).
                 guard unit == nil else { throw Pay402Error(.paymentSchemeMismatch, "a metered service is paid through a channel only") }
-                _ = try await l402.authorize(credential, service: name)
+                // The request's capability is its method: a holder's `<S>_capabilities=` caveat must list it (§10.1).
+                _ = try await l402.authorize(credential, service: name, capability: request.method.rawValue)
             case .channel(let proof):
                 let paid = try await payments.acceptHTTPPayment(proof, requirements: requirements)
                 receipt = [paid.receiptHeader.header(x402Version: proof.x402Version)]
