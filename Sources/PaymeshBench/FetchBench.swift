@@ -9,7 +9,8 @@ import PaymeshConsole
 /// process, and a buyer node with a channel to it. Every request goes through the buyer's console
 /// (`http.fetch`, sequential, one connection), so the two rates differ only by the payment: paid
 /// requests through the gateway (channel scheme, each voucher durable at both ends) against free
-/// requests to the same upstream directly. Also the latency of the first paid request and of later ones.
+/// requests to the same upstream directly. Also the latency of the first paid request and of later
+/// ones, and the rate of requests presenting a cached L402 token (a third node buying over a route).
 struct FetchBench {
     let seconds: Double
 
@@ -71,6 +72,49 @@ struct FetchBench {
             printRow("http.fetch/s, upstream direct, unpaid", formatRate(free))
             printRow("http.fetch/s, via gateway, paid (channel)", formatRate(paid))
             printRow("  paid / unpaid", String(format: "%.2f", paid / free))
+            try await l402(paidURL: paidURL, hub: buyer, gateway: gateway, root: root, unpaidRate: free)
+        }
+    }
+
+    /// L402 with a cached token (Specs/http402.md §11.4): a third node with a channel to the buyer
+    /// only (no channel to the gateway, so the channel scheme cannot pay) buys over the route
+    /// payer → buyer → gateway once (the invoice paid with an HTLC), then every request presents the
+    /// cached token — one HTTP exchange, nothing signed or paid.
+    private func l402(paidURL: String, hub: Node, gateway: Node, root: String, unpaidRate: Double) async throws {
+        let payer = try start(root + "/l402-payer", [])
+        defer { if payer.process.isRunning { payer.process.terminate(); payer.process.waitUntilExit() } }
+        _ = try await call(payer.socket, "connect", ["host": "127.0.0.1", "port": .int(Int64(hub.port))])
+        _ = try await call(payer.socket, "ledger.fund", ["asset": "USDC", "decimals": 6, "amount": "1000000000"])
+        _ = try await call(payer.socket, "channel.open", ["peer": .string(hub.id), "asset": "USDC", "deposit": "1000000000"])
+        // The payer's graph needs both channels and the gateway's node announcement (its onion key).
+        let deadline = nowNanos() + 120_000_000_000
+        while true {
+            let found = try? await call(payer.socket, "route.find", ["to": .string(gateway.id), "amount": "250", "asset": "USDC"])
+            if found?["routes"]?.arrayValue?.isEmpty == false { break }
+            guard nowNanos() < deadline else { throw Failure(description: "the L402 payer found no route to the gateway within 120 s") }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let seconds = self.seconds
+        try await ConsoleClient.withConnection(socketPath: payer.socket) { client in
+            func fetch(expectPaid: String) async throws -> UInt64 {
+                let start = nowNanos()
+                let r = try await client.call("http.fetch", ["url": .string(paidURL), "max_price": "250"])
+                guard r["status"] == .int(200), r["scheme"] == .string("l402"), r["paid"] == .string(expectPaid) else {
+                    throw Failure(description: "unexpected L402 answer \(r)")
+                }
+                return nowNanos() - start
+            }
+            let first = try await fetch(expectPaid: "250")
+            printRow("first L402 http.fetch (routed invoice), ms", String(format: "%.2f", Double(first) / 1e6))
+            var n = 0
+            let start = nowNanos(), end = start + UInt64(seconds * 1e9)
+            while nowNanos() < end {
+                _ = try await fetch(expectPaid: "0")
+                n += 1
+            }
+            let rate = Double(n) / (Double(nowNanos() - start) / 1e9)
+            printRow("http.fetch/s, via gateway, L402 cached token", formatRate(rate))
+            printRow("  L402 cached / unpaid", String(format: "%.2f", rate / unpaidRate))
         }
     }
 

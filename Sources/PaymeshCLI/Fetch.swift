@@ -65,6 +65,9 @@ struct Fetch: AsyncParsableCommand {
                            + (result["channel"]?.stringValue.map { ", channel \($0) voucher \(result["nonce"]?.stringValue ?? "?")" } ?? "")
                            + "); idempotency key \(result["idempotency_key"]?.stringValue ?? "")")
             }
+            if let opened = result["opened"]?.stringValue {
+                printError("paymesh: opened channel \(opened) to the payee for this request (policy auto_open)")
+            }
             if result["unit"]?.stringValue == "second", let units = result["units"]?.stringValue {
                 printError("paymesh: per second: \(units) seconds bought, \(result["served_ms"]?.stringValue ?? "?") ms served"
                            + (result["partial"]?.stringValue.map { "; stopped: \($0)" } ?? ""))

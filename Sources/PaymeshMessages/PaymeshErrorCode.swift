@@ -72,6 +72,8 @@ public struct PaymeshErrorCode: RawRepresentable, Sendable, Hashable, CustomStri
     public static let fetchKeyConflict = Self(rawValue: 1485)
     public static let fetchPaymentRefused = Self(rawValue: 1486)
     public static let fetchFailed = Self(rawValue: 1487)
+    public static let fetchChannelOpenRefused = Self(rawValue: 1488)
+    public static let fetchPayeeUnreachable = Self(rawValue: 1489)
     // Negotiation, pricing and SLA (Paymesh; Specs/negotiation.md)
     public static let negotiationNotFound = Self(rawValue: 1440)
     public static let negotiationExpired = Self(rawValue: 1441)
@@ -153,6 +155,8 @@ public struct PaymeshErrorCode: RawRepresentable, Sendable, Hashable, CustomStri
         .fetchKeyConflict: "FETCH_KEY_CONFLICT",
         .fetchPaymentRefused: "FETCH_PAYMENT_REFUSED",
         .fetchFailed: "FETCH_FAILED",
+        .fetchChannelOpenRefused: "FETCH_CHANNEL_OPEN_REFUSED",
+        .fetchPayeeUnreachable: "FETCH_PAYEE_UNREACHABLE",
         .negotiationNotFound: "NEGOTIATION_NOT_FOUND",
         .negotiationExpired: "NEGOTIATION_EXPIRED",
         .negotiationOutOfTurn: "NEGOTIATION_OUT_OF_TURN",

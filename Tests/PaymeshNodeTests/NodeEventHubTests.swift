@@ -89,8 +89,18 @@ import Testing
                                allowList: [someone], denyList: [])
         #expect(try PolicyRecord.decode(try PolicyRecord.encode(p)) == p)
         #expect(try PolicyRecord.decode(try PolicyRecord.encode(.unlimited)) == .unlimited)
-        for bad in [#"{"max_total":"-1"}"#, #"{"max_total":"1.5"}"#, #"{"allow":["me"]}"#, #"{"max_payments_per_minute":-1}"#, "[]", "{"] {
+        for bad in [#"{"max_total":"-1"}"#, #"{"max_total":"1.5"}"#, #"{"allow":["me"]}"#, #"{"max_payments_per_minute":-1}"#, "[]", "{",
+                    #"{"auto_open":{"USDC":{"deposit":"0"}}}"#, #"{"auto_open":{"USDC":{"deposit":"x"}}}"#, #"{"auto_open":{"USDC":{}}}"#,
+                    #"{"auto_open":{"USDC":{"deposit":"5","max_total":"-2"}}}"#, #"{"auto_open":["USDC"]}"#] {
             #expect(throws: (any Error).self) { try PolicyRecord.decode(Array(bad.utf8)) }
         }
+    }
+
+    /// `auto_open` (Specs/channels.md §9.1) is kept with the policy; a record without it opens nothing.
+    @Test func autoOpenTermsRoundTrip() throws {
+        var p = SpendingPolicy(maxPerPayment: 5)
+        p.autoOpen = ["USDC": AutoOpenTerms(deposit: 10_000, maxPerPeer: 20_000), "EURC": AutoOpenTerms(deposit: 1, maxTotal: UInt128.max)]
+        #expect(try PolicyRecord.decode(try PolicyRecord.encode(p)) == p)
+        #expect(try PolicyRecord.decode(Array(Self.storedBeforeIssue8.utf8)).autoOpen.isEmpty)
     }
 }

@@ -52,8 +52,8 @@ def text(value):
     return value.decode() if isinstance(value, bytes) else value
 
 
-def get(url, headers=None):
-    request = urllib.request.Request(url, headers=headers or {})
+def get(url, headers=None, method="GET", data=None):
+    request = urllib.request.Request(url, headers=headers or {}, method=method, data=data)
     try:
         with urllib.request.urlopen(request, timeout=30) as r:
             return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read().decode()
@@ -140,6 +140,17 @@ def l402(base, service, identity_file, payer_console):
     # A pymacaroons-serialized (URL-safe, unpadded) form of the same token works too.
     status, _, _ = get(url, {"Authorization": f"L402 {macaroon.serialize()}:{preimage}"})
     check(status == 200, "the pymacaroons serialization is accepted")
+    # 4. A holder attenuates the token (§6.4) with pymacaroons: the gateway checks the request's
+    # capability, its method (§10.1), against the added caveat: GET is served, POST is 1325.
+    narrowed = Macaroon.deserialize(macaroon.serialize())
+    narrowed.add_first_party_caveat(f"{service}_capabilities=GET,HEAD")
+    narrowed_auth = {"Authorization": f"L402 {narrowed.serialize()}:{preimage}"}
+    status, _, body = get(url, narrowed_auth)
+    check(status == 200 and body == "upstream GET /api/l402", f"attenuated token, GET: {status} {body}")
+    status, headers, _ = get(url, narrowed_auth, method="POST", data=b"x")
+    check(status == 402 and headers.get("paymesh-error-code") == "1325", f"attenuated token, POST: {status} {headers.get('paymesh-error-code')}")
+    status, _, body = get(url, {"Authorization": f"L402 {mac_b64}:{preimage}"}, method="POST", data=b"x")
+    check(status == 200 and body.startswith("upstream POST /api/l402"), f"the token as minted, POST: {status} {body}")
 
 
 async def a2a(base, service, payer_key, channel_id, nonce, cumulative):

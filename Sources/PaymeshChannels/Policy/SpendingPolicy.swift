@@ -31,6 +31,9 @@ public struct SpendingPolicy: Sendable, Hashable {
     /// When set, only these payees may be paid.
     public var allowList: Set<EthereumAddress>?
     public var denyList: Set<EthereumAddress>
+    /// Channels the node may open by itself for an HTTP request, by (normalised) asset id; empty:
+    /// none (the default). Not checked by `SpendingGuard`: the HTTP client reads it (§9.1).
+    public var autoOpen: [String: AutoOpenTerms] = [:]
 
     public static let unlimited = SpendingPolicy()
 

@@ -81,6 +81,7 @@ public struct FetchMethods: ConsoleMethodGroup {
             "nonce": r.nonce.map { .string(String($0)) } ?? .null,
             "receipt": JSONValue(r.receipt),
             "reused": .bool(r.reused),
+            "opened": JSONValue(r.opened?.description),
         ]
         if let unit = r.unit, let units = r.units {  // a metered answer (Specs/http402.md §12.4, §12.6)
             out["unit"] = .string(unit)

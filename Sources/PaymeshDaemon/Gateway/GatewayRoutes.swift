@@ -126,7 +126,8 @@ public struct GatewayRoutes: HTTPRouteGroup {
                 }
                 // A reusable token for one unit's price would buy metered answers without end (§12.2).
                 guard unit == nil, !perSecond else { throw Pay402Error(.paymentSchemeMismatch, "a metered service is paid through a channel only") }
-                _ = try await l402.authorize(credential, service: name)
+                // The request's capability is its method: a holder's `<S>_capabilities=` caveat must list it (§10.1).
+                _ = try await l402.authorize(credential, service: name, capability: request.method.rawValue)
             case .channel(let proof):
                 if perSecond {
                     let session = TimedSessionBook.Session(channel: proof.voucher.channelID, service: name, method: request.method.rawValue,

@@ -80,4 +80,6 @@ public struct FetchResult: Sendable {
     public var partial: String? = nil
     /// A per-second answer (§12.6): milliseconds of upstream time the gateway says it served.
     public var servedMillis: UInt64? = nil
+    /// A channel this request opened to the payee (Specs/http402.md §11.3), which paid it.
+    public var opened: ChannelID? = nil
 }

@@ -21,6 +21,8 @@ public actor HTTPFetcher {
         public var maxCachedTokens = 256
         /// Requests in flight at once; beyond it `http.fetch` is refused with 1504 RATE_LIMITED.
         public var maxInFlight = 64
+        /// How long a channel opened for a request (§11.3) may wait for the payee's answer.
+        public var openTimeoutMillis: UInt64 = 15_000
         public init() {}
     }
 
@@ -32,6 +34,10 @@ public actor HTTPFetcher {
     private var tokens: [String: (authorization: String, validUntil: UInt64)] = [:]
     /// Keys of the requests in flight: a second call with one of them waits for nothing and pays nothing (1485).
     private var inFlight: Set<String> = []
+    /// A channel is being proposed for a request (§11.3): one at a time, so the policy's deposit
+    /// bounds are checked against every channel (the generation counts finished proposals).
+    var openInFlight = false
+    var openGeneration = 0
 
     /// Restores the fetch entries of the payment journal (rows under `FetchJournal.rowPrefix`).
     public init(payments: PaymentsService, routed: RoutedPayments?, exchange: any HTTPExchange, limits: Limits = Limits()) throws(NodeError) {
@@ -96,11 +102,16 @@ public actor HTTPFetcher {
             throw .paymesh(.fetchPriceAboveMax, "payment required: \(prices.joined(separator: ", ")); give max_price to pay; nothing was paid")
         }
         let maxPrice = try Self.maxPrice(maxInput, offers: offers, invoice: invoice)
+        let generation = openGeneration
         let channels = await payments.httpPayableChannels()
+        let opening = await payments.httpOpening()
+        // With a channel to open instead, an L402 invoice counts as payable only when a route to its payee is known now (§11.3).
+        let l402Payable = await l402Routable(invoice, opening: opening)
         let choice: PaymentChoice
         do {
             choice = try PaymentChoice.choose(offers, maxPrice: maxPrice, channels: channels,
-                                              l402Price: routed == nil ? nil : invoice?.amount?.atomicUnits, l402Asset: invoice?.asset.id)
+                                              l402Price: l402Payable ? invoice?.amount?.atomicUnits : nil, l402Asset: invoice?.asset.id,
+                                              opening: opening)
         } catch { throw Self.nodeError(error) }
         switch choice {
         case .channel(let offered, let requirements, let channel):
@@ -114,6 +125,16 @@ public actor HTTPFetcher {
             let first = try await signAndPresent(&entry, channel: channel, request: request, target: target, headers: headers)
             guard let purchase = MeteredPurchase(requirements, cap: maxPrice.amount) else { return first }
             return try await buyMetered(first, purchase, entry: &entry, channel: channel, target: target, headers: headers)
+        case .openChannel(let offered, let requirements, let deposit):
+            // The view the bounds were checked against must include every channel proposed for a request.
+            guard !openInFlight, generation == openGeneration else {
+                throw .paymesh(.rateLimited, "a channel is being opened for another request; retry (nothing was opened or paid)")
+            }
+            openInFlight = true
+            do {
+                return try await openAndPay(offered, requirements, deposit: deposit, key: key, method: method, request: request,
+                                            target: target, headers: headers, cap: maxPrice.amount)
+            } catch { throw Self.asNodeError(error) }
         case .l402(let offer, let price):
             return try await payL402(offer, price: price, invoice: invoice!, key: key, request: request, target: target,
                                      headers: headers, tokenKey: tokenKey)
@@ -137,13 +158,13 @@ public actor HTTPFetcher {
         return (voucher, proof, requirements, price)
     }
 
-    private func signAndPresent(_ entry: inout FetchEntry, channel: ChannelID, request: FetchRequest, target: Target,
+    func signAndPresent(_ entry: inout FetchEntry, channel: ChannelID, request: FetchRequest, target: Target,
                                 headers: [(String, String)]) async throws(NodeError) -> FetchResult {
         let voucher = try await signFirst(&entry, channel: channel).voucher
         return try await present(&entry, channel: channel, nonce: voucher.nonce, request: request, target: target, headers: headers, reused: false)
     }
 
-    private func present(_ entry: inout FetchEntry, channel: ChannelID, nonce: UInt64, request: FetchRequest, target: Target,
+    func present(_ entry: inout FetchEntry, channel: ChannelID, nonce: UInt64, request: FetchRequest, target: Target,
                          headers: [(String, String)], reused: Bool) async throws(NodeError) -> FetchResult {
         guard let name = entry.proofHeader, let value = entry.proofValue else { throw .internalError("fetch entry has no proof") }
         let answer = try await send(entry.method, target, headers + [(name, value)], request.body)
@@ -192,7 +213,7 @@ public actor HTTPFetcher {
     /// The rest of a metered answer (Specs/http402.md §12.4): each page the gateway offers is paid
     /// with a new voucher of exactly its price (`MeteredPurchase` checks it against the offered rate
     /// and the cap) and appended; the journal entry is updated after each paid step.
-    private func buyMetered(_ first: FetchResult, _ purchase: MeteredPurchase, entry: inout FetchEntry, channel: ChannelID, target: Target,
+    func buyMetered(_ first: FetchResult, _ purchase: MeteredPurchase, entry: inout FetchEntry, channel: ChannelID, target: Target,
                             headers: [(String, String)]) async throws(NodeError) -> FetchResult {
         guard first.paid > 0, first.status != 402 else { return first }  // the first step was not taken: nothing to continue
         var purchase = purchase, result = first, body = first.body, price = first.paid, page = first.headers
@@ -248,7 +269,7 @@ public actor HTTPFetcher {
     /// A per-second answer (Specs/http402.md §12.6): the first step paid with the request, the
     /// answer read as it streams, and meanwhile one top-up per step on another connection while
     /// `TimedPurchase` allows (cap, offered rate). The journal entry is updated when the answer ends.
-    private func buyTimed(_ entry: inout FetchEntry, _ purchase: TimedPurchase, channel: ChannelID, request: FetchRequest, target: Target,
+    func buyTimed(_ entry: inout FetchEntry, _ purchase: TimedPurchase, channel: ChannelID, request: FetchRequest, target: Target,
                           headers: [(String, String)]) async throws(NodeError) -> FetchResult {
         let (voucher, proof, requirements, price) = try await signFirst(&entry, channel: channel)
         let (heads, headInput) = AsyncStream.makeStream(of: [HTTPHeaderField].self, bufferingPolicy: .bufferingNewest(1))
@@ -393,6 +414,10 @@ public actor HTTPFetcher {
         var entry = stored
         guard let channel = try? ChannelID(hex: entry.channel), let nonce = UInt64(entry.nonce) else { throw .internalError("fetch entry unreadable") }
         switch entry.status {
+        case .opening:
+            do { return try await continueOpening(&entry, channel: channel, request: request, target: target, headers: headers, cap: nil) } catch {
+                throw Self.asNodeError(error)
+            }
         case .paid:
             throw .paymesh(.fetchAlreadyPaid, "request \(entry.key) was paid (voucher \(nonce) of channel \(channel), HTTP \(entry.httpStatus ?? 0)); "
                            + "receipt \(entry.receipt ?? "none"); nothing was paid again")
@@ -443,6 +468,22 @@ public actor HTTPFetcher {
         let answer = try await send(request.method.uppercased(), target, headers + [("Authorization", authorization)], request.body)
         return FetchResult(status: answer.status, headers: answer.headers, body: answer.body, key: key, paid: price, asset: invoice.asset.id,
                            scheme: "l402", channel: nil, nonce: nil, receipt: nil, reused: false)
+    }
+
+    /// Whether the node may pay `invoice` over a route: it routes, and — when its policy could open
+    /// a channel in the invoice's asset instead — the invoice carries route hints or a route to its
+    /// payee is found in the graph now (a dry run, as `route.find`).
+    private func l402Routable(_ invoice: Invoice?, opening: PaymentChoice.Opening) async -> Bool {
+        guard let routed, let invoice else { return false }
+        guard opening.policy.autoOpen[Asset.normalizedID(invoice.asset.id)] != nil, invoice.routeHints.isEmpty, let amount = invoice.amount else {
+            return true
+        }
+        do {
+            let routes = try await routed.findRoutes(to: invoice.payee, amount: amount, asset: invoice.asset, count: 1)
+            return !routes.isEmpty
+        } catch {
+            return false
+        }
     }
 
     // MARK: Helpers
@@ -502,7 +543,7 @@ public actor HTTPFetcher {
         do { return try journal.entry(key, method: method, url: url) } catch { throw Self.nodeError(error) }
     }
 
-    private func save(_ entry: FetchEntry) async throws(NodeError) {
+    func save(_ entry: FetchEntry) async throws(NodeError) {
         let id = FetchJournal.rowPrefix + Array(entry.key.utf8)
         let row = StoredPayment(id: id, paymentHash: try! Hash32(SHA256.hash(id)), createdMillis: entry.createdAt, record: entry.encoded())
         do { try await payments.store.savePayment(row) } catch {

@@ -58,6 +58,9 @@ extension GossipService {
 
     public func graphNodes() -> [NetworkGraph.Node] { graph.nodeList }
 
+    /// The addresses `id`'s node announcement lists (empty: no announcement known).
+    public func nodeAddresses(_ id: EthereumAddress) -> [String] { graph.nodes[id]?.announcement.addresses ?? [] }
+
     public func graphChannels() -> [NetworkGraph.ChannelInfo] { graph.channelInfos(now: now()) }
 
     public func findServices(_ query: NetworkGraph.ServiceQuery) -> [NetworkGraph.Service] { graph.findServices(query, now: now()) }

@@ -29,7 +29,10 @@ extension PaymentsService {
             throw .paymesh(.insufficientFunds, "the deposit \(Amount(r.deposit).formatted(r.asset)) is more than the \(r.asset.id) wallet holds "
                            + "(\(Amount(wallet).formatted(r.asset))); nothing was opened")
         }
-        let salt = random.bytes(32)
+        let salt = r.salt ?? random.bytes(32)
+        if let fixed = try? ChannelTerms.deriveChannelID(payer: me, payee: r.peer, openNonce: 0, salt: salt), payers[fixed] != nil {
+            throw .paymesh(.channelDepositInvalid, "channel \(fixed) was proposed already")
+        }
         let (channel, actions): (PayerChannel, [ChannelAction])
         do {
             (channel, actions) = try PayerChannel.open(key: key, payee: r.peer, asset: r.asset, deposit: r.deposit,
@@ -42,9 +45,21 @@ extension PaymentsService {
         perform(book.proposed(channel))
         logger.info("opening channel", metadata: ["channel": "\(id)", "payee": "\(r.peer)", "deposit": "\(r.deposit)", "asset": "\(r.asset)"])
         perform(actions, channel: id, peer: r.peer)
+        return try await awaitOpenAnswer(id, token: token, timeoutMillis: r.timeoutMillis)
+    }
+
+    /// Waits for the payee's answer to payer channel `id` this node proposed (at once when it came
+    /// already): the channel once OPEN; the payee's refusal as its error; an internal error while still PROPOSED at the deadline.
+    public func awaitOpenAnswer(_ id: ChannelID, timeoutMillis: UInt64) async throws(NodeError) -> ChannelView {
+        let token = try admitWaiter()
+        defer { waiters.release(token) }
+        return try await awaitOpenAnswer(id, token: token, timeoutMillis: timeoutMillis)
+    }
+
+    private func awaitOpenAnswer(_ id: ChannelID, token: UInt64, timeoutMillis: UInt64) async throws(NodeError) -> ChannelView {
         // A refused open moves the machine to SETTLED before its refusal is recorded (the
         // notification follows the durable write): wait for the reason, not only the state.
-        let outcome = await waitFor(id, token: token, timeoutMillis: r.timeoutMillis) { [self] s in
+        let outcome = await waitFor(id, token: token, timeoutMillis: timeoutMillis) { [self] s in
             s.state != .proposed && (s.state != .settled || outcomes.openFailures[id] != nil)
         }
         guard let view = view(id) else { throw Self.channelNotFound(id) }

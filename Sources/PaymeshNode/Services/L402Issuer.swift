@@ -71,10 +71,12 @@ public actor L402Issuer {
         return try result.get()
     }
 
-    /// Checks a credential for `service` (§6.5) at the node's now; the offer it paid is retired so
-    /// the next unpaid request gets a fresh invoice. Returns the token's identifier.
-    public func authorize(_ credential: L402Credential, service: String) throws(Pay402Error) -> L402Identifier {
-        let identifier = try L402Verifier.verify(credential, rootKey: rootKey, service: service,
+    /// Checks a credential for `service` (§6.5) at the node's now, for a request whose capability
+    /// is `capability` (the gateway passes the HTTP method, §10.1: a `<service>_capabilities=`
+    /// caveat a holder added must list it); the offer it paid is retired so the next unpaid
+    /// request gets a fresh invoice. Returns the token's identifier.
+    public func authorize(_ credential: L402Credential, service: String, capability: String? = nil) throws(Pay402Error) -> L402Identifier {
+        let identifier = try L402Verifier.verify(credential, rootKey: rootKey, service: service, capability: capability,
                                                  nowUnixSeconds: payments.now() / 1_000)
         book.retire(paymentHash: identifier.paymentHash)
         return identifier

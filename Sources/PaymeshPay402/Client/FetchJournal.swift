@@ -1,3 +1,4 @@
+public import PaymeshChannels
 public import PaymeshCrypto
 public import PaymeshMessages
 
@@ -7,6 +8,9 @@ public import PaymeshMessages
 /// the entry as the record of its payment-journal row.
 public struct FetchEntry: Codable, Sendable, Hashable {
     public enum Status: String, Codable, Sendable, Hashable {
+        /// A channel to `payTo` is being opened for the request (§11.3): `channel` is its id, fixed
+        /// by `openSalt` before anything is sent; `deposit` its deposit. It may or may not exist.
+        case opening
         /// Chosen, about to be signed: the voucher at `nonce` may or may not exist.
         case signing
         /// Signed and durable; presented (or about to be) to the gateway; outcome unknown.
@@ -49,6 +53,9 @@ public struct FetchEntry: Codable, Sendable, Hashable {
     /// Metered answers (§12.4): units received, and the total paid over every step (`price` is the first step's).
     public var units: String?
     public var paidTotal: String?
+    /// *A channel opened for the request* (§11.3): its salt (`0x` + 64 hex) and deposit (decimal).
+    public var openSalt: String?
+    public var deposit: String?
     public var createdAt: UInt64
     public var updatedAt: UInt64
 
@@ -74,6 +81,12 @@ public struct FetchEntry: Codable, Sendable, Hashable {
 
     public var isFinal: Bool { status == .paid || status == .refused || status == .taken }
 
+    /// The salt of a channel opened for this request, when the entry records one.
+    public var openSaltBytes: [UInt8]? {
+        guard let text = openSalt, text.hasPrefix("0x"), text.utf8.count == 66, let bytes = [UInt8](hex: String(text.dropFirst(2))) else { return nil }
+        return bytes
+    }
+
     /// The requirement the entry pays, rebuilt (to present its voucher again).
     public var requirements: PaymentRequirements? {
         guard let extra, let amount = UInt128(price), let payee = EthereumAddress(string: payTo) else { return nil }
@@ -84,6 +97,29 @@ public struct FetchEntry: Codable, Sendable, Hashable {
     public static func proof(_ voucher: PaymentUpdate, paying requirements: PaymentRequirements, x402Version: Int) -> HTTPHeaderField {
         x402Version == 2 ? ChannelSchemeProof.paymentSignature(voucher, paying: requirements)
                          : ChannelSchemeProof.xPayment(voucher, paying: requirements)
+    }
+
+    /// What a retry does with an `opening` entry (§11.4), given the state of the channel `channel`
+    /// in this node's book (nil: it has no such channel). Never a second channel: the salt fixes
+    /// the id, so opening again proposes the same channel.
+    public enum OpeningStep: Sendable, Hashable {
+        /// Nothing was opened (the proposal was not durable): propose the channel again with `openSalt`.
+        case open
+        /// Proposed, no answer yet: reach the payee (the proposal is sent again on reconnection) and wait.
+        case awaitAnswer
+        /// The payee accepted: sign the voucher through it (the entry becomes `signing`).
+        case pay
+        /// The payee refused it or it was closed: nothing was paid through it.
+        case refused
+    }
+
+    public static func openingStep(channel state: ChannelState?) -> OpeningStep {
+        switch state {
+        case nil: .open
+        case .proposed?: .awaitAnswer
+        case .open?, .active?: .pay
+        case .closing?, .disputed?, .settled?: .refused
+        }
     }
 
     /// The stored form: compact JSON, keys sorted.

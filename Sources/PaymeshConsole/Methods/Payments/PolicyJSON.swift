@@ -5,7 +5,9 @@ import PaymeshNode
 
 /// The spending policy as console JSON (amounts as decimal strings, peers as ids; null is no limit).
 enum PolicyJSON {
-    static let keys = ["max_per_payment", "max_total_per_peer", "max_total", "max_payments_per_minute", "allow", "deny"]
+    static let keys = ["max_per_payment", "max_total_per_peer", "max_total", "max_payments_per_minute", "allow", "deny", "auto_open"]
+    /// Assets `auto_open` may name.
+    static let maxAutoOpenAssets = 16
 
     static func json(_ p: SpendingPolicy) -> JSONValue {
         func amount(_ a: UInt128?) -> JSONValue { a.map { .string(String($0)) } ?? .null }
@@ -17,6 +19,9 @@ enum PolicyJSON {
             "max_per_payment": amount(p.maxPerPayment), "max_total_per_peer": amount(p.maxTotalPerPeer), "max_total": amount(p.maxTotal),
             "max_payments_per_minute": p.maxPaymentsPerMinute.map { JSONValue($0) } ?? .null,
             "allow": list(p.allowList), "deny": list(p.denyList.isEmpty ? [] : p.denyList),
+            "auto_open": p.autoOpen.isEmpty ? .null : .object(p.autoOpen.mapValues { t in
+                ["deposit": .string(String(t.deposit)), "max_per_peer": amount(t.maxPerPeer), "max_total": amount(t.maxTotal)]
+            }),
         ]
     }
 
@@ -55,7 +60,36 @@ enum PolicyJSON {
         }
         if let v = try addresses("allow") { p.allowList = v }
         if let v = try addresses("deny") { p.denyList = v ?? [] }
-        return SpendingPolicy(maxPerPayment: p.maxPerPayment, maxTotalPerPeer: p.maxTotalPerPeer, maxTotal: p.maxTotal,
-                              maxPaymentsPerMinute: p.maxPaymentsPerMinute, allowList: p.allowList, denyList: p.denyList)
+        if let v = params["auto_open"] { p.autoOpen = try autoOpen(v) }
+        var out = SpendingPolicy(maxPerPayment: p.maxPerPayment, maxTotalPerPeer: p.maxTotalPerPeer, maxTotal: p.maxTotal,
+                                 maxPaymentsPerMinute: p.maxPaymentsPerMinute, allowList: p.allowList, denyList: p.denyList)
+        out.autoOpen = p.autoOpen
+        return out
+    }
+
+    /// `auto_open`: null (off) or `{<asset>: {deposit, max_per_peer?, max_total?}}` (Specs/channels.md §9.1).
+    static func autoOpen(_ v: JSONValue) throws(NodeError) -> [String: AutoOpenTerms] {
+        if v == .null { return [:] }
+        guard let object = v.objectValue, object.count <= maxAutoOpenAssets else {
+            throw .invalidParams("auto_open must be null or {asset: {deposit, max_per_peer, max_total}} for at most \(maxAutoOpenAssets) assets")
+        }
+        var out: [String: AutoOpenTerms] = [:]
+        for (given, terms) in object {
+            let asset = Asset.normalizedID(given)
+            guard Asset.idBytes.contains(asset.utf8.count) else { throw .invalidParams("auto_open: \(given.prefix(64)) is not an asset id") }
+            func amount(_ key: String) throws(NodeError) -> UInt128? {
+                guard let value = terms[key], value != .null else { return nil }
+                guard let text = value.stringValue, let a = try? Amount(decimal: text) else {
+                    throw .invalidParams("auto_open.\(asset).\(key) must be a decimal string of atomic units or null")
+                }
+                return a.atomicUnits
+            }
+            guard terms.objectValue != nil, Set(terms.objectValue!.keys).isSubset(of: ["deposit", "max_per_peer", "max_total"]) else {
+                throw .invalidParams("auto_open.\(asset) is {deposit, max_per_peer, max_total}")
+            }
+            guard let deposit = try amount("deposit"), deposit > 0 else { throw .invalidParams("auto_open.\(asset).deposit must be above zero") }
+            out[asset] = AutoOpenTerms(deposit: deposit, maxPerPeer: try amount("max_per_peer"), maxTotal: try amount("max_total"))
+        }
+        return out
     }
 }

@@ -61,6 +61,9 @@ public struct OpenRequest: Sendable {
     public var challengePeriodSeconds: UInt64
     public var chainID: UInt64
     public var timeoutMillis: UInt64
+    /// The salt the channel id is derived from (Specs/channels.md §4); nil: 32 random bytes. A
+    /// caller that must not open twice (the HTTP client, Specs/http402.md §11.4) fixes it first.
+    public var salt: [UInt8]?
 
     public init(peer: EthereumAddress, asset: Asset, deposit: UInt128, challengePeriodSeconds: UInt64 = 3_600, chainID: UInt64 = 0,
                 timeoutMillis: UInt64 = 15_000) {

@@ -61,3 +61,32 @@ extension PaymentsService {
         perform(book.onReceived([.paymentAck(ack)], from: payee, now: now(), balances: [:]))
     }
 }
+
+// MARK: Channels opened for a request (Specs/http402.md §11.3)
+
+extension PaymentsService {
+    /// What the HTTP client may open now: the spending policy (its `autoOpen` terms), the deposits
+    /// of the unsettled payer channels by payee and asset, and the decimals of the ledger's assets.
+    public func httpOpening() -> PaymentChoice.Opening {
+        var deposits: [PaymentChoice.Opening.PeerAsset: UInt128] = [:]
+        for p in payers.values where p.state != .settled {
+            deposits[.init(p.terms.payee, p.terms.asset.id), default: 0] &+= p.terms.deposit
+        }
+        return PaymentChoice.Opening(policy: book.policy, deposits: deposits, ledgerDecimals: book.assets.decimals)
+    }
+
+    /// The state of payer channel `id` (nil: this node proposed no such channel).
+    public func payerState(_ id: ChannelID) -> ChannelState? { payers[id]?.state }
+
+    /// The id a payer channel of this node to `payee` proposed with `salt` gets (Specs/channels.md §4).
+    public func payerChannelID(to payee: EthereumAddress, salt: [UInt8]) throws(NodeError) -> ChannelID {
+        do { return try ChannelTerms.deriveChannelID(payer: me, payee: payee, openNonce: 0, salt: salt) } catch {
+            throw .internalError("channel id: \(error)")
+        }
+    }
+
+    /// The atomic units of `asset` the ledger's wallet of this node holds.
+    public func walletBalance(_ asset: String) -> UInt128 {
+        (try? ledger.books.balance(owner: me, assetID: Asset.normalizedID(asset)))?.atomicUnits ?? 0
+    }
+}
