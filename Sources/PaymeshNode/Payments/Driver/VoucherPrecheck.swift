@@ -42,31 +42,41 @@ final class VoucherPrecheck: Sendable {
         }
         var verdicts = VoucherVerdicts()
         for v in vouchers {
-            guard let t = terms[v.channelID], verdicts.entries[v] == nil else { continue }
-            verdicts.entries[v] = VoucherVerdicts.Entry(terms: t, verdict: SignatureVerdict(v, t))
+            let key = VoucherVerdicts.Key(channel: v.channelID, nonce: v.nonce)
+            guard let t = terms[v.channelID], verdicts.entries[key] == nil else { continue }
+            verdicts.entries[key] = VoucherVerdicts.Entry(voucher: v, terms: t, verdict: SignatureVerdict(v, t))
         }
         return verdicts
     }
 }
 
-/// Signature verdicts computed before the service's turn (`VoucherPrecheck`), by exact voucher.
+/// Signature verdicts computed before the service's turn (`VoucherPrecheck`), by exact voucher:
+/// found by channel and nonce (cheap to hash), used only when the whole voucher is equal (a second
+/// voucher with the same nonce in a chunk has no verdict: the machine verifies it).
 struct VoucherVerdicts: Sendable {
+    struct Key: Hashable, Sendable {
+        let channel: ChannelID
+        let nonce: UInt64
+    }
+
     struct Entry: Sendable {
+        let voucher: PaymentUpdate
         let terms: ChannelTerms
         let verdict: SignatureVerdict
     }
 
-    fileprivate(set) var entries: [PaymentUpdate: Entry] = [:]
+    fileprivate(set) var entries: [Key: Entry] = [:]
 
     var isEmpty: Bool { entries.isEmpty }
 
     /// The verdict on `m` when it is a voucher checked against exactly `terms`; nil otherwise (the
     /// channel machine then verifies it itself).
     func verdict(_ m: Message, terms: ChannelTerms) -> SignatureVerdict? {
-        guard !entries.isEmpty, case .paymentUpdate(let v) = m, let e = entries[v], e.terms == terms else { return nil }
+        guard !entries.isEmpty, case .paymentUpdate(let v) = m, let e = entries[Key(channel: v.channelID, nonce: v.nonce)],
+              e.voucher == v, e.terms == terms else { return nil }
         return e.verdict
     }
 
-    /// Whether `v` has a verdict (whatever the terms).
-    func covers(_ v: PaymentUpdate) -> Bool { entries[v] != nil }
+    /// Whether this exact `v` has a verdict (whatever the terms).
+    func covers(_ v: PaymentUpdate) -> Bool { entries[Key(channel: v.channelID, nonce: v.nonce)]?.voucher == v }
 }
