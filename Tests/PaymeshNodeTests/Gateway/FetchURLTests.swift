@@ -12,7 +12,7 @@ import Testing
     }
 
     @Test func everythingElseIsRefused() {
-        for url in ["https://127.0.0.1:443/", "http://10.0.0.1:80/", "http://example.com:80/", "http://127.0.0.1/", "http://127.0.0.1:0/",
+        for url in ["https://127.0.0.1:443/", "http://192.0.2.1:80/", "http://example.com:80/", "http://127.0.0.1/", "http://127.0.0.1:0/",
                     "http://127.0.0.1:80/a b", "http://127.0.0.1:80/#frag", "ftp://127.0.0.1:21/", "http://127.1:80/", "http://user@127.0.0.1:80/"] {
             do {
                 _ = try HTTPFetcher.target(url)

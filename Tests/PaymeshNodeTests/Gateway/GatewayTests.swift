@@ -158,7 +158,7 @@ import Testing
         let node = try await RunningNode.start()
         let base: [String: JSONValue] = ["name": "svc", "upstream": "http://127.0.0.1:9/x", "price": "5", "unit": "call",
                                          "asset": "USDC", "decimals": 6]
-        let bad: [(String, JSONValue)] = [("name", "a/b"), ("name", "metrics"), ("upstream", "http://10.0.0.1:80/"),
+        let bad: [(String, JSONValue)] = [("name", "a/b"), ("name", "metrics"), ("upstream", "http://192.0.2.1:80/"),
                                           ("upstream", "https://127.0.0.1:80/"), ("upstream", "http://127.0.0.1/"),
                                           ("price", "0"), ("unit", "minute")]
         for (key, value) in bad {
