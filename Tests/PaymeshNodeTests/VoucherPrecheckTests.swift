@@ -81,7 +81,7 @@ struct VoucherPrecheckTests {
         let precheck = VoucherPrecheck()
         precheck.learn(other)
         let verdicts = precheck.check([.paymentUpdate(v)], from: B.payerAddress)
-        #expect(verdicts.covers(v))
+        #expect(verdicts.checked(v.channelID))
         #expect(verdicts.verdict(.paymentUpdate(v), terms: other) == .valid)
         #expect(verdicts.verdict(.paymentUpdate(v), terms: terms) == nil)
         let actions = book.onReceived([.paymentUpdate(v)], from: B.payerAddress, now: B.t0, balances: [:], verdicts: verdicts)
@@ -101,12 +101,56 @@ struct VoucherPrecheckTests {
         #expect(precheck.check([.paymentUpdate(good)], from: B.outsiderAddress).isEmpty)
         let verdicts = precheck.check([.paymentUpdate(good)], from: B.payerAddress)
         let twin = try Self.voucher(payer.channelID, nonce: 1, amount: 10, key: B.outsider)
-        #expect(verdicts.covers(good) && !verdicts.covers(twin))
+        #expect(verdicts.checked(good.channelID))
         #expect(verdicts.verdict(.paymentUpdate(twin), terms: terms) == nil)
         // Unknown and forgotten channels get no verdict: the machine verifies.
         precheck.forget(terms.channelID)
         #expect(precheck.check([.paymentUpdate(good)], from: B.payerAddress).isEmpty)
         #expect(precheck.count == 0)
+    }
+
+    /// A chunk interleaving the vouchers of two channels: the precheck verifies one voucher per
+    /// channel (its last), which covers the channel's earlier ones (Specs/channels.md §4.2.1); every
+    /// voucher is accepted and each channel holds its payer-signed last voucher.
+    @Test func oneSignaturePerChannelCoversAChunk() throws {
+        var book = B.book()
+        let a = try B.openOne(in: &book, salt: 7), b = try B.openOne(in: &book, salt: 8)
+        let precheck = VoucherPrecheck()
+        for id in [a.channelID, b.channelID] { precheck.learn(try #require(book.payees[id]).terms) }
+        var chunk: [Message] = []
+        for n in UInt64(1)...4 {
+            for id in [a.channelID, b.channelID] { chunk.append(.paymentUpdate(try Self.voucher(id, nonce: n, amount: UInt128(n) * 10, key: B.payer))) }
+        }
+        let verdicts = precheck.check(chunk, from: B.payerAddress)
+        #expect(verdicts.entries.count == 2 && verdicts.entries.values.allSatisfy { $0.voucher.nonce == 4 && $0.verdict == .valid })
+        let actions = book.onReceived(chunk, from: B.payerAddress, now: B.t0, balances: [:], verdicts: verdicts)
+        for id in [a.channelID, b.channelID] {
+            #expect(Self.acks(actions, id).map(\.nonce) == [1, 2, 3, 4] && Self.acks(actions, id).allSatisfy { $0.status == .accepted })
+            #expect(book.payees[id]?.latestVoucher?.nonce == 4 && book.payees[id]?.receivedAmount == 40)
+        }
+    }
+
+    /// Hostile: a channel with another message in the chunk (here its PAYMENT_CLOSE between two
+    /// vouchers) is not handled as a run: each voucher is verified on its own and a forged one is
+    /// refused with 1101 even though the channel's last voucher is valid.
+    @Test func aChunkMixingAChannelsMessagesIsVerifiedVoucherByVoucher() throws {
+        var (book, payer, terms) = try Self.opened()
+        let precheck = VoucherPrecheck()
+        precheck.learn(terms)
+        var spending = SpendingGuard(policy: .unlimited)
+        let forged = try Self.voucher(payer.channelID, nonce: 1, amount: 20, key: B.outsider)
+        let good = try Self.voucher(payer.channelID, nonce: 2, amount: 30, key: B.payer)
+        _ = try payer.pay(amount: 30, now: B.t0, policy: &spending)
+        let close = try #require(payer.closeCooperatively(now: B.t0).compactMap { a -> PaymentClose? in
+            if case .send(.paymentClose(let c)) = a { c } else { nil }
+        }.first)
+        let chunk: [Message] = [.paymentUpdate(forged), .paymentClose(close), .paymentUpdate(good)]
+        #expect(ChannelBook.voucherRuns(chunk).isEmpty)
+        let verdicts = precheck.check(chunk, from: B.payerAddress)
+        let actions = book.onReceived(chunk, from: B.payerAddress, now: B.t0, balances: [:], verdicts: verdicts)
+        let first = try #require(Self.acks(actions, payer.channelID).first)
+        #expect(first.nonce == 1 && first.status == .rejected && first.errorCode == .invalidSignature, "\(first)")
+        #expect(book.payees[payer.channelID]?.latestVoucher != forged)
     }
 
     /// On a real node: once the precheck knows a channel, a chunk mixing vouchers the payer signed

@@ -93,6 +93,42 @@ public struct PayeeChannel: Sendable {
         }
     }
 
+    /// Several vouchers of this channel received together, in order (Specs/channels.md §4.2.1).
+    /// `lastVerdict` is the driver's verdict on the last one's signature, as for `receive` (nil: the
+    /// machine verifies it). When the last of `vouchers` is the last that passes every rule of §4.2
+    /// but the signature, and its signature is the payer's, it covers the earlier ones that pass:
+    /// vouchers are cumulative, so the payer's signature on it is its claim to their amounts too,
+    /// and their own signatures are not checked. Otherwise each voucher is verified on its own,
+    /// exactly as by `receive`. Returns each voucher's actions, in order: those of `receive` called
+    /// for each in turn, with a valid signature wherever one is covered.
+    public mutating func receiveVouchers(_ vouchers: [PaymentUpdate], now: UInt64, lastVerdict: SignatureVerdict?) -> [[ChannelAction]] {
+        guard let last = vouchers.indices.last else { return [] }
+        var lastVerdict = lastVerdict
+        var covered = false
+        if last > 0 {
+            // Every rule but the signature, from the current state: which vouchers would be accepted.
+            var held = core.snapshot.latestVoucher
+            var lastAccepted: Int?
+            for (i, v) in vouchers.enumerated() {
+                if let h = held, v.nonce == h.nonce, v == h { continue }
+                guard v.channelID == channelID, (try? checkVoucher(v, held: held, signature: .valid)) != nil else { continue }
+                held = v
+                lastAccepted = i
+            }
+            if lastAccepted == last {
+                let verdict = lastVerdict ?? SignatureVerdict(vouchers[last], terms)
+                lastVerdict = verdict
+                covered = verdict == .valid
+            }
+        }
+        var out: [[ChannelAction]] = []
+        out.reserveCapacity(vouchers.count)
+        for (i, v) in vouchers.enumerated() {
+            out.append(receive(.paymentUpdate(v), now: now, signature: i == last ? lastVerdict : covered ? .valid : nil))
+        }
+        return out
+    }
+
     /// The receiver rules of §4.2, in order. Accept: `.persist`, `.send(ack accepted)`, `.notify`.
     mutating func receiveVoucher(_ v: PaymentUpdate, now: UInt64, signature: SignatureVerdict? = nil) -> [ChannelAction] {
         let held = core.snapshot.latestVoucher
@@ -134,7 +170,7 @@ public struct PayeeChannel: Sendable {
             guard v.nonce > held.nonce else { throw .nonceTooOld("nonce \(v.nonce) is not above \(held.nonce)") }
             guard v.amount > held.amount else { throw .invalidAmount("cumulative amount does not increase") }
         }
-        let limit = core.snapshot.available + (held?.amount.atomicUnits ?? 0) // deposit − locked
+        let limit = core.snapshot.available + core.snapshot.paidAmount // deposit − locked, whatever `held` is
         guard v.amount.atomicUnits <= limit else { throw .insufficientFunds("amount exceeds deposit minus locked") }
         guard v.amount.atomicUnits > 0 else { throw .invalidAmount("cumulative amount must be positive") }
         switch signature {

@@ -66,8 +66,32 @@ public struct PayerChannel: Sendable {
     /// Pays `amount` more: checks state, amount, balance and `policy`, then signs the next
     /// cumulative voucher. Actions: `.persist(snapshot with the voucher)`, `.send(PAYMENT_UPDATE)`.
     /// On any error nothing is signed and nothing changes.
+    /// The vouchers the next `count` calls of `pay(amount:taskID:now:policy:)` would sign, unsigned,
+    /// as far as the channel's balance and nonces allow (the spending policy is checked by `pay`):
+    /// a driver may sign them off the machine, in parallel, and hand each to `pay` as `presigned`.
+    public func upcomingVouchers(amount: UInt128, count: Int, taskID: String? = nil, now: UInt64) -> [PaymentUpdate] {
+        guard core.state.acceptsPayments, amount > 0, count > 0 else { return [] }
+        var out: [PaymentUpdate] = []
+        var nonce = core.snapshot.latestVoucher?.nonce ?? 0
+        var cumulative = paidAmount
+        var left = available
+        for _ in 0..<count {
+            guard amount <= left, nonce < MessageLimits.maxVoucherNonce,
+                  let v = try? PaymentUpdate(channelID: core.channelID, nonce: nonce + 1, amount: Amount(cumulative + amount),
+                                             timestamp: now, taskID: taskID, signature: .unsigned) else { break }
+            out.append(v)
+            nonce += 1
+            cumulative += amount
+            left -= amount
+        }
+        return out
+    }
+
+    /// `presigned`: the driver's signature of exactly the voucher this call signs (one of
+    /// `upcomingVouchers`, signed with this channel's key in its domain), used instead of signing
+    /// here when every field but the signature is equal; not verified (it is this node's own work).
     public mutating func pay(amount: UInt128, taskID: String? = nil, now: UInt64,
-                             policy: inout SpendingGuard) throws(ChannelError) -> [ChannelAction] {
+                             policy: inout SpendingGuard, presigned: PaymentUpdate? = nil) throws(ChannelError) -> [ChannelAction] {
         guard core.state.acceptsPayments else { throw .notActive(core.state, "payment") }
         guard amount > 0 else { throw .invalidAmount("payment amount must be positive") }
         guard amount <= available else {
@@ -82,9 +106,15 @@ public struct PayerChannel: Sendable {
         let cumulative = paidAmount + amount // ≤ deposit − locked: no overflow
         let voucher: PaymentUpdate
         do {
-            voucher = try PaymentUpdate(channelID: core.channelID, nonce: nonce.partialValue, amount: Amount(cumulative),
-                                        timestamp: now, taskID: taskID, signature: .unsigned)
-                .signed(with: core.key, domain: core.terms.domain)
+            let unsigned = try PaymentUpdate(channelID: core.channelID, nonce: nonce.partialValue, amount: Amount(cumulative),
+                                             timestamp: now, taskID: taskID, signature: .unsigned)
+            if var given = presigned, given.signature != .unsigned {
+                let signature = given.signature
+                given.signature = .unsigned
+                voucher = given == unsigned ? PaymentUpdate(unsigned, signature: signature) : try unsigned.signed(with: core.key, domain: core.terms.domain)
+            } else {
+                voucher = try unsigned.signed(with: core.key, domain: core.terms.domain)
+            }
         } catch { throw .message(error) }
         policy.record(peer: core.terms.payee, amount: amount, now: now)
         core.snapshot.latestVoucher = voucher
@@ -120,4 +150,12 @@ public struct PayerChannel: Sendable {
     }
 
     public mutating func onTimerTick(now: UInt64) -> [ChannelAction] { core.onTimerTick(now: now) }
+}
+
+extension PaymentUpdate {
+    /// `unsigned` with `signature`.
+    init(_ unsigned: PaymentUpdate, signature: Signature65) {
+        self = unsigned
+        self.signature = signature
+    }
 }

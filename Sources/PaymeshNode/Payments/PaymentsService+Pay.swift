@@ -1,4 +1,6 @@
 import Foundation
+import Dispatch
+import PaymeshCrypto
 import PaymeshChannels
 import PaymeshMessages
 
@@ -93,6 +95,8 @@ extension PaymentsService {
             }
             var step = StepBuilder()
             var progress = 0
+            let batchNow = now()
+            var presigned = budget >= Self.presignMinimum ? presign(r, from: signed, budget: budget, now: batchNow) : [:]
             for _ in 0..<budget {
                 let id = r.channels[signed % r.channels.count]
                 guard payers[id] != nil else { failure = Self.channelNotFound(id); break issuing }
@@ -100,7 +104,7 @@ extension PaymentsService {
                 let peer = payers[id]!.terms.payee
                 let actions: [ChannelAction]
                 do {
-                    actions = try book.pay(id, amount: r.amount, taskID: r.taskID, now: now())
+                    actions = try book.pay(id, amount: r.amount, taskID: r.taskID, now: batchNow, presigned: presigned[id]?.popFirst())
                 } catch {
                     enqueue(step)
                     if signed == 0 {
@@ -165,6 +169,58 @@ extension PaymentsService {
                                     ackedNonce: p.ackedNonce, ackedAmount: p.ackedAmount)
         }
         return PayOutcome(signed: signed, channels: acked, elapsedNanos: elapsed, latenciesNanos: latencies, error: failure, burst: owner)
+    }
+
+    /// Batches of at least this many payments are signed ahead, in parallel (`presign`).
+    static let presignMinimum = 8
+
+    /// The vouchers the next `budget` payments of `r` (round robin from its `from`th) will sign,
+    /// signed ahead on every core (`signInParallel`) instead of one after another in this actor's
+    /// turn; `pay` uses each one only if it is exactly the voucher the channel machine signs then.
+    private func presign(_ r: PayRequest, from: Int, budget: Int, now: UInt64) -> [ChannelID: ArraySlice<PaymentUpdate>] {
+        var counts: [ChannelID: Int] = [:]
+        var order: [ChannelID] = []
+        let all = book.payers
+        for k in 0..<budget {
+            let id = r.channels[(from + k) % r.channels.count]
+            guard let p = all[id] else { break }
+            let planned = counts[id] ?? 0
+            if p.unacknowledgedCount + planned >= configuration.maxUnacknowledged { break }
+            if planned == 0 { order.append(id) }
+            counts[id] = planned + 1
+        }
+        var unsigned: [PaymentUpdate] = []
+        var domains: [SigningDomain] = []
+        for id in order {
+            let p = all[id]!
+            let next = p.upcomingVouchers(amount: r.amount, count: counts[id]!, taskID: r.taskID, now: now)
+            unsigned += next
+            domains += repeatElement(p.terms.domain, count: next.count)
+        }
+        let signed = Self.signInParallel(unsigned, domains: domains, key: key)
+        var out: [ChannelID: ArraySlice<PaymentUpdate>] = [:]
+        for (i, v) in unsigned.enumerated() {
+            if let s = signed[i] { out[v.channelID, default: []].append(s) }
+        }
+        return out
+    }
+
+    /// Signs `vouchers[i]` in `domains[i]` with `key`, on as many threads as there are cores
+    /// (the caller's included). nil where signing failed (the machine then signs itself).
+    static func signInParallel(_ vouchers: [PaymentUpdate], domains: [SigningDomain], key: IdentityKey) -> [PaymentUpdate?] {
+        var out = [PaymentUpdate?](repeating: nil, count: vouchers.count)
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, vouchers.count, 8))
+        out.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let results = buffer
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                var i = worker
+                while i < vouchers.count {
+                    results[i] = try? vouchers[i].signed(with: key, domain: domains[i])
+                    i += workers
+                }
+            }
+        }
+        return out
     }
 
     /// Stops the running `pay` burst `burst` (its `PayProgress.burst`) after the vouchers in

@@ -472,7 +472,7 @@ public actor PaymentsService {
         for m in messages {
             let id: ChannelID
             switch m {
-            case .paymentUpdate(let v) where !verdicts.covers(v): id = v.channelID
+            case .paymentUpdate(let v) where !verdicts.checked(v.channelID): id = v.channelID
             case .paymentOpen(let o): id = o.channelID
             default: continue
             }

@@ -123,11 +123,13 @@ struct ChannelBook {
 
     /// Signs the next voucher of payer channel `id` (the caller checked it exists) under the
     /// asset's spending guard.
-    mutating func pay(_ id: ChannelID, amount: UInt128, taskID: String?, now: UInt64) throws(ChannelError) -> [ChannelAction] {
+    /// `presigned`: this node's signature of the voucher, made off the book (`PayerChannel.pay`).
+    mutating func pay(_ id: ChannelID, amount: UInt128, taskID: String?, now: UInt64,
+                      presigned: PaymentUpdate? = nil) throws(ChannelError) -> [ChannelAction] {
         precondition(payers[id] != nil, "pay on a channel the caller checked")
         let asset = payers[id]!.terms.asset.id
         if guards[asset] == nil { guards[asset] = SpendingGuard(policy: policy) }
-        return try payers[id]!.pay(amount: amount, taskID: taskID, now: now, policy: &guards[asset]!)
+        return try payers[id]!.pay(amount: amount, taskID: taskID, now: now, policy: &guards[asset]!, presigned: presigned)
     }
 
     /// Starts a cooperative or unilateral close of either side's channel (the caller checked it exists).
@@ -202,7 +204,24 @@ struct ChannelBook {
         var errors: [Message] = []
         var misbehaviour = Misbehaviour()
         var receipts: [(ChannelID, String)] = []
+        // Several vouchers of one payee channel and nothing else of it: handled together, where the
+        // first of them was, so the last one's signature can cover the others (§4.2.1).
+        var runs = Self.voucherRuns(messages)
+        if !runs.isEmpty { runs = runs.filter { payees[$0.key]?.terms.payer == peer } }
+        var handled: Set<ChannelID> = []
         for m in messages {
+            if !runs.isEmpty, case .paymentUpdate(let v) = m, let run = runs[v.channelID] {
+                let id = v.channelID
+                guard handled.insert(id).inserted else { continue } // handled with its run
+                let verdict = verdicts.isEmpty ? nil : verdicts.verdict(.paymentUpdate(run[run.count - 1]), terms: payees[id]!.terms)
+                let all = payees[id]!.receiveVouchers(run, now: now, lastVerdict: verdict)
+                for (v, actions) in zip(run, all) {
+                    misbehaviour.scan(actions)
+                    out.append(.channel(id, peer: peer, actions))
+                    noteReceipt(v, id, &receipts)
+                }
+                continue
+            }
             guard let id = Self.channelID(of: m) else {
                 switch m {
                 case .error(let e):
@@ -230,12 +249,7 @@ struct ChannelBook {
                 }
                 misbehaviour.scan(actions)
                 out.append(.channel(id, peer: peer, actions))
-                if !isPayer, case .paymentUpdate(let v) = m, let task = v.taskID, payees[id]!.latestVoucher == v {
-                    if let last = receipts.last, last.0 == id, last.1 == task {} else {
-                        receipts.removeAll { $0.0 == id && $0.1 == task }
-                        receipts.append((id, task))
-                    }
-                }
+                if !isPayer, case .paymentUpdate(let v) = m { noteReceipt(v, id, &receipts) }
             } else if case .paymentOpen(let open) = m {
                 out += acceptOpen(open, from: peer, now: now, balance: balances[open.asset.id], misbehaviour: &misbehaviour)
             } else if case .paymentAck = m {
@@ -250,6 +264,32 @@ struct ChannelBook {
             out.append(.misbehaved(peer, count: misbehaviour.count, reason: misbehaviour.firstReason ?? "misbehaviour"))
         }
         return out
+    }
+
+    /// A receipt is due for the task of payee channel `id`'s voucher `v` when `v` was accepted (it
+    /// is the latest): the latest voucher of each task id of a chunk gets one.
+    private func noteReceipt(_ v: PaymentUpdate, _ id: ChannelID, _ receipts: inout [(ChannelID, String)]) {
+        guard let task = v.taskID, payees[id]?.latestVoucher == v else { return }
+        if let last = receipts.last, last.0 == id, last.1 == task { return }
+        receipts.removeAll { $0.0 == id && $0.1 == task }
+        receipts.append((id, task))
+    }
+
+    /// The vouchers of each channel that has more than one in `messages` and no other message
+    /// there, in order (the book checks it is a payee channel of the sender before using a run).
+    static func voucherRuns(_ messages: [Message]) -> [ChannelID: [PaymentUpdate]] {
+        guard messages.count > 1 else { return [:] }
+        var runs: [ChannelID: [PaymentUpdate]] = [:]
+        var mixed: Set<ChannelID> = []
+        for m in messages {
+            if case .paymentUpdate(let v) = m {
+                runs[v.channelID, default: []].append(v)
+            } else if let id = channelID(of: m) {
+                mixed.insert(id)
+            }
+        }
+        for id in mixed { runs[id] = nil }
+        return runs.filter { $0.value.count > 1 }
     }
 
     /// The asset ids whose balance `onReceived` needs for `messages` (those of their opens).

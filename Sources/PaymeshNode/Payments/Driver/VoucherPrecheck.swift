@@ -27,56 +27,51 @@ final class VoucherPrecheck: Sendable {
     var count: Int { known.withLock { $0.count } }
 
     /// The verdicts on the signatures of `peer`'s vouchers in `messages`, for the payee channels
-    /// whose payer `peer` is (the book refuses the others before any signature matters).
+    /// whose payer `peer` is (the book refuses the others before any signature matters): one per
+    /// channel, on its last voucher in `messages`, which covers the earlier ones when the book can
+    /// accept them all (`PayeeChannel.receiveVouchers`, Specs/channels.md §4.2.1).
     func check(_ messages: [Message], from peer: EthereumAddress) -> VoucherVerdicts {
-        var vouchers: [PaymentUpdate] = []
-        for case .paymentUpdate(let v) in messages { vouchers.append(v) }
-        guard !vouchers.isEmpty else { return VoucherVerdicts() }
+        var last: [ChannelID: PaymentUpdate] = [:]
+        for case .paymentUpdate(let v) in messages { last[v.channelID] = v }
+        guard !last.isEmpty else { return VoucherVerdicts() }
         let terms: [ChannelID: ChannelTerms] = known.withLock { map in
             guard !map.isEmpty else { return [:] }
             var found: [ChannelID: ChannelTerms] = [:]
-            for v in vouchers where found[v.channelID] == nil {
-                if let t = map[v.channelID], t.payer == peer { found[v.channelID] = t }
+            for id in last.keys {
+                if let t = map[id], t.payer == peer { found[id] = t }
             }
             return found
         }
         var verdicts = VoucherVerdicts()
-        for v in vouchers {
-            let key = VoucherVerdicts.Key(channel: v.channelID, nonce: v.nonce)
-            guard let t = terms[v.channelID], verdicts.entries[key] == nil else { continue }
-            verdicts.entries[key] = VoucherVerdicts.Entry(voucher: v, terms: t, verdict: SignatureVerdict(v, t))
+        for (id, t) in terms {
+            let v = last[id]!
+            verdicts.entries[id] = VoucherVerdicts.Entry(voucher: v, terms: t, verdict: SignatureVerdict(v, t))
         }
         return verdicts
     }
 }
 
 /// Signature verdicts computed before the service's turn (`VoucherPrecheck`), by exact voucher:
-/// found by channel and nonce (cheap to hash), used only when the whole voucher is equal (a second
-/// voucher with the same nonce in a chunk has no verdict: the machine verifies it).
+/// at most one per channel (its last voucher of the chunk), used only when the whole voucher and
+/// the channel's terms are equal.
 struct VoucherVerdicts: Sendable {
-    struct Key: Hashable, Sendable {
-        let channel: ChannelID
-        let nonce: UInt64
-    }
-
     struct Entry: Sendable {
         let voucher: PaymentUpdate
         let terms: ChannelTerms
         let verdict: SignatureVerdict
     }
 
-    fileprivate(set) var entries: [Key: Entry] = [:]
+    fileprivate(set) var entries: [ChannelID: Entry] = [:]
 
     var isEmpty: Bool { entries.isEmpty }
 
     /// The verdict on `m` when it is a voucher checked against exactly `terms`; nil otherwise (the
     /// channel machine then verifies it itself).
     func verdict(_ m: Message, terms: ChannelTerms) -> SignatureVerdict? {
-        guard !entries.isEmpty, case .paymentUpdate(let v) = m, let e = entries[Key(channel: v.channelID, nonce: v.nonce)],
-              e.voucher == v, e.terms == terms else { return nil }
+        guard !entries.isEmpty, case .paymentUpdate(let v) = m, let e = entries[v.channelID], e.voucher == v, e.terms == terms else { return nil }
         return e.verdict
     }
 
-    /// Whether this exact `v` has a verdict (whatever the terms).
-    func covers(_ v: PaymentUpdate) -> Bool { entries[Key(channel: v.channelID, nonce: v.nonce)]?.voucher == v }
+    /// Whether the precheck knew `id`'s terms (it checked a voucher of that channel).
+    func checked(_ id: ChannelID) -> Bool { entries[id] != nil }
 }
