@@ -122,3 +122,47 @@ struct VoucherRunTests {
         }
     }
 }
+
+/// The payer's vouchers signed ahead of the machine (Specs/channels.md §4.2.1, last paragraph): the
+/// machine uses a presigned voucher only when it is exactly the one it signs, else signs itself.
+@Suite("Payer: vouchers signed ahead")
+struct PresignedVoucherTests {
+    static func sent(_ actions: [ChannelAction]) -> PaymentUpdate? {
+        actions.updates.first
+    }
+
+    @Test func upcomingVouchersAreExactlyWhatPaySigns() throws {
+        let pair = try Pair(deposit: 1_000)
+        var payer = pair.payer
+        var policy = SpendingGuard()
+        let upcoming = payer.upcomingVouchers(amount: 300, count: 5, taskID: "t", now: K.t0)
+        #expect(upcoming.map(\.nonce) == [1, 2, 3], "the fourth would pass the deposit")
+        #expect(upcoming.map(\.amount) == [Amount(300), Amount(600), Amount(900)])
+        for u in upcoming {
+            let presigned = try u.signed(with: K.payer, domain: payer.terms.domain)
+            let v = try #require(Self.sent(try payer.pay(amount: 300, taskID: "t", now: K.t0, policy: &policy, presigned: presigned)))
+            #expect(v == presigned)
+        }
+        #expect(throws: ChannelError.self) { try payer.pay(amount: 300, taskID: "t", now: K.t0, policy: &policy) }
+    }
+
+    /// A presigned voucher that is not the one the machine signs now (another amount, nonce,
+    /// task or time) is not used: the machine signs its own, with the payer's key.
+    @Test func aPresignedVoucherThatDiffersIsNotUsed() throws {
+        let pair = try Pair(deposit: 1_000)
+        let terms = pair.payer.terms
+        let wrong = [
+            try voucher(terms, nonce: 1, amount: 999, key: K.outsider),
+            try voucher(terms, nonce: 2, amount: 100, key: K.outsider),
+            try voucher(terms, nonce: 1, amount: 100, key: K.outsider, task: "other"),
+            try voucher(terms, nonce: 1, amount: 100, key: K.outsider, at: K.t0 + 1),
+        ]
+        for w in wrong {
+            var payer = pair.payer
+            var policy = SpendingGuard()
+            let v = try #require(Self.sent(try payer.pay(amount: 100, now: K.t0, policy: &policy, presigned: w)))
+            #expect(v.signature != w.signature)
+            #expect(try v.recoverSigner(domain: terms.domain) == K.payerAddress)
+        }
+    }
+}
