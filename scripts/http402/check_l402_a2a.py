@@ -7,14 +7,16 @@ has a channel to it and a route over gossip. Written from the Specs alone:
 1. `curl -i` of an unpaid request shows the three challenges (x402 v1 body, v2 PAYMENT-REQUIRED,
    WWW-Authenticate: L402).
 2. pymacaroons deserializes the L402 macaroon and verifies its signature and caveats with the
-   gateway's root key (HMAC-SHA256(identity secret, "paymesh/l402/root-key/v1"), §10.1).
+   gateway's root key (HMAC-SHA256(identity secret, "paymesh/l402/root-key/v1"), §10.1); when the
+   service declares capabilities (CAPABILITIES, e.g. GET,HEAD,POST), the minted token carries
+   `<service>_capabilities=<them>` (§6.4) and a request with another method is 405 / 1325.
 3. The invoice is paid through a Paymesh route (`pay request=` on the payer's console); the
    preimage gets the client in, twice (the token is reused); a wrong preimage gets 402 1303.
 4. a2a-sdk reads the agent card and drives a paid task: input-required/payment-required, an
    underpaid voucher (payment-failed, INVALID_AMOUNT), a forged one (INVALID_SIGNATURE), then a
    good one (completed, x402.payment.receipts, the skill's answer).
 
-Usage: check_l402_a2a.py GATEWAY_URL SERVICE IDENTITY_KEY_FILE PAYER_CONSOLE PAYER_KEY_HEX CHANNEL_ID NONCE CUMULATIVE
+Usage: check_l402_a2a.py GATEWAY_URL SERVICE IDENTITY_KEY_FILE PAYER_CONSOLE PAYER_KEY_HEX CHANNEL_ID NONCE CUMULATIVE [CAPABILITIES]
 """
 import asyncio
 import base64
@@ -91,7 +93,7 @@ def sign_voucher(key, requirement, channel_id, nonce, amount, task_id):
     return {"x402Version": 1, "scheme": requirement["scheme"], "network": requirement["network"], "payload": payload}
 
 
-def l402(base, service, identity_file, payer_console):
+def l402(base, service, identity_file, payer_console, capabilities):
     url = f"{base}/{service}/l402"
     # 1. curl -i: the three challenges in one answer.
     shown = subprocess.run(["curl", "-si", url], capture_output=True, text=True, timeout=30).stdout
@@ -115,10 +117,16 @@ def l402(base, service, identity_file, payer_console):
     check(len(identifier) == 66 and identifier[:2] == b"\x00\x00", "identifier: version 0, 66 bytes")
     caveats = [text(c.caveat_id) for c in macaroon.first_party_caveats()]
     check(caveats[0] == f"services={service}:0", f"services caveat: {caveats}")
+    if capabilities:
+        check(caveats[1:-1] == [f"{service}_capabilities={capabilities}"], f"the declared capabilities are minted: {caveats}")
+    else:
+        check(len(caveats) == 2, f"no capabilities caveat when none is declared: {caveats}")
     valid_until = int(caveats[-1].split("=")[1])
     check(caveats[-1].startswith(f"{service}_valid_until=") and valid_until > time.time(), "valid_until in the future")
     verifier = Verifier()
     verifier.satisfy_exact(f"services={service}:0")
+    if capabilities:
+        verifier.satisfy_exact(f"{service}_capabilities={capabilities}")
     verifier.satisfy_general(lambda c: text(c).startswith(f"{service}_valid_until=") and int(text(c).split("=")[1]) >= time.time())
     check(verifier.verify(macaroon, root_key), "pymacaroons verifies the signature with the root key")
     try:
@@ -151,6 +159,12 @@ def l402(base, service, identity_file, payer_console):
     check(status == 402 and headers.get("paymesh-error-code") == "1325", f"attenuated token, POST: {status} {headers.get('paymesh-error-code')}")
     status, _, body = get(url, {"Authorization": f"L402 {mac_b64}:{preimage}"}, method="POST", data=b"x")
     check(status == 200 and body.startswith("upstream POST /api/l402"), f"the token as minted, POST: {status} {body}")
+    # 5. A method the service does not declare: 405 with Allow and 1325, whatever the credential.
+    if capabilities:
+        status, headers, body = get(url, {"Authorization": f"L402 {mac_b64}:{preimage}"}, method="DELETE")
+        check(status == 405 and headers.get("paymesh-error-code") == "1325", f"undeclared DELETE: {status} {headers}")
+        check(headers.get("allow") == capabilities.replace(",", ", "), f"Allow: {headers.get('allow')}")
+        check(json.loads(body)["error"].startswith("1325 SERVICE_NOT_AUTHORIZED"), f"405 body: {body}")
 
 
 async def a2a(base, service, payer_key, channel_id, nonce, cumulative):
@@ -199,11 +213,11 @@ async def a2a(base, service, payer_key, channel_id, nonce, cumulative):
         check(replay.status.message.metadata["x402.payment.error"] == "DUPLICATE_NONCE", "a replayed voucher")
 
 
-def main(base, service, identity_file, payer_console, payer_key, channel_id, nonce, cumulative):
-    l402(base, service, identity_file, payer_console)
+def main(base, service, identity_file, payer_console, payer_key, channel_id, nonce, cumulative, capabilities=""):
+    l402(base, service, identity_file, payer_console, capabilities)
     asyncio.run(a2a(base, service, payer_key, channel_id, int(nonce), int(cumulative)))
     print(f"l402 and a2a checks: {live.checks} passed")
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:9])
+    main(*sys.argv[1:10])

@@ -64,6 +64,8 @@ public actor A2AService {
     let random: NodeRandom
     let version: String
     private var endpoint = A2AEndpoint()
+    /// The method a skill's upstream is called with (Specs/a2a.md §4).
+    static let skillMethod = "POST"
 
     init(catalog: ServiceCatalog, payments: PaymentsService, payee: EthereumAddress, group: any EventLoopGroup, clock: any NodeClock,
          random: NodeRandom, version: String) {
@@ -79,7 +81,8 @@ public actor A2AService {
     /// Every per-call service as a skill, priced exactly as the gateway prices a request to it.
     func skills() async -> [A2ASkill] {
         var skills: [A2ASkill] = []
-        for s in await catalog.list() where s.unit == .call {
+        // A skill runs as `POST <upstream>/` (Specs/a2a.md §4): a service that does not declare POST is no skill.
+        for s in await catalog.list() where s.unit == .call && s.allows(A2AService.skillMethod) {
             let resource = await catalog.url(of: s.name) ?? "/\(s.name)"
             skills.append(A2ASkill(name: s.name, description: s.description,
                                    requirements: GatewayRoutes.requirements(s, resource: resource, payee: payee), decimals: s.asset.decimals))
@@ -101,6 +104,11 @@ public actor A2AService {
             if case .reply(let bytes) = step { return bytes }
             preconditionFailure("a step is a reply or a payment")
         }
+        // The service may have changed since the task was opened: a skill that no longer takes POST is
+        // refused before the payment is taken (Specs/http402.md §10.1, "Capabilities").
+        guard await catalog.service(named: pending.task.skill)?.allows(Self.skillMethod) == true else {
+            return endpoint.onRefused(pending, Pay402Error(.serviceNotAuthorized, "\(pending.task.skill) is no longer sold as a skill (POST)"))
+        }
         // Verified and persisted as a voucher from the wire, before the skill runs (Specs/a2a.md §4).
         let paid: HTTPPayment
         do throws(Pay402Error) { paid = try await payments.acceptHTTPPayment(pending.proof, requirements: pending.task.requirements) } catch {
@@ -111,7 +119,7 @@ public actor A2AService {
             return endpoint.onSkillResult(pending, status: nil, body: [])
         }
         do {
-            let answer = try await UpstreamClient.send(method: "POST", to: upstream, target: upstream.path + "/",
+            let answer = try await UpstreamClient.send(method: Self.skillMethod, to: upstream, target: upstream.path + "/",
                                                        headers: [("Content-Type", "text/plain; charset=utf-8")],
                                                        body: ByteBuffer(string: pending.task.input), group: group)
             return endpoint.onSkillResult(pending, status: answer.status, body: Array(answer.body.readableBytesView))

@@ -90,6 +90,9 @@ public struct GatewayRoutes: HTTPRouteGroup {
         guard let name = context.parameters.get("service"), let service = await catalog.service(named: name) else {
             return Response(status: .notFound)
         }
+        // A method the service does not declare is refused before any proof is read or body taken
+        // (§10.1, "Capabilities"): 405, not 402, so that no client pays for an answer it cannot get.
+        guard service.allows(request.method.rawValue) else { return Self.methodNotDeclared(service, request.method.rawValue) }
         // The body is read (bounded) before any payment is taken: an oversize request costs nothing.
         var request = request
         let body: ByteBuffer
@@ -203,6 +206,18 @@ public struct GatewayRoutes: HTTPRouteGroup {
         if MeteredUnit(unit: service.unit.rawValue) != nil || service.unit == .second { return Self.challenge(requirements, error) }
         do throws(NodeError) { offer = try await l402?.challenge(for: service) } catch { offer = nil }
         return Self.challenge(requirements, l402: offer, error)
+    }
+
+    /// The refusal of a request whose method `service` does not declare (§10.1): `405` with `Allow`
+    /// (its capabilities), `Paymesh-Error-Code: 1325` and the error in a JSON body; nothing is paid.
+    static func methodNotDeclared(_ service: SoldService, _ method: String) -> Response {
+        let error = Pay402Error(.serviceNotAuthorized, "\(service.name) serves \(service.capabilities.joined(separator: ", ")), not this method")
+        let allow = service.capabilities.joined(separator: ", ")
+        let headers = [HTTPHeaderField("Content-Type", "application/json"), HTTPHeaderField("Allow", allow),
+                       HTTPHeaderField(Pay402Header.errorCode, String(error.code.rawValue))] + PaymentChallenge.corsHeaders
+        return Response(status: .methodNotAllowed, headers: fields(headers),
+                        // Needs no JSON escaping: a service name is `A–Z a–z 0–9 . _ -`, capabilities are method tokens.
+                        body: ResponseBody(byteBuffer: ByteBuffer(string: "{\"error\":\"\(error.description)\"}")))
     }
 
     /// An `Authorization: L402 …` (or `LSAT`) header: the gateway's credential, never forwarded.

@@ -72,17 +72,22 @@ extension HTTPFetcher {
             if holdsOpen { openFinished() }
             return try await openFailed(&entry, channel: channel, Self.asNodeError(error))
         }
-        if holdsOpen { openFinished() }
+        // The turn is held until this request's first voucher through the new channel was presented:
+        // a request waiting for the channel then signs the next nonce, and it reaches the gateway after.
+        var holding = holdsOpen
+        defer { if holding { openFinished() } }
         entry.status = .signing
         entry.nonce = String(try await payments.nextVoucherNonce(channel))
         entry.updatedAt = payments.now()
         try await save(entry)  // durable before anything is signed (§11.4)
         if let cap, let timed = TimedPurchase(requirements, cap: cap) {
+            if holding { openFinished(); holding = false }  // a per-second answer tops up for as long as it streams
             var bought = try await buyTimed(&entry, timed, channel: channel, request: request, target: target, headers: headers)
             bought.opened = channel
             return bought
         }
         var first = try await signAndPresent(&entry, channel: channel, request: request, target: target, headers: headers)
+        if holding { openFinished(); holding = false }
         first.opened = channel
         guard let cap, let purchase = MeteredPurchase(requirements, cap: cap) else { return first }
         return try await buyMetered(first, purchase, entry: &entry, channel: channel, target: target, headers: headers)
@@ -113,10 +118,42 @@ extension HTTPFetcher {
         (error as? NodeError) ?? .internalError("\(error)")
     }
 
+    /// The open in flight ended (opened or not): the requests waiting for it choose again.
     func openFinished() {
         openInFlight = false
+        openingPayee = nil
         openGeneration += 1
+        let waiting = openWaiters
+        openWaiters = [:]
+        for waiter in waiting.values { waiter.resume() }
     }
+
+    /// Waits while a channel is being opened for another request, until `deadline` on the node's
+    /// clock at the latest (then 1487: nothing was opened or paid, the request may be retried);
+    /// the first wait of a request fixes its deadline, `openWaitMillis` from then. Woken by
+    /// `openFinished`, not by polling; the timer is an unstructured task (a task group here is a
+    /// known crash of this toolchain, see the note above).
+    func awaitOpenFinished(deadline: inout NodeInstant?) async throws {
+        let until = deadline ?? payments.clock.now.advanced(by: .milliseconds(Int64(clamping: limits.openWaitMillis)))
+        deadline = until
+        while openInFlight {
+            guard payments.clock.now < until else {
+                throw NodeError.paymesh(.fetchFailed, "the channel this request needs was being opened for another request for "
+                                        + "\(limits.openWaitMillis) ms; nothing was opened or paid: retry")
+            }
+            let ticket = openWaiterTickets
+            openWaiterTickets += 1
+            let clock = payments.clock
+            let timer = Task { [weak self] in
+                try? await clock.sleep(until: until)
+                await self?.openWaitEnded(ticket)
+            }
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in openWaiters[ticket] = c }
+            timer.cancel()
+        }
+    }
+
+    func openWaitEnded(_ ticket: UInt64) { openWaiters.removeValue(forKey: ticket)?.resume() }
 
     /// A connection to `payee`: the one there is, else one to an address of its gossip node
     /// announcement on loopback (this node fetches from loopback only, §11.1), proven to be `payee`.

@@ -23,6 +23,10 @@ public actor HTTPFetcher {
         public var maxInFlight = 64
         /// How long a channel opened for a request (§11.3) may wait for the payee's answer.
         public var openTimeoutMillis: UInt64 = 15_000
+        /// How long a request that needs a channel opened waits while one is being opened for
+        /// another request (§11.3: reaching the payee, its answer, and that request's first
+        /// payment through the channel); then 1487, nothing opened or paid.
+        public var openWaitMillis: UInt64 = 90_000
         public init() {}
     }
 
@@ -38,6 +42,12 @@ public actor HTTPFetcher {
     /// bounds are checked against every channel (the generation counts finished proposals).
     var openInFlight = false
     var openGeneration = 0
+    /// The payee of the channel being proposed, while `openInFlight`.
+    var openingPayee: EthereumAddress?
+    /// Requests waiting for the open in flight to end, by ticket (at most `maxInFlight`): resumed
+    /// by `openFinished`, or by their own deadline on the node's clock.
+    var openWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+    var openWaiterTickets: UInt64 = 0
 
     /// Restores the fetch entries of the payment journal (rows under `FetchJournal.rowPrefix`).
     public init(payments: PaymentsService, routed: RoutedPayments?, exchange: any HTTPExchange, limits: Limits = Limits()) throws(NodeError) {
@@ -102,42 +112,58 @@ public actor HTTPFetcher {
             throw .paymesh(.fetchPriceAboveMax, "payment required: \(prices.joined(separator: ", ")); give max_price to pay; nothing was paid")
         }
         let maxPrice = try Self.maxPrice(maxInput, offers: offers, invoice: invoice)
-        let generation = openGeneration
-        let channels = await payments.httpPayableChannels()
-        let opening = await payments.httpOpening()
-        // With a channel to open instead, an L402 invoice counts as payable only when a route to its payee is known now (§11.3).
-        let l402Payable = await l402Routable(invoice, opening: opening)
-        let choice: PaymentChoice
-        do {
-            choice = try PaymentChoice.choose(offers, maxPrice: maxPrice, channels: channels,
-                                              l402Price: l402Payable ? invoice?.amount?.atomicUnits : nil, l402Asset: invoice?.asset.id,
-                                              opening: opening)
-        } catch { throw Self.nodeError(error) }
-        switch choice {
-        case .channel(let offered, let requirements, let channel):
-            let nonce = try await payments.nextVoucherNonce(channel)
-            var entry = FetchEntry(key: key, method: method, url: request.url, requirement: offered, requirements: requirements,
-                                   channel: channel.description, nonce: nonce, now: payments.now())
-            try await save(entry)  // durable before anything is signed (§11.4)
-            if let timed = TimedPurchase(requirements, cap: maxPrice.amount) {
-                return try await buyTimed(&entry, timed, channel: channel, request: request, target: target, headers: headers)
-            }
-            let first = try await signAndPresent(&entry, channel: channel, request: request, target: target, headers: headers)
-            guard let purchase = MeteredPurchase(requirements, cap: maxPrice.amount) else { return first }
-            return try await buyMetered(first, purchase, entry: &entry, channel: channel, target: target, headers: headers)
-        case .openChannel(let offered, let requirements, let deposit):
-            // The view the bounds were checked against must include every channel proposed for a request.
-            guard !openInFlight, generation == openGeneration else {
-                throw .paymesh(.rateLimited, "a channel is being opened for another request; retry (nothing was opened or paid)")
-            }
-            openInFlight = true
+        var waitDeadline: NodeInstant?
+        while true {
+            let generation = openGeneration
+            let channels = await payments.httpPayableChannels()
+            let opening = await payments.httpOpening()
+            // With a channel to open instead, an L402 invoice counts as payable only when a route to its payee is known now (§11.3).
+            let l402Payable = await l402Routable(invoice, opening: opening)
+            let choice: PaymentChoice
             do {
-                return try await openAndPay(offered, requirements, deposit: deposit, key: key, method: method, request: request,
-                                            target: target, headers: headers, cap: maxPrice.amount)
-            } catch { throw Self.asNodeError(error) }
-        case .l402(let offer, let price):
-            return try await payL402(offer, price: price, invoice: invoice!, key: key, request: request, target: target,
-                                     headers: headers, tokenKey: tokenKey)
+                choice = try PaymentChoice.choose(offers, maxPrice: maxPrice, channels: channels,
+                                                  l402Price: l402Payable ? invoice?.amount?.atomicUnits : nil, l402Asset: invoice?.asset.id,
+                                                  opening: opening)
+            } catch {
+                // Refused against a view holding a channel being proposed to this payee for another
+                // request (its deposit counts against the bounds; once OPEN it may pay this one), or
+                // a proposal ended since the view was taken: wait for it and choose again (§11.3).
+                guard generation != openGeneration || (openInFlight && offers.requirements.contains { $0.payTo == openingPayee }) else {
+                    throw Self.nodeError(error)
+                }
+                do { try await awaitOpenFinished(deadline: &waitDeadline) } catch { throw Self.asNodeError(error) }
+                continue
+            }
+            switch choice {
+            case .channel(let offered, let requirements, let channel):
+                let nonce = try await payments.nextVoucherNonce(channel)
+                var entry = FetchEntry(key: key, method: method, url: request.url, requirement: offered, requirements: requirements,
+                                       channel: channel.description, nonce: nonce, now: payments.now())
+                try await save(entry)  // durable before anything is signed (§11.4)
+                if let timed = TimedPurchase(requirements, cap: maxPrice.amount) {
+                    return try await buyTimed(&entry, timed, channel: channel, request: request, target: target, headers: headers)
+                }
+                let first = try await signAndPresent(&entry, channel: channel, request: request, target: target, headers: headers)
+                guard let purchase = MeteredPurchase(requirements, cap: maxPrice.amount) else { return first }
+                return try await buyMetered(first, purchase, entry: &entry, channel: channel, target: target, headers: headers)
+            case .openChannel(let offered, let requirements, let deposit):
+                // The view the bounds were checked against must include every channel proposed for a
+                // request: while one is being proposed (or one ended since this choice), wait for it and
+                // choose again — the channel opened for the other request may pay this one (§11.3).
+                guard !openInFlight, generation == openGeneration else {
+                    do { try await awaitOpenFinished(deadline: &waitDeadline) } catch { throw Self.asNodeError(error) }
+                    continue
+                }
+                openInFlight = true
+                openingPayee = offered.payTo
+                do {
+                    return try await openAndPay(offered, requirements, deposit: deposit, key: key, method: method, request: request,
+                                                target: target, headers: headers, cap: maxPrice.amount)
+                } catch { throw Self.asNodeError(error) }
+            case .l402(let offer, let price):
+                return try await payL402(offer, price: price, invoice: invoice!, key: key, request: request, target: target,
+                                         headers: headers, tokenKey: tokenKey)
+            }
         }
     }
 

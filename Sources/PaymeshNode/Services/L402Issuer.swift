@@ -86,7 +86,8 @@ public actor L402Issuer {
         let record = try await routed.createInvoice(amount: Amount(service.price), asset: service.asset, memo: "L402 \(service.name)",
                                                     expiryMillis: limits.invoiceExpiryMillis)
         let challenge = L402Challenge.mint(rootKey: rootKey, paymentHash: record.paymentHash.bytes, tokenID: payments.random.bytes(32),
-                                           service: service.name, validUntil: now / 1_000 + limits.tokenLifetimeSeconds,
+                                           service: service.name, capabilities: service.capabilities,
+                                           validUntil: now / 1_000 + limits.tokenLifetimeSeconds,
                                            invoice: record.invoice)
         book.record(.init(challenge: challenge, paymentHash: record.paymentHash.bytes, mintedAt: now), service: service.name)
         return challenge

@@ -15,17 +15,51 @@ public struct SoldService: Sendable, Hashable, Codable {
     public var unit: ServiceAnnouncement.Unit
     public var asset: Asset
     public var description: String
+    /// The HTTP methods the service serves (Specs/http402.md §10.1, "Capabilities"), in the order
+    /// given; empty: every method of the gateway. L402 tokens are minted with
+    /// `<name>_capabilities=<list>`, and a request with another method is refused (1325).
+    public var capabilities: [String]
 
-    public init(name: String, upstream: String, price: UInt128, unit: ServiceAnnouncement.Unit, asset: Asset, description: String) {
+    public init(name: String, upstream: String, price: UInt128, unit: ServiceAnnouncement.Unit, asset: Asset, description: String,
+                capabilities: [String] = []) {
         self.name = name
         self.upstream = upstream
         self.price = price
         self.unit = unit
         self.asset = asset
         self.description = description
+        self.capabilities = capabilities
     }
 
-    enum CodingKeys: String, CodingKey { case name, upstream, price, unit, asset, decimals, description }
+    /// The methods a service may declare: the gateway's (§10), upper-case as HTTP writes them.
+    public static let capabilityMethods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+
+    /// Whether a request with `method` may be served (every method when no capability is declared).
+    public func allows(_ method: String) -> Bool { capabilities.isEmpty || capabilities.contains(method) }
+
+    /// `GET,HEAD` (console `service.add capabilities=`) as a list of the gateway's methods, each at
+    /// most once; anything else is a typed error.
+    public static func capabilities(parsing text: String) throws(NodeError) -> [String] {
+        guard text.utf8.count <= 64 else { throw .invalidParams("capabilities must be at most 64 bytes") }
+        return try checkedCapabilities(text.split(separator: ",", omittingEmptySubsequences: false)
+            .map { String($0.trimmingCharacters(in: .whitespaces)) })
+    }
+
+    static func checkedCapabilities(_ list: [String]) throws(NodeError) -> [String] {
+        let allowed = capabilityMethods.joined(separator: ", ")
+        guard !list.isEmpty, list.count <= capabilityMethods.count else {
+            throw .invalidParams("capabilities must name 1–\(capabilityMethods.count) of \(allowed)")
+        }
+        for (i, m) in list.enumerated() {
+            guard capabilityMethods.contains(m) else {
+                throw .invalidParams("capabilities are HTTP methods of the gateway, upper-case, comma-separated: \(allowed)")
+            }
+            guard !list[..<i].contains(m) else { throw .invalidParams("capabilities name \(m) twice") }
+        }
+        return list
+    }
+
+    enum CodingKeys: String, CodingKey { case name, upstream, price, unit, asset, decimals, description, capabilities }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -34,8 +68,11 @@ public struct SoldService: Sendable, Hashable, Codable {
         }
         let price = try Amount(decimal: try c.decode(String.self, forKey: .price))
         let asset = try Asset(id: try c.decode(String.self, forKey: .asset), decimals: try c.decode(UInt8.self, forKey: .decimals))
+        // A file written before services declared capabilities has no such field: every method.
+        let capabilities = try c.decodeIfPresent([String].self, forKey: .capabilities)
         try self.init(checking: c.decode(String.self, forKey: .name), upstream: c.decode(String.self, forKey: .upstream),
                       price: price.atomicUnits, unit: unit, asset: asset, description: c.decode(String.self, forKey: .description))
+        if let capabilities { self.capabilities = try Self.checkedCapabilities(capabilities) }
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -47,11 +84,12 @@ public struct SoldService: Sendable, Hashable, Codable {
         try c.encode(asset.id, forKey: .asset)
         try c.encode(asset.decimals, forKey: .decimals)
         try c.encode(description, forKey: .description)
+        if !capabilities.isEmpty { try c.encode(capabilities, forKey: .capabilities) }
     }
 
     /// A service whose fields pass the checks of `service.add` (Specs/http402.md §10).
     public init(checking name: String, upstream: String, price: UInt128, unit: ServiceAnnouncement.Unit, asset: Asset,
-                description: String) throws(NodeError) {
+                description: String, capabilities: [String] = []) throws(NodeError) {
         guard ServiceAnnouncement.nameBytes.contains(name.utf8.count),
               name.utf8.allSatisfy({ Self.nameBytesAllowed.contains($0) }), !ServiceCatalog.reservedNames.contains(name) else {
             throw .invalidParams("service name must be 1–64 bytes of A-Z a-z 0-9 . _ - (not \(ServiceCatalog.reservedNames.sorted()))")
@@ -76,7 +114,8 @@ public struct SoldService: Sendable, Hashable, Codable {
         guard ServiceAnnouncement.descriptionBytes.contains(description.utf8.count) else {
             throw .invalidParams("description must be at most \(ServiceAnnouncement.descriptionBytes.upperBound) bytes")
         }
-        self.init(name: name, upstream: upstream, price: price, unit: unit, asset: asset, description: description)
+        self.init(name: name, upstream: upstream, price: price, unit: unit, asset: asset, description: description,
+                  capabilities: capabilities.isEmpty ? [] : try Self.checkedCapabilities(capabilities))
     }
 
     static let nameBytesAllowed: Set<UInt8> = Set(Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-".utf8))

@@ -91,4 +91,48 @@ import Testing
         }
         await upstream.stop()
     }
+
+    /// Capabilities (Specs/http402.md §10.1): a skill runs as a POST, so a service that does not
+    /// declare POST is no skill (not in the card; naming it is 1462), and a task whose service stops
+    /// declaring POST before its payment is refused with 1325 — the voucher not taken, the upstream untouched.
+    @Test func aServiceWithoutPOSTIsNoSkillAndItsPendingTaskTakesNoPayment() async throws {
+        let upstream = try await TestUpstream.start()
+        try await withTestNetwork(2) { net in
+            try await net.connect(0, 1)
+            try await net[0].fund(1_000)
+            let channel = try await net[0].openChannel(to: net[1], deposit: 1_000)
+            let catalog = try ServiceCatalog(directory: temporaryDirectory(), gossip: nil)
+            func sell(_ name: String, _ capabilities: [String]) async throws {
+                _ = try await catalog.add(SoldService(name: name, upstream: "http://127.0.0.1:\(upstream.port)/api", price: 250, unit: .call,
+                                                      asset: TestNetwork.usdc, description: name, capabilities: capabilities))
+            }
+            try await sell("echo", [])
+            try await sell("reads", ["GET", "HEAD"])
+            let service = A2AService(catalog: catalog, payments: net[1].payments, payee: net[1].id,
+                                     group: MultiThreadedEventLoopGroup.singleton, clock: net.clock, random: NodeRandom(SplitMix64(seed: 2)),
+                                     version: "test")
+            let card = try Self.json(await service.card())
+            #expect((card["skills"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == ["echo"])
+            let named = try Self.json(await service.handle(Self.request(["metadata": ["paymesh.skill": "reads"]]), extensionActivated: true))
+            let error = try #require(named["error"] as? [String: Any])
+            #expect(error["code"] as? Int == -32602 && "\(error)".contains("1462"), "\(error)")
+
+            let opened = try Self.json(await service.handle(Self.request(["metadata": ["paymesh.skill": "echo"]]), extensionActivated: true))
+            let task = try #require((opened["result"] as? [String: Any])?["id"] as? String)
+            try await sell("echo", ["GET"])  // echo stops taking POST before the task is paid
+            let unsigned = try PaymentUpdate(channelID: channel, nonce: 1, amount: Amount(250), timestamp: 1_767_225_600_000,
+                                             taskID: task, signature: Signature65([UInt8](repeating: 1, count: 64) + [27]))
+            let signed = try unsigned.signed(with: net[0].key, domain: SigningDomain(chainID: 0))
+            let requirements = PaymentRequirements.channel(price: 250, asset: "USDC", decimals: 6, unit: "call", payee: net[1].id,
+                                                           chainID: 0, resource: "/echo")
+            let payload = try Self.json(Array(try #require(Data(base64Encoded: ChannelSchemeProof.xPayment(signed, paying: requirements).value))))
+            let body = Self.request(["taskId": task, "metadata": ["x402.payment.status": "payment-submitted", "x402.payment.payload": payload]])
+            let refused = Self.status(try Self.json(await service.handle(body, extensionActivated: true)))
+            #expect(refused.meta["x402.payment.status"] as? String == "payment-failed")
+            #expect(refused.meta["paymesh.error.code"] as? String == "1325", "\(refused.meta)")
+            #expect(await net[1].payments.view(channel)?.snapshot.latestVoucher == nil, "the voucher was not taken")
+            #expect(upstream.calls == 0)
+        }
+        await upstream.stop()
+    }
 }

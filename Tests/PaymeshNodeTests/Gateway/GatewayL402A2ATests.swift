@@ -14,6 +14,9 @@ import Testing
 /// loopback (gateway, a payer that pays L402 over a route, an agent whose channel the A2A client
 /// signs vouchers on); gossip republishes every 2 s so the payer learns its channel quickly.
 @Suite struct GatewayL402A2ATests {
+    /// What `echo` declares (Specs/http402.md §10.1): POST for A2A skills, no DELETE.
+    static let capabilities = "GET,HEAD,POST"
+
     @Test func l402AndA2AWithIndependentClients() async throws {
         let upstream = try await TestUpstream.start()
         func gossip(_ c: inout NodeConfiguration) {
@@ -29,7 +32,7 @@ import Testing
         let http = try #require(gateway.started.http)
         _ = try await gateway.call("service.add", [
             "name": "echo", "upstream": .string("http://127.0.0.1:\(upstream.port)/api"), "price": "250",
-            "unit": "call", "asset": "USDC", "decimals": 6, "description": "echo"])
+            "unit": "call", "asset": "USDC", "decimals": 6, "description": "echo", "capabilities": .string(Self.capabilities)])
         _ = try await payer.call("connect", ["host": "127.0.0.1", "port": .int(Int64(gateway.started.listen.port))])
         _ = try await payer.call("ledger.fund", ["asset": "USDC", "decimals": 6, "amount": "1000000"])
         let opened = try await payer.call("channel.open", ["peer": .string(gateway.started.id.description), "asset": "USDC",
@@ -62,12 +65,13 @@ import Testing
         let script = TestVectors.repositoryRoot.appendingPathComponent("scripts/http402/check_l402_a2a.py").path
         let output = try await offload("python") {
             try PythonRun.run([script, "http://\(http)", "echo", gateway.directory + "/" + IdentityStore.fileName, payer.socket,
-                               keyHex, channel, "0", "0"])
+                               keyHex, channel, "0", "0", Self.capabilities])
         }
         #expect(output.status == 0, "python exited \(output.status)\n\(output.stdout)\n\(output.stderr)")
         #expect(output.stdout.contains("l402 and a2a checks:"), "\(output.stdout)\n\(output.stderr)")
         // Five L402 requests (two plain, the pymacaroons form, the attenuated token's GET, the minted
-        // token's POST) and one A2A task reached the upstream; no refused one did (the attenuated POST).
+        // token's POST) and one A2A task reached the upstream; no refused one did (the attenuated POST,
+        // the undeclared DELETE).
         #expect(upstream.calls == 6)
 
         await gateway.stop()

@@ -82,6 +82,29 @@ import Testing
         }
     }
 
+    /// The per-second wire format read by an independent client written from Specs/http402.md §12.6
+    /// alone (`scripts/http402/check_timed_wire.py`: raw sockets, the chunked body and its trailers,
+    /// top-ups on another connection): 1.5 s of upstream output in steps of 1 s, complete; the
+    /// gateway's channel received exactly what the script says it paid, and the upstream was called once.
+    @Test func perSecondWireReadByAnIndependentClient() async throws {
+        let s = try await Self.setUp()
+        let keyHex = s.payerKey.privateKey.withUnsafeRawRepresentation { Array($0).hexString }
+        let run = try await runPythonScript("scripts/http402/check_timed_wire.py",
+                                            ["\(s.http)", "/ticks/slow/15/100", keyHex, s.channel.description, "0", "0", "15", "4"])
+        let stdout = run.stdout, stderr = run.stderr
+        #expect(run.status == 0, "python exited \(run.status)\n\(stdout)\n\(stderr)")
+        let summary = try #require(stdout.split(separator: "\n").last { $0.hasPrefix("timed wire checks:") }, "\(stdout)\n\(stderr)")
+        let paid = try #require(summary.split(separator: " ").drop { $0 != "paid" }.dropFirst().first.map(String.init))
+        // 1.5 s of output needs 2 steps of 1 s; a third may go when the last half second is reached first.
+        #expect(["10", "15"].contains(paid), "\(summary)")
+        #expect(try await MeteredGatewayTests.received(s) == paid, "the gateway received what the client paid: \(summary)")
+        #expect(s.upstream.calls == 1)
+
+        await s.gateway.stop()
+        await s.payer.stop()
+        await s.upstream.stop()
+    }
+
     @Test func perSecondServingStopsWhenUnpaidAndHostileTopUpsTakeNothing() async throws {
         let s = try await Self.setUp()
         let reqs = PaymentRequirements.channel(price: Self.price, asset: "USDC", decimals: 6, unit: "second", payee: s.gateway.started.id,

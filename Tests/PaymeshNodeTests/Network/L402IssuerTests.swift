@@ -66,6 +66,36 @@ import Testing
         }
     }
 
+    /// A service that declares capabilities (§10.1): the minted macaroon carries
+    /// `search_capabilities=GET,HEAD` between `services=` and `valid_until`; the paid token then
+    /// serves those methods only (1325 for another).
+    @Test func declaredCapabilitiesAreMintedIntoTheToken() async throws {
+        try await withTestNetwork(2, configure: RoutedPaymentsTests.configure()) { net in
+            _ = try await RoutedPaymentsTests.mesh(net, [(0, 1)])
+            let issuer = L402Issuer(routed: try RoutedPaymentsTests.routed(net[1]), payments: net[1].payments)
+            var search = Self.search
+            search.capabilities = ["GET", "HEAD"]
+            let challenge = try await issuer.challenge(for: search)
+            #expect(challenge.macaroon.caveats.compactMap(\.predicate).map { $0.split(separator: "=").first.map(String.init) }
+                == ["services", "search_capabilities", "search_valid_until"])
+            #expect(challenge.macaroon.caveats.compactMap(\.predicate).contains("search_capabilities=GET,HEAD"))
+            let paid = try await RoutedPaymentsTests.routed(net[0]).pay(invoice: challenge.invoice)
+            guard case .succeeded(let preimage) = paid.status else {
+                Issue.record("the invoice was not paid: \(paid.status)")
+                return
+            }
+            let credential = L402Credential(macaroon: challenge.macaroon, preimage: preimage.bytes)
+            _ = try await issuer.authorize(credential, service: "search", capability: "GET")
+            _ = try await issuer.authorize(credential, service: "search", capability: "HEAD")
+            for method in ["POST", "DELETE", "get"] {
+                do throws(Pay402Error) {
+                    _ = try await issuer.authorize(credential, service: "search", capability: method)
+                    Issue.record("a \(method) was authorized")
+                } catch { #expect(error.code == .serviceNotAuthorized, "\(method)") }
+            }
+        }
+    }
+
     /// Specs/vectors/a2a.json `root_keys`: the root key derived from the identity secret (§10.1),
     /// computed by Python's hmac.
     @Test func rootKeyVectors() throws {
