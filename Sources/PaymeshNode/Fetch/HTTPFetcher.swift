@@ -226,7 +226,7 @@ public actor HTTPFetcher {
     /// The metered steps from `next` (or, `pending`, from the step the entry journals), then the result.
     private func meter(_ first: FetchResult, _ purchase: inout MeteredPurchase, next: MeteredPurchase.Next, pending: Bool,
                        entry: inout FetchEntry, channel: ChannelID, target: Target, headers: [(String, String)]) async throws(NodeError) -> FetchResult {
-        var result = first, body = first.body, next = next, pending = pending
+        var result = first, body = first.body, next = next, pending = pending, resuming = pending
         var stopped: String?
         loop: while true {
             if !pending {
@@ -251,7 +251,9 @@ public actor HTTPFetcher {
             }
             pending = false
             let price = entry.stepPrice.flatMap { UInt128($0) } ?? 0
-            switch try await payStep(&entry, channel: channel, target: target, headers: headers) {
+            let outcome = try await payStep(&entry, channel: channel, target: target, headers: headers, resuming: resuming)
+            resuming = false
+            switch outcome {
             case .stopped(let why, let resumable, let paid):
                 stopped = why
                 purchase.resume(paid: purchase.paid + paid, units: purchase.units, total: purchase.total)
@@ -292,10 +294,10 @@ public actor HTTPFetcher {
         case stopped(String, resumable: Bool, paid: UInt128 = 0)
     }
 
-    /// Pays the step the entry journals: its voucher (signed now, or found signed before a crash),
-    /// made durable in the entry before it leaves, presented with the continuation token.
+    /// Pays the step the entry journals: its voucher (signed now, or, `resuming`, found signed
+    /// before a crash), made durable in the entry before it leaves, presented with the continuation token.
     private func payStep(_ entry: inout FetchEntry, channel: ChannelID, target: Target,
-                         headers: [(String, String)]) async throws(NodeError) -> StepOutcome {
+                         headers: [(String, String)], resuming: Bool) async throws(NodeError) -> StepOutcome {
         guard let token = entry.continueToken, let n = entry.step, let price = entry.stepPrice.flatMap({ UInt128($0) }),
               let nonce = entry.stepNonce.flatMap({ UInt64($0) }), var requirements = entry.requirements else {
             throw .internalError("fetch entry unreadable")
@@ -304,12 +306,15 @@ public actor HTTPFetcher {
         let taskID = "\(entry.key)#\(n)"
         if entry.stepProofHeader == nil {
             let voucher: PaymentUpdate
-            let latest = await payments.latestSignedVoucher(channel)
-            if let latest, latest.nonce == nonce, latest.taskID == taskID {
-                voucher = latest  // signed before a crash, its proof not yet journalled
-            } else if (latest?.nonce ?? 0) < nonce {
+            let latest = resuming ? await payments.latestSignedVoucher(channel) : nil
+            if !resuming {
                 voucher = try await payments.signHTTPVoucher(channel, amount: price, taskID: taskID)
+            } else if let latest, latest.taskID == taskID {
+                voucher = latest  // signed before a crash, its proof not yet journalled (the task id names key and step)
+            } else if (latest?.nonce ?? 0) < nonce {
+                voucher = try await payments.signHTTPVoucher(channel, amount: price, taskID: taskID)  // never signed
             } else {
+                // Signed and followed by other vouchers, or never signed: they cannot be told apart.
                 return .stopped("the channel moved past voucher \(nonce) before step \(n) was recorded; nothing more is paid", resumable: false)
             }
             let proof = FetchEntry.proof(voucher, paying: requirements, x402Version: entry.x402Version)
