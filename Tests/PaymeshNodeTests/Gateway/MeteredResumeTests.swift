@@ -14,18 +14,22 @@ import Testing
 /// the payee's total is exactly the price of the whole answer.
 @Suite(.serialized) struct MeteredResumeTests {
     /// A loopback relay to `target`, one request per connection (the buyer sends `Connection:
-    /// close`): the `holdNth` request that carries `Paymesh-Continue` is read and never forwarded
-    /// while `holding`; every other request is forwarded and its answer relayed to the end.
+    /// close`): the `holdNth` request that carries `Paymesh-Continue` is held while `holding` —
+    /// never forwarded, or (`deliverHeld`) forwarded with its answer swallowed (the gateway takes
+    /// the step, the buyer never sees the page); every other request is forwarded and its answer
+    /// relayed to the end.
     final class Relay: @unchecked Sendable {
         let port: Int
         private let listener: Int32
         private let target: Int
         private let state = NIOLockedValueBox((holding: true, continuations: 0, held: [Int32]()))
         let holdNth: Int
+        let deliverHeld: Bool
 
-        init(target: Int, holdNth: Int) throws {
+        init(target: Int, holdNth: Int, deliverHeld: Bool = false) throws {
             self.target = target
             self.holdNth = holdNth
+            self.deliverHeld = deliverHeld
             let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             self.listener = listener
             var address = sockaddr_in()
@@ -78,17 +82,26 @@ import Testing
                     s.held.append(client)
                     return true
                 }
-                if hold { return }
+                if hold {
+                    if deliverHeld { relay(request, to: nil) }
+                    return
+                }
             }
-            guard let upstream = try? HTTPGet.connected(PeerEndpoint(host: "127.0.0.1", port: target)) else { close(client); return }
+            relay(request, to: client)
+        }
+
+        /// Forwards `request` and copies the answer to `client` (nil: reads and drops it).
+        private func relay(_ request: [UInt8], to client: Int32?) {
+            guard let upstream = try? HTTPGet.connected(PeerEndpoint(host: "127.0.0.1", port: target)) else { client.map { _ = close($0) }; return }
+            var chunk = [UInt8](repeating: 0, count: 65_536)
             _ = request.withUnsafeBytes { write(upstream, $0.baseAddress, $0.count) }
             while true {
                 let n = read(upstream, &chunk, chunk.count)
                 guard n > 0 else { break }
-                _ = chunk.withUnsafeBytes { write(client, $0.baseAddress, n) }
+                if let client { _ = chunk.withUnsafeBytes { write(client, $0.baseAddress, n) } }
             }
             close(upstream)
-            close(client)
+            if let client { close(client) }
         }
     }
 
@@ -144,6 +157,53 @@ import Testing
             let paid = try await payee()["paid"]
             return try await restarted.call("channel.get", ["channel": .string(channel)])["paid"] == paid
         })
+
+        buyer.kill()
+        await gateway.stop()
+        await upstream.stop()
+    }
+
+    /// The page of the interrupted step was lost (the gateway took the step's voucher and answered,
+    /// the buyer died before reading it): the retry presents the same voucher, the gateway answers
+    /// 1323, and the purchase ends with what was delivered — the step counted once, nothing more paid.
+    @Test(.timeLimit(.minutes(5)))
+    func aStepWhosePageWasLostIsPaidOnceAndThePurchaseEnds() async throws {
+        try #require(PaymeshBinary.exists, "build the paymesh executable first (swift build --build-tests): \(PaymeshBinary.path)")
+        let upstream = try await TestUpstream.start()
+        let gateway = try await RunningNode.start { $0.http = PeerEndpoint(host: "127.0.0.1", port: 0) }
+        let http = try #require(gateway.started.http)
+        _ = try await gateway.call("service.add", [
+            "name": "bytes", "upstream": .string("http://127.0.0.1:\(upstream.port)/api"), "price": "2",
+            "unit": "byte", "asset": "USDC", "decimals": 6, "description": "bytes"])
+        let relay = try Relay(target: http.port, holdNth: 2, deliverHeld: true)
+        defer { relay.stop() }
+        let dataDir = temporaryDirectory()
+        var buyer = try await NodeProcess(dataDir: dataDir)
+        defer { buyer.kill() }
+        let channel = try await FetchTests.openChannel(buyer, to: gateway, deposit: "100000")
+        @Sendable func payee() async throws -> JSONValue { try await gateway.call("channel.get", ["channel": .string(channel)]) }
+        let arguments = ["fetch", "http://127.0.0.1:\(relay.port)/bytes/bytes/5000", "--data-dir", dataDir, "--max-price", "20000",
+                         "--idempotency-key", "lost-1", "--json"]
+        let interrupted = Task { try await PaymeshBinary.run(arguments, timeout: 60) }
+        #expect(try await eventually(30) { relay.heldCount == 1 }, "the second continuation never reached the relay")
+        // The gateway takes step #2 (nonce 3): 6,144 paid; its page never reaches the buyer.
+        #expect(try await eventually(30) { try await payee()["nonce"] == 3 })
+        #expect(try await payee()["paid"] == "6144")
+        buyer.kill()
+        _ = try await interrupted.value
+        relay.release()
+
+        buyer = try await NodeProcess(dataDir: dataDir)
+        let resumed = try await PaymeshBinary.run(arguments, timeout: 60)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let r = try JSONValue.parse(Array(resumed.stdout.utf8))
+        #expect(r["paid"] == "6144" && r["units_from"] == "2048" && r["units"] == "2048" && r["body"] == "", "\(resumed.stdout)")
+        #expect(r["partial"]?.stringValue?.contains("already holds the voucher of step 2") == true, "\(resumed.stdout)")
+        let after = try await payee()
+        #expect(after["paid"] == "6144" && after["nonce"] == 3, "\(after)")
+        let again = try await PaymeshBinary.run(arguments, timeout: 60)
+        #expect(again.status == 1 && (again.stderr + again.stdout).contains("ALREADY_PAID"), "\(again.stdout) \(again.stderr)")
+        #expect(try await payee()["paid"] == "6144")
 
         buyer.kill()
         await gateway.stop()
