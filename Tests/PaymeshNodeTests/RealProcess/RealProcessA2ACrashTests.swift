@@ -106,10 +106,12 @@ import Testing
         let waiting = try Self.post(http, "/a2a", payBody, headers: [(A2AEndpoint.extensionHeader, A2AEndpoint.extensionURI)])
         defer { close(waiting) }
 
-        // The payment is verified and stored, the skill runs: kill -9 now.
+        // The payment is verified and stored, the skill runs (the upstream holds its request): kill -9 now.
         let running = try await eventually(60) {
             let got = try await Self.rpc(http, "tasks/get", ["id": task])
+            // Verified and stored, and the upstream has the skill's request.
             return Self.status(got).state == "working" && Self.status(got).meta["x402.payment.status"] as? String == "payment-verified"
+                && upstream.calls == 1
         }
         #expect(running, "the task never reached payment-verified (logs in \(payee.directory))")
         #expect(upstream.calls == 1)
