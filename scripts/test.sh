@@ -31,7 +31,7 @@ swift build --build-tests
 # so that no other test sees the daemon vanish; everything else runs in parallel.
 daemon_suites='RealDaemonTests|RealProcessDiscoveryTests'
 # 20 gossiping processes also run alone (they would slow every other test of the parallel run).
-alone_suites="$daemon_suites|RealProcessGossipMeshTests|RoutedPaymentsTests|RoutedPaymentsRecoveryTests|TimedGatewayTests|TimedFetchTests|FetchOpenTests"
+alone_suites="$daemon_suites|RealProcessGossipMeshTests|RoutedPaymentsTests|RoutedPaymentsRecoveryTests|TimedGatewayTests|TimedFetchTests|FetchOpenTests|MeteredResumeTests|RealProcessA2ACrashTests"
 # Every run is bounded: a hung test fails the run (exit 124) instead of holding CI to its limit.
 timeout -k 30 1800 swift test --skip-build --parallel --skip "$alone_suites"
 timeout -k 30 300 swift test --skip-build --filter RealProcessGossipMeshTests
@@ -41,7 +41,9 @@ timeout -k 30 300 swift test --skip-build --filter "RoutedPaymentsTests|RoutedPa
 # Per-second services stream real seconds (1 s steps, a slow upstream): their timing assertions
 # need a machine that is not running the parallel suites. FetchOpenTests (real buyer processes)
 # join them to keep the parallel run's load down.
-timeout -k 30 300 swift test --skip-build --filter "TimedGatewayTests|TimedFetchTests|FetchOpenTests"
+# Real processes killed with SIGKILL between paid steps (an A2A skill that runs for 60 s, a
+# metered session the gateway keeps 60 s): run with them, away from the parallel run's load.
+timeout -k 30 300 swift test --skip-build --filter "TimedGatewayTests|TimedFetchTests|FetchOpenTests|MeteredResumeTests|RealProcessA2ACrashTests"
 timeout -k 30 600 swift test --skip-build --filter RealDaemonTests
 timeout -k 30 600 swift test --skip-build --filter RealProcessDiscoveryTests
 # Prometheus metrics of two real nodes after a known workload, parsed by prometheus-client.

@@ -278,19 +278,34 @@ public final class PaymeshNode: Service, Sendable {
         registry.register(NegotiationMethods(negotiations: negotiations, market: market, payments: payments))
         registry.register(MarketMethods(market: market, catalog: catalog))
         metricsCollector.attach(peers: peers, payments: payments, events: events, gossip: gossip, clock: configuration.clock)
+        // A2A: the durable tasks are read back (and interrupted ones resolved) before anything is served.
+        var a2aRoutes: A2ARoutes?
+        if configuration.http != nil {
+            do {
+                let routes = A2ARoutes(catalog: catalog, payments: payments, payee: key.address, group: group,
+                                       clock: configuration.clock, random: configuration.random, version: Self.version,
+                                       files: try A2ATaskFiles(dataDirectory: directory), logger: logger.with("component", "a2a"))
+                try await routes.service.recover()
+                a2aRoutes = routes
+            } catch {
+                await gossip?.shutdown()
+                await payments.shutdown()
+                await endpoint.shutdown()
+                throw error
+            }
+        }
+        let a2a = a2aRoutes
         // The HTTP listener and one route group per feature (it binds in run(), before ready).
         let http = configuration.http.map { endpoint in
             let feed = WebViewFeed(events: events, sources: .init(info: info, peers: peers, payments: payments, gossip: gossip))
             webViewBox.withLockedValue { $0 = feed }
-            return HTTPListener(endpoint: endpoint, groups: [MetricsRoutes(collector: metricsCollector),
-                                                                 GatewayRoutes(catalog: catalog, payments: payments, payee: key.address, group: group,
-                                                                               l402: routed.map { L402Issuer(routed: $0, payments: payments) },
-                                                                               market: market, secondStep: configuration.secondStep),
-                                                                 WebViewRoutes(feed: feed),
-                                                                 A2ARoutes(catalog: catalog, payments: payments, payee: key.address, group: group,
-                                                                           clock: configuration.clock, random: configuration.random,
-                                                                           version: Self.version)],
-                                       logger: logger.with("component", "http"))
+            var groups: [any HTTPRouteGroup] = [MetricsRoutes(collector: metricsCollector),
+                                                GatewayRoutes(catalog: catalog, payments: payments, payee: key.address, group: group,
+                                                              l402: routed.map { L402Issuer(routed: $0, payments: payments) },
+                                                              market: market, secondStep: configuration.secondStep),
+                                                WebViewRoutes(feed: feed)]
+            if let a2a { groups.append(a2a) }
+            return HTTPListener(endpoint: endpoint, groups: groups, logger: logger.with("component", "http"))
         }
         let console = ConsoleServer(path: consolePath, registry: registry, group: group,
                                     maxLineBytes: configuration.consoleMaxLineBytes, logger: logger.with("component", "console"))

@@ -9,15 +9,18 @@ final class PaymentNodeProcess: @unchecked Sendable {
     let directory: String
     let port: Int
     let peers: [Int]
+    /// More `paymesh start` arguments (e.g. `--http 127.0.0.1:<port>`).
+    let extraArguments: [String]
     private let lock = NSLock()
     private var process: ChildProcess?
     private var ready = false
     private var readyLine = ""
 
-    init(directory: String = temporaryDirectory(), port: Int = freePort(), peers: [Int] = []) {
+    init(directory: String = temporaryDirectory(), port: Int = freePort(), peers: [Int] = [], extraArguments: [String] = []) {
         self.directory = directory
         self.port = port
         self.peers = peers
+        self.extraArguments = extraArguments
     }
 
     var socket: String { directory + "/console.sock" }
@@ -50,7 +53,7 @@ final class PaymentNodeProcess: @unchecked Sendable {
         let p = ChildProcess()
         p.executableURL = try Self.executable()
         p.arguments = ["start", "--data-dir", directory, "--listen", "127.0.0.1:\(port)", "--no-mdns", "--log-level", "info",
-                       "--log-file", directory + "/node.log"] + peers.flatMap { ["--peer", "127.0.0.1:\($0)"] }
+                       "--log-file", directory + "/node.log"] + peers.flatMap { ["--peer", "127.0.0.1:\($0)"] } + extraArguments
         p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         let out = Pipe()
         p.standardOutput = out

@@ -132,18 +132,26 @@ import Testing
         func task(_ i: Int, at now: UInt64) -> A2ATaskBook.Task {
             A2ATaskBook.Task(id: "t\(i)", contextID: "c", skill: "s", requirements: Fixture.requirements(), input: "", createdAt: now)
         }
+        let proof = ChannelSchemeProof(x402Version: 1, network: Fixture.requirements().network, accepted: nil,
+                                       voucher: Fixture.voucher(nonce: 5, amount: 1_250))
         for i in 0..<A2ATaskBook.capacity { try book.open(task(i, at: 0), now: 0) }
-        // Full: a finished task goes first, else the oldest unpaid one.
-        book.finish("t5", .completed)
-        try book.open(task(-1, at: 1), now: 1)
-        #expect(book.task("t5") == nil && book.count == A2ATaskBook.capacity)
-        try book.open(task(-2, at: 1), now: 1)
-        #expect(book.task("t0") == nil && book.task("t1") != nil && book.count == A2ATaskBook.capacity)
-        // Tasks whose payment is being verified are never evicted: all of them busy, the new one is refused.
-        for i in 1..<A2ATaskBook.capacity where i != 5 { _ = try book.beginPayment("t\(i)") }
-        _ = try book.beginPayment("t-1")
-        _ = try book.beginPayment("t-2")
-        #expect(refusal { () throws(Pay402Error) in try book.open(task(-3, at: 2), now: 2) } == .rateLimited)
+        // Full: a task that carries no money goes first (the oldest), even before an older paid one.
+        _ = try book.beginPayment("t5", proof: proof)
+        book.finish("t5", .completed, output: "paid answer")
+        book.finish("t7", .canceled)
+        let first = try book.open(task(-1, at: 1), now: 1)
+        #expect(first?.id == "t0" && first?.proof == nil && book.task("t5") != nil && book.count == A2ATaskBook.capacity)
+        // Once every other task is busy (a payment being verified, a skill running), the oldest
+        // paid and finished task goes, and the driver learns it carried a payment (its record is deleted).
+        for i in 1..<A2ATaskBook.capacity where i != 5 && i != 7 { _ = try book.beginPayment("t\(i)", proof: proof) }
+        _ = try book.beginPayment("t-1", proof: proof)
+        #expect(try book.open(task(-2, at: 1), now: 1)?.id == "t7")
+        _ = try book.beginPayment("t-2", proof: proof)
+        let second = try book.open(task(-3, at: 2), now: 2)
+        #expect(second?.id == "t5" && second?.proof != nil)
+        _ = try book.beginPayment("t-3", proof: proof)
+        // All of them busy: the new one is refused.
+        #expect(refusal { () throws(Pay402Error) in try book.open(task(-4, at: 3), now: 3) } == .rateLimited)
         #expect(book.count == A2ATaskBook.capacity)
     }
 

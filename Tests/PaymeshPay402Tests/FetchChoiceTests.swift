@@ -163,6 +163,23 @@ import Testing
         #expect(throws: Pay402Error.self) { try journal.entry("k1", method: "POST", url: "http://127.0.0.1:1/a") }
         #expect(try FetchEntry.decode(entry.encoded()) == entry)
         #expect(entry.requirements?.amount == 250)
+        // A metered purchase that may go on (§12.4) is not final, and its continuation state reads back.
+        var metering = entry
+        metering.status = .paid
+        metering.continueToken = "0123456789abcdef0123456789abcdef"
+        metering.step = 2
+        metering.stepPrice = "2048"
+        metering.stepNonce = "7"
+        metering.stepProofHeader = "X-PAYMENT"
+        metering.stepProofValue = "e30="
+        metering.units = "2048"
+        metering.paidTotal = "4096"
+        metering.unitsTotal = "5000"
+        metering.cap = "20000"
+        #expect(!metering.isFinal)
+        #expect(try FetchEntry.decode(metering.encoded()) == metering)
+        metering.endSteps()
+        #expect(metering.isFinal && metering.continueToken == nil && metering.stepProofValue == nil && metering.units == "2048")
         #expect(throws: Pay402Error.self) { try FetchJournal.checkKey("") }
         #expect(throws: Pay402Error.self) { try FetchJournal.checkKey("a b") }
         #expect(throws: Pay402Error.self) { try FetchJournal.checkKey(String(repeating: "k", count: 49)) }

@@ -125,6 +125,26 @@ import Testing
         #expect(capped.paid == 4_096 && capped.units == 2_048)
     }
 
+    /// §12.4: a purchase resumed from its journalled state (paid, units, total) goes on from the
+    /// units it holds: a page that does not start there is refused, the cap counts what was paid.
+    @Test func aResumedPurchaseGoesOnFromItsJournalledState() throws {
+        var p = try #require(Self.terms(cap: 5_000))
+        p.resume(paid: 2_048, units: 1_024, total: 2_500)
+        guard case .stop = p.onPage(price: 2_048, headers: Self.page(units: 1_024, from: 0, total: 2_500, next: "904")) else {
+            Issue.record("a page from unit 0 taken after unit 1,024"); return
+        }
+        var q = try #require(Self.terms(cap: 5_000))
+        q.resume(paid: 2_048, units: 1_024, total: 2_500)
+        #expect(q.onPage(price: 2_048, headers: Self.page(units: 1_024, from: 1_024, total: 2_500, next: "904")) == .pay(price: 904, token: "t"))
+        #expect(q.onPage(price: 904, headers: Self.page(units: 452, from: 2_048, total: 2_500)) == .done)
+        #expect(q.paid == 5_000 && q.units == 2_500)
+        var capped = try #require(Self.terms(cap: 4_500))
+        capped.resume(paid: 4_096, units: 2_048, total: 9_000)
+        guard case .stop = capped.onPage(price: 0, headers: Self.page(units: 0, from: 2_048, total: 9_000, next: "2048")) else {
+            Issue.record("paid above the cap after a resume"); return
+        }
+    }
+
     @Test func aHostileGatewayGetsNothingMore() throws {
         func first(_ headers: [HTTPHeaderField]) throws -> MeteredPurchase.Next {
             var p = try #require(Self.terms(cap: 1_000_000))

@@ -87,6 +87,7 @@ public struct FetchMethods: ConsoleMethodGroup {
             out["unit"] = .string(unit)
             out["units"] = .string(String(units))
             out["units_total"] = r.unitsTotal.map { .string(String($0)) } ?? .null
+            if let from = r.unitsFrom { out["units_from"] = .string(String(from)) }
             if let served = r.servedMillis { out["served_ms"] = .string(String(served)) }
             out["partial"] = JSONValue(r.partial)
         }

@@ -77,6 +77,8 @@ public struct FetchResult: Sendable {
     public var unit: String? = nil
     public var units: UInt64? = nil
     public var unitsTotal: UInt64? = nil
+    /// A metered purchase resumed with its key (Specs/http402.md §12.4): the first unit of `body`.
+    public var unitsFrom: UInt64? = nil
     public var partial: String? = nil
     /// A per-second answer (§12.6): milliseconds of upstream time the gateway says it served.
     public var servedMillis: UInt64? = nil

@@ -238,46 +238,67 @@ public actor HTTPFetcher {
 
     /// The rest of a metered answer (Specs/http402.md §12.4): each page the gateway offers is paid
     /// with a new voucher of exactly its price (`MeteredPurchase` checks it against the offered rate
-    /// and the cap) and appended; the journal entry is updated after each paid step.
+    /// and the cap) and appended. Before a step's voucher is signed the journal entry holds the
+    /// continuation token, the step, its price and nonce, the units received and the total paid;
+    /// once signed, its proof — so a retry after a crash continues from there and pays no step twice.
     func buyMetered(_ first: FetchResult, _ purchase: MeteredPurchase, entry: inout FetchEntry, channel: ChannelID, target: Target,
                             headers: [(String, String)]) async throws(NodeError) -> FetchResult {
         guard first.paid > 0, first.status != 402 else { return first }  // the first step was not taken: nothing to continue
-        var purchase = purchase, result = first, body = first.body, price = first.paid, page = first.headers
+        var purchase = purchase
+        let next = purchase.onPage(price: first.paid, headers: first.headers.map { HTTPHeaderField($0.0, $0.1) })
+        return try await meter(first, &purchase, next: next, pending: false, entry: &entry, channel: channel, target: target, headers: headers)
+    }
+
+    /// The metered steps from `next` (or, `pending`, from the step the entry journals), then the result.
+    private func meter(_ first: FetchResult, _ purchase: inout MeteredPurchase, next: MeteredPurchase.Next, pending: Bool,
+                       entry: inout FetchEntry, channel: ChannelID, target: Target, headers: [(String, String)]) async throws(NodeError) -> FetchResult {
+        var result = first, body = first.body, next = next, pending = pending, resuming = pending
         var stopped: String?
-        var step = 0
         loop: while true {
-            switch purchase.onPage(price: price, headers: page.map { HTTPHeaderField($0.0, $0.1) }) {
-            case .done: break loop
-            case .stop(let why): stopped = why; break loop
-            case .pay(let next, let token):
-                guard body.count < limits.maxResponseBytes else { stopped = "the answer reached \(limits.maxResponseBytes) bytes"; break loop }
-                guard var requirements = entry.requirements else { throw .internalError("fetch entry unreadable") }
-                requirements.amount = next
-                step += 1
-                let voucher = try await payments.signHTTPVoucher(channel, amount: next, taskID: "\(entry.key)#\(step)")
-                let proof = FetchEntry.proof(voucher, paying: requirements, x402Version: entry.x402Version)
-                let answer: HTTPExchangeResponse
-                do { answer = try await send(entry.method, target, headers + [(MeteredHeader.continue, token), (proof.name, proof.value)], nil) } catch {
-                    stopped = "step \(step) failed: \(error.detail)"; break loop
+            if !pending {
+                switch next {
+                case .done: break loop
+                case .stop(let why): stopped = why; break loop
+                case .pay(let price, let token):
+                    guard body.count < limits.maxResponseBytes else { stopped = "the answer reached \(limits.maxResponseBytes) bytes"; break loop }
+                    entry.continueToken = token
+                    entry.step = (entry.step ?? 0) + 1
+                    entry.stepPrice = String(price)
+                    entry.stepNonce = String(try await payments.nextVoucherNonce(channel))
+                    entry.stepProofHeader = nil
+                    entry.stepProofValue = nil
+                    entry.units = String(purchase.units)
+                    entry.unitsTotal = String(purchase.total)
+                    entry.paidTotal = String(purchase.paid)
+                    entry.cap = String(purchase.cap)
+                    entry.updatedAt = payments.now()
+                    try await save(entry)  // the continuation state is durable before the step's voucher is signed and sent
                 }
-                guard answer.status != 402, let receipt = answer.header(Pay402Header.paymentResponse) ?? answer.header(Pay402Header.xPaymentResponse) else {
-                    stopped = "the gateway refused step \(step) (\(answer.header(Pay402Header.errorCode) ?? "HTTP \(answer.status)"))"; break loop
-                }
-                await payments.httpVoucherAccepted(channel, nonce: voucher.nonce)
+            }
+            pending = false
+            let price = entry.stepPrice.flatMap { UInt128($0) } ?? 0
+            let outcome = try await payStep(&entry, channel: channel, target: target, headers: headers, resuming: resuming)
+            resuming = false
+            switch outcome {
+            case .stopped(let why, let resumable, let paid):
+                stopped = why
+                purchase.resume(paid: purchase.paid + paid, units: purchase.units, total: purchase.total)
+                if !resumable { entry.endSteps() }
+                break loop
+            case .page(let answer, let nonce, let receipt):
                 body += answer.body
-                price = next
-                page = answer.headers
-                result.nonce = voucher.nonce
+                result.nonce = nonce
                 result.receipt = receipt
-                entry.nonce = String(voucher.nonce)
+                entry.nonce = String(nonce)
                 entry.receipt = receipt
-                entry.paidTotal = String(purchase.paid + next)
-                entry.updatedAt = payments.now()
-                try await save(entry)
+                next = purchase.onPage(price: price, headers: answer.headers.map { HTTPHeaderField($0.0, $0.1) })
             }
         }
+        if entry.stepProofHeader == nil { entry.endSteps() }
         entry.units = String(purchase.units)
+        entry.unitsTotal = String(purchase.total)
         entry.paidTotal = String(purchase.paid)
+        entry.updatedAt = payments.now()
         try await save(entry)
         let upstreamStatus = MeteredHeader.upstreamStatus.lowercased()
         result.status = first.headers.first { $0.0.lowercased() == upstreamStatus }.flatMap { Int($0.1) } ?? first.status
@@ -289,6 +310,83 @@ public actor HTTPFetcher {
         result.units = purchase.units
         result.unitsTotal = purchase.total
         result.partial = stopped
+        return result
+    }
+
+    enum StepOutcome {
+        case page(HTTPExchangeResponse, nonce: UInt64, receipt: String)
+        /// `resumable`: the step's proof stays journalled (the exchange failed): a retry presents it again.
+        /// `paid`: what the gateway took for the step without serving it (its voucher was taken before).
+        case stopped(String, resumable: Bool, paid: UInt128 = 0)
+    }
+
+    /// Pays the step the entry journals: its voucher (signed now, or, `resuming`, found signed
+    /// before a crash), made durable in the entry before it leaves, presented with the continuation token.
+    private func payStep(_ entry: inout FetchEntry, channel: ChannelID, target: Target,
+                         headers: [(String, String)], resuming: Bool) async throws(NodeError) -> StepOutcome {
+        guard let token = entry.continueToken, let n = entry.step, let price = entry.stepPrice.flatMap({ UInt128($0) }),
+              let nonce = entry.stepNonce.flatMap({ UInt64($0) }), var requirements = entry.requirements else {
+            throw .internalError("fetch entry unreadable")
+        }
+        requirements.amount = price
+        let taskID = "\(entry.key)#\(n)"
+        if entry.stepProofHeader == nil {
+            let voucher: PaymentUpdate
+            let latest = resuming ? await payments.latestSignedVoucher(channel) : nil
+            if !resuming {
+                voucher = try await payments.signHTTPVoucher(channel, amount: price, taskID: taskID)
+            } else if let latest, latest.taskID == taskID {
+                voucher = latest  // signed before a crash, its proof not yet journalled (the task id names key and step)
+            } else if (latest?.nonce ?? 0) < nonce {
+                voucher = try await payments.signHTTPVoucher(channel, amount: price, taskID: taskID)  // never signed
+            } else {
+                // Signed and followed by other vouchers, or never signed: they cannot be told apart.
+                return .stopped("the channel moved past voucher \(nonce) before step \(n) was recorded; nothing more is paid", resumable: false)
+            }
+            let proof = FetchEntry.proof(voucher, paying: requirements, x402Version: entry.x402Version)
+            entry.stepNonce = String(voucher.nonce)
+            entry.stepProofHeader = proof.name
+            entry.stepProofValue = proof.value
+            entry.updatedAt = payments.now()
+            try await save(entry)  // the step's proof is durable before it leaves
+        }
+        guard let name = entry.stepProofHeader, let value = entry.stepProofValue, let signed = entry.stepNonce.flatMap({ UInt64($0) }) else {
+            throw .internalError("fetch entry unreadable")
+        }
+        let answer: HTTPExchangeResponse
+        do { answer = try await send(entry.method, target, headers + [(MeteredHeader.continue, token), (name, value)], nil) } catch {
+            return .stopped("step \(n) failed: \(error.detail); retry with idempotency key \(entry.key) to present its voucher again", resumable: true)
+        }
+        let code = answer.header(Pay402Header.errorCode)
+        if answer.status == 402, code == String(PaymeshErrorCode.proofReplayed.rawValue) {
+            // The gateway took this step's voucher before (its page was lost with the crash): paid once, not served again.
+            await payments.httpVoucherAccepted(channel, nonce: signed)
+            return .stopped("the gateway already holds the voucher of step \(n) (its page was not received); nothing was paid again",
+                            resumable: false, paid: price)
+        }
+        guard answer.status != 402, let receipt = answer.header(Pay402Header.paymentResponse) ?? answer.header(Pay402Header.xPaymentResponse) else {
+            return .stopped("the gateway refused step \(n) (\(code ?? "HTTP \(answer.status)"))", resumable: false)
+        }
+        await payments.httpVoucherAccepted(channel, nonce: signed)
+        entry.stepProofHeader = nil
+        entry.stepProofValue = nil
+        return .page(answer, nonce: signed, receipt: receipt)
+    }
+
+    /// A metered purchase the entry journals as able to go on (the node stopped between steps, or
+    /// a step's exchange failed): the journalled step is paid with its journalled voucher (or
+    /// signed now if it never was), then the purchase goes on; the result holds the pages received
+    /// by this call, from unit `units_from`.
+    private func resumeMetered(_ entry: inout FetchEntry, channel: ChannelID, target: Target,
+                               headers: [(String, String)]) async throws(NodeError) -> FetchResult {
+        guard let requirements = entry.requirements, let cap = entry.cap.flatMap({ UInt128($0) }),
+              var purchase = MeteredPurchase(requirements, cap: cap) else { throw .internalError("fetch entry unreadable") }
+        let units = entry.units.flatMap { UInt64($0) } ?? 0
+        purchase.resume(paid: entry.paidTotal.flatMap { UInt128($0) } ?? 0, units: units, total: entry.unitsTotal.flatMap { UInt64($0) } ?? 0)
+        let start = FetchResult(status: 206, headers: [], body: [], key: entry.key, paid: 0, asset: entry.asset, scheme: entry.scheme,
+                                channel: channel, nonce: UInt64(entry.nonce), receipt: entry.receipt, reused: true)
+        var result = try await meter(start, &purchase, next: .done, pending: true, entry: &entry, channel: channel, target: target, headers: headers)
+        result.unitsFrom = units
         return result
     }
 
@@ -444,6 +542,8 @@ public actor HTTPFetcher {
             do { return try await continueOpening(&entry, channel: channel, request: request, target: target, headers: headers, cap: nil) } catch {
                 throw Self.asNodeError(error)
             }
+        case .paid where entry.continueToken != nil:
+            return try await resumeMetered(&entry, channel: channel, target: target, headers: headers)
         case .paid:
             throw .paymesh(.fetchAlreadyPaid, "request \(entry.key) was paid (voucher \(nonce) of channel \(channel), HTTP \(entry.httpStatus ?? 0)); "
                            + "receipt \(entry.receipt ?? "none"); nothing was paid again")

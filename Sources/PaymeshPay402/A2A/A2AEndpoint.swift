@@ -47,8 +47,51 @@ public struct A2AEndpoint: Sendable {
     }
 
     public private(set) var book = A2ATaskBook()
+    /// Durable tasks the book evicted since the last `takeEvicted` (their records are deleted).
+    private var evictedRecords: [String] = []
 
     public init() {}
+
+    // MARK: Durability (Specs/a2a.md §4)
+
+    /// The durable record of task `id` — only a task with a payment has one (nil otherwise).
+    public func record(_ id: String) -> [UInt8]? {
+        guard let task = book.task(id), task.proof != nil else { return nil }
+        return A2ATaskRecord(task).encoded()
+    }
+
+    /// The ids of the durable tasks evicted since the last call: delete their records.
+    public mutating func takeEvicted() -> [String] {
+        defer { evictedRecords = [] }
+        return evictedRecords
+    }
+
+    /// At start: the tasks read from their records; returns the ids left out (beyond capacity),
+    /// whose records are deleted. Then `interrupted` for each task still `working`.
+    public mutating func restore(_ tasks: [A2ATaskBook.Task]) -> [String] {
+        book.restore(tasks).map(\.id)
+    }
+
+    /// The tasks that were `working` when the node stopped (after `restore`).
+    public var interruptedTasks: [A2ATaskBook.Task] { book.all.filter { $0.state == .working } }
+
+    /// A task that was `working` when the node stopped. With the payment's receipt (it was stored,
+    /// or the channel holds its voucher) the task ends `failed` with that receipt: the skill is
+    /// not run again (it may have acted already) and nothing is paid again. Without one (the
+    /// voucher was never stored) it waits for a payment again, refused with 1502.
+    public mutating func interrupted(_ id: String, receipt: SettleResponse?) {
+        guard let task = book.task(id), task.state == .working else { return }
+        if let receipt = receipt ?? task.receipt {
+            book.paid(id, receipt: receipt)
+            book.finish(id, .failed, output: Self.interruptedReason)
+        } else {
+            book.paymentRefused(id, Pay402Error(.internalError, "the node restarted before the payment was stored: nothing was paid, pay again"))
+        }
+    }
+
+    /// Why a paid task that the node's restart interrupted failed (Specs/a2a.md §4).
+    public static let interruptedReason = "the node restarted while the skill ran; the payment stands (receipt attached), "
+        + "the skill is not run again: send the input in a new task"
 
     /// One JSON-RPC request. `freshID` is 32 hex digits of the node's randomness (a new task's id);
     /// `extensionActivated`: the request's `X-A2A-Extensions` lists `extensionURI`.
@@ -97,7 +140,7 @@ public struct A2AEndpoint: Sendable {
 
     /// The payment is verified and durable: the driver now runs the skill.
     public mutating func onPaid(_ pending: PendingPayment, receipt: PaymentReceiptHeader) {
-        book.paid(pending.task.id, receipt: receipt)
+        book.paid(pending.task.id, receipt: receipt.settleResponse)
     }
 
     /// The skill's upstream answered `status` with `body` (nil status: it did not answer). 2xx
@@ -120,7 +163,7 @@ public struct A2AEndpoint: Sendable {
             return .reply(Self.error(id, -32001, Pay402Error(.a2aTaskNotFound, "no such task")))
         }
         if message.metadata?.status == "payment-rejected" {
-            do throws(Pay402Error) { _ = try book.beginPayment(taskID) } catch { return .reply(Self.error(id, error)) }
+            do throws(Pay402Error) { _ = try book.beginPayment(taskID, proof: nil) } catch { return .reply(Self.error(id, error)) }
             book.finish(taskID, .canceled, output: "the client rejected the payment requirements")
             return .reply(Self.result(id, Self.render(book.task(taskID)!)))
         }
@@ -128,14 +171,18 @@ public struct A2AEndpoint: Sendable {
             return .reply(Self.error(id, -32602, Pay402Error(.a2aRequestMalformed,
                                                              "a message to a task carries x402.payment.payload (or payment-rejected)")))
         }
-        let task: A2ATaskBook.Task
-        do throws(Pay402Error) { task = try book.beginPayment(taskID) } catch { return .reply(Self.error(id, error)) }
-        do throws(Pay402Error) {
-            return .pay(PendingPayment(task: task, proof: try payload.proof(), rpcID: id))
-        } catch {
+        let proof: ChannelSchemeProof
+        do throws(Pay402Error) { proof = try payload.proof() } catch {
+            guard book.task(taskID)?.state == .inputRequired else {
+                return .reply(Self.error(id, book.task(taskID) == nil ? Pay402Error(.a2aTaskNotFound, "no task \(taskID.prefix(64))")
+                                                                      : Pay402Error(.a2aTaskNotPayable, "the task is not waiting for a payment")))
+            }
             book.paymentRefused(taskID, error)
             return .reply(Self.result(id, Self.render(book.task(taskID)!)))
         }
+        let task: A2ATaskBook.Task
+        do throws(Pay402Error) { task = try book.beginPayment(taskID, proof: proof) } catch { return .reply(Self.error(id, error)) }
+        return .pay(PendingPayment(task: task, proof: proof, rpcID: id))
     }
 
     /// A new task for the skill the message names: input-required, payment-required.
@@ -152,7 +199,9 @@ public struct A2AEndpoint: Sendable {
         let context = message.contextId.flatMap { $0.utf8.count <= Self.maxIDBytes && !$0.isEmpty ? $0 : nil } ?? "ctx-" + freshID
         let task = A2ATaskBook.Task(id: freshID, contextID: context, skill: skill.name, requirements: skill.requirements,
                                     input: input, createdAt: now)
-        do throws(Pay402Error) { try book.open(task, now: now) } catch { return Self.error(id, -32000, error) }
+        do throws(Pay402Error) {
+            if let evicted = try book.open(task, now: now), evicted.proof != nil { evictedRecords.append(evicted.id) }
+        } catch { return Self.error(id, -32000, error) }
         return Self.result(id, Self.render(task))
     }
 

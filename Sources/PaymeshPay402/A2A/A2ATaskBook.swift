@@ -1,9 +1,10 @@
 /// The A2A tasks of paid skills (Specs/a2a.md §4), sans-IO and bounded: at most `capacity` tasks;
-/// a new task evicts the oldest finished one, else the oldest unpaid one (so a client creating
-/// tasks in a loop cannot lock others out: it only shortens how long an unpaid task waits); only
-/// when every slot holds a task whose payment is being verified is the new one refused (1504). Nothing here is durable: the
-/// money is (the voucher is persisted before the skill runs); a task lost to a restart is
-/// reported as not found.
+/// a new task evicts the oldest task that carries no money (unpaid or canceled), else the oldest
+/// paid and finished one (so a client creating tasks in a loop cannot lock others out, nor flush
+/// the results others paid for); only when every slot holds a task whose payment is being verified
+/// or whose skill runs is the new one refused (1504). A task with a payment (`proof` set) is
+/// durable: the driver writes its record (`A2ATaskRecord`) before it answers for it and deletes
+/// the record of a task `open` evicts; at start `restore` takes the records back.
 public struct A2ATaskBook: Sendable {
     public static let capacity = 1_024
 
@@ -15,7 +16,7 @@ public struct A2ATaskBook: Sendable {
         case failed
         case canceled
 
-        var isFinished: Bool { self == .completed || self == .failed || self == .canceled }
+        public var isFinished: Bool { self == .completed || self == .failed || self == .canceled }
     }
 
     public struct Task: Sendable, Hashable {
@@ -28,8 +29,11 @@ public struct A2ATaskBook: Sendable {
         public let input: String
         public let createdAt: UInt64
         public var state: State
+        /// The payment being verified or accepted (set when a payload arrives; cleared when it is
+        /// refused): a task with one is durable.
+        public var proof: ChannelSchemeProof?
         /// The receipt of the accepted payment, once there is one.
-        public var receipt: PaymentReceiptHeader?
+        public var receipt: SettleResponse?
         /// The skill's answer (completed) or why it failed (failed); the last refusal (input-required).
         public var output: String?
         public var refusal: Pay402Error?
@@ -55,40 +59,64 @@ public struct A2ATaskBook: Sendable {
 
     public func task(_ id: String) -> Task? { tasks[id] }
 
+    /// Every task, oldest first.
+    public var all: [Task] { order.compactMap { tasks[$0] } }
+
     /// Adds a task awaiting payment; throws 1504 when the table holds `capacity` live tasks.
-    public mutating func open(_ task: Task, now: UInt64) throws(Pay402Error) {
+    /// Returns the task it evicted to make room, if any (the driver deletes its durable record).
+    @discardableResult
+    public mutating func open(_ task: Task, now: UInt64) throws(Pay402Error) -> Task? {
         precondition(tasks[task.id] == nil, "task ids are fresh random values")
+        var evicted: Task?
         if tasks.count >= Self.capacity {
-            let victim = order.firstIndex { tasks[$0]?.state.isFinished ?? true }
-                ?? order.firstIndex { tasks[$0]?.state == .inputRequired }
+            let victim = order.firstIndex { tasks[$0].map { $0.proof == nil && ($0.state == .inputRequired || $0.state == .canceled) } ?? true }
+                ?? order.firstIndex { tasks[$0]?.state.isFinished ?? true }
             guard let victim else { throw Pay402Error(.rateLimited, "\(Self.capacity) tasks are in progress; retry later") }
-            tasks[order.remove(at: victim)] = nil
+            evicted = tasks.removeValue(forKey: order.remove(at: victim))
         }
         tasks[task.id] = task
         order.append(task.id)
+        return evicted
+    }
+
+    /// Takes back a durable task at start (`tasks` in any order; kept oldest first). Beyond
+    /// `capacity` the oldest finished ones are left out and returned (the driver deletes them).
+    public mutating func restore(_ restored: [Task]) -> [Task] {
+        var dropped: [Task] = []
+        for task in restored.sorted(by: { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }) where tasks[task.id] == nil {
+            tasks[task.id] = task
+            order.append(task.id)
+        }
+        while tasks.count > Self.capacity, let victim = order.firstIndex(where: { tasks[$0]?.state.isFinished ?? true }) {
+            if let task = tasks.removeValue(forKey: order.remove(at: victim)) { dropped.append(task) }
+        }
+        return dropped
     }
 
     /// A payment arrived for task `id`: it must be waiting for one (1460 not found, 1461 not
-    /// waiting); it moves to `working` so that a second payload for it is refused while the first
-    /// is verified.
-    public mutating func beginPayment(_ id: String) throws(Pay402Error) -> Task {
+    /// waiting); it moves to `working` with the proof so that a second payload for it is refused
+    /// while the first is verified, and so that its record names the voucher (Specs/a2a.md §4).
+    public mutating func beginPayment(_ id: String, proof: ChannelSchemeProof?) throws(Pay402Error) -> Task {
         guard var task = tasks[id] else { throw Pay402Error(.a2aTaskNotFound, "no task \(id.prefix(64))") }
         guard task.state == .inputRequired else {
             throw Pay402Error(.a2aTaskNotPayable, "the task is \(task.state.rawValue), not waiting for a payment")
         }
         task.state = .working
+        task.proof = proof
         tasks[id] = task
         return task
     }
 
-    /// The payment was refused: the task waits for a payment again.
+    /// The payment was refused (or, after a restart, found not stored): the task waits for a
+    /// payment again and carries no money.
     public mutating func paymentRefused(_ id: String, _ error: Pay402Error) {
         tasks[id]?.state = .inputRequired
         tasks[id]?.refusal = error
+        tasks[id]?.proof = nil
     }
 
     /// The payment was accepted (and is durable).
-    public mutating func paid(_ id: String, receipt: PaymentReceiptHeader) {
+    public mutating func paid(_ id: String, receipt: SettleResponse) {
         tasks[id]?.receipt = receipt
     }
 

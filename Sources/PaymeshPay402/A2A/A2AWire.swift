@@ -178,12 +178,12 @@ struct PaymentRequiredWire: Encodable {
 /// One `x402.payment.receipts` entry: x402's SettleResponse, as in the gateway's receipt header
 /// (Specs/http402.md §4.4), or a failed one.
 enum ReceiptEntry: Encodable {
-    case settled(PaymentReceiptHeader)
+    case settled(SettleResponse)
     case failed(reason: String, network: String)
 
     func encode(to encoder: any Encoder) throws {
         switch self {
-        case .settled(let header): try header.settleResponse.encode(to: encoder)
+        case .settled(let response): try response.encode(to: encoder)
         case .failed(let reason, let network): try FailedReceiptWire(errorReason: reason, network: network).encode(to: encoder)
         }
     }

@@ -49,4 +49,12 @@ public struct AcceptedVoucher: Sendable, Hashable {
     public var network: String
     /// The voucher's EIP-712 digest: the `transaction` of the receipt header.
     public var digest: [UInt8]
+
+    public init(voucher: PaymentUpdate, payer: EthereumAddress, increment: UInt128, network: String, digest: [UInt8]) {
+        self.voucher = voucher
+        self.payer = payer
+        self.increment = increment
+        self.network = network
+        self.digest = digest
+    }
 }

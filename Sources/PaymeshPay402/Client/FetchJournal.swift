@@ -53,6 +53,18 @@ public struct FetchEntry: Codable, Sendable, Hashable {
     /// Metered answers (§12.4): units received, and the total paid over every step (`price` is the first step's).
     public var units: String?
     public var paidTotal: String?
+    /// *A metered purchase that may go on* (§12.4): the next step's continuation token, number n
+    /// (its voucher's task id is `<key>#<n>`), price, voucher nonce and, once signed, proof; the
+    /// cap of the whole answer and the gateway's total. Written before the step's voucher is
+    /// signed; cleared once the purchase ends.
+    public var continueToken: String?
+    public var step: Int?
+    public var stepPrice: String?
+    public var stepNonce: String?
+    public var stepProofHeader: String?
+    public var stepProofValue: String?
+    public var cap: String?
+    public var unitsTotal: String?
     /// *A channel opened for the request* (§11.3): its salt (`0x` + 64 hex) and deposit (decimal).
     public var openSalt: String?
     public var deposit: String?
@@ -79,7 +91,16 @@ public struct FetchEntry: Codable, Sendable, Hashable {
         updatedAt = now
     }
 
-    public var isFinal: Bool { status == .paid || status == .refused || status == .taken }
+    public var isFinal: Bool { (status == .paid && continueToken == nil) || status == .refused || status == .taken }
+
+    /// Ends the metered steps: nothing is left to resume.
+    public mutating func endSteps() {
+        continueToken = nil
+        stepPrice = nil
+        stepNonce = nil
+        stepProofHeader = nil
+        stepProofValue = nil
+    }
 
     /// The salt of a channel opened for this request, when the entry records one.
     public var openSaltBytes: [UInt8]? {

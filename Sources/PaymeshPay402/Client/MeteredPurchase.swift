@@ -35,6 +35,13 @@ public struct MeteredPurchase: Sendable, Hashable {
         self.cap = cap
     }
 
+    /// The state journalled before a crash (Specs/http402.md §12.4): what was paid and received.
+    public mutating func resume(paid: UInt128, units: UInt64, total: UInt64) {
+        self.paid = paid
+        self.units = units
+        self.total = total
+    }
+
     /// Records one paid page (`price` paid for it; `headers` its answer's) and decides the next step.
     public mutating func onPage(price: UInt128, headers: [HTTPHeaderField]) -> Next {
         paid += price

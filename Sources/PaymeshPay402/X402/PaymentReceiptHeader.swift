@@ -23,14 +23,15 @@ public struct PaymentReceiptHeader: Sendable, Hashable {
     /// base64(JSON{success, transaction, network, payer, amount, extra}).
     public var value: String { JSONCodec.header(settleResponse) }
 
-    /// The receipt as x402's SettleResponse object (also an A2A task's `x402.payment.receipts` entry).
-    var settleResponse: some Encodable {
+    /// The receipt as x402's SettleResponse object (also an A2A task's `x402.payment.receipts`
+    /// entry, kept in its durable task record: Specs/a2a.md §4).
+    public var settleResponse: SettleResponse {
         let v = accepted.voucher
         let receiptWire = receipt.map {
             ReceiptWire(seq: String($0.seq), hash: "0x" + $0.hash.hexString, prevHash: "0x" + $0.prevHash.hexString,
                         timestamp: String($0.timestamp), signature: "0x" + $0.signature.bytes.hexString)
         }
-        return ResponseWire(
+        return SettleResponse(
             success: true, transaction: "0x" + accepted.digest.hexString, network: accepted.network,
             payer: accepted.payer.description, amount: String(accepted.increment),
             extra: ResponseExtraWire(channelId: "0x" + v.channelID.bytes.hexString, nonce: String(v.nonce),
@@ -38,7 +39,8 @@ public struct PaymentReceiptHeader: Sendable, Hashable {
     }
 }
 
-private struct ResponseWire: Encodable {
+/// x402's SettleResponse in the shape of Specs/http402.md §4.4 (strings for every number).
+public struct SettleResponse: Codable, Sendable, Hashable {
     var success: Bool
     var transaction: String
     var network: String
@@ -47,14 +49,14 @@ private struct ResponseWire: Encodable {
     var extra: ResponseExtraWire
 }
 
-private struct ResponseExtraWire: Encodable {
+struct ResponseExtraWire: Codable, Sendable, Hashable {
     var channelId: String
     var nonce: String
     var cumulative: String
     var receipt: ReceiptWire?
 }
 
-private struct ReceiptWire: Encodable {
+struct ReceiptWire: Codable, Sendable, Hashable {
     var seq: String
     var hash: String
     var prevHash: String

@@ -225,6 +225,12 @@ public final class ChannelStore: Sendable {
         try read { db throws(StoreError) in try ChannelQueries.history(channel, after: afterNonce, limit: limit, db) }
     }
 
+    /// A channel's history rows with nonce at most `upToNonce`, highest first, at most `limit`
+    /// (through `voucher_history_by_channel`).
+    public func voucherHistory(channel: ChannelID, upToNonce: UInt64, limit: Int) throws(StoreError) -> [StoredVoucher] {
+        try read { db throws(StoreError) in try ChannelQueries.historyUpTo(channel, nonce: upToNonce, limit: limit, db) }
+    }
+
     /// `voucherHistory` for people and other nodes: first `PRAGMA quick_check` of the history table
     /// (a damaged page must not pass for a shorter history), then the rows are checked to be
     /// strictly increasing in nonce and non-decreasing in amount (also against the row before the

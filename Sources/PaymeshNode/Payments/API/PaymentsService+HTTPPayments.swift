@@ -2,6 +2,7 @@ public import PaymeshChannels
 import PaymeshCrypto
 public import PaymeshMessages
 public import PaymeshPay402
+import PaymeshStore
 
 /// A voucher presented over HTTP (x402, the Paymesh channel scheme) that the channel engine
 /// accepted and made durable: what the gateway puts in `X-PAYMENT-RESPONSE` / `PAYMENT-RESPONSE`.
@@ -100,6 +101,29 @@ extension PaymentsService {
         }
         if let failure { throw Pay402Error(.internalError, "the voucher was not stored: \(failure)") }
         return HTTPPayment(accepted: accepted, receipt: receipt)
+    }
+
+    /// Whether the voucher of `proof` is stored on its payee channel — an HTTP payment accepted
+    /// before a restart whose answer was lost (Specs/a2a.md §4): the payment it made (increment
+    /// over the voucher before it in the channel's history, the payee's signed receipt left out),
+    /// or nil when the channel holds no voucher of that nonce, amount and signature.
+    public func storedHTTPPayment(_ proof: ChannelSchemeProof) throws(NodeError) -> HTTPPayment? {
+        let voucher = proof.voucher
+        guard let payee = payees[voucher.channelID] else { return nil }
+        let rows: [StoredVoucher]
+        do { rows = try store.voucherHistory(channel: voucher.channelID, upToNonce: voucher.nonce, limit: 2) } catch {
+            throw .internalError("channel \(voucher.channelID) history cannot be read: \(error)")
+        }
+        guard let row = rows.first, row.nonce == voucher.nonce, row.amount == voucher.amount, row.signature == voucher.signature else {
+            return nil
+        }
+        let view = PaymeshPay402.ChannelView(payee)
+        let previous = rows.count > 1 ? rows[1].amount.atomicUnits : 0
+        let digest: [UInt8]
+        do { digest = try voucher.signingDigest(domain: view.domain) } catch { throw .internalError("a stored voucher has no digest: \(error)") }
+        let accepted = AcceptedVoucher(voucher: voucher, payer: view.payer, increment: max(voucher.amount.atomicUnits, previous) - previous,
+                                       network: ChannelScheme.network(of: view.domain), digest: digest)
+        return HTTPPayment(accepted: accepted, receipt: nil)
     }
 
     func httpPaymentDurable(_ token: UInt64, failure: String?) {
