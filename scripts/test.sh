@@ -43,7 +43,7 @@ timeout -k 30 300 swift test --skip-build --filter "RoutedPaymentsTests|RoutedPa
 # join them to keep the parallel run's load down.
 # Real processes killed with SIGKILL between paid steps (an A2A skill that runs for 60 s, a
 # metered session the gateway keeps 60 s): run with them, away from the parallel run's load.
-timeout -k 30 300 swift test --skip-build --filter "TimedGatewayTests|TimedFetchTests|FetchOpenTests|MeteredResumeTests|RealProcessA2ACrashTests"
+timeout -k 30 600 swift test --skip-build --filter "TimedGatewayTests|TimedFetchTests|FetchOpenTests|MeteredResumeTests|RealProcessA2ACrashTests"
 timeout -k 30 600 swift test --skip-build --filter RealDaemonTests
 timeout -k 30 600 swift test --skip-build --filter RealProcessDiscoveryTests
 # Prometheus metrics of two real nodes after a known workload, parsed by prometheus-client.
