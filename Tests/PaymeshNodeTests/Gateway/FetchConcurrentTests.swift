@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
 import PaymeshChannels
+import PaymeshConsole
 import PaymeshCrypto
 import PaymeshMessages
 @testable import PaymeshNode
@@ -135,5 +136,33 @@ import Testing
             }
             #expect(memory.served.withLockedValue { $0 } == 4)
         }
+    }
+
+    /// The same through a real gateway (the HTTP listener, `acceptHTTPPayment`, the upstream) and
+    /// the buyer's console: 8 `http.fetch` calls at once through its one channel.
+    @Test func concurrentConsoleFetchesThroughARealGateway() async throws {
+        let s = try await GatewayTests.setUp()
+        let keys = (0..<Self.requests).map { "real-\($0)" }
+        let payer = s.payer, http = s.http
+        let tasks = keys.map { key in
+            Task { try await payer.call("http.fetch", ["url": .string("http://\(http)/echo/\(key)"), "max_price": "1000", "idempotency_key": .string(key)]) }
+        }
+        var nonces: [String] = []
+        for (key, task) in zip(keys, tasks) {
+            let r = try await task.value
+            #expect(r["status"] == 200 && r["paid"] == .string(String(GatewayTests.price)) && r["channel"]?.stringValue == s.channel.description,
+                    "\(key): \(r)")
+            #expect(r["body"]?.stringValue?.hasSuffix("upstream GET /api/\(key)") == true, "\(key): its own resource, \(r)")
+            nonces.append(r["nonce"]?.stringValue ?? "")
+        }
+        #expect(nonces.sorted { Int($0) ?? 0 < Int($1) ?? 0 } == (1...Self.requests).map(String.init))
+        let total = String(UInt128(Self.requests) * GatewayTests.price)
+        let atGateway = try await s.gateway.call("channel.get", ["channel": .string(s.channel.description)])
+        let atPayer = try await s.payer.call("channel.get", ["channel": .string(s.channel.description)])
+        #expect(atGateway["paid"] == .string(total) && atPayer["paid"] == .string(total), "gateway \(atGateway), payer \(atPayer)")
+        #expect(s.upstream.calls == Self.requests)
+        await s.gateway.stop()
+        await s.payer.stop()
+        await s.upstream.stop()
     }
 }
