@@ -165,4 +165,84 @@ import Testing
         await s.payer.stop()
         await s.upstream.stop()
     }
+
+    /// Holds every paid request until `open()`: the first request keeps its channel's turn meanwhile.
+    final class GatedGateway: HTTPExchange {
+        let inner: FetchOpenWaitTests.MemoryGateway
+        private let gate = NIOLockedValueBox<(open: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
+        var held: Int { gate.withLockedValue { $0.waiting.count } }
+
+        init(_ inner: FetchOpenWaitTests.MemoryGateway) { self.inner = inner }
+
+        func open() {
+            let waiting = gate.withLockedValue { g -> [CheckedContinuation<Void, Never>] in
+                g.open = true
+                defer { g.waiting = [] }
+                return g.waiting
+            }
+            for w in waiting { w.resume() }
+        }
+
+        func send(method: String, host: String, port: Int, target: String, headers: [(String, String)], body: [UInt8]?,
+                  maxResponseBytes: Int) async throws(NodeError) -> HTTPExchangeResponse {
+            if headers.contains(where: { ["x-payment", "payment-signature"].contains($0.0.lowercased()) }) {
+                await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                    let resumeNow = gate.withLockedValue { g -> Bool in
+                        if !g.open { g.waiting.append(c) }
+                        return g.open
+                    }
+                    if resumeNow { c.resume() }
+                }
+            }
+            return try await inner.send(method: method, host: host, port: port, target: target, headers: headers, body: body,
+                                        maxResponseBytes: maxResponseBytes)
+        }
+
+        func stream(method: String, host: String, port: Int, target: String, headers: [(String, String)], body: [UInt8]?,
+                    maxResponseBytes: Int, timeoutSeconds: Int64,
+                    onHead: @escaping @Sendable (Int, [(String, String)]) -> Void) async throws -> HTTPExchangeResponse {
+            throw NodeError.internalError("echo is sold per call; nothing streams")
+        }
+    }
+
+    /// A request waiting for its channel's turn past `turnWaitMillis` (manual clock) ends with 1487
+    /// having signed and journaled nothing; retried with its key once the channel is free, it pays once.
+    @Test func aTurnWaitPastItsBoundEndsWith1487AndSignsNothing() async throws {
+        try await withTestNetwork(2) { net in
+            try await net.connect(0, 1)
+            try await net[0].fund(1_000_000)
+            let channel = try await net[0].openChannel(to: net[1], deposit: 100_000)
+            let memory = FetchOpenWaitTests.MemoryGateway(payee: net[1].payments, payTo: net[1].id)
+            let gateway = GatedGateway(memory)
+            var limits = HTTPFetcher.Limits()
+            limits.turnWaitMillis = 5_000
+            let fetcher = try HTTPFetcher(payments: net[0].payments, routed: nil, exchange: gateway, limits: limits)
+
+            let first = Task { try await fetcher.fetch(try FetchOpenWaitTests.request("first")) }
+            #expect(try await eventually(30) { gateway.held == 1 }, "the first request's voucher is at the gateway, unanswered")
+            let second = Task { () async -> NodeError? in
+                do { _ = try await fetcher.fetch(try FetchOpenWaitTests.request("second")); return nil } catch { return error as? NodeError }
+            }
+            #expect(try await eventually(30) { await fetcher.turnWaiters.count == 1 }, "the second request waits for the turn")
+            net.advance(by: .milliseconds(4_999))
+            #expect(try await eventually(1) { await fetcher.turnWaiters.isEmpty } == false, "still waiting before its deadline")
+            net.advance(by: .milliseconds(1))
+            let refused = await second.value
+            #expect(refused?.paymeshCode == .fetchFailed, "\(String(describing: refused))")
+            #expect(await net[0].payments.latestSignedVoucher(channel)?.nonce == 1, "nothing was signed for the request that gave up")
+            #expect(gateway.held == 1)
+
+            gateway.open()
+            let a = try await first.value
+            #expect(a.status == 200 && a.nonce == 1 && a.paid == Self.price)
+            // No entry was written for "second": its retry is a new request, paid once with the next nonce.
+            let b = try await fetcher.fetch(try FetchOpenWaitTests.request("second"))
+            #expect(b.status == 200 && b.nonce == 2 && b.paid == Self.price && b.reused == false)
+            let payee = try #require(await net[1].payments.view(channel))
+            #expect(payee.ackedNonce == 2 && payee.ackedAmount == 2 * Self.price)
+            #expect(memory.served.withLockedValue { $0 } == 2)
+            let turns = await fetcher.turns, waiting = await fetcher.turnWaiters.count
+            #expect(turns.isEmpty && waiting == 0)
+        }
+    }
 }
