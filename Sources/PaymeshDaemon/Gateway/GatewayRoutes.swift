@@ -55,10 +55,14 @@ public struct GatewayRoutes: HTTPRouteGroup {
             router.on("/:service", method: method) { request, context in try await handle(request, context) }
             router.on("/:service/**", method: method) { request, context in try await handle(request, context) }
         }
-        // CORS preflight (§3.4): a browser asks before it sends the proof headers.
+        // CORS preflight (§3.4): a browser asks before it sends the proof headers; it is offered only
+        // the methods the service declares (§10.1, "Capabilities"), every method when it declares none.
         for path: RouterPath in ["/:service", "/:service/**"] {
-            router.on(path, method: .options) { _, _ in
-                Response(status: .noContent, headers: Self.fields(PaymentChallenge.corsHeaders + [HTTPHeaderField("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE")]))
+            router.on(path, method: .options) { _, context in
+                guard let name = context.parameters.get("service"), let service = await catalog.service(named: name) else {
+                    return Response(status: .notFound)
+                }
+                return Self.preflight(service)
             }
         }
     }
@@ -210,6 +214,13 @@ public struct GatewayRoutes: HTTPRouteGroup {
 
     /// The refusal of a request whose method `service` does not declare (§10.1): `405` with `Allow`
     /// (its capabilities), `Paymesh-Error-Code: 1325` and the error in a JSON body; nothing is paid.
+    /// `204` with the §3.4 headers and the methods `service` may be asked for.
+    static func preflight(_ service: SoldService) -> Response {
+        let methods = service.capabilities.isEmpty ? methods.map(\.rawValue) : service.capabilities
+        return Response(status: .noContent, headers: fields(PaymentChallenge.corsHeaders
+                                                            + [HTTPHeaderField("Access-Control-Allow-Methods", methods.joined(separator: ", "))]))
+    }
+
     static func methodNotDeclared(_ service: SoldService, _ method: String) -> Response {
         let error = Pay402Error(.serviceNotAuthorized, "\(service.name) serves \(service.capabilities.joined(separator: ", ")), not this method")
         let allow = service.capabilities.joined(separator: ", ")

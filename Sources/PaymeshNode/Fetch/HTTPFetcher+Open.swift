@@ -76,17 +76,23 @@ extension HTTPFetcher {
         // a request waiting for the channel then signs the next nonce, and it reaches the gateway after.
         var holding = holdsOpen
         defer { if holding { openFinished() } }
-        entry.status = .signing
-        entry.nonce = String(try await payments.nextVoucherNonce(channel))
-        entry.updatedAt = payments.now()
-        try await save(entry)  // durable before anything is signed (§11.4)
-        if let cap, let timed = TimedPurchase(requirements, cap: cap) {
-            if holding { openFinished(); holding = false }  // a per-second answer tops up for as long as it streams
-            var bought = try await buyTimed(&entry, timed, channel: channel, request: request, target: target, headers: headers)
-            bought.opened = channel
-            return bought
+        // And the channel's presentation turn (§11.5), from reading its next nonce until the voucher was answered.
+        let turn = try await takeTurn(channel)
+        var first: FetchResult
+        do {
+            defer { passTurn(channel, turn) }
+            entry.status = .signing
+            entry.nonce = String(try await payments.nextVoucherNonce(channel))
+            entry.updatedAt = payments.now()
+            try await save(entry)  // durable before anything is signed (§11.4)
+            if let cap, let timed = TimedPurchase(requirements, cap: cap) {
+                if holding { openFinished(); holding = false }  // a per-second answer tops up for as long as it streams
+                var bought = try await buyTimed(&entry, timed, channel: channel, turn: turn, request: request, target: target, headers: headers)
+                bought.opened = channel
+                return bought
+            }
+            first = try await signAndPresent(&entry, channel: channel, request: request, target: target, headers: headers)
         }
-        var first = try await signAndPresent(&entry, channel: channel, request: request, target: target, headers: headers)
         if holding { openFinished(); holding = false }
         first.opened = channel
         guard let cap, let purchase = MeteredPurchase(requirements, cap: cap) else { return first }

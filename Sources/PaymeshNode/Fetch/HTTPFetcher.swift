@@ -27,6 +27,9 @@ public actor HTTPFetcher {
         /// another request (§11.3: reaching the payee, its answer, and that request's first
         /// payment through the channel); then 1487, nothing opened or paid.
         public var openWaitMillis: UInt64 = 90_000
+        /// How long a request waits for its channel's presentation turn (§11.5: earlier requests'
+        /// vouchers are answered first, each exchange bounded to 60 s); then 1487, nothing signed.
+        public var turnWaitMillis: UInt64 = 120_000
         public init() {}
     }
 
@@ -48,6 +51,9 @@ public actor HTTPFetcher {
     /// by `openFinished`, or by their own deadline on the node's clock.
     var openWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     var openWaiterTickets: UInt64 = 0
+    /// The presentation turns of payer channels (§11.5), and the requests waiting for one, by ticket.
+    var turns: ChannelTurns
+    var turnWaiters: [UInt64: CheckedContinuation<Bool, Never>] = [:]
 
     /// Restores the fetch entries of the payment journal (rows under `FetchJournal.rowPrefix`).
     public init(payments: PaymentsService, routed: RoutedPayments?, exchange: any HTTPExchange, limits: Limits = Limits()) throws(NodeError) {
@@ -55,6 +61,7 @@ public actor HTTPFetcher {
         self.routed = routed
         self.exchange = exchange
         self.limits = limits
+        turns = ChannelTurns(capacity: limits.maxInFlight)
         do {
             for stored in try payments.store.loadPayments() where stored.id.starts(with: FetchJournal.rowPrefix) {
                 guard let entry = try? FetchEntry.decode(stored.record) else { continue }
@@ -136,14 +143,21 @@ public actor HTTPFetcher {
             }
             switch choice {
             case .channel(let offered, let requirements, let channel):
-                let nonce = try await payments.nextVoucherNonce(channel)
-                var entry = FetchEntry(key: key, method: method, url: request.url, requirement: offered, requirements: requirements,
+                // The channel's turn from reading its next nonce until the gateway answered the voucher (§11.5).
+                let turn = try await takeTurn(channel)
+                var entry: FetchEntry
+                let first: FetchResult
+                do {
+                    defer { passTurn(channel, turn) }
+                    let nonce = try await payments.nextVoucherNonce(channel)
+                    entry = FetchEntry(key: key, method: method, url: request.url, requirement: offered, requirements: requirements,
                                        channel: channel.description, nonce: nonce, now: payments.now())
-                try await save(entry)  // durable before anything is signed (§11.4)
-                if let timed = TimedPurchase(requirements, cap: maxPrice.amount) {
-                    return try await buyTimed(&entry, timed, channel: channel, request: request, target: target, headers: headers)
+                    try await save(entry)  // durable before anything is signed (§11.4)
+                    if let timed = TimedPurchase(requirements, cap: maxPrice.amount) {
+                        return try await buyTimed(&entry, timed, channel: channel, turn: turn, request: request, target: target, headers: headers)
+                    }
+                    first = try await signAndPresent(&entry, channel: channel, request: request, target: target, headers: headers)
                 }
-                let first = try await signAndPresent(&entry, channel: channel, request: request, target: target, headers: headers)
                 guard let purchase = MeteredPurchase(requirements, cap: maxPrice.amount) else { return first }
                 return try await buyMetered(first, purchase, entry: &entry, channel: channel, target: target, headers: headers)
             case .openChannel(let offered, let requirements, let deposit):
@@ -259,8 +273,17 @@ public actor HTTPFetcher {
                 switch next {
                 case .done: break loop
                 case .stop(let why): stopped = why; break loop
-                case .pay(let price, let token):
+                case .pay:
                     guard body.count < limits.maxResponseBytes else { stopped = "the answer reached \(limits.maxResponseBytes) bytes"; break loop }
+                }
+            }
+            // Each step's voucher is signed and presented in its channel's turn (§11.5): its nonce is
+            // read and journalled inside the turn, so it is the nonce of its own voucher.
+            let turn = try await takeTurn(channel)
+            let outcome: StepOutcome
+            do {
+                defer { passTurn(channel, turn) }
+                if !pending, case .pay(let price, let token) = next {
                     entry.continueToken = token
                     entry.step = (entry.step ?? 0) + 1
                     entry.stepPrice = String(price)
@@ -274,10 +297,10 @@ public actor HTTPFetcher {
                     entry.updatedAt = payments.now()
                     try await save(entry)  // the continuation state is durable before the step's voucher is signed and sent
                 }
+                pending = false
+                outcome = try await payStep(&entry, channel: channel, target: target, headers: headers, resuming: resuming)
             }
-            pending = false
             let price = entry.stepPrice.flatMap { UInt128($0) } ?? 0
-            let outcome = try await payStep(&entry, channel: channel, target: target, headers: headers, resuming: resuming)
             resuming = false
             switch outcome {
             case .stopped(let why, let resumable, let paid):
@@ -393,13 +416,15 @@ public actor HTTPFetcher {
     /// A per-second answer (Specs/http402.md §12.6): the first step paid with the request, the
     /// answer read as it streams, and meanwhile one top-up per step on another connection while
     /// `TimedPurchase` allows (cap, offered rate). The journal entry is updated when the answer ends.
-    func buyTimed(_ entry: inout FetchEntry, _ purchase: TimedPurchase, channel: ChannelID, request: FetchRequest, target: Target,
+    /// The caller holds the channel's `turn` (§11.5): it is passed once the first step's head arrived
+    /// (the gateway took its voucher), and each top-up takes the turn again.
+    func buyTimed(_ entry: inout FetchEntry, _ purchase: TimedPurchase, channel: ChannelID, turn: UInt64, request: FetchRequest, target: Target,
                           headers: [(String, String)]) async throws(NodeError) -> FetchResult {
         let (voucher, proof, requirements, price) = try await signFirst(&entry, channel: channel)
         let (heads, headInput) = AsyncStream.makeStream(of: [HTTPHeaderField].self, bufferingPolicy: .bufferingNewest(1))
         let exchange = self.exchange, payments = self.payments, method = entry.method, key = entry.key, version = entry.x402Version
         let start = payments.nanos(), maxBytes = limits.maxResponseBytes
-        let outcome = await Self.runTimed(purchase, price: price, payments: payments, exchange: exchange, channel: channel,
+        let outcome = await Self.runTimed(purchase, price: price, fetcher: self, turn: turn, payments: payments, exchange: exchange, channel: channel,
                                           requirements: requirements, version: version, key: key, method: method, target: target,
                                           headers: headers, body: request.body, proof: proof, start: start, maxBytes: maxBytes,
                                           heads: heads, headInput: headInput)
@@ -441,14 +466,14 @@ public actor HTTPFetcher {
 
     /// The first request and the top-ups of a per-second answer, concurrently: the answer is read to
     /// its end while the top-ups run; when it ends the top-ups stop (cancelled).
-    private static func runTimed(_ purchase: TimedPurchase, price: UInt128, payments: PaymentsService, exchange: any HTTPExchange,
+    private static func runTimed(_ purchase: TimedPurchase, price: UInt128, fetcher: HTTPFetcher, turn: UInt64, payments: PaymentsService, exchange: any HTTPExchange,
                                  channel: ChannelID, requirements: PaymentRequirements, version: Int, key: String, method: String,
                                  target: Target, headers: [(String, String)], body: [UInt8]?, proof: HTTPHeaderField, start: UInt64,
                                  maxBytes: Int, heads: AsyncStream<[HTTPHeaderField]>,
                                  headInput: AsyncStream<[HTTPHeaderField]>.Continuation) async -> (Result<HTTPExchangeResponse, NodeError>, TimedTopUps) {
         // The top-ups run beside the first request and are cancelled (and awaited) when its answer ends.
         let topUps = Task {
-            await Self.topUp(purchase, price: price, heads: heads, payments: payments, exchange: exchange, channel: channel,
+            await Self.topUp(purchase, price: price, heads: heads, fetcher: fetcher, turn: turn, payments: payments, exchange: exchange, channel: channel,
                              requirements: requirements, version: version, key: key, method: method, target: target,
                              headers: headers, start: start)
         }
@@ -492,12 +517,14 @@ public actor HTTPFetcher {
     }
 
     /// The top-ups of one per-second answer, until `TimedPurchase` stops or the answer ends (cancelled).
-    private static func topUp(_ purchase: TimedPurchase, price: UInt128, heads: AsyncStream<[HTTPHeaderField]>, payments: PaymentsService,
+    private static func topUp(_ purchase: TimedPurchase, price: UInt128, heads: AsyncStream<[HTTPHeaderField]>, fetcher: HTTPFetcher, turn: UInt64,
+                              payments: PaymentsService,
                               exchange: any HTTPExchange, channel: ChannelID, requirements: PaymentRequirements, version: Int, key: String,
                               method: String, target: Target, headers: [(String, String)], start: UInt64) async -> TimedTopUps {
         var out = TimedTopUps(purchase: purchase)
         var head: [HTTPHeaderField]?
         for await h in heads { head = h; break }
+        await fetcher.passTurn(channel, turn)  // the first voucher was answered (or the answer ended): the next may go
         guard let head else { return out }
         out.purchase.onHead(price: price, headers: head)
         while !Task.isCancelled {
@@ -512,7 +539,12 @@ public actor HTTPFetcher {
                 out.steps += 1
                 var paying = requirements
                 paying.amount = next
+                guard let topUpTurn = try? await fetcher.takeTurn(channel) else {
+                    out.stopped = "top-up \(out.steps) found its channel busy"
+                    return out
+                }
                 guard let voucher = try? await payments.signHTTPVoucher(channel, amount: next, taskID: "\(key)#\(out.steps)") else {
+                    await fetcher.passTurn(channel, topUpTurn)
                     out.stopped = "top-up \(out.steps) could not be signed"
                     return out
                 }
@@ -520,6 +552,7 @@ public actor HTTPFetcher {
                 let answer = try? await exchange.send(method: method, host: target.url.host, port: target.url.port, target: target.path,
                                                       headers: headers + [(MeteredHeader.continue, token), (proof.name, proof.value)], body: nil,
                                                       maxResponseBytes: 64 * 1_024)
+                await fetcher.passTurn(channel, topUpTurn)
                 let receipt = answer?.header(Pay402Header.paymentResponse) ?? answer?.header(Pay402Header.xPaymentResponse)
                 let accepted = answer?.status == 200 && receipt != nil
                 if accepted {
@@ -552,9 +585,14 @@ public actor HTTPFetcher {
         case .refused:
             throw .paymesh(.fetchPaymentRefused, "the gateway refused the payment of request \(entry.key): \(entry.reason ?? ""); nothing was paid again")
         case .signed:
+            let turn = try await takeTurn(channel)
+            defer { passTurn(channel, turn) }
             return try await present(&entry, channel: channel, nonce: nonce, request: request, target: target, headers: headers, reused: true)
         case .signing:
-            // The crash came between the entry and the proof: the voucher at `nonce` is ours if it carries our key.
+            // The crash came between the entry and the proof: the voucher at `nonce` is ours if it carries our key
+            // (read in the channel's turn, §11.5: no other request signs meanwhile).
+            let turn = try await takeTurn(channel)
+            defer { passTurn(channel, turn) }
             let latest = await payments.latestSignedVoucher(channel)
             if let latest, latest.nonce == nonce, latest.taskID == entry.key, let requirements = entry.requirements {
                 let proof = FetchEntry.proof(latest, paying: requirements, x402Version: entry.x402Version)

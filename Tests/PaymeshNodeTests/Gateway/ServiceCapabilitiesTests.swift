@@ -119,4 +119,32 @@ import Testing
         await s.payer.stop()
         await s.upstream.stop()
     }
+
+    /// The CORS preflight offers a browser only the methods a service declares (every method when
+    /// it declares none); an unknown service is 404 (§10).
+    @Test func preflightListsTheDeclaredCapabilitiesOnly() async throws {
+        let node = try await RunningNode.start { $0.http = PeerEndpoint(host: "127.0.0.1", port: 0) }
+        let http = try #require(node.started.http)
+        var all = Self.base
+        all["name"] = "all"
+        _ = try await node.call("service.add", all)
+        var readOnly = Self.base
+        readOnly["name"] = "ro"
+        readOnly["capabilities"] = "HEAD,GET"
+        _ = try await node.call("service.add", readOnly)
+        func preflight(_ path: String) async throws -> HTTPGet.Reply {
+            try await offload("preflight") { try HTTPGet.fetch(http, path, method: "OPTIONS") }
+        }
+        for path in ["/ro", "/ro/x/y?z=1"] {
+            let reply = try await preflight(path)
+            #expect(reply.status == 204, "\(path)")
+            #expect(reply.headers["access-control-allow-methods"] == "HEAD, GET", "\(path): \(reply.headers)")
+            #expect(reply.headers["access-control-allow-origin"] == "*")
+        }
+        let every = try await preflight("/all/x")
+        #expect(every.status == 204)
+        #expect(every.headers["access-control-allow-methods"] == "GET, HEAD, POST, PUT, PATCH, DELETE")
+        #expect(try await preflight("/nope").status == 404)
+        await node.stop()
+    }
 }
