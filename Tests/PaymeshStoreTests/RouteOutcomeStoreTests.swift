@@ -30,4 +30,24 @@ import Testing
         #expect(try reopened.loadRouteOutcomes() == [failed])
         await reopened.close()
     }
+
+    /// The origin's journal entry rides in the request of its first HTLC's state (Specs/storage.md
+    /// "Invoices and payments"): written with it, and refused with it — never one without the other.
+    @Test func aJournalEntryIsWrittenWithTheHTLCStateOrNotAtAll() async throws {
+        let dir = TemporaryDirectory()
+        let store = try ChannelStore(path: dir.file("s.sqlite"))
+        try await store.saveChannel(Fixtures.channel(0))
+        let entry = StoredPayment(id: Array("p1".utf8), paymentHash: Self.hash(1), createdMillis: 5, record: Array("{}".utf8))
+        var state = StoredHTLCChannel(channelID: Fixtures.channelID(0), nonce: 2, settled: Amount(10), htlcs: [])
+        state.payments = [entry]
+        try await store.saveHTLCs(state)
+        var orphan = StoredHTLCChannel(channelID: Fixtures.channelID(5), nonce: 1, settled: .zero, htlcs: [])
+        orphan.payments = [StoredPayment(id: Array("p2".utf8), paymentHash: Self.hash(2), createdMillis: 6, record: Array("{}".utf8))]
+        await #expect(throws: StoreError.self) { try await store.saveHTLCs(orphan) }
+        await store.close()
+        let reopened = try ChannelStore(path: dir.file("s.sqlite"))
+        #expect(try reopened.loadPayments() == [entry])
+        #expect(try reopened.loadHTLCChannels().map(\.channelID) == [Fixtures.channelID(0)])
+        await reopened.close()
+    }
 }

@@ -176,6 +176,12 @@ public final class ChannelStore: Sendable {
         try await writer.submit(.savePayment(payment))
     }
 
+    /// `savePayment`, enqueued before this returns (requests enqueued one after the other are applied
+    /// in that order); `completion` runs on the writer thread once it is durable (or refused).
+    public func enqueuePayment(_ payment: StoredPayment, completion: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
+        writer.enqueue(.savePayment(payment), completion: completion)
+    }
+
     /// Removes route outcomes the payment journal has taken (Specs/storage.md "Route outcomes").
     public func deleteRouteOutcomes(_ hashes: [Hash32]) async throws(StoreError) {
         guard !hashes.isEmpty else { return }

@@ -40,7 +40,7 @@ enum WriteOperation: Sendable {
         case .appendLedger(let entries): 120 * entries.count
         case .setMetadata(let key, let value): key.utf8.count + (value?.count ?? 0)
         case .importHistory(let vouchers): 160 * vouchers.count
-        case .saveHTLCs(let c): 200 + 200 * c.htlcs.count + 100 * c.paidInvoices.count + 100 * c.routeOutcomes.count
+        case .saveHTLCs(let c): 200 + 200 * c.htlcs.count + 100 * c.paidInvoices.count + 100 * c.routeOutcomes.count + c.payments.reduce(0) { $0 + 100 + $1.record.count }
         case .insertInvoice(let r): 300 + r.invoice.utf8.count + r.memo.utf8.count
         case .savePayment(let p): 100 + p.record.count
         case .deleteRouteOutcomes(let hashes): 40 * hashes.count
