@@ -50,4 +50,29 @@ import Testing
         #expect(try reopened.loadHTLCChannels().map(\.channelID) == [Fixtures.channelID(0)])
         await reopened.close()
     }
+
+    /// A payment's final entry, the outcome it takes and the reputation are one request (Specs/storage.md
+    /// "Route outcomes"): the outcome is deleted only with the entry, and a refused request leaves both.
+    @Test func aFinalEntryTakesItsOutcomeInTheSameRequest() async throws {
+        let dir = TemporaryDirectory()
+        let store = try ChannelStore(path: dir.file("s.sqlite"))
+        try await store.saveChannel(Fixtures.channel(0))
+        var state = StoredHTLCChannel(channelID: Fixtures.channelID(0), nonce: 2, settled: Amount(10), htlcs: [])
+        let paid = RouteOutcome.succeeded(Self.hash(1), preimage: Self.hash(2), at: 1_767_225_600_000)
+        state.routeOutcomes = [paid]
+        try await store.saveHTLCs(state)
+        let entry = StoredPayment(id: Array("p1".utf8), paymentHash: Self.hash(1), createdMillis: 5, record: Array("{}".utf8))
+        // Refused (an id longer than 64 bytes breaks the table's CHECK): nothing of it is written.
+        let refused = StoredPayment(id: [UInt8](repeating: 1, count: 65), paymentHash: Self.hash(1), createdMillis: 5, record: [])
+        for (payment, expected) in [(refused, false), (entry, true)] {
+            let result: Result<Void, StoreError> = await withCheckedContinuation { done in
+                store.enqueuePayment(payment, takingOutcomes: [Self.hash(1)], metadata: [7], forKey: "k") { done.resume(returning: $0) }
+            }
+            #expect(((try? result.get()) != nil) == expected)
+            #expect(try store.loadRouteOutcomes() == (expected ? [] : [paid]))
+            #expect(try store.metadata(forKey: "k") == (expected ? [7] : nil))
+        }
+        #expect(try store.loadPayments() == [entry])
+        await store.close()
+    }
 }

@@ -318,26 +318,22 @@ extension RoutedPayments {
         }
     }
 
-    /// The final state of a payment that succeeded, and the reputation, enqueued from this turn
-    /// without waiting: until the entry is durable the resolver keeps the payment's route outcome
-    /// (a crash before then resolves the payment from it at the next start, §6.2); a refused write
-    /// is retried by the next resolution.
+    /// The final state of a payment that succeeded, the deletion of its route outcome (taken) and the
+    /// reputation, as one request enqueued from this turn without waiting: until it is durable the
+    /// resolver keeps the outcome (a crash before then resolves the payment from it at the next
+    /// start, §6.2); a refused write is made again by the next resolution.
     private func writeFinalState(_ id: PaymentJournal.PaymentID) {
-        guard let entry = try? encoded(id) else { finishing[id] = .refused; return }
+        guard let payment = journal.payment(id), let entry = try? encoded(id) else { finishing[id] = .refused; return }
         finishing[id] = .onItsWay
-        let store = payments.store, reputationRecord = reputation.encoded()
-        store.enqueuePayment(entry) { result in
+        payments.store.enqueuePayment(entry, takingOutcomes: [payment.paymentHash], metadata: reputation.encoded(),
+                                      forKey: Self.reputationKey) { result in
             let durable = if case .success = result { true } else { false }
             Task { await self.finalStateWritten(id, durable: durable) }
         }
-        Task { await Self.write(reputation: reputationRecord, to: store) }
     }
 
-    private func finalStateWritten(_ id: PaymentJournal.PaymentID, durable: Bool) async {
-        guard durable else { finishing[id] = .refused; return }
-        finishing[id] = nil
-        // The outcome is taken now that the journal's state is durable.
-        if let hash = journal.payment(id)?.paymentHash { try? await payments.store.deleteRouteOutcomes([hash]) }
+    private func finalStateWritten(_ id: PaymentJournal.PaymentID, durable: Bool) {
+        finishing[id] = durable ? nil : .refused
     }
 }
 
