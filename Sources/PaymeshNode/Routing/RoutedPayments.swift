@@ -35,6 +35,11 @@ public actor RoutedPayments {
     private var reputation: ReputationTracker
     /// Payments a `pay` call is routing now: the resolver leaves them to it.
     private var active: Set<PaymentJournal.PaymentID> = []
+    /// Payments answered as succeeded whose final journal state is not durable yet (its write is on
+    /// its way, or was refused and is retried by the resolver): the resolver keeps their route
+    /// outcomes, the durable record of their success, until it is (Specs/routing.md §6.2).
+    private var finishing: [PaymentJournal.PaymentID: FinalWrite] = [:]
+    enum FinalWrite { case onItsWay, refused }
 
     /// The metadata key of the persisted reputation (Specs/storage.md "Reputation").
     public static let reputationKey = "routing.reputation"
@@ -189,8 +194,9 @@ extension RoutedPayments {
         guard case .started = begun else { if case .existing(let p) = begun { return p }; preconditionFailure() }
         active.insert(id)
         defer { active.remove(id) }
-        // The new entry is written with its first attempt (before that attempt's HTLC is sent), or
-        // with its failure when no route is found: one commit fewer per payment (Specs/routing.md §8).
+        // The new entry is written with its first attempt, in the same commit as that attempt's first
+        // HTLC state (before the HTLC is sent), or with its failure when no route is found or the
+        // attempt is refused locally (Specs/routing.md §8).
         var queue: [Route] = []
         var lastReason = "no route"
         while true {
@@ -215,17 +221,19 @@ extension RoutedPayments {
             }
             let attempt: Int
             do { attempt = try journal.startAttempt(id, route: route, now: now()) } catch { lastReason = "\(error)"; break }
-            try await persist(id)
+            let entry = try encoded(id)
             let started = now()
             let result: RoutePaymentResult
             do throws(NodeError) {
                 let wait = (route.expiry > started ? route.expiry - started : 0) + limits.outcomeGraceMillis
                 result = try await payments.payRoute(hops, amount: t.amount.atomicUnits, paymentHash: t.paymentHash, preimage: t.preimage,
                                                      finalExpiryMillis: route.hops.last!.expiry - min(route.hops.last!.expiry, started),
-                                                     timeoutMillis: wait)
+                                                     timeoutMillis: wait, journalEntry: entry)
             } catch {
                 if error.paymeshCode == .htlcTimeout || error.consoleCode == NodeError.shuttingDown().consoleCode {
-                    // The HTLC may still be in flight: the payment stays pending, never paid twice.
+                    // The HTLC may still be in flight: the payment stays pending, never paid twice. (Written
+                    // again: a stop before the HTLC was offered left the entry unwritten.)
+                    try? await persist(id)
                     return journal.payment(id)!
                 }
                 // Refused locally before anything was sent (e.g. our first channel lacks the balance).
@@ -240,11 +248,9 @@ extension RoutedPayments {
             case .succeeded(_, let preimage, _, _):
                 try? journal.succeed(id, attempt: attempt, preimage: preimage, now: finished)
                 reputation.record(.succeeded(latencyMillis: latency), route: route, now: finished)
-                // Both writes in one group commit (the reputation only advises path search).
-                let record = reputation.encoded(), store = payments.store
-                async let reputationWritten: Void = Self.write(reputation: record, to: store)
-                try await persist(id)
-                await reputationWritten
+                // Answered now: the fulfil's write (its route outcome with the preimage) is durable, so
+                // the success is; the journal's final state follows off the caller's path (§6.2).
+                writeFinalState(id)
                 return journal.payment(id)!
             case .failed(_, let hop, let node, let code):
                 try? journal.fail(id, attempt: attempt, hopIndex: hop, code: code, now: finished)
@@ -299,12 +305,35 @@ extension RoutedPayments {
     private func persist(_ id: PaymentJournal.PaymentID) async throws(NodeError) {
         LatencyTrace.mark("journal.persist.begin")
         defer { LatencyTrace.mark("journal.persist.end") }
-        guard let payment = journal.payment(id) else { return }
-        let stored: StoredPayment
-        do { stored = try PaymentRecord.encode(payment) } catch { throw .paymesh(.internalError, "journal entry does not encode: \(error)") }
-        do { try await payments.store.savePayment(stored) } catch {
+        guard journal.payment(id) != nil else { return }
+        do { try await payments.store.savePayment(try encoded(id)) } catch {
             throw .paymesh(.internalError, "writing the payment journal failed: \(error)")
         }
+    }
+
+    /// The stored form of `id`'s journal entry (a known id).
+    private func encoded(_ id: PaymentJournal.PaymentID) throws(NodeError) -> StoredPayment {
+        do { return try PaymentRecord.encode(journal.payment(id)!) } catch {
+            throw .paymesh(.internalError, "journal entry does not encode: \(error)")
+        }
+    }
+
+    /// The final state of a payment that succeeded, the deletion of its route outcome (taken) and the
+    /// reputation, as one request enqueued from this turn without waiting: until it is durable the
+    /// resolver keeps the outcome (a crash before then resolves the payment from it at the next
+    /// start, §6.2); a refused write is made again by the next resolution.
+    private func writeFinalState(_ id: PaymentJournal.PaymentID) {
+        guard let payment = journal.payment(id), let entry = try? encoded(id) else { finishing[id] = .refused; return }
+        finishing[id] = .onItsWay
+        payments.store.enqueuePayment(entry, takingOutcomes: [payment.paymentHash], metadata: reputation.encoded(),
+                                      forKey: Self.reputationKey) { result in
+            let durable = if case .success = result { true } else { false }
+            Task { await self.finalStateWritten(id, durable: durable) }
+        }
+    }
+
+    private func finalStateWritten(_ id: PaymentJournal.PaymentID, durable: Bool) {
+        finishing[id] = durable ? nil : .refused
     }
 }
 
@@ -330,6 +359,10 @@ extension RoutedPayments {
         LatencyTrace.mark("resolve.begin")
         defer { LatencyTrace.mark("resolve.end") }
         let store = payments.store
+        // Final states whose write was refused: written again (their outcomes are kept until they are).
+        for (id, state) in finishing where state == .refused {
+            do throws(NodeError) { try await persist(id); finishing[id] = nil } catch { continue }
+        }
         let unattended = journal.list.filter { !$0.status.isFinal && !active.contains($0.id) }
         // HTLCs first, outcomes second: an HTLC dropped after the first read has its outcome
         // committed in the same write, so the second read sees it.
@@ -377,7 +410,7 @@ extension RoutedPayments {
         // Outcomes of finished payments, and of HTLCs no routed payment sent (`pay.route`).
         for o in outcomes {
             guard let id = journal.id(forHash: o.paymentHash), let p = journal.payment(id) else { taken.append(o.paymentHash); continue }
-            if p.status.isFinal { taken.append(o.paymentHash) }
+            if p.status.isFinal, finishing[id] == nil { taken.append(o.paymentHash) }
         }
         if changed { await persistReputation() }
         try? await store.deleteRouteOutcomes(taken)

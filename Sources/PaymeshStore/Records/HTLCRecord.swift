@@ -66,6 +66,9 @@ public struct StoredHTLCChannel: Sendable, Hashable {
     /// Outcomes of HTLCs this state drops at their origin, written in the same request (schema v8;
     /// written, never read back here: `loadRouteOutcomes`).
     public var routeOutcomes: [RouteOutcome] = []
+    /// Payment journal entries written in the same request: the origin's attempt with the state of
+    /// its first HTLC, one commit (Specs/routing.md §8 step 5; written, never read back here: `loadPayments`).
+    public var payments: [StoredPayment] = []
 
     public init(channelID: ChannelID, nonce: UInt64, settled: Amount,
                 voucher: (amount: Amount, timestampMillis: UInt64, signature: Signature65)? = nil, htlcs: [StoredHTLC],

@@ -176,6 +176,15 @@ public final class ChannelStore: Sendable {
         try await writer.submit(.savePayment(payment))
     }
 
+    /// A payment's final journal entry, the deletion of the route outcomes it takes and a metadata
+    /// value (the reputation) in one request — all durable or none — enqueued before this returns
+    /// (requests enqueued one after the other are applied in that order); `completion` runs on the
+    /// writer thread once it is durable (or refused).
+    public func enqueuePayment(_ payment: StoredPayment, takingOutcomes hashes: [Hash32], metadata value: [UInt8], forKey key: String,
+                               completion: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
+        writer.enqueue(.finishPayment(payment, takingOutcomes: hashes, key: key, value: value), completion: completion)
+    }
+
     /// Removes route outcomes the payment journal has taken (Specs/storage.md "Route outcomes").
     public func deleteRouteOutcomes(_ hashes: [Hash32]) async throws(StoreError) {
         guard !hashes.isEmpty else { return }

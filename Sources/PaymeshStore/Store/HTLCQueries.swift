@@ -49,6 +49,8 @@ enum HTLCQueries {
         for p in c.paidInvoices { try InvoiceQueries.markPaid(p, db) }
         // Origin outcomes of the HTLCs this state drops (Specs/storage.md "Route outcomes").
         for o in c.routeOutcomes { try RouteOutcomeQueries.save(o, db) }
+        // The journal entry of the attempt this state offers (Specs/storage.md "Invoices and payments").
+        for p in c.payments { try InvoiceQueries.savePayment(p, db) }
     }
 
     static func all(_ db: SQLiteConnection) throws(StoreError) -> [StoredHTLCChannel] {

@@ -35,10 +35,7 @@ extension WriteOperation {
         case .setMetadata(let key, let value):
             try Self.inSavepoint(db) { () throws(StoreError) in
                 if let value {
-                    try db.run("INSERT OR REPLACE INTO metadata (key, value) VALUES (?1, ?2)") { s throws(StoreError) in
-                        try s.bind(1, key)
-                        try s.bind(2, value)
-                    }
+                    try Self.setMetadata(key, value, db)
                 } else {
                     try db.run("DELETE FROM metadata WHERE key = ?1") { s throws(StoreError) in try s.bind(1, key) }
                 }
@@ -53,6 +50,19 @@ extension WriteOperation {
             try Self.inSavepoint(db) { () throws(StoreError) in try InvoiceQueries.savePayment(payment, db) }
         case .deleteRouteOutcomes(let hashes):
             try Self.inSavepoint(db) { () throws(StoreError) in try RouteOutcomeQueries.delete(hashes, db) }
+        case .finishPayment(let payment, let hashes, let key, let value):
+            try Self.inSavepoint(db) { () throws(StoreError) in
+                try InvoiceQueries.savePayment(payment, db)
+                try RouteOutcomeQueries.delete(hashes, db)
+                try Self.setMetadata(key, value, db)
+            }
+        }
+    }
+
+    private static func setMetadata(_ key: String, _ value: [UInt8], _ db: SQLiteConnection) throws(StoreError) {
+        try db.run("INSERT OR REPLACE INTO metadata (key, value) VALUES (?1, ?2)") { s throws(StoreError) in
+            try s.bind(1, key)
+            try s.bind(2, value)
         }
     }
 

@@ -22,6 +22,8 @@ enum WriteOperation: Sendable {
     case savePayment(StoredPayment)
     /// Route outcomes the payment journal has taken (schema v8).
     case deleteRouteOutcomes([Hash32])
+    /// A payment's final journal entry, the outcomes it takes and a metadata value, all or none.
+    case finishPayment(StoredPayment, takingOutcomes: [Hash32], key: String, value: [UInt8])
 
     enum ChannelWrite: Sendable {
         case insert(ChannelRecord)
@@ -40,10 +42,11 @@ enum WriteOperation: Sendable {
         case .appendLedger(let entries): 120 * entries.count
         case .setMetadata(let key, let value): key.utf8.count + (value?.count ?? 0)
         case .importHistory(let vouchers): 160 * vouchers.count
-        case .saveHTLCs(let c): 200 + 200 * c.htlcs.count + 100 * c.paidInvoices.count + 100 * c.routeOutcomes.count
+        case .saveHTLCs(let c): 200 + 200 * c.htlcs.count + 100 * c.paidInvoices.count + 100 * c.routeOutcomes.count + c.payments.reduce(0) { $0 + 100 + $1.record.count }
         case .insertInvoice(let r): 300 + r.invoice.utf8.count + r.memo.utf8.count
         case .savePayment(let p): 100 + p.record.count
         case .deleteRouteOutcomes(let hashes): 40 * hashes.count
+        case .finishPayment(let p, let hashes, let key, let value): 100 + p.record.count + 40 * hashes.count + key.utf8.count + value.count
         }
     }
 }

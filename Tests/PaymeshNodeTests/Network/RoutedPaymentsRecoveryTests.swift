@@ -169,4 +169,88 @@ import Testing
             try await R.expectSettled(net, 1, 2, c[1], 500)
         }
     }
+
+    // MARK: Fewer writes on the critical path (issue 10 latency): each ordering claim, with the write
+    // that a crash could lose refused for real by a trigger in the node's own SQLite file.
+
+    /// Node `node`'s store file.
+    static func storePath(_ node: TestNode) -> String { node.directory + "/" + PaymentsConfiguration.storeFileName }
+
+    /// Counts rows of node 0's store (read-only, beside the running node).
+    static func count(_ path: String, _ table: String) throws -> String {
+        try StoreHardeningTests.sql(path, "SELECT count(*) FROM \(table)", readOnly: true).first ?? "?"
+    }
+
+    /// The attempt's journal entry rides in the write of the first HTLC's state (Specs/routing.md §8
+    /// step 5): when that write is refused, neither is durable — no crash can leave an HTLC sent
+    /// without its attempt, nor an attempt whose HTLC state never existed — nothing is sent, and after
+    /// a crash there is no entry to resolve and nothing paid.
+    @Test func theAttemptAndTheFirstHTLCStateAreOneWrite() async throws {
+        try await withTestNetwork(3, configure: R.configure()) { net in
+            let c = try await R.mesh(net, [(0, 1), (1, 2)])
+            let path = Self.storePath(net[0])
+            try StoreHardeningTests.sql(path, "CREATE TRIGGER refuse_htlc BEFORE INSERT ON htlcs BEGIN SELECT RAISE(ABORT, 'injected'); END")
+            let payer = try Self.routed(net[0])
+            let id = try PaymentJournal.PaymentID(Array("one-write".utf8))
+            let call = Task { try await payer.pay(to: net[2].id, amount: Amount(500), asset: TestNetwork.usdc, id: id) }
+            // The refused write publishes no event to wait on: look every 10 ms, for at most 10 s.
+            for _ in 0..<1_000 where await net[0].payments.htlcChannel(c[0])?.pending.count != 1 { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(await net[0].payments.htlcChannel(c[0])?.pending.count == 1, "the book offered the HTLC (in memory)")
+            // A write enqueued after the HTLC step's: once it is durable, the writer has refused that step.
+            _ = try await payer.createInvoice(amount: Amount(1), asset: TestNetwork.usdc, memo: "barrier", expiryMillis: nil)
+            #expect(try Self.count(path, "payments") == "0")
+            #expect(try Self.count(path, "htlcs") == "0")
+            #expect(await net[1].payments.htlcChannel(c[0]) == nil) // never sent
+            await net[0].crash()
+            _ = try? await call.value
+            try StoreHardeningTests.sql(path, "DROP TRIGGER refuse_htlc")
+            try await net[0].start()
+            try await net.connect(0, 1)
+            let after = try Self.routed(net[0])
+            await after.resolve()
+            #expect(await after.payment(id) == nil) // never begun durably: nothing to resolve, nothing paid
+            #expect(await net[0].payments.htlcEntries().isEmpty)
+            #expect(await net[1].payments.htlcEntries().isEmpty)
+            _ = try await net[1].waitForChannel(c[0], "paid nothing") { $0.snapshot.paidAmount == 0 }
+        }
+    }
+
+    /// The caller is answered once the fulfil's write (with its route outcome) is durable, before the
+    /// journal's own final write (Specs/routing.md §6.2, §8 step 6). That write is refused here — what
+    /// a crash right after the answer leaves: the resolver keeps the outcome while the journal's
+    /// final state is not durable, and after the crash the payment resolves as paid, never paid twice.
+    @Test func aPaymentAnsweredBeforeItsJournalWriteStaysPaidAcrossACrash() async throws {
+        try await withTestNetwork(3, configure: R.configure()) { net in
+            let c = try await R.mesh(net, [(0, 1), (1, 2)])
+            let path = Self.storePath(net[0])
+            try StoreHardeningTests.sql(path, """
+                CREATE TRIGGER refuse_final BEFORE INSERT ON payments WHEN instr(CAST(NEW.record AS TEXT), '"status":"succeeded"') > 0
+                BEGIN SELECT RAISE(ABORT, 'injected'); END
+                """)
+            let payer = try Self.routed(net[0])
+            let id = try PaymentJournal.PaymentID(Array("answered-early".utf8))
+            let p = try await payer.pay(to: net[2].id, amount: Amount(500), asset: TestNetwork.usdc, id: id)
+            #expect(R.succeeded(p))
+            // Resolutions while the final state is not durable (and after its write was refused) keep the outcome.
+            await payer.resolve()
+            _ = try await payer.createInvoice(amount: Amount(1), asset: TestNetwork.usdc, memo: "barrier", expiryMillis: nil)
+            await payer.resolve()
+            #expect(try Self.count(path, "route_outcomes") == "1")
+            #expect(try StoreHardeningTests.sql(path, "SELECT instr(CAST(record AS TEXT), '\"status\":\"pending\"') > 0 FROM payments",
+                                                readOnly: true) == ["1"])
+            await net[0].crash()
+            try StoreHardeningTests.sql(path, "DROP TRIGGER refuse_final")
+            try await net[0].start()
+            try await net.connect(0, 1)
+            let after = try Self.routed(net[0])
+            await after.resolve()
+            let q = await after.payment(id)
+            #expect(q.map(R.succeeded) == true && q?.feesPaid == Amount(7))
+            #expect(try Self.count(path, "route_outcomes") == "0") // taken once the journal's state is durable
+            let again = try await after.pay(to: net[2].id, amount: Amount(500), asset: TestNetwork.usdc, id: id)
+            #expect(R.succeeded(again))
+            try await R.expectSettled(net, 0, 1, c[0], 507)
+            try await R.expectSettled(net, 1, 2, c[1], 500)
+        }
+    }
 }

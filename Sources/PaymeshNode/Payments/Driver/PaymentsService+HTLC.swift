@@ -149,14 +149,18 @@ extension PaymentsService {
     /// A channel persisted more than once in the list is written once, in its last state (each write
     /// replaces the whole state, and nothing of the step is sent before all of it is durable): an
     /// accepted HTLC that is forwarded or fulfilled at once costs one commit, not two in a row.
-    func perform(_ actions: [HTLCAction]) {
+    /// `entry` (the origin's journal entry of the attempt, Specs/routing.md §8 step 5) is written in
+    /// the request of the first channel state the list persists: one commit with the HTLC it sends.
+    func perform(_ actions: [HTLCAction], entry: StoredPayment? = nil) {
         guard !actions.isEmpty else { return }
         var step = StepBuilder()
         var idle: [PaymentUpdate] = []
         var paid: [ChannelID: [InvoicePayment]] = [:]
         var resolved: [ChannelID: [RouteOutcome]] = [:]
         var lastPersist: [ChannelID: Int] = [:]
+        var entry = entry
         for (i, action) in actions.enumerated() { if case .persist(let c) = action { lastPersist[c.channelID] = i } }
+        precondition(entry == nil || !lastPersist.isEmpty, "a journal entry rides only on an HTLC state write")
         for (i, action) in actions.enumerated() {
             switch action {
             case .invoicePaid(let hash, let amount, let channel):
@@ -168,6 +172,7 @@ extension PaymentsService {
                 var stored = c.stored
                 stored.paidInvoices = paid.removeValue(forKey: c.channelID) ?? []
                 stored.routeOutcomes = resolved.removeValue(forKey: c.channelID) ?? []
+                if let e = entry { stored.payments = [e]; entry = nil }
                 step.cold.append((c.channelID, .htlc(stored)))
                 step.effects.append(.htlcStored(c.channelID))
                 if !stored.routeOutcomes.isEmpty { step.effects.append(.routeOutcomes) }
@@ -287,9 +292,13 @@ extension PaymentsService {
 
     /// Pays `amount` over `route` for `paymentHash`: with `preimage` a spontaneous payment (it
     /// travels in the final payload), without it an invoice's (the payee knows the preimage). The
-    /// final HTLC expires `finalExpiryMillis` after now (nil: the book's default).
+    /// final HTLC expires `finalExpiryMillis` after now (nil: the book's default). `journalEntry`, the
+    /// payer's journal entry recording this attempt, is written in the same commit as the first HTLC's
+    /// state, before the HTLC is sent (Specs/routing.md §8 step 5); not written when this throws before
+    /// anything was sent.
     public func payRoute(_ route: [RouteHop], amount: UInt128, paymentHash hash: Hash32, preimage: Hash32?,
-                         finalExpiryMillis: UInt64? = nil, timeoutMillis: UInt64 = 30_000) async throws(NodeError) -> RoutePaymentResult {
+                         finalExpiryMillis: UInt64? = nil, timeoutMillis: UInt64 = 30_000,
+                         journalEntry: StoredPayment? = nil) async throws(NodeError) -> RoutePaymentResult {
         guard let first = route.first else { throw .paymesh(.noRouteFound, "empty route") }
         guard payers[first.channelID] != nil else { throw Self.channelNotFound(first.channelID) }
         // An HTLC_PROPOSE to a peer without a payments stream would be lost until its expiry.
@@ -310,7 +319,7 @@ extension PaymentsService {
             routePayments[hash] = nil
             routeResults[hash] = nil
         }
-        perform(actions)
+        perform(actions, entry: journalEntry)
         let deadline = instant(afterMillis: timeoutMillis)
         while true {
             if let result = routeResults[hash] { LatencyTrace.mark("payRoute.result"); return result }
