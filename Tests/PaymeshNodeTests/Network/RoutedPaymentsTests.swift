@@ -113,10 +113,18 @@ import Testing
         try await withTestNetwork(3, configure: Self.configure()) { net in
             let c = try await Self.mesh(net, [(0, 1), (1, 2)])
             let id = try PaymentJournal.PaymentID(Array("order-1".utf8))
-            let first = try await Self.routed(net[0]).pay(to: net[2].id, amount: Amount(500), asset: TestNetwork.usdc, id: id)
+            let routed = try Self.routed(net[0])
+            let first = try await routed.pay(to: net[2].id, amount: Amount(500), asset: TestNetwork.usdc, id: id)
             #expect(Self.succeeded(first))
-            let retried = try await Self.routed(net[0]).pay(to: net[2].id, amount: Amount(500), asset: TestNetwork.usdc, id: id)
+            let retried = try await routed.pay(to: net[2].id, amount: Amount(500), asset: TestNetwork.usdc, id: id)
             #expect(retried == first)
+            // The journal's final state is written after the call is answered (Specs/routing.md §8
+            // step 6): once it is durable, the store alone finds the payment.
+            let payer = net[0]
+            _ = try await payer.waitFor("the journal's final state is durable") { () async -> Bool? in
+                guard let fresh = try? Self.routed(payer) else { return nil }
+                return await fresh.payment(id) == first ? true : nil
+            }
             // The journal is durable: after a crash of the payer the id still finds its payment.
             try await net[0].restart(crash: true)
             try await net.connect(0, 1)
