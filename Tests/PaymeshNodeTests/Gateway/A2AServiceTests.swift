@@ -32,6 +32,20 @@ import Testing
         return (status?["state"] as? String, (status?["message"] as? [String: Any])?["metadata"] as? [String: Any] ?? [:])
     }
 
+    /// A buyer (node 0) with a channel of 1,000 to the seller (node 1), a test upstream and an empty
+    /// service catalog; the upstream is stopped after `body`.
+    static func withSeller(test: String = #function,
+                           _ body: @escaping @Sendable (TestNetwork, ChannelID, ServiceCatalog, TestUpstream) async throws -> Void) async throws {
+        let upstream = try await TestUpstream.start()
+        try await withTestNetwork(2, test: test) { net in
+            try await net.connect(0, 1)
+            try await net[0].fund(1_000)
+            let channel = try await net[0].openChannel(to: net[1], deposit: 1_000)
+            try await body(net, channel, try ServiceCatalog(directory: temporaryDirectory(), gossip: nil), upstream)
+        }
+        await upstream.stop()
+    }
+
     static func service(_ catalog: ServiceCatalog, _ net: TestNetwork, files: A2ATaskFiles, seed: UInt64) -> A2AService {
         A2AService(catalog: catalog, payments: net[1].payments, payee: net[1].id, group: MultiThreadedEventLoopGroup.singleton,
                    clock: net.clock, random: NodeRandom(SplitMix64(seed: seed)), version: "test", files: files,
@@ -120,12 +134,7 @@ import Testing
     /// not answer ends `failed` with the receipt rebuilt from the channel (the skill is not run
     /// again); a task whose voucher never reached the channel waits for a payment and is paid once.
     @Test func aRestartedServiceKeepsPaidTasksAndResolvesInterruptedOnes() async throws {
-        let upstream = try await TestUpstream.start()
-        try await withTestNetwork(2) { net in
-            try await net.connect(0, 1)
-            try await net[0].fund(1_000)
-            let channel = try await net[0].openChannel(to: net[1], deposit: 1_000)
-            let catalog = try ServiceCatalog(directory: temporaryDirectory(), gossip: nil)
+        try await Self.withSeller { net, channel, catalog, upstream in
             _ = try await catalog.add(SoldService(name: "echo", upstream: "http://127.0.0.1:\(upstream.port)/api", price: 250, unit: .call,
                                                   asset: TestNetwork.usdc, description: "echo"))
             let dataDirectory = temporaryDirectory()
@@ -193,19 +202,13 @@ import Testing
             #expect(Self.status(try await Self.get(third, c)).state == "completed")
             #expect(upstream.calls == 2)
         }
-        await upstream.stop()
     }
 
     /// Capabilities (Specs/http402.md §10.1): a skill runs as a POST, so a service that does not
     /// declare POST is no skill (not in the card; naming it is 1462), and a task whose service stops
     /// declaring POST before its payment is refused with 1325 — the voucher not taken, the upstream untouched.
     @Test func aServiceWithoutPOSTIsNoSkillAndItsPendingTaskTakesNoPayment() async throws {
-        let upstream = try await TestUpstream.start()
-        try await withTestNetwork(2) { net in
-            try await net.connect(0, 1)
-            try await net[0].fund(1_000)
-            let channel = try await net[0].openChannel(to: net[1], deposit: 1_000)
-            let catalog = try ServiceCatalog(directory: temporaryDirectory(), gossip: nil)
+        try await Self.withSeller { net, channel, catalog, upstream in
             func sell(_ name: String, _ capabilities: [String]) async throws {
                 _ = try await catalog.add(SoldService(name: name, upstream: "http://127.0.0.1:\(upstream.port)/api", price: 250, unit: .call,
                                                       asset: TestNetwork.usdc, description: name, capabilities: capabilities))
@@ -229,6 +232,5 @@ import Testing
             #expect(await net[1].payments.view(channel)?.snapshot.latestVoucher == nil, "the voucher was not taken")
             #expect(upstream.calls == 0)
         }
-        await upstream.stop()
     }
 }
