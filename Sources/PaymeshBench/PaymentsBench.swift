@@ -16,6 +16,8 @@ struct PaymentsBench {
     let channels: Int
     let historyRows: Int
     let memoryChannels: Int
+    /// `paced`: only the disk floor and the ack latency at 1,000/s (for A/B runs of a setting).
+    var only: String? = nil
 
     struct Failure: Error, CustomStringConvertible {
         let description: String
@@ -41,18 +43,23 @@ struct PaymentsBench {
         // One channel, as fast as possible.
         let first = try await payer.open(payeeID, deposit: "100000000000000")
         _ = try await payer.call("pay", ["channel": first, "amount": "1", "count": 2_000]) // warm-up
-        let n1 = max(10_000, Int(25_000 * seconds))
-        let one = try await payer.call("pay", ["channel": first, "amount": "1", "count": .int(Int64(n1)), "timeout_ms": 600_000])
-        let rate1 = one["paymentsPerSecond"]?.doubleValue ?? 0
-        printRow("1 channel: payments/s (\(n1), acked)", "\(formatRate(rate1)) = \(String(format: "%.2f", rate1 / bound)) × crypto bound", "≥ 20,000")
-        printRow("  ack latency p50 / p99 (flat out)", "\(ms(one["latencyMs"]?["p50"])) / \(ms(one["latencyMs"]?["p99"])) ms")
+        if only != "paced" {
+            let n1 = max(10_000, Int(25_000 * seconds))
+            let one = try await payer.call("pay", ["channel": first, "amount": "1", "count": .int(Int64(n1)), "timeout_ms": 600_000])
+            let rate1 = one["paymentsPerSecond"]?.doubleValue ?? 0
+            printRow("1 channel: payments/s (\(n1), acked)", "\(formatRate(rate1)) = \(String(format: "%.2f", rate1 / bound)) × crypto bound", "≥ 20,000")
+            printRow("  ack latency p50 / p99 (flat out)", "\(ms(one["latencyMs"]?["p50"])) / \(ms(one["latencyMs"]?["p99"])) ms")
+        }
 
         // Ack latency at a steady 1,000 payments/s, and the disk's floor for it measured just before.
         let disk = try DiskBench(directory: payer.directory, samples: 200).measure()
         printRow("disk: fdatasync 4 KiB, one / two in series", "p50 \(String(format: "%.2f", disk.one.p50)) / \(String(format: "%.2f", disk.twoInSeries.p50)) ms, p99 \(String(format: "%.2f", disk.one.p99)) / \(String(format: "%.2f", disk.twoInSeries.p99)) ms")
+        let rested = try DiskBench(directory: payer.directory, samples: 200).measure(idleMicros: 1_000)
+        printRow("  the same after 1 ms idle (as when paced)", "p50 \(String(format: "%.2f", rested.one.p50)) / \(String(format: "%.2f", rested.twoInSeries.p50)) ms, p99 \(String(format: "%.2f", rested.one.p99)) / \(String(format: "%.2f", rested.twoInSeries.p99)) ms")
         let paced = try await payer.call("pay", ["channel": first, "amount": "1", "count": .int(Int64(max(2_000, Int(3_000 * seconds)))), "rate": 1_000])
         printRow("ack latency at 1,000/s: p50 / p99 / max", "\(ms(paced["latencyMs"]?["p50"])) / \(ms(paced["latencyMs"]?["p99"])) / \(ms(paced["latencyMs"]?["max"])) ms",
                  "≤ 1 / ≤ 5 ms")
+        if only == "paced" { return }
 
         // Many channels: payments/s round-robin over them.
         let openStart = Date()
@@ -339,14 +346,17 @@ struct DiskBench {
     }
 
     /// One 4 KiB overwrite + `fdatasync` (a WAL frame rewritten after a WAL restart), and the same
-    /// on two files one after the other (the payer's sync, then the payee's).
-    func measure() throws -> Figures {
+    /// on two files one after the other (the payer's sync, then the payee's). With `idleMicros`, the
+    /// disk rests that long before each pair, as between two payments at a paced rate: on this
+    /// virtual disk a sync that follows a pause costs several times one that follows another sync.
+    func measure(idleMicros: UInt32 = 0) throws -> Figures {
         let a = try SyncedFile(path: directory + "/pmb-fsync-a-\(getpid())")
         let b = try SyncedFile(path: directory + "/pmb-fsync-b-\(getpid())")
         defer { a.remove(); b.remove() }
         for _ in 0..<10 { try a.sync(); try b.sync() } // warm-up: the blocks exist, as in a reused WAL
         var one: [Double] = [], two: [Double] = []
         for _ in 0..<samples {
+            if idleMicros > 0 { usleep(idleMicros) }
             let t0 = nowNanos()
             try a.sync()
             let t1 = nowNanos()
@@ -363,6 +373,9 @@ struct DiskBench {
         print("durable write on \(directory): 4 KiB overwrite + fdatasync, \(samples) samples")
         printRow("one sync: p50 / p99 / max", f.one.text)
         printRow("two in series: p50 / p99 / max", f.twoInSeries.text)
+        let idle = try measure(idleMicros: 1_000)
+        printRow("one sync after 1 ms idle: p50 / p99 / max", idle.one.text)
+        printRow("two in series after 1 ms idle: p50 / p99 / max", idle.twoInSeries.text)
         // The same while another thread syncs a third file back to back: on a virtual disk the
         // latency of a sync can depend on whether the device is already busy.
         let busy = try SyncedFile(path: directory + "/pmb-fsync-c-\(getpid())")

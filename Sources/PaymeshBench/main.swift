@@ -7,6 +7,7 @@ import Foundation
 //   swift run -c release paymesh-bench onion [--seconds S]
 //   swift run -c release paymesh-bench fetch [--seconds S]   (needs the paymesh executable built alongside)
 //   swift run -c release paymesh-bench fsync [--samples N] [--dir PATH]
+//   swift run -c release paymesh-bench store [--samples N] [--gap-us G] [--sync full|normal] [--inline-us U] [--dir PATH]
 //   swift run -c release paymesh-bench route [--nodes N] [--channels M] [--searches S] [--history H] [--seed X]
 //   swift run -c release paymesh-bench routed [--seconds S] [--concurrency N] [--sync full|normal]   (needs paymesh built alongside)
 let args = Array(CommandLine.arguments.dropFirst())
@@ -28,11 +29,11 @@ case "node":
         exit(1)
     }
 case "payments":
-    // paymesh-bench payments [--seconds S] [--sync full|normal] [--channels N] [--history ROWS] [--memory-channels N]
+    // paymesh-bench payments [--seconds S] [--sync full|normal] [--channels N] [--history ROWS] [--memory-channels N] [--only paced]
     func option(_ name: String) -> String? { args.firstIndex(of: name).flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil } }
     try await PaymentsBench(seconds: seconds, sync: option("--sync") ?? "full", channels: option("--channels").flatMap(Int.init) ?? 100,
                             historyRows: option("--history").flatMap(Int.init) ?? 1_000_000,
-                            memoryChannels: option("--memory-channels").flatMap(Int.init) ?? 1_000).run()
+                            memoryChannels: option("--memory-channels").flatMap(Int.init) ?? 1_000, only: only).run()
 case "fetch":
     // paymesh-bench fetch [--seconds S]: paid requests/s through the HTTP 402 gateway vs unpaid, `paymesh fetch` latency
     do {
@@ -93,6 +94,16 @@ case "fsync":
     if let v = option("--samples").flatMap(Int.init), v > 0 { bench.samples = v }
     if let v = option("--dir") { bench.directory = v }
     try bench.run()
+case "store":
+    // paymesh-bench store [--samples N] [--gap-us G] [--sync full|normal] [--inline-us U] [--dir PATH]: one voucher's durable write, alone
+    func option(_ name: String) -> String? { args.firstIndex(of: name).flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil } }
+    var bench = StoreBench()
+    if let v = option("--samples").flatMap(Int.init), v > 0 { bench.samples = v }
+    if let v = option("--gap-us").flatMap(Int.init), v >= 0 { bench.gapMicros = v }
+    if let v = option("--sync") { bench.sync = v }
+    if let v = option("--dir") { bench.directory = v }
+    if let v = option("--inline-us").flatMap(UInt64.init) { bench.inlineMicros = v }
+    try await bench.run()
 case "gossip":
     // paymesh-bench gossip [--nodes N] [--messages M] [--latency MS] [--seed S]
     func option(_ name: String) -> String? { args.firstIndex(of: name).flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil } }
@@ -103,6 +114,6 @@ case "gossip":
     if let v = option("--seed").flatMap(UInt64.init) { bench.seed = v }
     try bench.run()
 default:
-    print("usage: paymesh-bench wire|node|payments|onion|route|routed|soak|gossip|fsync [--seconds S] [--only handshakes|bulk|messages|memory (wire)] [--sync full|normal (payments)]")
+    print("usage: paymesh-bench wire|node|payments|onion|route|routed|soak|gossip|fsync|store [--seconds S] [--only handshakes|bulk|messages|memory (wire)] [--sync full|normal (payments)]")
     exit(2)
 }
