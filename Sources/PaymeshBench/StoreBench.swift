@@ -13,7 +13,7 @@ import Glibc
 /// bench prints, as p50 / p99 over the samples,
 /// - the commit itself (BEGIN … COMMIT on the writer thread, the WAL sync included),
 /// - the request from `enqueueVouchers` to its completion on the writer thread (the commit plus
-///   the wake-up of the writer, or none when the store commits on the caller's thread),
+///   the wake-up of the writer thread),
 /// - and next to them the floor of the same bytes written with `pwrite` + `fdatasync` by hand:
 ///   three WAL frames (a voucher dirties three pages) appended at the end of a growing file, and
 ///   the same rewritten over blocks that exist (a WAL that started over).
@@ -21,15 +21,13 @@ struct StoreBench {
     var samples = 2_000
     var gapMicros = 1_000
     var sync = "full"
-    /// `StoreConfiguration.inlineCommitAfterIdleMicros` (nil: every commit on the writer thread).
-    var inlineMicros: UInt64?
     var directory = NSTemporaryDirectory()
 
     func run() async throws {
         let dir = directory + "/pmstore-\(getpid())"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let configuration = StoreConfiguration(synchronous: sync == "normal" ? .normal : .full, inlineCommitAfterIdleMicros: inlineMicros)
+        let configuration = StoreConfiguration(synchronous: sync == "normal" ? .normal : .full)
         let store = try ChannelStore(path: dir + "/store.sqlite", configuration: configuration)
         let channel = try ChannelID([UInt8](repeating: 0xC4, count: 32))
         let payer = try EthereumAddress([UInt8](repeating: 0xAA, count: 20))
@@ -64,16 +62,14 @@ struct StoreBench {
             }
             usleep(UInt32(gapMicros))
         }
-        let inlineCommits = store.statistics.inlineCommits
         await store.close()
         let took = commits.withLock { $0 }.dropFirst(warmUp + 1).map { Double($0) / 1e3 }
         let floor = try Self.rawFloor(directory: dir, samples: min(samples, 1_000), gapMicros: gapMicros)
 
-        print("paymesh-bench store — one voucher per commit, \(samples) samples \(gapMicros) µs apart, synchronous=\(sync == "normal" ? "NORMAL" : "FULL"), inline commit \(inlineMicros.map { "after \($0) µs idle" } ?? "off"), \(directory)")
+        print("paymesh-bench store — one voucher per commit, \(samples) samples \(gapMicros) µs apart, synchronous=\(sync == "normal" ? "NORMAL" : "FULL"), \(directory)")
         printRow("commit (BEGIN … COMMIT), µs p50 / p99", Self.p(took))
         printRow("enqueue → completion, µs p50 / p99", Self.p(request))
         printRow("completion → waiting thread, µs p50 / p99", Self.p(handBack))
-        printRow("commits made inline", "\(inlineCommits)")
         printRow("floor: 3 frames appended + fdatasync, µs", Self.p(floor.append))
         printRow("floor: 3 frames rewritten + fdatasync, µs", Self.p(floor.overwrite))
     }

@@ -7,7 +7,7 @@ import Foundation
 //   swift run -c release paymesh-bench onion [--seconds S]
 //   swift run -c release paymesh-bench fetch [--seconds S]   (needs the paymesh executable built alongside)
 //   swift run -c release paymesh-bench fsync [--samples N] [--dir PATH]
-//   swift run -c release paymesh-bench store [--samples N] [--gap-us G] [--sync full|normal] [--inline-us U] [--dir PATH]
+//   swift run -c release paymesh-bench store [--samples N] [--gap-us G] [--sync full|normal] [--dir PATH]
 //   swift run -c release paymesh-bench route [--nodes N] [--channels M] [--searches S] [--history H] [--seed X]
 //   swift run -c release paymesh-bench routed [--seconds S] [--concurrency N] [--sync full|normal]   (needs paymesh built alongside)
 let args = Array(CommandLine.arguments.dropFirst())
@@ -95,14 +95,13 @@ case "fsync":
     if let v = option("--dir") { bench.directory = v }
     try bench.run()
 case "store":
-    // paymesh-bench store [--samples N] [--gap-us G] [--sync full|normal] [--inline-us U] [--dir PATH]: one voucher's durable write, alone
+    // paymesh-bench store [--samples N] [--gap-us G] [--sync full|normal] [--dir PATH]: one voucher's durable write, alone
     func option(_ name: String) -> String? { args.firstIndex(of: name).flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil } }
     var bench = StoreBench()
     if let v = option("--samples").flatMap(Int.init), v > 0 { bench.samples = v }
     if let v = option("--gap-us").flatMap(Int.init), v >= 0 { bench.gapMicros = v }
     if let v = option("--sync") { bench.sync = v }
     if let v = option("--dir") { bench.directory = v }
-    if let v = option("--inline-us").flatMap(UInt64.init) { bench.inlineMicros = v }
     try await bench.run()
 case "gossip":
     // paymesh-bench gossip [--nodes N] [--messages M] [--latency MS] [--seed S]

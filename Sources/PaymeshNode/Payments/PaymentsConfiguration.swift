@@ -31,13 +31,6 @@ public struct PaymentsConfiguration: Sendable {
     /// clock; past it the attempt fails locally with 1408. Ten seconds: a payee acknowledges in
     /// milliseconds unless it is offline.
     public var htlcTakeOverWaitMillis: UInt64 = 10_000
-    /// A voucher or HTLC write that finds the store's writer thread asleep this long commits on the
-    /// payments actor's own thread (`StoreConfiguration.inlineCommitAfterIdleMicros`): a paced
-    /// payment skips two thread switches; a burst still goes through group commit. nil: never.
-    /// `PAYMESH_STORE_INLINE_US` (microseconds, or `off`) sets it.
-    public var storeInlineCommitAfterIdleMicros: UInt64? = 250
-    /// What `fromEnvironment` keeps for a `PAYMESH_STORE_INLINE_US` that is not 0…1000000 or `off`.
-    static let invalidMicros = UInt64.max
 
     public init(synchronous: StoreConfiguration.Synchronous = .full, openPolicy: PayeeOpenPolicy = PayeeOpenPolicy(),
                 maxUnacknowledged: Int = 8_192, signBatch: Int = 256, maxProposedChannelsPerPeer: Int = 8) {
@@ -55,10 +48,6 @@ public struct PaymentsConfiguration: Sendable {
     public static func fromEnvironment(_ environment: [String: String]) -> PaymentsConfiguration {
         var c = PaymentsConfiguration()
         if environment["PAYMESH_SYNC"]?.lowercased() == "normal" { c.synchronous = .normal }
-        if let text = environment["PAYMESH_STORE_INLINE_US"]?.lowercased(), !text.isEmpty {
-            // Not a number (or above a second): kept as `invalidMicros`, refused at start with a clear error.
-            c.storeInlineCommitAfterIdleMicros = text == "off" ? nil : UInt64(text).flatMap { $0 <= 1_000_000 ? $0 : nil } ?? invalidMicros
-        }
         if let text = environment["PAYMESH_MAX_CHANNELS_PER_PEER"], !text.isEmpty {
             let n = Int(text) ?? 0
             c.openPolicy.maxChannelsPerPeer = (1...1_000_000).contains(n) ? n : 0

@@ -152,9 +152,6 @@ public actor PaymentsService {
                              configuration: PaymentsConfiguration,
                              logger: Logger, clock: any NodeClock = SystemClock(),
                              random: NodeRandom = .system(), metrics: NodeMetrics = .disabled) async throws -> PaymentsService {
-        guard configuration.storeInlineCommitAfterIdleMicros != PaymentsConfiguration.invalidMicros else {
-            throw NodeError.configuration("PAYMESH_STORE_INLINE_US must be a number of microseconds from 0 to 1000000, or off")
-        }
         guard configuration.openPolicy.maxChannelsPerPeer >= 1 else {
             throw NodeError.configuration("PAYMESH_MAX_CHANNELS_PER_PEER must be a number from 1 to 1000000")
         }
@@ -163,7 +160,7 @@ public actor PaymentsService {
         try marker.checkBeforeOpening(store: path)
         let store: ChannelStore
         do {
-            store = try ChannelStore(path: path, configuration: StoreConfiguration(synchronous: configuration.synchronous, inlineCommitAfterIdleMicros: configuration.storeInlineCommitAfterIdleMicros))
+            store = try ChannelStore(path: path, configuration: StoreConfiguration(synchronous: configuration.synchronous))
         } catch {
             throw NodeError.configuration("cannot open the channel store: \(error)")
         }

@@ -97,11 +97,10 @@ public final class ChannelStore: Sendable {
 
     /// `recordVouchers`, enqueued before this returns: requests enqueued one after the other are
     /// applied in that order (so consecutive batches of one channel never meet the guard out of
-    /// order), and `completion` is called, on the writer thread (or on the caller's, before this
-    /// returns, when the store commits it inline: `StoreConfiguration.inlineCommitAfterIdleMicros`), once the request is durable or
+    /// order), and `completion` is called, on the writer thread, once the request is durable or
     /// refused. Requests enqueued after `close()` complete at once with `StoreError.closed`.
     public func enqueueVouchers(_ vouchers: [StoredVoucher], completion: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
-        writer.enqueue([.recordVouchers(vouchers)], inlineIfIdle: true, completion: completion)
+        writer.enqueue(.recordVouchers(vouchers), completion: completion)
     }
 
     /// Stores a new channel (refused if the id exists). Its `latestVoucher`, if any, also enters the history.
@@ -162,10 +161,9 @@ public final class ChannelStore: Sendable {
     }
 
     /// `saveHTLCs` of each channel, enqueued together before it returns (one group commit, applied in
-    /// order); `completion` runs on the writer thread once per channel, when its write is durable (or failed)
-    /// — or on the caller's thread, before this returns, for an inline commit (as `enqueueVouchers`).
+    /// order); `completion` runs on the writer thread once per channel, when its write is durable (or failed).
     public func enqueueHTLCs(_ channels: [StoredHTLCChannel], completion: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
-        writer.enqueue(channels.map { .saveHTLCs($0) }, inlineIfIdle: true, completion: completion)
+        writer.enqueue(channels.map { .saveHTLCs($0) }, completion: completion)
     }
 
     /// Stores a new invoice and its preimage (refused if its payment hash is known).

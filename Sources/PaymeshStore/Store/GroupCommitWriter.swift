@@ -13,11 +13,9 @@ import Synchronization
 /// The writer connection does not checkpoint inside its commits: `checkpointer` does it on its own
 /// thread when the WAL grows (`WALCheckpointer`).
 ///
-/// Thread safety (`@unchecked Sendable`): `connection`, `walLength` and `lastInlineFrames` are used
-/// only by the thread that holds the writer's role: the writer thread once `start()` ran (until it
-/// sets `connection` to nil on exit), or a caller committing inline while the writer thread sleeps
-/// (`writerIdle` false and nothing queued hands the role over under the mutex, and back the same
-/// way). Everything else shared lives in `state`, guarded by its mutex.
+/// Thread safety (`@unchecked Sendable`): `connection` and `walLength` are used only by the writer
+/// thread once `start()` ran (until it sets `connection` to nil on exit); everything else shared
+/// lives in `state`, guarded by its mutex.
 final class GroupCommitWriter: @unchecked Sendable {
     private typealias Waiter = CheckedContinuation<Result<Void, StoreError>, Never>
 
@@ -28,11 +26,7 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     private struct State {
         var queue: [Pending] = []
-        /// The writer thread sleeps (or is about to), and nothing is committing: the next request
-        /// must wake it (or may commit inline).
         var writerIdle = false
-        /// When the writer last became idle (monotonic ns): an inline commit needs it idle that long.
-        var idleSince: UInt64 = 0
         var closing = false
         var exited = false
         var closeWaiters: [CheckedContinuation<Void, Never>] = []
@@ -94,29 +88,30 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// Enqueues `operation` before returning (requests enqueued one after the other are applied
     /// in that order) and calls `completion` on the writer thread once it is durable (or refused, or failed).
     func enqueue(_ operation: WriteOperation, completion: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
-        enqueue([operation], completion: completion)
+        enum Outcome { case queued(wake: Bool), refused(StoreError) }
+        let outcome = state.withLock { s -> Outcome in
+            if s.closing { return .refused(.closed()) }
+            if let failure = s.failure { return .refused(failure) }
+            s.queue.append(Pending(operation: operation, resume: completion))
+            if s.writerIdle {
+                s.writerIdle = false
+                return .queued(wake: true)
+            }
+            return .queued(wake: false)
+        }
+        switch outcome {
+        case .queued(let wake): if wake { wakeup.signal() }
+        case .refused(let error): completion(.failure(error))
+        }
     }
 
     /// Enqueues `operations` together, in order, before returning: the writer takes them into one
     /// batch (one commit) unless the batch limits split them. `completion` runs once per operation.
-    ///
-    /// With `inlineIfIdle`, when the configuration allows it and the writer has been asleep with an
-    /// empty queue for at least `inlineCommitAfterIdleMicros`, the batch is committed here, on the
-    /// caller's thread, and every `completion` has run when this returns. The caller then holds the
-    /// writer's role: the writer thread stays asleep (nobody wakes it while it is not idle), requests
-    /// enqueued meanwhile wait in the queue, and it is woken for them — or for a checkpoint that is
-    /// due — once the inline commit is done. Order is kept: an inline batch is only ever the next one.
-    func enqueue(_ operations: [WriteOperation], inlineIfIdle: Bool = false,
-                 completion: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
-        enum Outcome { case queued(wake: Bool), inline, refused(StoreError) }
-        let inlineAfter = inlineIfIdle ? configuration.inlineCommitAfterIdleMicros.map { $0 * 1_000 } : nil
+    func enqueue(_ operations: [WriteOperation], completion: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
+        enum Outcome { case queued(wake: Bool), refused(StoreError) }
         let outcome = state.withLock { s -> Outcome in
             if s.closing { return .refused(.closed()) }
             if let failure = s.failure { return .refused(failure) }
-            if let inlineAfter, s.writerIdle, s.queue.isEmpty, DispatchTime.now().uptimeNanoseconds &- s.idleSince >= inlineAfter {
-                s.writerIdle = false
-                return .inline
-            }
             for operation in operations { s.queue.append(Pending(operation: operation, resume: completion)) }
             if s.writerIdle {
                 s.writerIdle = false
@@ -127,23 +122,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         switch outcome {
         case .queued(let wake): if wake { wakeup.signal() }
         case .refused(let error): for _ in operations { completion(.failure(error)) }
-        case .inline: commitInline(operations.map { Pending(operation: $0, resume: completion) })
         }
-    }
-
-    /// One batch committed on the caller's thread while the writer thread sleeps (see `enqueue`).
-    private func commitInline(_ batch: [Pending]) {
-        let checkpointDeferred = commit(batch, checkpointInline: false)
-        let wake = state.withLock { s -> Bool in
-            s.statistics.inlineCommits += 1
-            if s.queue.isEmpty, !s.closing, !checkpointDeferred {
-                s.writerIdle = true
-                s.idleSince = DispatchTime.now().uptimeNanoseconds
-                return false
-            }
-            return true // the writer thread was asleep and nobody else may wake it: it is not idle
-        }
-        if wake { wakeup.signal() }
     }
 
     /// Stops accepting requests, lets the writer finish what is queued, and waits for it (and then
@@ -188,17 +167,13 @@ final class GroupCommitWriter: @unchecked Sendable {
                         return .exit(s.closeWaiters)
                     }
                     s.writerIdle = true
-                    s.idleSince = DispatchTime.now().uptimeNanoseconds
                     return .sleep
                 }
                 return .batch(takeBatch(&s.queue))
             }
             switch next {
-            case .sleep:
-                wakeup.wait()
-                // Woken after an inline commit (queued requests, or a checkpoint it left to this thread).
-                if let db = connection { _ = checkpointIfDue(db, inline: true) }
-            case .batch(let batch): _ = commit(batch, checkpointInline: true)
+            case .sleep: wakeup.wait()
+            case .batch(let batch): commit(batch)
             case .exit(let waiters):
                 connection = nil
                 waiters.forEach { $0.resume() }
@@ -232,12 +207,11 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// gets that error, nothing of the batch is written, and the next batch simply tries again — in
     /// WAL mode an aborted commit leaves no trace that a later commit could build on. Only a damaged
     /// file (SQLite reports SQLITE_CORRUPT or SQLITE_NOTADB) stops the writer for good.
-    /// Returns whether a checkpoint is due that `checkpointInline: false` left to the writer thread.
-    private func commit(_ batch: [Pending], checkpointInline: Bool) -> Bool {
+    private func commit(_ batch: [Pending]) {
         let db = connection!
         if let failure = state.withLock({ $0.failure }) {
             batch.forEach { $0.resume(.failure(failure)) }
-            return false
+            return
         }
         var results = [Result<Void, StoreError>](repeating: .success(()), count: batch.count)
         var batchError: StoreError?
@@ -286,8 +260,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         observer?(batch.count, took)
         // Only now, after COMMIT returned, is each request durable: resume the callers.
         for (pending, result) in zip(batch, results) { pending.resume(result) }
-        guard batchError == nil else { return false }
-        return checkpointIfDue(db, inline: checkpointInline)
+        if batchError == nil { checkpointIfDue(db) }
     }
 
     /// After a commit: 1,000 frames not yet checkpointed get a background checkpoint. The WAL starts
@@ -296,10 +269,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// So the writer checkpoints here, between two batches (the callers were resumed already), once
     /// the WAL holds `restartFrames` and the background checkpoints have copied all but
     /// `restartSlack` of them (a few pages to copy and one sync), or at `inlineFrames` in any case.
-    ///
-    /// With `inline: false` (after an inline commit, on a caller's thread) the checkpoint itself is
-    /// not run: the result says it is due, for the writer thread to run.
-    private func checkpointIfDue(_ db: SQLiteConnection, inline: Bool) -> Bool {
+    private func checkpointIfDue(_ db: SQLiteConnection) {
         let frames = walLength.frames
         let unchecked = checkpointer.unchecked(frames: frames)
         // The WAL started over since the last inline checkpoint when it is shorter than it was then;
@@ -308,7 +278,6 @@ final class GroupCommitWriter: @unchecked Sendable {
         if frames >= WALCheckpointer.inlineFrames
             || (frames >= lastInlineFrames + WALCheckpointer.restartFrames && unchecked <= WALCheckpointer.restartSlack)
         {
-            guard inline else { return true }
             lastInlineFrames = frames
             walLength.frames = 0
             if let done = try? db.checkpointPassive() {
@@ -318,7 +287,6 @@ final class GroupCommitWriter: @unchecked Sendable {
         } else if unchecked >= WALCheckpointer.requestFrames {
             checkpointer.request()
         }
-        return false
     }
 
     /// Runs one request in a savepoint; on any failure of the request itself rolls back to it and

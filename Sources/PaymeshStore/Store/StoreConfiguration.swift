@@ -19,22 +19,12 @@ public struct StoreConfiguration: Sendable, Hashable {
     /// …and at most about this many bytes of request payload (the first request always fits).
     public var maxBatchBytes: Int
 
-    /// A hot-path request (`enqueueVouchers`, `enqueueHTLCs`) that finds the writer thread asleep for
-    /// at least this long with nothing queued is committed on the caller's thread, before the call
-    /// returns: no batch could merge with it, and it saves the writer's wake-up and the hand-off of
-    /// its completion (two thread switches on the path of a paced payment's acknowledgement). Under
-    /// load the writer is seldom asleep that long, so requests keep merging into group commits. nil:
-    /// always the writer thread.
-    public var inlineCommitAfterIdleMicros: UInt64?
-
-    public init(synchronous: Synchronous = .full, busyTimeoutMillis: Int = 5_000, maxBatchRequests: Int = 4_096, maxBatchBytes: Int = 8 << 20,
-                inlineCommitAfterIdleMicros: UInt64? = nil) {
+    public init(synchronous: Synchronous = .full, busyTimeoutMillis: Int = 5_000, maxBatchRequests: Int = 4_096, maxBatchBytes: Int = 8 << 20) {
         precondition(maxBatchRequests > 0 && maxBatchBytes > 0, "batch limits must be positive")
         self.synchronous = synchronous
         self.busyTimeoutMillis = busyTimeoutMillis
         self.maxBatchRequests = maxBatchRequests
         self.maxBatchBytes = maxBatchBytes
-        self.inlineCommitAfterIdleMicros = inlineCommitAfterIdleMicros
     }
 
     public static let `default` = StoreConfiguration()
@@ -56,8 +46,6 @@ public struct StoreStatistics: Sendable, Hashable {
     public var inlineCheckpoints: Int
     /// Checkpoints of the checkpointer thread that failed (the next request tries again).
     public var checkpointFailures: Int = 0
-    /// Of `commits`, those made on a caller's thread while the writer slept (`inlineCommitAfterIdleMicros`).
-    public var inlineCommits: Int = 0
 
     public init(commits: Int = 0, requests: Int = 0, largestBatch: Int = 0, failedBatches: Int = 0, checkpoints: Int = 0,
                 inlineCheckpoints: Int = 0) {
