@@ -30,7 +30,7 @@ struct PaymentsBench {
         // Payer signs on one core, payee verifies on the other: the slower side bounds the pair.
         let bound = min(signRate, verifyRate)
         printRow("voucher sign / verify, one core, now", "\(formatRate(signRate)) / \(formatRate(verifyRate)) per s (bound \(formatRate(bound))/s)")
-        print("payments: two paymesh processes on 127.0.0.1, store synchronous=\(sync.uppercased()), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        print("payments: two paymesh processes on 127.0.0.1, store synchronous=\(sync.uppercased()) in \(ProcessInfo.processInfo.environment["PAYMESH_BENCH_DIR"] ?? "/tmp"), \(ProcessInfo.processInfo.activeProcessorCount) cores")
         // The payee accepts every channel the bench opens (above the default per-peer limit of 64).
         let payee = BenchNode(exe: exe, sync: sync, environment: ["PAYMESH_MAX_CHANNELS_PER_PEER": "\(channels + memoryChannels + 1)"])
         let payer = BenchNode(exe: exe, sync: sync, peers: [payee.port])
@@ -209,7 +209,9 @@ final class BenchNode: @unchecked Sendable {
         self.sync = sync
         self.peers = peers
         self.fdLimit = fdLimit
-        directory = "/tmp/pmb-\(UUID().uuidString.prefix(8))"
+        // PAYMESH_BENCH_DIR puts the nodes' data elsewhere (e.g. /dev/shm: the path without the disk).
+        let parent = ProcessInfo.processInfo.environment["PAYMESH_BENCH_DIR"] ?? "/tmp"
+        directory = "\(parent)/pmb-\(UUID().uuidString.prefix(8))"
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         port = BenchNode.freePort()
     }
