@@ -20,12 +20,8 @@ import Testing
 
     @Test func fetchPaysOnceAcrossACrashOfTheBuyer() async throws {
         try #require(PaymeshBinary.exists, "build the paymesh executable first (swift build --build-tests): \(PaymeshBinary.path)")
-        let upstream = try await TestUpstream.start()
-        let gateway = try await RunningNode.start { $0.http = PeerEndpoint(host: "127.0.0.1", port: 0) }
-        let http = try #require(gateway.started.http)
-        _ = try await gateway.call("service.add", [
-            "name": "echo", "upstream": .string("http://127.0.0.1:\(upstream.port)/api"), "price": .string(String(Self.price)),
-            "unit": "call", "asset": "USDC", "decimals": 6, "description": "echo"])
+        let seller = try await GatewaySeller.start(selling: [.init(name: "echo", unit: "call", price: String(Self.price))])
+        let (upstream, gateway, http) = (seller.upstream, seller.gateway, seller.http)
         let dataDir = temporaryDirectory()
         var buyer = try await NodeProcess(dataDir: dataDir)
         defer { buyer.kill() }

@@ -11,26 +11,15 @@ import Testing
 @Suite(.serialized) struct MeteredFetchTests {
     @Test func fetchPaysStepByStepWithinItsCap() async throws {
         try #require(PaymeshBinary.exists, "build the paymesh executable first (swift build --build-tests): \(PaymeshBinary.path)")
-        let upstream = try await TestUpstream.start()
-        let gateway = try await RunningNode.start { $0.http = PeerEndpoint(host: "127.0.0.1", port: 0) }
-        let http = try #require(gateway.started.http)
-        for (name, unit, price) in [("bytes", "byte", "2"), ("lines", "token", "30")] {
-            _ = try await gateway.call("service.add", [
-                "name": .string(name), "upstream": .string("http://127.0.0.1:\(upstream.port)/api"), "price": .string(price),
-                "unit": .string(unit), "asset": "USDC", "decimals": 6, "description": .string(name)])
-        }
+        let seller = try await GatewaySeller.start(selling: [.init(name: "bytes", unit: "byte", price: "2"),
+                                                             .init(name: "lines", unit: "token", price: "30")])
+        let (upstream, gateway) = (seller.upstream, seller.gateway)
         let dataDir = temporaryDirectory()
         let buyer = try await NodeProcess(dataDir: dataDir)
         defer { buyer.kill() }
         let channel = try await FetchTests.openChannel(buyer, to: gateway, deposit: "100000")
-        /// What each end of the channel counts as paid: the gateway (payee) and the buyer (payer).
-        func paid() async throws -> (payee: String?, payer: String?) {
-            (try await gateway.call("channel.get", ["channel": .string(channel)])["paid"]?.stringValue,
-             try await buyer.call("channel.get", ["channel": .string(channel)])["paid"]?.stringValue)
-        }
-        func fetch(_ path: String, _ extra: [String]) async throws -> PaymeshBinary.Output {
-            try await PaymeshBinary.run(["fetch", "http://\(http)\(path)", "--data-dir", dataDir] + extra, timeout: 60)
-        }
+        func paid() async throws -> (payee: String?, payer: String?) { try await seller.paid(channel, buyer: buyer) }
+        func fetch(_ path: String, _ extra: [String]) async throws -> PaymeshBinary.Output { try await seller.fetch(path, dataDir: dataDir, extra) }
 
         // Per byte: 2,500 bytes = steps of 1,024, 1,024 and 452 bytes = 2,048 + 2,048 + 904 = 5,000.
         let bytes = try await fetch("/bytes/bytes/2500", ["--max-price", "6000", "--json"])

@@ -108,12 +108,8 @@ import Testing
     @Test(.timeLimit(.minutes(5)))
     func aBuyerKilledAtAStepBoundaryResumesWithTheJournalledVoucherAndPaysEachStepOnce() async throws {
         try #require(PaymeshBinary.exists, "build the paymesh executable first (swift build --build-tests): \(PaymeshBinary.path)")
-        let upstream = try await TestUpstream.start()
-        let gateway = try await RunningNode.start { $0.http = PeerEndpoint(host: "127.0.0.1", port: 0) }
-        let http = try #require(gateway.started.http)
-        _ = try await gateway.call("service.add", [
-            "name": "bytes", "upstream": .string("http://127.0.0.1:\(upstream.port)/api"), "price": "2",
-            "unit": "byte", "asset": "USDC", "decimals": 6, "description": "bytes"])
+        let seller = try await GatewaySeller.start(selling: [.init(name: "bytes", unit: "byte", price: "2")])
+        let (upstream, gateway, http) = (seller.upstream, seller.gateway, seller.http)
         let relay = try Relay(target: http.port, holdNth: 2)
         defer { relay.stop() }
         let dataDir = temporaryDirectory()
@@ -169,12 +165,8 @@ import Testing
     @Test(.timeLimit(.minutes(5)))
     func aStepWhosePageWasLostIsPaidOnceAndThePurchaseEnds() async throws {
         try #require(PaymeshBinary.exists, "build the paymesh executable first (swift build --build-tests): \(PaymeshBinary.path)")
-        let upstream = try await TestUpstream.start()
-        let gateway = try await RunningNode.start { $0.http = PeerEndpoint(host: "127.0.0.1", port: 0) }
-        let http = try #require(gateway.started.http)
-        _ = try await gateway.call("service.add", [
-            "name": "bytes", "upstream": .string("http://127.0.0.1:\(upstream.port)/api"), "price": "2",
-            "unit": "byte", "asset": "USDC", "decimals": 6, "description": "bytes"])
+        let seller = try await GatewaySeller.start(selling: [.init(name: "bytes", unit: "byte", price: "2")])
+        let (upstream, gateway, http) = (seller.upstream, seller.gateway, seller.http)
         let relay = try Relay(target: http.port, holdNth: 2, deliverHeld: true)
         defer { relay.stop() }
         let dataDir = temporaryDirectory()

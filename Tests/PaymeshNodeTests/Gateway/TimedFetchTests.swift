@@ -11,26 +11,14 @@ import Testing
 @Suite(.serialized) struct TimedFetchTests {
     @Test func fetchBuysSecondsWithinItsCap() async throws {
         try #require(PaymeshBinary.exists, "build the paymesh executable first (swift build --build-tests): \(PaymeshBinary.path)")
-        let upstream = try await TestUpstream.start()
-        let gateway = try await RunningNode.start {
-            $0.http = PeerEndpoint(host: "127.0.0.1", port: 0)
-            $0.secondStep = 1
-        }
-        let http = try #require(gateway.started.http)
-        _ = try await gateway.call("service.add", [
-            "name": "ticks", "upstream": .string("http://127.0.0.1:\(upstream.port)/api"), "price": "5",
-            "unit": "second", "asset": "USDC", "decimals": 6, "description": "ticks"])
+        let seller = try await GatewaySeller.start(selling: [.init(name: "ticks", unit: "second", price: "5")]) { $0.secondStep = 1 }
+        let (upstream, gateway) = (seller.upstream, seller.gateway)
         let dataDir = temporaryDirectory()
         let buyer = try await NodeProcess(dataDir: dataDir)
         defer { buyer.kill() }
         let channel = try await FetchTests.openChannel(buyer, to: gateway, deposit: "100000")
-        func paid() async throws -> (payee: String?, payer: String?) {
-            (try await gateway.call("channel.get", ["channel": .string(channel)])["paid"]?.stringValue,
-             try await buyer.call("channel.get", ["channel": .string(channel)])["paid"]?.stringValue)
-        }
-        func fetch(_ path: String, _ extra: [String]) async throws -> PaymeshBinary.Output {
-            try await PaymeshBinary.run(["fetch", "http://\(http)\(path)", "--data-dir", dataDir] + extra, timeout: 60)
-        }
+        func paid() async throws -> (payee: String?, payer: String?) { try await seller.paid(channel, buyer: buyer) }
+        func fetch(_ path: String, _ extra: [String]) async throws -> PaymeshBinary.Output { try await seller.fetch(path, dataDir: dataDir, extra) }
 
         // 1.5 s of upstream time, cap 15 (3 steps): complete after the first step and one or two top-ups.
         let done = try await fetch("/ticks/slow/15/100", ["--max-price", "15", "--json"])
