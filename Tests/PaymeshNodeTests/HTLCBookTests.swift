@@ -8,7 +8,8 @@ import Testing
 /// N HTLC books wired by a message queue, with a manual time: multi-hop payments, fees, failures
 /// and their attribution, the sweeper, limits and hostile proposals, all sans-IO (microseconds).
 /// Every HTLC_PROPOSE, HTLC_FULFILL and PAYMENT_UPDATE a book sends follows a `.persist` of its
-/// channel in the same action list (checked on every step).
+/// channel in the same action list — except a forwarder's HTLC_FULFILL upstream, which goes ahead
+/// of the persist of its preimage in that list (checked on every step).
 struct HTLCNet {
     static let usdc = try! Asset(id: "USDC", decimals: 6)
     static let t0: UInt64 = 1_767_225_600_000
@@ -70,7 +71,15 @@ struct HTLCNet {
             case .send(let m, let to):
                 if !resent { switch m {
                 case .htlcPropose(let p): #expect(persisted.contains(p.channelID), "HTLC_PROPOSE before its persist")
-                case .htlcFulfill(let f): #expect(persisted.contains(f.channelID), "HTLC_FULFILL before its persist")
+                case .htlcFulfill(let f):
+                    // A forwarder's fulfil upstream goes ahead of the list's writes, which record its
+                    // preimage (Specs/channels.md §12.4); the final hop's follows its persist.
+                    if books[node].channels[f.channelID]?.htlcs.first(where: { $0.htlcID == f.htlcID })?.link != nil {
+                        #expect(actions.contains { if case .persist(let c) = $0 { c.htlcs.contains { $0.htlcID == f.htlcID && $0.preimage == f.preimage } } else { false } },
+                                "a forwarder's HTLC_FULFILL without the persist of its preimage")
+                    } else {
+                        #expect(persisted.contains(f.channelID), "HTLC_FULFILL before its persist")
+                    }
                 case .paymentUpdate(let v): #expect(persisted.contains(v.channelID), "voucher before its persist")
                 default: break
                 } }

@@ -142,3 +142,102 @@ struct HTLCPersistenceTests {
         #expect(seen == 4)
     }
 }
+
+/// A forwarder sends HTLC_FULFILL upstream before the write that records the preimage (Specs/
+/// channels.md §12.4) and may crash before that write: restarted from what was durable, its incoming
+/// HTLC is pending again, without the preimage, while the upstream payer already settled it.
+extension HTLCHostileTests {
+    enum FirstAfterRestart { case upstreamVoucher, downstreamFulfil }
+
+    /// Node 1 of 0 → 1 → 2 takes node 2's fulfil and "crashes" before its writes: only its fulfil
+    /// upstream went out. Returns node 0's voucher answering that fulfil (not delivered yet).
+    static func forwarderCrashedAfterItsFulfilUpstream(_ net: inout HTLCNet) throws -> PaymentUpdate {
+        var fulfils: [Message] = []
+        net.drop = { from, _, m in
+            guard from == 2, case .htlcFulfill = m else { return false }
+            fulfils.append(m)
+            return true
+        }
+        try net.pay(to: 2, amount: 50, seed: 31)
+        let before = net.durable[1]
+        let fulfil = try #require(fulfils.first)
+        let actions = net.books[1].onReceived(fulfil, from: net.address(2), now: net.now)
+        // The fulfil upstream comes first, before any write; the preimage is persisted in the same
+        // list, and the voucher paying node 2 only after the write of its channel.
+        guard case .send(.htlcFulfill(let up), let to)? = actions.first else { throw Unexpected(what: "first action \(String(describing: actions.first))") }
+        #expect(to == net.address(0) && up.channelID == net.channels[0].channelID)
+        let writes = actions.enumerated().compactMap { i, a -> (Int, HTLCChannel)? in if case .persist(let c) = a { (i, c) } else { nil } }
+        let voucher = actions.firstIndex { if case .send(.paymentUpdate, _) = $0 { true } else { false } }
+        #expect(writes.contains { $0.1.channelID == net.channels[0].channelID && $0.1.htlcs.first?.preimage == up.preimage })
+        let paidDownstream = writes.first { $0.1.channelID == net.channels[1].channelID }?.0
+        #expect(paidDownstream != nil && voucher != nil && paidDownstream! < voucher!)
+        // Crash: nothing of the list but the fulfil upstream happened.
+        var answers: [PaymentUpdate] = []
+        net.drop = { from, _, m in
+            guard from == 0, case .paymentUpdate(let v) = m else { return false }
+            answers.append(v)
+            return true
+        }
+        net.queue.append((1, 0, .htlcFulfill(up)))
+        net.run()
+        #expect(net.events[0].contains { if case .paymentSucceeded = $0 { true } else { false } })
+        var restarted = HTLCBook(key: net.keys[1], policy: net.books[1].policy)
+        for c in before.values { restarted.restore(HTLCChannel(restoring: c.stored, terms: c.terms, role: c.role)) }
+        net.books[1] = restarted
+        net.durable[1] = before
+        net.drop = { _, _, _ in false }
+        #expect(net.channel(1, 0).htlcs.first?.state == .pending && net.channel(1, 0).htlcs.first?.preimage == nil)
+        return try #require(answers.first)
+    }
+
+    /// Whichever reaches the restarted forwarder first — the upstream's voucher that settles the
+    /// HTLC it still holds as pending, or the downstream's repeated fulfil — every hop ends paid
+    /// exactly once and nothing stays locked.
+    @Test(arguments: [FirstAfterRestart.upstreamVoucher, .downstreamFulfil])
+    func aForwarderCrashedAfterItsFulfilUpstreamIsPaidOnceByEveryHop(first: FirstAfterRestart) throws {
+        var net = try HTLCNet(nodes: 3, policies: [1: HTLCPolicy(feeBase: 3)])
+        let voucher = try Self.forwarderCrashedAfterItsFulfilUpstream(&net)
+        #expect(voucher.locks == nil && voucher.amount == Amount(53))
+        switch first {
+        case .upstreamVoucher:
+            let answer = net.books[1].onReceived(.paymentUpdate(voucher), from: net.address(0), now: net.now)
+            guard case .send(.paymentAck(let ack), _)? = answer.last else { Issue.record("answer: \(answer)"); return }
+            #expect(ack.status == .accepted)
+            net.perform(answer, at: 1)
+            #expect(net.channel(1, 0).settled == 53 && net.channel(1, 0).htlcs.isEmpty)
+            // The downstream repeats its fulfil: node 1 pays it and owes upstream nothing more.
+            net.perform(net.books[2].resume(peer: net.address(1), now: net.now), at: 2, resent: true)
+            net.run()
+        case .downstreamFulfil:
+            // Node 1 learns the preimage again, tells node 0 again, which answers with the voucher it
+            // already signed and persisted (a resend).
+            net.perform(net.books[2].resume(peer: net.address(1), now: net.now), at: 2, resent: true)
+            while !net.queue.isEmpty {
+                let (from, to, m) = net.queue.removeFirst()
+                net.perform(net.books[to].onReceived(m, from: net.address(from), now: net.now), at: to, resent: to == 0)
+            }
+        }
+        #expect(net.channel(0, 0).settled == 53 && net.channel(1, 0).settled == 53)
+        #expect(net.channel(1, 1).settled == 50 && net.channel(2, 1).settled == 50)
+        net.expectSettledEverywhere()
+    }
+
+    /// After that restart a payer's voucher may leave the pending HTLC out only by paying it: one
+    /// that drops it for less is refused (1104) and changes nothing.
+    @Test func aVoucherThatDropsAPendingHTLCWithoutPayingItIsRefusedAfterTheRestart() throws {
+        var net = try HTLCNet(nodes: 3, policies: [1: HTLCPolicy(feeBase: 3)])
+        let honest = try Self.forwarderCrashedAfterItsFulfilUpstream(&net)
+        for amount: UInt128 in [1, 52] {
+            let cheat = try PaymentUpdate(channelID: net.channels[0].channelID, nonce: honest.nonce, amount: Amount(amount), timestamp: net.now,
+                                          signature: .unsigned).signed(with: net.keys[0], domain: net.channels[0].domain)
+            let answer = net.books[1].onReceived(.paymentUpdate(cheat), from: net.address(0), now: net.now)
+            #expect(answer.contains { if case .send(.paymentAck(let a), _) = $0 { a.status == .rejected && a.errorCode == .invalidAmount } else { false } })
+            #expect(!answer.contains { if case .persist = $0 { true } else { false } })
+            #expect(net.channel(1, 0).htlcs.first?.state == .pending && net.channel(1, 0).settled == 0)
+        }
+        let answer = net.books[1].onReceived(.paymentUpdate(honest), from: net.address(0), now: net.now)
+        #expect(answer.contains { if case .send(.paymentAck(let a), _) = $0 { a.status == .accepted } else { false } })
+    }
+}
+
+struct Unexpected: Error { let what: String }

@@ -79,17 +79,6 @@ extension JSONValue: Decodable {
         else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
         else { self = .object(try c.decode([String: JSONValue].self)) }
     }
-
-    /// Parses one JSON text (UTF-8). Throws a parse error with a short reason.
-    public static func parse(_ bytes: some Collection<UInt8>) throws(NodeError) -> JSONValue {
-        let data = Data(bytes)
-        guard String(validating: data, as: UTF8.self) != nil else { throw .parseError("not valid UTF-8") }
-        do {
-            return try JSONDecoder().decode(JSONValue.self, from: data)
-        } catch {
-            throw .parseError("not valid JSON")
-        }
-    }
 }
 
 // MARK: Encoding

@@ -146,6 +146,9 @@ extension PaymentsService {
     // MARK: Performing the book's actions
 
     /// Performs the book's actions in order, as one outbox step: writes first, the rest once durable.
+    /// Actions before the list's first `.persist` depend on none of its writes (Specs/channels.md
+    /// §12.4: a forwarder's HTLC_FULFILL upstream): they are a step of their own with no write,
+    /// performed at once behind the earlier steps (so messages to a peer keep their order).
     /// A channel persisted more than once in the list is written once, in its last state (each write
     /// replaces the whole state, and nothing of the step is sent before all of it is durable): an
     /// accepted HTLC that is forwarded or fulfilled at once costs one commit, not two in a row.
@@ -159,9 +162,18 @@ extension PaymentsService {
         var resolved: [ChannelID: [RouteOutcome]] = [:]
         var lastPersist: [ChannelID: Int] = [:]
         var entry = entry
-        for (i, action) in actions.enumerated() { if case .persist(let c) = action { lastPersist[c.channelID] = i } }
+        var firstPersist: Int?
+        for (i, action) in actions.enumerated() {
+            guard case .persist(let c) = action else { continue }
+            lastPersist[c.channelID] = i
+            if firstPersist == nil { firstPersist = i }
+        }
         precondition(entry == nil || !lastPersist.isEmpty, "a journal entry rides only on an HTLC state write")
         for (i, action) in actions.enumerated() {
+            if i == firstPersist, !step.effects.isEmpty {
+                enqueue(step) // ahead of the writes (no write of its own)
+                step = StepBuilder()
+            }
             switch action {
             case .invoicePaid(let hash, let amount, let channel):
                 paid[channel, default: []].append(InvoicePayment(paymentHash: hash, amount: Amount(amount), channelID: channel, atMillis: now()))

@@ -367,13 +367,16 @@ public struct HTLCBook: Sendable {
         return [.persist(c), .send(.htlcCancel(cancel), to: c.peer)]
     }
 
-    private mutating func fulfillReceived(_ ref: HTLCRef, preimage: Hash32, now: UInt64) -> [HTLCAction] {
+    /// Fulfils a received HTLC: persisted, then HTLC_FULFILL to its payer (the final hop: persist
+    /// before it reveals the preimage) — or, `ahead` (a forwarder, §12.4), HTLC_FULFILL first.
+    private mutating func fulfillReceived(_ ref: HTLCRef, preimage: Hash32, now: UInt64, ahead: Bool = false) -> [HTLCAction] {
         guard let i = channels[ref.channelID]?.index(ref.htlcID), channels[ref.channelID]!.htlcs[i].state == .pending else { return [] }
         channels[ref.channelID]!.htlcs[i].state = .fulfilled
         channels[ref.channelID]!.htlcs[i].preimage = preimage
         channels[ref.channelID]!.htlcs[i].sharedSecret = nil
         let c = channels[ref.channelID]!
-        return [.persist(c), .send(.htlcFulfill(HTLCFulfill(channelID: ref.channelID, htlcID: ref.htlcID, preimage: preimage, timestamp: now)), to: c.peer)]
+        let fulfil = HTLCAction.send(.htlcFulfill(HTLCFulfill(channelID: ref.channelID, htlcID: ref.htlcID, preimage: preimage, timestamp: now)), to: c.peer)
+        return ahead ? [fulfil, .persist(c)] : [.persist(c), fulfil]
     }
 
     // MARK: The payer's side: answers to our HTLCs
@@ -400,9 +403,12 @@ public struct HTLCBook: Sendable {
             return [.notify(.refused(peer: peer, code: .invalidProof, detail: "preimage does not match the payment hash"))]
         }
         var out: [HTLCAction] = []
-        // Upstream first: the preimage is durable on the incoming HTLC before the outgoing one is
-        // settled, so a restart at any point can still claim upstream.
-        if let up = entry.link { out += fulfillReceived(up, preimage: f.preimage, now: now) }
+        // A forwarder tells upstream first, ahead of this list's writes (Specs/channels.md §12.4):
+        // the fulfil carries only the preimage the downstream node revealed, nothing this node
+        // signs. The incoming HTLC's preimage is persisted in this list, with the voucher that pays
+        // downstream (sent once both are durable): a restart before that write learns the preimage
+        // again from the downstream node's repeated fulfil.
+        if let up = entry.link { out += fulfillReceived(up, preimage: f.preimage, now: now, ahead: true) }
         channels[f.channelID]!.htlcs[i].state = .fulfilled
         channels[f.channelID]!.htlcs[i].preimage = f.preimage
         // The origin's outcome is durable with the voucher that pays the HTLC (also after a restart,

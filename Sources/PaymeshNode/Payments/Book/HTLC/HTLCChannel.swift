@@ -106,9 +106,9 @@ public struct HTLCChannel: Sendable, Hashable {
     // MARK: Payee
 
     /// Checks a conditional voucher of the payer that holds `ids` (and `new`, last) with cumulative
-    /// `amount` at `nonce`: every id known, every HTLC this node still counts on held, the
-    /// unconditional part covering what was settled plus every fulfilled HTLC left out, the
-    /// deposit not exceeded, the payer's signature. Returns the voucher that was signed.
+    /// `amount` at `nonce`: every id known, the unconditional part covering what was settled plus
+    /// every fulfilled HTLC and every unexpired pending one left out (§12.2 step 6e), the deposit
+    /// not exceeded, the payer's signature. Returns the voucher that was signed.
     func checkVoucher(nonce n: UInt64, amount: UInt128, ids: [HTLCID], new: HTLCEntry?, timestamp: UInt64,
                       signature: Signature65, type: MessageType, now: UInt64) throws(NodeError) -> ConditionalVoucher? {
         precondition(role == .payee)
@@ -126,9 +126,10 @@ public struct HTLCChannel: Sendable, Hashable {
         var owed = settled
         for e in htlcs where !ids.contains(e.htlcID) {
             switch e.state {
-            case .pending where now < e.expiry:
-                throw .paymesh(.invalidAmount, "voucher leaves out pending HTLC \(e.htlcID)")
-            case .fulfilled: owed += e.amount
+            // Left out before its expiry, a pending HTLC must be paid like a fulfilled one: the payer
+            // learnt its preimage from a fulfil this node sent ahead of recording it (§12.4) and
+            // this node restarted before that write.
+            case .pending where now < e.expiry, .fulfilled: owed += e.amount
             case .pending, .cancelled: break // expired or given up: the payer may drop it
             }
         }
