@@ -1,6 +1,7 @@
 import PaymeshCrypto
 import PaymeshMessages
 @testable import PaymeshStore
+import Synchronization
 import Testing
 
 /// Schema v6 (Specs/storage.md "HTLCs"): a channel's HTLC state round-trips as a unit, in signing
@@ -71,6 +72,40 @@ import Testing
             try await store.saveHTLCs(StoredHTLCChannel(channelID: Fixtures.channelID(1), nonce: 1, settled: .zero, htlcs: [Self.htlc(4), broken]))
         }
         #expect(try store.loadHTLCChannels().isEmpty)
+        await store.close()
+    }
+
+    /// A forward's two channel states go in one `enqueueHTLCs` request: when one of them is refused
+    /// on its own (here its outgoing channel has no row, as a bug could cause), neither is written —
+    /// never an incoming preimage without its outgoing state, or the outgoing settled without the
+    /// preimage upstream (Specs/channels.md §12.4). Each channel's completion gets the refusal.
+    @Test func aForwardsTwoStatesAreWrittenTogetherOrNotAtAll() async throws {
+        let dir = TemporaryDirectory()
+        let store = try ChannelStore(path: dir.file("s.sqlite"))
+        try await store.saveChannel(Fixtures.channel(1))
+        let incoming = StoredHTLCChannel(channelID: Fixtures.channelID(1), nonce: 1, settled: .zero, htlcs: [Self.htlc(3, state: .fulfilled)])
+        let outgoing = StoredHTLCChannel(channelID: Fixtures.channelID(2), nonce: 1, settled: .zero, htlcs: [Self.htlc(4)])
+        let refused: [Result<Void, StoreError>] = await withCheckedContinuation { done in
+            let results = Mutex<[Result<Void, StoreError>]>([])
+            store.enqueueHTLCs([incoming, outgoing]) { result in
+                let all = results.withLock { $0.append(result); return $0.count == 2 ? $0 : nil }
+                if let all { done.resume(returning: all) }
+            }
+        }
+        #expect(refused.count == 2)
+        for r in refused { #expect(throws: StoreError.unknownChannel(Fixtures.channelID(2))) { try r.get() } }
+        #expect(try store.loadHTLCChannels().isEmpty, "the incoming state was written without its outgoing one")
+        // Both channels known: both written, in one request.
+        try await store.saveChannel(Fixtures.channel(2))
+        let written: Int = await withCheckedContinuation { done in
+            let count = Mutex(0)
+            store.enqueueHTLCs([incoming, outgoing]) { result in
+                let n = count.withLock { n -> Int in if case .success = result { n += 1 }; return n }
+                if n == 2 { done.resume(returning: n) }
+            }
+        }
+        #expect(written == 2)
+        #expect(Set(try store.loadHTLCChannels().map(\.channelID)) == [Fixtures.channelID(1), Fixtures.channelID(2)])
         await store.close()
     }
 

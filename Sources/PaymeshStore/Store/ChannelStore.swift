@@ -157,13 +157,18 @@ public final class ChannelStore: Sendable {
     /// Replaces a channel's HTLC state (its `htlc_channels` row and `htlcs` rows) in one request;
     /// refused with `unknownChannel` for a channel the store does not hold.
     public func saveHTLCs(_ channel: StoredHTLCChannel) async throws(StoreError) {
-        try await writer.submit(.saveHTLCs(channel))
+        try await writer.submit(.saveHTLCs([channel]))
     }
 
-    /// `saveHTLCs` of each channel, enqueued together before it returns (one group commit, applied in
-    /// order); `completion` runs on the writer thread once per channel, when its write is durable (or failed).
+    /// `saveHTLCs` of each channel, in order, as ONE request enqueued before it returns: all of them
+    /// durable or none (a forward's incoming state — with the preimage a forwarder learnt — never
+    /// without its outgoing one, or the other way round, even when one of them is refused on its
+    /// own). `completion` runs on the writer thread once per channel, all with the request's result.
     public func enqueueHTLCs(_ channels: [StoredHTLCChannel], completion: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
-        writer.enqueue(channels.map { .saveHTLCs($0) }, completion: completion)
+        guard !channels.isEmpty else { return }
+        writer.enqueue(.saveHTLCs(channels)) { result in
+            for _ in channels { completion(result) }
+        }
     }
 
     /// Stores a new invoice and its preimage (refused if its payment hash is known).

@@ -42,8 +42,10 @@ extension WriteOperation {
             }
         case .importHistory(let vouchers):
             try Self.inSavepoint(db) { () throws(StoreError) in try Self.importHistory(vouchers, db) }
-        case .saveHTLCs(let channel):
-            try Self.inSavepoint(db) { () throws(StoreError) in try HTLCQueries.save(channel, db) }
+        case .saveHTLCs(let channels):
+            try Self.inSavepoint(db) { () throws(StoreError) in
+                for channel in channels { try HTLCQueries.save(channel, db) }
+            }
         case .insertInvoice(let record):
             try Self.inSavepoint(db) { () throws(StoreError) in try InvoiceQueries.insert(record, db) }
         case .savePayment(let payment):

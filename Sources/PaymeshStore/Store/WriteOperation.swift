@@ -14,8 +14,9 @@ enum WriteOperation: Sendable {
     case appendLedger([LedgerEntry])
     case setMetadata(key: String, value: [UInt8]?)
     case importHistory([StoredVoucher])
-    /// A channel's whole HTLC state, replacing the previous one (Specs/storage.md "HTLCs").
-    case saveHTLCs(StoredHTLCChannel)
+    /// Channels' whole HTLC states, each replacing the previous one (Specs/storage.md "HTLCs"), all
+    /// or none: a forward's incoming and outgoing channel in one request.
+    case saveHTLCs([StoredHTLCChannel])
     /// A new invoice with its preimage (schema v7).
     case insertInvoice(InvoiceRecord)
     /// A payment journal entry, replacing the previous one of its id (schema v7).
@@ -42,7 +43,10 @@ enum WriteOperation: Sendable {
         case .appendLedger(let entries): 120 * entries.count
         case .setMetadata(let key, let value): key.utf8.count + (value?.count ?? 0)
         case .importHistory(let vouchers): 160 * vouchers.count
-        case .saveHTLCs(let c): 200 + 200 * c.htlcs.count + 100 * c.paidInvoices.count + 100 * c.routeOutcomes.count + c.payments.reduce(0) { $0 + 100 + $1.record.count }
+        case .saveHTLCs(let channels):
+            channels.reduce(0) { n, c in
+                n + 200 + 200 * c.htlcs.count + 100 * c.paidInvoices.count + 100 * c.routeOutcomes.count + c.payments.reduce(0) { $0 + 100 + $1.record.count }
+            }
         case .insertInvoice(let r): 300 + r.invoice.utf8.count + r.memo.utf8.count
         case .savePayment(let p): 100 + p.record.count
         case .deleteRouteOutcomes(let hashes): 40 * hashes.count
