@@ -24,8 +24,8 @@ import Testing
             #expect(mode(a.socket) == 0o600 && mode(b.socket) == 0o600)
             #expect(mode(a.directory + "/identity.key") == 0o600)
 
-            #expect(try await eventually { try await a.connectedPeers() == [idB] })
-            #expect(try await eventually { try await b.connectedPeers() == [idA] })
+            #expect(try await eventually(60) { try await a.connectedPeers() == [idB] })
+            #expect(try await eventually(60) { try await b.connectedPeers() == [idA] })
 
             let info = try await a.call("getinfo")
             #expect(info["id"] == .string(idA))
@@ -53,7 +53,7 @@ import Testing
                 }
                 #expect(down?["id"] == .string(idB))
             }
-            #expect(try await eventually { try await a.connectedPeers().isEmpty })
+            #expect(try await eventually(60) { try await a.connectedPeers().isEmpty })
             #expect(try await b.call("peer", ["id": .string(idA)])["state"] == "disconnected")
             try await Task.sleep(for: .milliseconds(300)) // longer than the backoff: still held
             #expect(try await b.connectedPeers().isEmpty)
@@ -62,13 +62,13 @@ import Testing
             let again = try await b.call("connect", ["host": "127.0.0.1", "port": .int(Int64(a.started.listen.port))])
             #expect(again["id"] == .string(idA) && again["alreadyConnected"] == false)
             #expect(try await b.call("connect", ["host": "127.0.0.1", "port": .int(Int64(a.started.listen.port))])["alreadyConnected"] == true)
-            #expect(try await eventually { try await a.connectedPeers() == [idB] })
+            #expect(try await eventually(60) { try await a.connectedPeers() == [idB] })
 
             // stop answers, then the node shuts down and removes its socket; B sees A go.
             #expect(try await a.call("stop")["stopping"] == true)
             _ = try await a.task.value
             #expect(!FileManager.default.fileExists(atPath: a.socket))
-            #expect(try await eventually { try await b.connectedPeers().isEmpty })
+            #expect(try await eventually(60) { try await b.connectedPeers().isEmpty })
             #expect(try await b.call("metrics")["disconnects"]?.intValue ?? 0 >= 2)
             await b.stop()
             #expect(!FileManager.default.fileExists(atPath: b.socket))
@@ -85,8 +85,8 @@ import Testing
             // What the discovery module will do: report peers (and, by mistake, ourselves).
             await peers.peerDiscovered(address: c.started.id, host: "127.0.0.1", port: c.started.listen.port)
             await peers.peerDiscovered(address: a.started.id, host: "127.0.0.1", port: a.started.listen.port)
-            #expect(try await eventually { try await c.connectedPeers() == [idA] })
-            #expect(try await eventually { try await a.connectedPeers() == [idC] })
+            #expect(try await eventually(60) { try await c.connectedPeers() == [idA] })
+            #expect(try await eventually(60) { try await a.connectedPeers() == [idC] })
             let discovery = try await c.call("discovery")
             #expect(discovery["active"] == true)
             #expect(discovery["peers"] == [["id": .string(idA), "host": "127.0.0.1", "port": .int(Int64(a.started.listen.port)), "state": "connected",
@@ -114,7 +114,7 @@ import Testing
             }
             #expect(e.code == 1202 && e.name == "PEER_BLACKLISTED")
             // A (not banning) redials nothing (C was inbound-only for it), so it stays apart.
-            #expect(try await eventually { try await a.connectedPeers().isEmpty })
+            #expect(try await eventually(60) { try await a.connectedPeers().isEmpty })
             await a.stop()
             await c.stop()
         }
@@ -130,7 +130,7 @@ import Testing
                 async let ba = b.call("connect", ["host": "127.0.0.1", "port": .int(Int64(a.started.listen.port))])
                 #expect(try await ab["id"] == .string(b.started.id.description))
                 #expect(try await ba["id"] == .string(a.started.id.description))
-                #expect(try await eventually {
+                #expect(try await eventually(60) {
                     let atA = try await a.call("metrics")["connections"], atB = try await b.call("metrics")["connections"]
                     return atA == 1 && atB == 1
                 })
