@@ -57,7 +57,12 @@ final class PaymentNodeProcess: @unchecked Sendable {
         p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         let out = Pipe()
         p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
+        // Standard error kept in the data directory: why a start failed goes into the thrown error.
+        let errorPath = directory + "/stderr.log"
+        _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
+        let errorFile = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
+        defer { try? errorFile.close() }
+        p.standardError = errorFile
         lock.withLock { ready = false; readyLine = "" }
         try p.run()
         lock.withLock { process = p }
@@ -79,7 +84,10 @@ final class PaymentNodeProcess: @unchecked Sendable {
                 guard let id = line.split(separator: " ").first(where: { $0.hasPrefix("id=") }) else { break }
                 return String(id.dropFirst(3))
             }
-            if !p.isRunning { throw ProcessFailure("paymesh exited with \(p.terminationStatus) before it was ready") }
+            if !p.isRunning {
+                let said = (FileManager.default.contents(atPath: errorPath).map { String(decoding: $0.suffix(1_000), as: UTF8.self) } ?? "")
+                throw ProcessFailure("paymesh exited with \(p.terminationStatus) before it was ready: \(said)")
+            }
             try await Task.sleep(for: .milliseconds(10))
         }
         throw ProcessFailure("paymesh was not ready within 30 s")
@@ -104,16 +112,28 @@ final class PaymentNodeProcess: @unchecked Sendable {
     }
 }
 
-/// A TCP port that was free a moment ago on 127.0.0.1.
+/// A TCP port that was free a moment ago on 127.0.0.1, below the kernel's ephemeral range
+/// (/proc/sys/net/ipv4/ip_local_port_range, 32768–60999 here): a node restarted on it after a
+/// SIGKILL must find it free again, and no `bind` to port 0 or outgoing connection of the other
+/// tests of a parallel run is ever given a port outside that range (one once took a killed payee's
+/// port between its death and its restart, which then exited with "Address already in use").
 func freePort() -> Int {
+    var generator = SystemRandomNumberGenerator()
+    for _ in 0..<1_000 {
+        let port = Int.random(in: 20_000..<32_000, using: &generator)
+        if canBind(port) { return port }
+    }
+    preconditionFailure("no free TCP port in 20000–31999 on 127.0.0.1")
+}
+
+private func canBind(_ port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return false }
     defer { close(fd) }
     var addr = sockaddr_in()
     addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_port = 0
+    addr.sin_port = in_port_t(UInt16(port).bigEndian)
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-    return Int(UInt16(bigEndian: addr.sin_port))
+    let len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    return withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } } == 0
 }
